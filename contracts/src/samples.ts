@@ -1,0 +1,97 @@
+import { wrap, type EventEnvelope } from './envelope.js';
+import type { EventType } from './event-types.js';
+import type { DomainEvent, EventDataByType, SourceStamp, EncodeTarget } from './events.js';
+
+// One valid example of every event type: the contract tests check each against its schema,
+// and other packages' tests start from them instead of hand-writing envelopes.
+
+const library = '/media/movies';
+const path = '/media/movies/Film (2020)/Film.mp4';
+const source: SourceStamp = { size: 1_000_000, mtimeMs: 1_700_000_000_000 };
+const target: EncodeTarget = { videoCodec: 'hevc', container: 'mp4' };
+const outputPath = '/media/movies/.conform-work/fabc.mp4';
+
+/** Example data for every event type. */
+export const sampleData: { [T in EventType]: EventDataByType[T] } = {
+  'file.discovered': { library, path, relativePath: 'Film (2020)/Film.mp4', ...source },
+  'file.unreadable': { library, path, source, reason: 'Invalid data found when processing input' },
+  'file.probed': {
+    library,
+    path,
+    source,
+    media: {
+      container: 'mov,mp4,m4a,3gp,3g2,mj2',
+      durationSec: 2,
+      bitRate: 400_000,
+      video: { codec: 'h264', width: 320, height: 240, pixFmt: 'yuv420p' },
+      audioStreams: 1,
+      subtitleStreams: 0,
+    },
+  },
+  'file.planned': {
+    library,
+    path,
+    source,
+    decision: 'encode',
+    reasons: ['video codec h264 is not hevc'],
+    policyVersion: 'p1234',
+    target,
+    durationSec: 2,
+    estimatedOutputBytes: 500_000,
+  },
+  'encode.started': { library, path, encoder: 'libx265', outputPath, attempt: 1 },
+  'encode.completed': {
+    library,
+    path,
+    source,
+    target,
+    encoder: 'libx265',
+    outputPath,
+    outputSize: 400_000,
+    elapsedMs: 1234,
+  },
+  'encode.failed': { library, path, encoder: 'libx265', reason: 'ffmpeg exited 1', permanent: false },
+  'verify.passed': {
+    library,
+    path,
+    source,
+    target,
+    outputPath,
+    checks: [{ name: 'duration', passed: true, measured: 2, limit: '2±0.5' }],
+  },
+  'verify.failed': {
+    library,
+    path,
+    source,
+    target,
+    outputPath,
+    checks: [{ name: 'audio-streams', passed: false, measured: 0, limit: 1 }],
+  },
+  'file.replaced': {
+    library,
+    path,
+    newPath: path,
+    archivePath: '/archive/movies/Film (2020)/Film.mp4',
+    originalSize: 1_000_000,
+    newSize: 400_000,
+    bytesSaved: 600_000,
+  },
+  'replace.failed': { library, path, reason: 'source changed since it was planned', stale: true },
+  'message.deadlettered': {
+    subject: 'conform.evt.file.planned.fabc',
+    streamSequence: 7,
+    consumer: 'encoder',
+    deliveries: 5,
+    reason: 'exhausted deliveries',
+    payload: '{}',
+  },
+};
+
+/** A valid enveloped example of one event type. */
+export function sampleEvent<T extends EventType>(type: T, fileId = 'fabc'): EventEnvelope<T> {
+  return wrap({ type, data: sampleData[type] } as DomainEvent, {
+    fileId,
+    producer: 'test@localhost',
+    time: new Date('2026-01-01T00:00:00.000Z'),
+  }) as EventEnvelope<T>;
+}

@@ -1,0 +1,202 @@
+import { FILE_ID_PATTERN } from './envelope.js';
+import { allEventTypes, type EventType } from './event-types.js';
+
+// JSON Schemas (draft-07, as ajv compiles by default) for the envelope and for each
+// event type's data at version 1. `additionalProperties: false` on data keeps producers
+// honest: a new field is a deliberate contract change, reviewed here.
+
+type Schema = Record<string, unknown>;
+
+const str = { type: 'string', minLength: 1 } as const;
+const absPath = { type: 'string', minLength: 1, pattern: '^/' } as const;
+const nonNegInt = { type: 'integer', minimum: 0 } as const;
+const nullableNumber = { type: ['number', 'null'], minimum: 0 } as const;
+
+const sourceStamp = {
+  type: 'object',
+  required: ['size', 'mtimeMs'],
+  additionalProperties: false,
+  properties: { size: nonNegInt, mtimeMs: { type: 'number', minimum: 0 } },
+} as const;
+
+const target = {
+  type: 'object',
+  required: ['videoCodec', 'container'],
+  additionalProperties: false,
+  properties: {
+    videoCodec: { enum: ['hevc'] },
+    container: { enum: ['mkv', 'mp4'] },
+  },
+} as const;
+
+const location = { library: absPath, path: absPath } as const;
+
+function data(required: string[], properties: Record<string, unknown>): Schema {
+  return {
+    type: 'object',
+    required: ['library', 'path', ...required],
+    additionalProperties: false,
+    properties: { ...location, ...properties },
+  };
+}
+
+const check = {
+  type: 'object',
+  required: ['name', 'passed', 'measured', 'limit'],
+  additionalProperties: false,
+  properties: {
+    name: str,
+    passed: { type: 'boolean' },
+    measured: { type: ['string', 'number', 'null'] },
+    limit: { type: ['string', 'number', 'null'] },
+  },
+} as const;
+
+const verification = data(['source', 'target', 'outputPath', 'checks'], {
+  source: sourceStamp,
+  target,
+  outputPath: absPath,
+  checks: { type: 'array', items: check },
+});
+
+/** JSON Schema of each event type's `data`, version 1. */
+export const dataSchemas: Record<EventType, Schema> = {
+  'file.discovered': data(['relativePath', 'size', 'mtimeMs'], {
+    relativePath: str,
+    size: nonNegInt,
+    mtimeMs: { type: 'number', minimum: 0 },
+  }),
+  'file.unreadable': data(['source', 'reason'], { source: sourceStamp, reason: str }),
+  'file.probed': data(['source', 'media'], {
+    source: sourceStamp,
+    media: {
+      type: 'object',
+      required: ['container', 'durationSec', 'bitRate', 'video', 'audioStreams', 'subtitleStreams'],
+      additionalProperties: false,
+      properties: {
+        container: { type: 'string' },
+        durationSec: nullableNumber,
+        bitRate: nullableNumber,
+        video: {
+          oneOf: [
+            { type: 'null' },
+            {
+              type: 'object',
+              required: ['codec', 'width', 'height', 'pixFmt'],
+              additionalProperties: false,
+              properties: {
+                codec: str,
+                width: nonNegInt,
+                height: nonNegInt,
+                pixFmt: { type: ['string', 'null'] },
+              },
+            },
+          ],
+        },
+        audioStreams: nonNegInt,
+        subtitleStreams: nonNegInt,
+      },
+    },
+  }),
+  'file.planned': data(
+    [
+      'source',
+      'decision',
+      'reasons',
+      'policyVersion',
+      'target',
+      'durationSec',
+      'estimatedOutputBytes',
+    ],
+    {
+      source: sourceStamp,
+      decision: { enum: ['encode', 'skip', 'compliant'] },
+      reasons: { type: 'array', items: str, minItems: 1 },
+      policyVersion: str,
+      target: { oneOf: [{ type: 'null' }, target] },
+      durationSec: nullableNumber,
+      estimatedOutputBytes: nullableNumber,
+    },
+  ),
+  'encode.started': data(['encoder', 'outputPath', 'attempt'], {
+    encoder: str,
+    outputPath: absPath,
+    attempt: { type: 'integer', minimum: 1 },
+  }),
+  'encode.completed': data(['source', 'target', 'encoder', 'outputPath', 'outputSize', 'elapsedMs'], {
+    source: sourceStamp,
+    target,
+    encoder: str,
+    outputPath: absPath,
+    outputSize: nonNegInt,
+    elapsedMs: { type: 'number', minimum: 0 },
+  }),
+  'encode.failed': data(['encoder', 'reason', 'permanent'], {
+    encoder: str,
+    reason: str,
+    permanent: { type: 'boolean' },
+  }),
+  'verify.passed': verification,
+  'verify.failed': verification,
+  'file.replaced': data(['newPath', 'archivePath', 'originalSize', 'newSize', 'bytesSaved'], {
+    newPath: absPath,
+    archivePath: absPath,
+    originalSize: nonNegInt,
+    newSize: nonNegInt,
+    bytesSaved: { type: 'integer' },
+  }),
+  'replace.failed': data(['reason', 'stale'], { reason: str, stale: { type: 'boolean' } }),
+  'message.deadlettered': {
+    type: 'object',
+    required: ['subject', 'streamSequence', 'consumer', 'deliveries', 'reason', 'payload'],
+    additionalProperties: false,
+    properties: {
+      subject: str,
+      streamSequence: nonNegInt,
+      consumer: str,
+      deliveries: nonNegInt,
+      reason: str,
+      payload: { type: 'string' },
+    },
+  },
+};
+
+/** JSON Schema of a whole event (envelope and data) of one type at version 1. */
+export function eventSchema(type: EventType): Schema {
+  return {
+    $id: `https://conform.dev/schemas/${type}.v1.json`,
+    title: `${type} v1`,
+    type: 'object',
+    required: [
+      'id',
+      'type',
+      'version',
+      'time',
+      'fileId',
+      'correlationId',
+      'causationId',
+      'producer',
+      'data',
+    ],
+    additionalProperties: false,
+    properties: {
+      id: str,
+      type: { const: type },
+      version: { const: 1 },
+      time: {
+        type: 'string',
+        pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$',
+      },
+      fileId: { type: 'string', pattern: FILE_ID_PATTERN },
+      correlationId: str,
+      causationId: { type: ['string', 'null'], minLength: 1 },
+      producer: str,
+      data: dataSchemas[type],
+    },
+  };
+}
+
+/** Every event schema, keyed `<type>@v<version>`. */
+export const eventSchemas: Record<string, Schema> = Object.fromEntries(
+  allEventTypes.map((t) => [`${t}@v1`, eventSchema(t)]),
+);

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// The whole test suite: turbo builds and tests every workspace, then this prints one
+// closing line, "N passed, N failed", added up from each workspace's TAP summary.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const results = join(root, '.test-results');
+rmSync(results, { recursive: true, force: true });
+
+const turbo = spawnSync(
+  'npx',
+  ['turbo', 'run', 'test', '--concurrency=3', '--continue', ...process.argv.slice(2)],
+  { cwd: root, stdio: 'inherit' },
+);
+
+let passed = 0;
+let failed = 0;
+const perWorkspace = [];
+if (existsSync(results)) {
+  for (const file of readdirSync(results).filter((f) => f.endsWith('.tap')).sort()) {
+    const tap = readFileSync(join(results, file), 'utf8');
+    const p = Number(/^# pass (\d+)$/m.exec(tap)?.[1] ?? 0);
+    const f = Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0);
+    passed += p;
+    failed += f;
+    perWorkspace.push(`${file.replace(/\.tap$/, '')}: ${p} passed, ${f} failed`);
+  }
+}
+console.log('\n' + perWorkspace.join('\n'));
+if (turbo.status !== 0 && failed === 0) failed = 1; // a build or runner failure is a failure
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(turbo.status === 0 && failed === 0 ? 0 : 1);

@@ -1,0 +1,80 @@
+import { AckPolicy, DeliverPolicy, type JetStreamManager, type ConsumerConfig } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { subjectFilterForType, type EventType } from '@conform/contracts';
+import { EVENT_LOG_STREAM, isNotFound } from './event-log.js';
+
+/** A durable pull consumer a service reads one event type through. */
+export interface ConsumerSpec {
+  /** Durable name, shared by every instance of the service: that is how they split the work. */
+  durable: string;
+  filterSubject: string;
+  /** How long a delivery may go without an ack or in-progress ack before it is redelivered. */
+  ackWaitMs: number;
+  /** Deliveries the service attempts; one more is configured on the server so a delivery that
+   * crashed its handler on the last attempt still reaches the dead-letter path. */
+  maxDeliver: number;
+  /** Upper bound on messages out at once across every instance. */
+  maxAckPending: number;
+}
+
+/** The consumer through which `service` reads `type` events; defaults suit quick handlers. */
+export function consumerSpec(
+  service: string,
+  type: EventType,
+  overrides: Partial<Omit<ConsumerSpec, 'durable' | 'filterSubject'>> = {},
+): ConsumerSpec {
+  return {
+    durable: `${service}-${type.replace('.', '-')}`,
+    filterSubject: subjectFilterForType(type),
+    ackWaitMs: 30_000,
+    maxDeliver: 5,
+    maxAckPending: 64,
+    ...overrides,
+  };
+}
+
+export function consumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> {
+  return {
+    durable_name: spec.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: spec.filterSubject,
+    ack_wait: nanos(spec.ackWaitMs),
+    max_deliver: spec.maxDeliver + 1,
+    max_ack_pending: spec.maxAckPending,
+  };
+}
+
+/** Creates the durable consumer, or updates its limits if they changed. Idempotent. */
+export async function provisionConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
+  const want = consumerConfig(spec);
+  const existing = await jsm.consumers.info(EVENT_LOG_STREAM, spec.durable).catch((err: unknown) => {
+    if (isNotFound(err)) return null;
+    throw err;
+  });
+  if (!existing) {
+    try {
+      await jsm.consumers.add(EVENT_LOG_STREAM, want);
+    } catch (err) {
+      // Another instance created it first; that is fine if it now exists.
+      await jsm.consumers.info(EVENT_LOG_STREAM, spec.durable).catch(() => {
+        throw err;
+      });
+    }
+    return;
+  }
+  const have = existing.config;
+  if (
+    have.ack_wait !== want.ack_wait ||
+    have.max_deliver !== want.max_deliver ||
+    have.max_ack_pending !== want.max_ack_pending ||
+    have.filter_subject !== want.filter_subject
+  ) {
+    await jsm.consumers.update(EVENT_LOG_STREAM, spec.durable, {
+      ack_wait: want.ack_wait,
+      max_deliver: want.max_deliver,
+      max_ack_pending: want.max_ack_pending,
+      filter_subject: want.filter_subject,
+    });
+  }
+}

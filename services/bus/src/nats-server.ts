@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NatsServerStartError } from './errors.js';
+
+/** A nats-server child process with JetStream, listening on loopback on free ports. */
+export interface NatsServerHandle {
+  /** Client URL, e.g. nats://127.0.0.1:41234. */
+  url: string;
+  /** Monitoring URL, e.g. http://127.0.0.1:41235 (serves /jsz, /varz). */
+  monitorUrl: string;
+  pid: number;
+  /** Stops the server (SIGTERM, then SIGKILL after a grace period) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+export interface StartNatsServerOptions {
+  /** JetStream store directory; created if missing. */
+  storeDir: string;
+  /** Binary to run; defaults to `nats-server` on PATH. */
+  binary?: string;
+  /** Called with each line the server logs (for debugging). */
+  onLog?: (line: string) => void;
+  startTimeoutMs?: number;
+}
+
+/**
+ * Starts nats-server with JetStream on random loopback ports (`-p -1 -m -1`) and learns the
+ * chosen ports from the ports file it writes, so parallel tests never collide.
+ */
+export async function startNatsServer(opts: StartNatsServerOptions): Promise<NatsServerHandle> {
+  await mkdir(opts.storeDir, { recursive: true });
+  const portsDir = await mkdtemp(join(tmpdir(), 'conform-nats-ports-'));
+  const binary = opts.binary ?? 'nats-server';
+  const args = ['-js', '-sd', opts.storeDir, '-a', '127.0.0.1', '-p', '-1', '-m', '-1'];
+  args.push('--ports_file_dir', portsDir);
+  let child: ChildProcess;
+  try {
+    child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    throw new NatsServerStartError(`could not run ${binary}: ${(err as Error).message}`, { cause: err });
+  }
+  const output: string[] = [];
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      if (output.length < 200) output.push(line);
+      opts.onLog?.(line);
+    }
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  let spawnError: Error | null = null;
+  let exited = false;
+  child.once('error', (err) => (spawnError = err));
+  const exitPromise = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
+  try {
+    while (Date.now() < deadline) {
+      if (spawnError) {
+        const hint =
+          (spawnError as NodeJS.ErrnoException).code === 'ENOENT'
+            ? ` (install it: apt-get install nats-server)`
+            : '';
+        throw new NatsServerStartError(`could not run ${binary}: ${String(spawnError)}${hint}`, {
+          cause: spawnError,
+        });
+      }
+      if (exited) {
+        throw new NatsServerStartError(
+          `nats-server exited during start-up:\n${output.slice(-20).join('\n')}`,
+        );
+      }
+      const ports = await readPortsFile(portsDir, child.pid);
+      if (ports) {
+        const stop = async () => {
+          if (!exited) {
+            child.kill('SIGTERM');
+            const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+            await exitPromise;
+            clearTimeout(timer);
+          }
+          await rm(portsDir, { recursive: true, force: true });
+        };
+        return { url: ports.nats, monitorUrl: ports.monitoring, pid: child.pid ?? -1, stop };
+      }
+      await sleep(25);
+    }
+    throw new NatsServerStartError(
+      `nats-server did not become ready within ${opts.startTimeoutMs ?? 10_000} ms`,
+    );
+  } catch (err) {
+    if (!exited) child.kill('SIGKILL');
+    await rm(portsDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function readPortsFile(
+  dir: string,
+  pid: number | undefined,
+): Promise<{ nats: string; monitoring: string } | null> {
+  const files = await readdir(dir).catch(() => [] as string[]);
+  const name = files.find((f) => f === `nats-server_${pid}.ports`);
+  if (!name) return null;
+  try {
+    const parsed = JSON.parse(await readFile(join(dir, name), 'utf8')) as {
+      nats?: string[];
+      monitoring?: string[];
+    };
+    const nats = parsed.nats?.[0];
+    const monitoring = parsed.monitoring?.[0];
+    return nats && monitoring ? { nats, monitoring } : null;
+  } catch {
+    return null; // written but not complete yet
+  }
+}

@@ -1,0 +1,68 @@
+import type { Logger } from 'pino';
+import type { Bus } from './connection.js';
+import { provisionConsumer, type ConsumerSpec } from './consumers.js';
+import { provisionEventLog, type EventLogOptions } from './event-log.js';
+import type { EventPublisher } from './publisher.js';
+import { runWorker, type EventHandler, type MessageOutcome } from './worker.js';
+
+/** What every service is started with. */
+export interface ServiceContext {
+  bus: Bus;
+  publisher: EventPublisher;
+  log: Logger;
+  eventLog?: EventLogOptions;
+  /** Observes every message outcome (metrics, tests). */
+  onOutcome?: (service: string, outcome: MessageOutcome) => void;
+}
+
+/** A started service; `stop` finishes or returns in-flight work and resolves when it is idle. */
+export interface RunningService {
+  name: string;
+  stop(): Promise<void>;
+}
+
+/** One durable consumer and what to do with each of its events. */
+export interface Subscription {
+  consumer: ConsumerSpec;
+  handle: EventHandler;
+  /** Concurrent messages in this process; defaults to 1. */
+  slots?: number;
+}
+
+/**
+ * Provisions the event log and each subscription's durable consumer, then runs a worker per
+ * subscription until stopped. Every service that reacts to events starts through this.
+ */
+export async function startSubscriptions(
+  name: string,
+  ctx: ServiceContext,
+  subscriptions: Subscription[],
+): Promise<RunningService> {
+  await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
+  for (const s of subscriptions) await provisionConsumer(ctx.bus.jsm, s.consumer);
+  const abort = new AbortController();
+  const log = ctx.log.child({ service: name });
+  const running = Promise.all(
+    subscriptions.map((s) =>
+      runWorker({
+        js: ctx.bus.js,
+        publisher: ctx.publisher,
+        consumer: s.consumer,
+        handle: s.handle,
+        slots: s.slots ?? 1,
+        log,
+        signal: abort.signal,
+        onOutcome: (o) => ctx.onOutcome?.(name, o),
+      }),
+    ),
+  );
+  log.info({ consumers: subscriptions.map((s) => s.consumer.durable) }, 'service started');
+  return {
+    name,
+    stop: async () => {
+      abort.abort(new Error(`${name} stopping`));
+      await running;
+      log.info('service stopped');
+    },
+  };
+}
