@@ -19,7 +19,9 @@ let passed = 0;
 let failed = 0;
 const perWorkspace = [];
 if (existsSync(results)) {
-  for (const file of readdirSync(results).filter((f) => f.endsWith('.tap')).sort()) {
+  for (const file of readdirSync(results)
+    .filter((f) => f.endsWith('.tap'))
+    .sort()) {
     const tap = readFileSync(join(results, file), 'utf8');
     const p = Number(/^# pass (\d+)$/m.exec(tap)?.[1] ?? 0);
     const f = Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0);

@@ -50,7 +50,13 @@ export const sampleData: { [T in EventType]: EventDataByType[T] } = {
     outputSize: 400_000,
     elapsedMs: 1234,
   },
-  'encode.failed': { library, path, encoder: 'libx265', reason: 'ffmpeg exited 1', permanent: false },
+  'encode.failed': {
+    library,
+    path,
+    encoder: 'libx265',
+    reason: 'ffmpeg exited 1',
+    permanent: false,
+  },
   'verify.passed': {
     library,
     path,

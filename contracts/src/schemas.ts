@@ -123,14 +123,17 @@ export const dataSchemas: Record<EventType, Schema> = {
     outputPath: absPath,
     attempt: { type: 'integer', minimum: 1 },
   }),
-  'encode.completed': data(['source', 'target', 'encoder', 'outputPath', 'outputSize', 'elapsedMs'], {
-    source: sourceStamp,
-    target,
-    encoder: str,
-    outputPath: absPath,
-    outputSize: nonNegInt,
-    elapsedMs: { type: 'number', minimum: 0 },
-  }),
+  'encode.completed': data(
+    ['source', 'target', 'encoder', 'outputPath', 'outputSize', 'elapsedMs'],
+    {
+      source: sourceStamp,
+      target,
+      encoder: str,
+      outputPath: absPath,
+      outputSize: nonNegInt,
+      elapsedMs: { type: 'number', minimum: 0 },
+    },
+  ),
   'encode.failed': data(['encoder', 'reason', 'permanent'], {
     encoder: str,
     reason: str,

@@ -56,7 +56,9 @@ describe('event schemas', () => {
     const bad = decodeEvent(new TextEncoder().encode('{not json'));
     assert.equal(bad.ok, false);
     assert.match(!bad.ok ? bad.error : '', /not JSON/);
-    const good = decodeEvent(new TextEncoder().encode(JSON.stringify(sampleEvent('encode.failed'))));
+    const good = decodeEvent(
+      new TextEncoder().encode(JSON.stringify(sampleEvent('encode.failed'))),
+    );
     assert.equal(good.ok, true);
   });
 });
@@ -76,7 +78,10 @@ describe('envelope', () => {
   it('inherits the correlation id and records the causation id', () => {
     const first = sampleEvent('file.discovered');
     const next = wrap(
-      { type: 'encode.failed', data: { library: '/l', path: '/l/a', encoder: 'x', reason: 'r', permanent: true } },
+      {
+        type: 'encode.failed',
+        data: { library: '/l', path: '/l/a', encoder: 'x', reason: 'r', permanent: true },
+      },
       { fileId: first.fileId, producer: 'encoder@h', time: new Date(0), causation: first },
     );
     assert.equal(next.correlationId, first.correlationId);

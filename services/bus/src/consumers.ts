@@ -1,4 +1,9 @@
-import { AckPolicy, DeliverPolicy, type JetStreamManager, type ConsumerConfig } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamManager,
+  type ConsumerConfig,
+} from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { subjectFilterForType, type EventType } from '@conform/contracts';
 import { EVENT_LOG_STREAM, isNotFound } from './event-log.js';
@@ -48,10 +53,12 @@ export function consumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> {
 /** Creates the durable consumer, or updates its limits if they changed. Idempotent. */
 export async function provisionConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
   const want = consumerConfig(spec);
-  const existing = await jsm.consumers.info(EVENT_LOG_STREAM, spec.durable).catch((err: unknown) => {
-    if (isNotFound(err)) return null;
-    throw err;
-  });
+  const existing = await jsm.consumers
+    .info(EVENT_LOG_STREAM, spec.durable)
+    .catch((err: unknown) => {
+      if (isNotFound(err)) return null;
+      throw err;
+    });
   if (!existing) {
     try {
       await jsm.consumers.add(EVENT_LOG_STREAM, want);

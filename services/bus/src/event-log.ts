@@ -22,7 +22,9 @@ export interface EventLogOptions {
 export const DEFAULT_EVENT_LOG_MAX_BYTES = 2 * 1024 ** 3;
 
 /** The desired configuration of the event-log stream. */
-export function eventLogConfig(opts: EventLogOptions = {}): Partial<StreamConfig> & { name: string } {
+export function eventLogConfig(
+  opts: EventLogOptions = {},
+): Partial<StreamConfig> & { name: string } {
   return {
     name: EVENT_LOG_STREAM,
     description: 'conform event log: every state change of every file',

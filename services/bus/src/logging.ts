@@ -6,13 +6,18 @@ export type { Logger } from 'pino';
  * JSON logs for machines; when stdout is a terminal, the CLI passes `pretty: true` and a
  * pino-pretty transport makes them readable.
  */
-export function createLogger(opts: { level?: string; pretty?: boolean; name?: string } = {}): Logger {
+export function createLogger(
+  opts: { level?: string; pretty?: boolean; name?: string } = {},
+): Logger {
   const level = opts.level ?? process.env.LOG_LEVEL ?? 'info';
   if (opts.pretty) {
     return pino({
       level,
       name: opts.name,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss' },
+      },
     });
   }
   return pino({ level, name: opts.name });

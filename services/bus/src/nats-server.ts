@@ -40,7 +40,9 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
   try {
     child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
-    throw new NatsServerStartError(`could not run ${binary}: ${(err as Error).message}`, { cause: err });
+    throw new NatsServerStartError(`could not run ${binary}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const output: string[] = [];
   const collect = (chunk: Buffer) => {

@@ -55,10 +55,14 @@ export class EventPublisher {
     if (event.causationId) h.set('Conform-Causation-Id', event.causationId);
     h.set('Conform-Producer', event.producer);
     try {
-      const ack = await this.js.publish(subjectFor(event.type, event.fileId), JSON.stringify(event), {
-        msgID: event.id,
-        headers: h,
-      });
+      const ack = await this.js.publish(
+        subjectFor(event.type, event.fileId),
+        JSON.stringify(event),
+        {
+          msgID: event.id,
+          headers: h,
+        },
+      );
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
       throw new PublishError(

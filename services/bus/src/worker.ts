@@ -103,7 +103,13 @@ async function handleMessage(msg: JsMsg, opts: WorkerOptions, log: Logger): Prom
   const event = decoded.event;
   if (deliveryCount > opts.consumer.maxDeliver) {
     // The previous delivery died mid-handler (crash, kill): do not run it again.
-    await deadLetter(msg, opts, log, `no success after ${opts.consumer.maxDeliver} deliveries`, event);
+    await deadLetter(
+      msg,
+      opts,
+      log,
+      `no success after ${opts.consumer.maxDeliver} deliveries`,
+      event,
+    );
     return;
   }
 
@@ -132,7 +138,13 @@ async function handleMessage(msg: JsMsg, opts: WorkerOptions, log: Logger): Prom
     }
     const reason = (err as Error).message ?? String(err);
     if (deliveryCount >= opts.consumer.maxDeliver) {
-      await deadLetter(msg, opts, eventLog, `failed ${deliveryCount} times; last: ${reason}`, event);
+      await deadLetter(
+        msg,
+        opts,
+        eventLog,
+        `failed ${deliveryCount} times; last: ${reason}`,
+        event,
+      );
       return;
     }
     const delayMs = err instanceof TransientError ? err.delayMs : (opts.retryDelayMs ?? 5_000);

@@ -26,10 +26,19 @@ before(async () => {
 after(async () => t.cleanup());
 
 /** Reads the streams section of the server's monitoring endpoint. */
-async function jszStream(): Promise<{ config: Record<string, unknown>; state: { messages: number } }> {
+async function jszStream(): Promise<{
+  config: Record<string, unknown>;
+  state: { messages: number };
+}> {
   const res = await fetch(`${t.server.monitorUrl}/jsz?streams=true&config=true&consumers=true`);
   const body = (await res.json()) as {
-    account_details: { stream_detail: { name: string; config: Record<string, unknown>; state: { messages: number } }[] }[];
+    account_details: {
+      stream_detail: {
+        name: string;
+        config: Record<string, unknown>;
+        state: { messages: number };
+      }[];
+    }[];
   };
   const stream = body.account_details[0]?.stream_detail.find((s) => s.name === EVENT_LOG_STREAM);
   assert.ok(stream, 'stream listed in /jsz');
@@ -75,8 +84,14 @@ describe('publishing', () => {
   });
 
   it('refuses an invalid event with the schema error', async () => {
-    const bad = { ...withFileId('file.discovered', 'bad1'), data: { path: 'relative' } } as unknown as EventEnvelope;
-    await assert.rejects(publisher.publish(bad), /refusing to publish an invalid file.discovered: .*missing key/);
+    const bad = {
+      ...withFileId('file.discovered', 'bad1'),
+      data: { path: 'relative' },
+    } as unknown as EventEnvelope;
+    await assert.rejects(
+      publisher.publish(bad),
+      /refusing to publish an invalid file.discovered: .*missing key/,
+    );
   });
 
   it('writes the event type and lineage into headers for nats CLI users', async () => {
@@ -96,7 +111,11 @@ describe('worker', () => {
     overrides: Partial<Parameters<typeof consumerSpec>[2]> = {},
     slots = 1,
   ) {
-    const consumer = consumerSpec(name, 'encode.failed', { ackWaitMs: 1_000, maxDeliver: 3, ...overrides });
+    const consumer = consumerSpec(name, 'encode.failed', {
+      ackWaitMs: 1_000,
+      maxDeliver: 3,
+      ...overrides,
+    });
     consumer.filterSubject = `conform.evt.encode.failed.${name}`;
     await provisionConsumer(t.bus.jsm, consumer);
     const abort = new AbortController();
@@ -121,7 +140,8 @@ describe('worker', () => {
     const info = await t.bus.jsm.streams.info(EVENT_LOG_STREAM);
     for (let seq = 1; seq <= info.state.last_seq; seq++) {
       const m = await t.bus.jsm.streams.getMessage(EVENT_LOG_STREAM, { seq }).catch(() => null);
-      if (m?.subject === subjectFor('message.deadlettered', fileId)) found.push(m.json<EventEnvelope>());
+      if (m?.subject === subjectFor('message.deadlettered', fileId))
+        found.push(m.json<EventEnvelope>());
     }
     return found;
   }
@@ -130,7 +150,10 @@ describe('worker', () => {
     const seen: string[] = [];
     const w = await startWorker('okfile', async (event, ctx) => {
       seen.push(event.id);
-      await ctx.emit({ type: 'replace.failed', data: { library: '/l', path: '/l/a', reason: 'x', stale: false } });
+      await ctx.emit({
+        type: 'replace.failed',
+        data: { library: '/l', path: '/l/a', reason: 'x', stale: false },
+      });
     });
     const event = withFileId('encode.failed', 'okfile');
     await publisher.publish(event);
@@ -149,7 +172,9 @@ describe('worker', () => {
       if (calls < 3) throw new TransientError('disk busy', { delayMs: 50 });
     });
     await publisher.publish(withFileId('encode.failed', 'flaky'));
-    await eventually(() => w.outcomes.some((o) => o.kind === 'acked'), { what: 'ack after retries' });
+    await eventually(() => w.outcomes.some((o) => o.kind === 'acked'), {
+      what: 'ack after retries',
+    });
     await w.stop();
     assert.equal(calls, 3);
     assert.equal(w.outcomes.filter((o) => o.kind === 'retried').length, 2);
@@ -163,7 +188,9 @@ describe('worker', () => {
     });
     const event = withFileId('encode.failed', 'doomed');
     await publisher.publish(event);
-    await eventually(() => w.outcomes.some((o) => o.kind === 'dead-lettered'), { what: 'dead letter' });
+    await eventually(() => w.outcomes.some((o) => o.kind === 'dead-lettered'), {
+      what: 'dead letter',
+    });
     await w.stop();
     assert.equal(calls, 3);
     const [dl] = await deadLetters('doomed');
@@ -179,17 +206,30 @@ describe('worker', () => {
     const w = await startWorker('invalid', async (event) => {
       handled.push(event.id);
     });
-    await t.bus.js.publish('conform.evt.encode.failed.invalid', JSON.stringify({ type: 'encode.failed', version: 1 }));
+    await t.bus.js.publish(
+      'conform.evt.encode.failed.invalid',
+      JSON.stringify({ type: 'encode.failed', version: 1 }),
+    );
     await t.bus.js.publish('conform.evt.encode.failed.invalid', 'not even json');
     const good = withFileId('encode.failed', 'invalid');
     await publisher.publish(good);
     await eventually(() => handled.length === 1, { what: 'the valid event' });
-    await eventually(() => w.outcomes.filter((o) => o.kind === 'dead-lettered').length === 2, { what: 'two dead letters' });
+    await eventually(() => w.outcomes.filter((o) => o.kind === 'dead-lettered').length === 2, {
+      what: 'two dead letters',
+    });
     await w.stop();
     assert.deepEqual(handled, [good.id]);
-    const reasons = (await deadLetters('invalid')).map((e) => (e.data as { reason: string }).reason);
-    assert.ok(reasons.some((r) => /invalid event: encode.failed v1: \/: missing key "id"/.test(r)), reasons.join('\n'));
-    assert.ok(reasons.some((r) => /payload is not JSON/.test(r)), reasons.join('\n'));
+    const reasons = (await deadLetters('invalid')).map(
+      (e) => (e.data as { reason: string }).reason,
+    );
+    assert.ok(
+      reasons.some((r) => /invalid event: encode.failed v1: \/: missing key "id"/.test(r)),
+      reasons.join('\n'),
+    );
+    assert.ok(
+      reasons.some((r) => /payload is not JSON/.test(r)),
+      reasons.join('\n'),
+    );
   });
 
   it('keeps a long handler alive with in-progress acks instead of redelivering', async () => {
@@ -199,7 +239,10 @@ describe('worker', () => {
       await new Promise((r) => setTimeout(r, 3_000)); // three times the ack wait
     });
     await publisher.publish(withFileId('encode.failed', 'slow'));
-    await eventually(() => w.outcomes.some((o) => o.kind === 'acked'), { what: 'slow ack', timeoutMs: 15_000 });
+    await eventually(() => w.outcomes.some((o) => o.kind === 'acked'), {
+      what: 'slow ack',
+      timeoutMs: 15_000,
+    });
     await w.stop();
     assert.equal(calls, 1);
   });
@@ -214,8 +257,13 @@ describe('worker', () => {
     const taken = await c.next({ expires: 2_000 });
     assert.ok(taken);
     let calls = 0;
-    const w = await startWorker('crashed', async () => void calls++, { ackWaitMs: 500, maxDeliver: 1 });
-    await eventually(() => w.outcomes.some((o) => o.kind === 'dead-lettered'), { what: 'dead letter' });
+    const w = await startWorker('crashed', async () => void calls++, {
+      ackWaitMs: 500,
+      maxDeliver: 1,
+    });
+    await eventually(() => w.outcomes.some((o) => o.kind === 'dead-lettered'), {
+      what: 'dead letter',
+    });
     await w.stop();
     assert.equal(calls, 0);
   });
