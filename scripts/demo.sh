@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Quick start: installs what is missing, builds, generates a demo library under ./demo and
+# runs conform on it until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+exec node services/cli/dist/src/bin.js demo --dir demo "$@"

@@ -1,0 +1,141 @@
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import {
+  connectBus,
+  EventPublisher,
+  provisionEventLog,
+  startNatsServer,
+  type Bus,
+  type Logger,
+  type NatsServerHandle,
+  type RunningService,
+  type ServiceContext,
+} from '@conform/bus';
+import { startWatcher } from '@conform/watcher';
+import { startPlanner } from '@conform/planner';
+import { startEncoder } from '@conform/encoder';
+import { startVerifier } from '@conform/verifier';
+import { startArchiver } from '@conform/archiver';
+import { openReadModels, startProjector, type ReadModels } from '@conform/projections';
+import { startStatusServer } from '@conform/status';
+import { CliError } from './errors.js';
+import type { ConformSettings } from './settings.js';
+
+/** The services `conform run` can start alone; `conform up` starts them all. */
+export const SERVICE_NAMES = [
+  'watcher',
+  'planner',
+  'encoder',
+  'verifier',
+  'archiver',
+  'status',
+] as const;
+export type ServiceToRun = (typeof SERVICE_NAMES)[number];
+
+/** A running conform: what was started, and how to stop all of it in order. */
+export interface RunningConform {
+  natsUrl: string;
+  /** Set when this process started its own nats-server. */
+  embeddedNats: NatsServerHandle | null;
+  /** Set when the status service runs in this process. */
+  statusUrl: string | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the chosen services against NATS. With no NATS URL, starts an embedded nats-server
+ * (JetStream, free loopback port, store under the state directory) and owns its lifetime.
+ * Stop order: sources first (watcher), then workers, then read side, then the bus and server,
+ * so nothing is left half-done and no child process outlives us.
+ */
+export async function startConform(
+  settings: ConformSettings,
+  services: readonly ServiceToRun[],
+  log: Logger,
+): Promise<RunningConform> {
+  await mkdir(settings.stateDir, { recursive: true });
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err: unknown) => log.error({ err }, 'error while stopping'));
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    let embeddedNats: NatsServerHandle | null = null;
+    let natsUrl = settings.natsUrl;
+    if (!natsUrl) {
+      embeddedNats = await startNatsServer({ storeDir: join(settings.stateDir, 'nats') });
+      cleanups.push(async () => {
+        await embeddedNats?.stop();
+        log.info('embedded nats-server stopped');
+      });
+      natsUrl = embeddedNats.url;
+      log.info(
+        { url: natsUrl, monitor: embeddedNats.monitorUrl, pid: embeddedNats.pid },
+        'embedded nats-server started',
+      );
+    }
+
+    const bus: Bus = await connectBus({ servers: natsUrl, name: `conform@${hostname()}` });
+    cleanups.push(() => bus.close());
+    const eventLog = { maxBytes: settings.eventLogMaxBytes };
+    await provisionEventLog(bus.jsm, eventLog);
+
+    const context = (service: string): ServiceContext => ({
+      bus,
+      publisher: new EventPublisher(bus.js, { producer: `${service}@${hostname()}` }),
+      log,
+      eventLog,
+    });
+    const started = async (service: Promise<RunningService>) => {
+      const s = await service;
+      cleanups.push(() => s.stop());
+    };
+
+    let statusUrl: string | null = null;
+    if (services.includes('status')) {
+      const readModels: ReadModels = openReadModels(join(settings.stateDir, 'read-models.sqlite'));
+      cleanups.push(() => readModels.close());
+      await started(startProjector(context('projector'), { readModels }));
+      const server = await startStatusServer({
+        readModels,
+        log,
+        host: settings.host,
+        port: settings.port,
+        isReady: async () => !bus.nc.isClosed(),
+      });
+      cleanups.push(() => server.close());
+      statusUrl = server.url;
+      log.info({ url: server.url }, 'status server listening');
+    }
+    // Downstream first, so each stage is consuming before the one before it publishes.
+    if (services.includes('archiver')) {
+      await started(startArchiver(context('archiver'), { libraries: settings.libraries }));
+    }
+    if (services.includes('verifier')) await started(startVerifier(context('verifier')));
+    if (services.includes('encoder')) {
+      await started(
+        startEncoder(context('encoder'), { slots: settings.encoderSlots, encoder: settings.encoder }),
+      );
+    }
+    if (services.includes('planner')) await started(startPlanner(context('planner')));
+    if (services.includes('watcher')) {
+      await started(
+        startWatcher(context('watcher'), {
+          libraries: settings.libraries.map((l) => ({ root: l.root })),
+          stabilityWindowMs: settings.stabilityWindowMs,
+        }),
+      );
+    }
+    return { natsUrl, embeddedNats, statusUrl, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    if (err instanceof CliError) throw err;
+    throw new CliError('START_FAILED', `conform could not start: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}

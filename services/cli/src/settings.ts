@@ -1,0 +1,118 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { UsageError } from './errors.js';
+
+/** One watched library and where its originals are archived. */
+export interface LibrarySettings {
+  root: string;
+  archive: string;
+}
+
+/** Everything `conform up` needs, after flags and environment are merged. */
+export interface ConformSettings {
+  libraries: LibrarySettings[];
+  stateDir: string;
+  /** External NATS; when absent an embedded nats-server is started under stateDir. */
+  natsUrl: string | null;
+  host: string;
+  port: number;
+  stabilityWindowMs: number;
+  encoderSlots: number;
+  encoder: 'auto' | 'libx265' | 'hevc_nvenc';
+  eventLogMaxBytes: number | undefined;
+}
+
+/** Flags as commander hands them over (all strings). */
+export interface RawFlags {
+  library?: string;
+  archive?: string;
+  stateDir?: string;
+  nats?: string;
+  host?: string;
+  port?: string;
+  stabilityWindow?: string;
+  slots?: string;
+  encoder?: string;
+}
+
+export const DEFAULT_PORT = 8484;
+
+/** Default state directory: $CONFORM_STATE_DIR, else $XDG_STATE_HOME/conform, else ~/.local/state/conform. */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CONFORM_STATE_DIR) return resolve(env.CONFORM_STATE_DIR);
+  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(base, 'conform');
+}
+
+/**
+ * Merges flags with environment overrides (NATS_URL, CONFORM_HOST, CONFORM_PORT, ...) into
+ * settings. Pure apart from `env`; directory checks happen in {@link checkLibraries}.
+ */
+export function resolveSettings(
+  flags: RawFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { requireLibrary: boolean } = { requireLibrary: true },
+): ConformSettings {
+  const libraries: LibrarySettings[] = [];
+  if (flags.library || flags.archive) {
+    if (!flags.library) throw new UsageError('--archive needs --library DIR as well');
+    if (!flags.archive) {
+      throw new UsageError(
+        '--library needs --archive DIR: originals are archived there before a file is replaced',
+      );
+    }
+    libraries.push({ root: resolve(flags.library), archive: resolve(flags.archive) });
+  } else if (opts.requireLibrary) {
+    throw new UsageError('give a library to watch: --library DIR --archive DIR');
+  }
+  const port = parseInteger('--port', flags.port ?? env.CONFORM_PORT, DEFAULT_PORT, 0, 65535);
+  return {
+    libraries,
+    stateDir: resolve(flags.stateDir ?? defaultStateDir(env)),
+    natsUrl: flags.nats ?? env.NATS_URL ?? null,
+    host: flags.host ?? env.CONFORM_HOST ?? '127.0.0.1',
+    port,
+    stabilityWindowMs: parseInteger('--stability-window', flags.stabilityWindow, 5_000, 0, 3_600_000),
+    encoderSlots: parseInteger('--slots', flags.slots ?? env.CONFORM_ENCODER_SLOTS, 1, 1, 64),
+    encoder: parseEncoder(flags.encoder ?? env.CONFORM_ENCODER),
+    eventLogMaxBytes: env.CONFORM_EVENT_LOG_MAX_BYTES
+      ? parseInteger('CONFORM_EVENT_LOG_MAX_BYTES', env.CONFORM_EVENT_LOG_MAX_BYTES, 0, 1, Number.MAX_SAFE_INTEGER)
+      : undefined,
+  };
+}
+
+/** Checks each library is an existing directory and the archive is not inside it. */
+export async function checkLibraries(libraries: LibrarySettings[]): Promise<void> {
+  for (const lib of libraries) {
+    const s = await stat(lib.root).catch(() => null);
+    if (!s?.isDirectory()) throw new UsageError(`library ${lib.root} is not a directory`);
+    if (isInside(lib.archive, lib.root)) {
+      throw new UsageError(
+        `archive ${lib.archive} is inside library ${lib.root}: archived originals would be watched again`,
+      );
+    }
+  }
+}
+
+function isInside(child: string, parent: string): boolean {
+  const c = resolve(child);
+  const p = resolve(parent);
+  return c === p || c.startsWith(p.endsWith('/') ? p : p + '/');
+}
+
+function parseInteger(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function parseEncoder(raw: string | undefined): ConformSettings['encoder'] {
+  if (raw === undefined) return 'auto';
+  if (raw === 'auto' || raw === 'libx265' || raw === 'hevc_nvenc') return raw;
+  throw new UsageError(`--encoder must be auto, libx265 or hevc_nvenc, got "${raw}"`);
+}
+

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runConform } from './run-conform.js';
+
+// Usage errors and start-up failures: one line saying what is wrong, and an exit code.
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'conform-cli-'));
+});
+after(async () => rm(dir, { recursive: true, force: true }));
+
+async function exitOf(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const p = runConform(args, env);
+  const code = await p.exited;
+  return { code, stderr: p.stderr() };
+}
+
+describe('conform command line', () => {
+  it('exits 2 naming the missing flags when up has no library', async () => {
+    const r = await exitOf(['up', '--state-dir', join(dir, 's')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /conform: give a library to watch: --library DIR --archive DIR/);
+  });
+
+  it('exits 2 when the library is not a directory', async () => {
+    const r = await exitOf(['up', '--library', join(dir, 'nope'), '--archive', join(dir, 'a'), '--state-dir', join(dir, 's')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /library .*nope is not a directory/);
+  });
+
+  it('exits 2 for an unknown service and for run without NATS', async () => {
+    const unknown = await exitOf(['run', 'transcoder', '--nats', 'nats://127.0.0.1:1']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown service "transcoder"; choose one of watcher, planner/);
+    const noNats = await exitOf(['run', 'planner']);
+    assert.equal(noNats.code, 2);
+    assert.match(noNats.stderr, /conform run needs a NATS server: --nats URL or NATS_URL/);
+  });
+
+  it('exits 1 with the reason when NATS cannot be reached', async () => {
+    const r = await exitOf(['run', 'planner', '--nats', 'nats://127.0.0.1:1']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot connect to NATS at nats:\/\/127.0.0.1:1/);
+  });
+});

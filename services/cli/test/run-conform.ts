@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { eventually } from '@conform/bus';
+
+/** The compiled `conform` entry point. */
+export const conformBin = resolve(import.meta.dirname, '../src/bin.js');
+
+/** A `conform` child process with its JSON log lines collected. */
+export interface ConformProcess {
+  child: ChildProcess;
+  logs: Record<string, unknown>[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** Waits for a log line with this message and returns it. */
+  waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+export function runConform(args: string[], env: NodeJS.ProcessEnv = {}): ConformProcess {
+  const child = spawn(process.execPath, [conformBin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NATS_URL: '', LOG_LEVEL: 'info', ...env },
+  });
+  const logs: Record<string, unknown>[] = [];
+  let err = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      logs.push({ msg: line });
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return {
+    child,
+    logs,
+    stderr: () => err,
+    exited,
+    waitForLog: (msg, timeoutMs = 30_000) =>
+      eventually(() => logs.find((l) => l.msg === msg), {
+        timeoutMs,
+        what: `log "${msg}" (stderr: ${err.slice(-500)})`,
+      }),
+  };
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of running processes named `name` whose command line mentions `needle`. */
+export async function findProcesses(name: string, needle: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const exe = await readlink(`/proc/${entry}/exe`).catch(() => '');
+      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
+      const isNamed = exe.endsWith(`/${name}`) || (cmdline[0] ?? '').endsWith(name);
+      if (isNamed && cmdline.some((a) => a.includes(needle))) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
