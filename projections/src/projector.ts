@@ -1,0 +1,144 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { decodeEvent } from '@conform/contracts';
+import {
+  EVENT_LOG_STREAM,
+  provisionEventLog,
+  type RunningService,
+  type ServiceContext,
+} from '@conform/bus';
+import { applyEvent, lastAppliedSequence, skipPosition } from './checkpoint.js';
+import { ProjectorStoppedError, ProjectorWaitTimeoutError } from './errors.js';
+import type { ReadModels } from './read-models.js';
+import type { Projection } from './projection.js';
+
+/** A running projector; `waitForSequence` resolves once the read models include that sequence. */
+export type RunningProjector = RunningService & {
+  waitForSequence(seq: number, timeoutMs?: number): Promise<void>;
+};
+
+/** Options of {@link startProjector}. */
+export interface ProjectorOptions {
+  readModels: ReadModels;
+  /** Read models to feed; defaults to every one `openReadModels` creates. */
+  projections?: readonly Projection[];
+  /** Pause before re-creating the consumer after a failure. */
+  retryDelayMs?: number;
+}
+
+interface Waiter {
+  seq: number;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/**
+ * Projects the whole event log into the read models. An ordered consumer (no durable state on
+ * the server: the checkpoint in SQLite is the position) starts right after the checkpoint, so a
+ * restart neither skips nor re-applies. A message that is not a valid event is logged and
+ * skipped with the checkpoint advanced.
+ */
+export async function startProjector(
+  ctx: ServiceContext,
+  opts: ProjectorOptions,
+): Promise<RunningProjector> {
+  const { db } = opts.readModels;
+  const log = ctx.log.child({ service: 'projector' });
+  await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
+  let applied = await lastAppliedSequence(db);
+  const abort = new AbortController();
+  let messages: ConsumerMessages | null = null;
+  let waiters: Waiter[] = [];
+
+  const settleWaiters = () => {
+    const ready = waiters.filter((w) => w.seq <= applied);
+    waiters = waiters.filter((w) => w.seq > applied);
+    for (const w of ready) w.resolve();
+  };
+
+  const handle = async (msg: JsMsg) => {
+    const seq = msg.seq;
+    const decoded = decodeEvent(msg.data);
+    if (decoded.ok) {
+      await applyEvent(db, decoded.event, seq, { projections: opts.projections });
+    } else {
+      log.error(
+        { subject: msg.subject, seq, error: decoded.error },
+        'skipping a message that is not a valid event',
+      );
+      await skipPosition(db, seq);
+    }
+    applied = Math.max(applied, seq);
+    settleWaiters();
+  };
+
+  const run = async () => {
+    while (!abort.signal.aborted) {
+      try {
+        const consumer = await ctx.bus.js.consumers.get(EVENT_LOG_STREAM, {
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: applied + 1,
+        });
+        messages = await consumer.consume();
+        if (abort.signal.aborted) break;
+        for await (const msg of messages) {
+          if (abort.signal.aborted) break;
+          // The ordered consumer re-creates itself on gaps and may replay what we applied.
+          if (msg.seq <= applied) continue;
+          await handle(msg);
+        }
+      } catch (err) {
+        if (abort.signal.aborted) break;
+        log.warn({ err, from: applied + 1 }, 'projection interrupted; restarting the consumer');
+        // Whatever failed may have left the database behind our in-memory position.
+        applied = await lastAppliedSequence(db).catch(() => applied);
+      } finally {
+        const m = messages;
+        messages = null;
+        await m?.close().catch(() => undefined);
+      }
+      if (!abort.signal.aborted) {
+        await sleep(opts.retryDelayMs ?? 1_000, undefined, { signal: abort.signal }).catch(
+          () => undefined,
+        );
+      }
+    }
+  };
+
+  const running = run();
+  log.info({ from: applied + 1 }, 'projector started');
+  return {
+    name: 'projector',
+    waitForSequence(seq: number, timeoutMs = 10_000): Promise<void> {
+      if (seq <= applied) return Promise.resolve();
+      if (abort.signal.aborted) {
+        return Promise.reject(new ProjectorStoppedError('the projector is stopped'));
+      }
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== waiter);
+          reject(
+            new ProjectorWaitTimeoutError(
+              `sequence ${seq} not applied within ${timeoutMs} ms (at ${applied})`,
+            ),
+          );
+        }, timeoutMs);
+        const waiter: Waiter = {
+          seq,
+          resolve: () => (clearTimeout(timer), resolve()),
+          reject: (err) => (clearTimeout(timer), reject(err)),
+        };
+        waiters.push(waiter);
+      });
+    },
+    async stop() {
+      if (abort.signal.aborted) return running;
+      abort.abort(new Error('projector stopping'));
+      messages?.stop();
+      await running;
+      for (const w of waiters) w.reject(new ProjectorStoppedError('the projector was stopped'));
+      waiters = [];
+      log.info({ applied }, 'projector stopped');
+    },
+  };
+}
