@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import * as nodeFs from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { assertNever, type SourceStamp } from '@conform/contracts';
+import { SwapConflictError, SwapStepError } from './errors.js';
+import type { SwapPaths } from './paths.js';
+import type { FileFacts, SwapObservation, SwapPlan, SwapStep } from './plan.js';
+
+/** The filesystem calls a swap makes; tests pass a wrapper to inject EXDEV or a crash. */
+export type SwapFs = Pick<
+  typeof nodeFs,
+  'lstat' | 'realpath' | 'mkdir' | 'link' | 'copyFile' | 'rename' | 'unlink' | 'open' | 'utimes'
+>;
+
+/** The real filesystem. */
+export const realFs: SwapFs = nodeFs;
+
+/** Suffix of an archive copy still being written and verified; never the archive itself. */
+export const PARTIAL_SUFFIX = '.conform-partial';
+
+// Filesystems without hard links answer these; a verified copy works everywhere.
+const LINK_UNSUPPORTED = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
+
+/** lstat as data: a symlink or folder is reported, never followed. */
+export async function factsOf(fs: SwapFs, path: string): Promise<FileFacts> {
+  try {
+    const s = await fs.lstat(path);
+    if (s.isFile())
+      return { kind: 'file', size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, ino: s.ino };
+    return { kind: 'not-a-file', what: s.isSymbolicLink() ? 'a symbolic link' : 'not a file' };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    throw err;
+  }
+}
+
+/** Reads what {@link planSwap} needs about the swap's paths. */
+export async function observeSwap(
+  paths: SwapPaths,
+  source: SourceStamp,
+  fs: SwapFs = realFs,
+): Promise<SwapObservation> {
+  const [original, output, archived, final, escape] = await Promise.all([
+    factsOf(fs, paths.path),
+    factsOf(fs, paths.outputPath),
+    factsOf(fs, paths.archivePath),
+    factsOf(fs, paths.finalPath),
+    findEscape(fs, paths),
+  ]);
+  return { paths, source, original, output, archived, final, escape };
+}
+
+async function findEscape(fs: SwapFs, paths: SwapPaths): Promise<string | null> {
+  const checks: [string, string][] = [
+    [paths.library, dirname(paths.path)],
+    [paths.library, dirname(paths.outputPath)],
+    [paths.archiveRoot, dirname(paths.archivePath)],
+  ];
+  for (const [root, dir] of checks) {
+    if (await leadsOutside(fs, root, dir)) {
+      return `${dir} leads outside ${root} through a symbolic link; refusing to touch it`;
+    }
+  }
+  return null;
+}
+
+/**
+ * True when the deepest existing folder between `root` and `dir` resolves somewhere other
+ * than its place under the real root, i.e. a symlinked folder would carry a write outside.
+ */
+async function leadsOutside(fs: SwapFs, root: string, dir: string): Promise<boolean> {
+  const realRoot = await realpathOrNull(fs, root);
+  if (realRoot === null) return false; // created lexically by mkdir -p, nothing to follow
+  for (let d = dir; ; d = dirname(d)) {
+    const real = await realpathOrNull(fs, d);
+    if (real !== null) return real !== join(realRoot, relative(root, d));
+    if (d === root || dirname(d) === d) return false;
+  }
+}
+
+async function realpathOrNull(fs: SwapFs, path: string): Promise<string | null> {
+  try {
+    return await fs.realpath(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Runs a plan's steps in order; each re-checks the filesystem first, so re-running is safe. */
+export async function applySwap(
+  plan: SwapPlan,
+  paths: SwapPaths,
+  source: SourceStamp,
+  fs: SwapFs = realFs,
+): Promise<void> {
+  for (const step of plan.steps) await applySwapStep(step, paths, source, fs);
+}
+
+/** Executes one step if the filesystem still needs it. */
+export async function applySwapStep(
+  step: SwapStep,
+  paths: SwapPaths,
+  source: SourceStamp,
+  fs: SwapFs = realFs,
+): Promise<void> {
+  switch (step.kind) {
+    case 'discard-output':
+      return discardOutput(fs, paths);
+    case 'archive-original':
+      return archiveOriginal(fs, paths);
+    case 'install-output':
+      return installOutput(fs, paths, source);
+    case 'remove-original':
+      return removeOriginal(fs, paths);
+    default:
+      return assertNever(step, 'swap step');
+  }
+}
+
+async function discardOutput(fs: SwapFs, paths: SwapPaths): Promise<void> {
+  const output = await factsOf(fs, paths.outputPath);
+  if (output.kind === 'missing') return;
+  if (output.kind !== 'file') {
+    throw new SwapConflictError(`${paths.outputPath} is ${output.what}; not deleting it`);
+  }
+  await fs.unlink(paths.outputPath);
+}
+
+/** Puts the original into the archive while leaving it in the library. */
+async function archiveOriginal(fs: SwapFs, paths: SwapPaths): Promise<void> {
+  const original = await factsOf(fs, paths.path);
+  if (original.kind !== 'file') {
+    throw new SwapStepError(`original ${paths.path} vanished before it was archived`);
+  }
+  if (await archiveAlreadyHolds(fs, paths, original)) return;
+  const archiveDir = dirname(paths.archivePath);
+  const firstCreated = await fs.mkdir(archiveDir, { recursive: true });
+  try {
+    await fs.link(paths.path, paths.archivePath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') {
+      // Someone else archived it in between: fine if it is the same content.
+      if (await archiveAlreadyHolds(fs, paths, original)) return;
+      throw err;
+    }
+    if (!LINK_UNSUPPORTED.has(code)) throw err;
+    await copyVerified(fs, paths.path, paths.archivePath);
+  }
+  await fsyncPath(fs, archiveDir);
+  if (firstCreated) await fsyncPath(fs, dirname(firstCreated));
+}
+
+async function archiveAlreadyHolds(
+  fs: SwapFs,
+  paths: SwapPaths,
+  original: FileFacts & { kind: 'file' },
+): Promise<boolean> {
+  const archived = await factsOf(fs, paths.archivePath);
+  if (archived.kind === 'missing') return false;
+  if (archived.kind === 'file') {
+    if (archived.dev === original.dev && archived.ino === original.ino) return true;
+    if (
+      archived.size === original.size &&
+      (await sha256Of(fs, paths.archivePath)) === (await sha256Of(fs, paths.path))
+    ) {
+      return true;
+    }
+  }
+  throw new SwapConflictError(`archive ${paths.archivePath} already holds a different file`);
+}
+
+/**
+ * Copies across filesystems without ever leaving a partial file at the archive path: copy
+ * beside it, fsync, compare checksums, then rename into place.
+ */
+async function copyVerified(fs: SwapFs, from: string, to: string): Promise<void> {
+  const partial = to + PARTIAL_SUFFIX;
+  await fs.copyFile(from, partial);
+  const original = await fs.lstat(from);
+  // Keeps the mtime (to the microsecond a float allows) so `conform restore` gives it back.
+  await fs.utimes(partial, original.atimeMs / 1000, original.mtimeMs / 1000);
+  await fsyncPath(fs, partial);
+  const [want, got] = await Promise.all([sha256Of(fs, from), sha256Of(fs, partial)]);
+  if (want !== got) {
+    await fs.unlink(partial).catch(() => undefined);
+    throw new SwapStepError(`archive copy of ${from} does not match it (sha256 ${got} != ${want})`);
+  }
+  await fs.rename(partial, to);
+}
+
+async function installOutput(fs: SwapFs, paths: SwapPaths, source: SourceStamp): Promise<void> {
+  const output = await factsOf(fs, paths.outputPath);
+  if (output.kind === 'missing') {
+    if ((await factsOf(fs, paths.finalPath)).kind === 'file') return; // installed before a crash
+    throw new SwapStepError(`output ${paths.outputPath} vanished before it was swapped in`);
+  }
+  const archived = await factsOf(fs, paths.archivePath);
+  if (archived.kind !== 'file' || archived.size !== source.size) {
+    throw new SwapStepError(`refusing to replace ${paths.path}: the archive does not hold it yet`);
+  }
+  const original = await factsOf(fs, paths.path);
+  if (
+    original.kind === 'file' &&
+    (original.size !== source.size || original.mtimeMs !== source.mtimeMs)
+  ) {
+    throw new SwapStepError(`source ${paths.path} changed while it was being archived`);
+  }
+  if (paths.finalPath !== paths.path && (await factsOf(fs, paths.finalPath)).kind !== 'missing') {
+    throw new SwapConflictError(`${paths.finalPath} already exists; refusing to overwrite it`);
+  }
+  await fsyncPath(fs, paths.outputPath);
+  await fs.rename(paths.outputPath, paths.finalPath);
+  await fsyncPath(fs, dirname(paths.finalPath));
+}
+
+async function removeOriginal(fs: SwapFs, paths: SwapPaths): Promise<void> {
+  const original = await factsOf(fs, paths.path);
+  if (original.kind === 'missing') return;
+  const archived = await factsOf(fs, paths.archivePath);
+  const final = await factsOf(fs, paths.finalPath);
+  const safe =
+    original.kind === 'file' &&
+    archived.kind === 'file' &&
+    archived.size === original.size &&
+    final.kind === 'file';
+  if (!safe) {
+    throw new SwapStepError(`not removing ${paths.path}: the archive or the new file is missing`);
+  }
+  await fs.unlink(paths.path);
+  await fsyncPath(fs, dirname(paths.path));
+}
+
+async function fsyncPath(fs: SwapFs, path: string): Promise<void> {
+  const handle = await fs.open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function sha256Of(fs: SwapFs, path: string): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await fs.open(path, 'r');
+  try {
+    for await (const chunk of handle.createReadStream({ autoClose: false })) {
+      hash.update(chunk as Buffer);
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}

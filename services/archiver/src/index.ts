@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './paths.js';
+export * from './plan.js';
+export * from './apply.js';
+export * from './archiver.js';

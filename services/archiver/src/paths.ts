@@ -1,0 +1,95 @@
+import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { VerificationData } from '@conform/contracts';
+
+/** A library the archiver may write in, and where its originals are kept. */
+export interface ArchiverLibrary {
+  root: string;
+  archive: string;
+}
+
+/** Every path one swap touches, resolved and checked against its library and archive. */
+export interface SwapPaths {
+  library: string;
+  archiveRoot: string;
+  /** `<library>/.conform-work`: the only place a verified output may come from. */
+  workDir: string;
+  /** The original, as discovered. */
+  path: string;
+  relativePath: string;
+  outputPath: string;
+  /** The original's place in the archive: the archive root plus the path relative to the library. */
+  archivePath: string;
+  /** Where the output ends up: `path`, with its extension changed to the target container's. */
+  finalPath: string;
+}
+
+export type SwapPathsResult = { ok: true; paths: SwapPaths } | { ok: false; reason: string };
+
+/** Name of the encoder's scratch directory in every library. */
+export const WORK_DIR_NAME = '.conform-work';
+
+/** The path of `path` relative to `root`, or null unless it lies strictly inside it. */
+export function relativeInside(root: string, path: string): string | null {
+  const rel = relative(root, path);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return null;
+  return rel;
+}
+
+/** `path` with its extension replaced by `.<container>`, unless it already has it (any case). */
+export function finalPathFor(path: string, container: string): string {
+  const ext = extname(path);
+  const wanted = `.${container}`;
+  if (ext.toLowerCase() === wanted) return path;
+  return `${ext === '' ? path : path.slice(0, -ext.length)}${wanted}`;
+}
+
+/**
+ * Works out where a verified output goes and where its original is archived, refusing
+ * (invariant 6) anything that would write outside a configured library, its archive, or take
+ * its output from anywhere but the library's work directory. Pure: no filesystem access.
+ */
+export function resolveSwapPaths(
+  data: Pick<VerificationData, 'library' | 'path' | 'outputPath' | 'target'>,
+  libraries: readonly ArchiverLibrary[],
+): SwapPathsResult {
+  const library = resolve(data.library);
+  const configured = libraries.find((l) => resolve(l.root) === library);
+  if (!configured) {
+    return { ok: false, reason: `library ${data.library} is not a configured library` };
+  }
+  const path = resolve(data.path);
+  const relativePath = relativeInside(library, path);
+  if (relativePath === null) {
+    return { ok: false, reason: `${data.path} is outside library ${library}` };
+  }
+  const workDir = join(library, WORK_DIR_NAME);
+  if (relativeInside(workDir, path) !== null) {
+    return { ok: false, reason: `${data.path} is inside the work directory ${workDir}` };
+  }
+  const outputPath = resolve(data.outputPath);
+  if (relativeInside(workDir, outputPath) === null) {
+    return { ok: false, reason: `output ${data.outputPath} is not inside ${workDir}` };
+  }
+  const finalPath = finalPathFor(path, data.target.container);
+  if (relativeInside(library, finalPath) === null || dirname(finalPath) !== dirname(path)) {
+    return { ok: false, reason: `${finalPath} is outside library ${library}` };
+  }
+  const archiveRoot = resolve(configured.archive);
+  const archivePath = join(archiveRoot, relativePath);
+  if (relativeInside(archiveRoot, archivePath) === null) {
+    return { ok: false, reason: `archive path ${archivePath} escapes archive ${archiveRoot}` };
+  }
+  return {
+    ok: true,
+    paths: {
+      library,
+      archiveRoot,
+      workDir,
+      path,
+      relativePath,
+      outputPath,
+      archivePath,
+      finalPath,
+    },
+  };
+}

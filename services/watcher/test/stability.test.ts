@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  isHiddenBelow,
+  rejectFileName,
+  stabilityDecider,
+  type StabilityEvent,
+  type StabilityInput,
+} from '../src/index.js';
+
+const WINDOW = 1_000;
+const decider = stabilityDecider(WINDOW);
+const path = '/lib/Film.mkv';
+
+function given(...history: StabilityEvent[]) {
+  const state = history.reduce(decider.evolve, decider.initialState());
+  return {
+    when: (input: StabilityInput) => ({
+      then: (expected: StabilityEvent[]) =>
+        assert.deepEqual(decider.decide(input, state), expected),
+    }),
+  };
+}
+
+const observed = (size: number, mtimeMs: number, now: number): StabilityInput => ({
+  kind: 'observed',
+  path,
+  size,
+  mtimeMs,
+  now,
+});
+const settling = (size: number, mtimeMs: number, since: number): StabilityEvent => ({
+  kind: 'settling',
+  path,
+  size,
+  mtimeMs,
+  since,
+});
+const stable = (size: number, mtimeMs: number): StabilityEvent => ({
+  kind: 'stable',
+  path,
+  size,
+  mtimeMs,
+});
+
+describe('stability decider', () => {
+  describe('an unknown path', () => {
+    it('starts settling when first observed', () =>
+      given()
+        .when(observed(10, 5, 100))
+        .then([settling(10, 5, 100)]));
+    it('ignores a vanish', () => given().when({ kind: 'vanished', path }).then([]));
+  });
+
+  describe('a settling path', () => {
+    const history = [settling(10, 5, 100)];
+    it('stays quiet while the window has not passed', () =>
+      given(...history)
+        .when(observed(10, 5, 100 + WINDOW - 1))
+        .then([]));
+    it('is stable once unchanged for the whole window', () =>
+      given(...history)
+        .when(observed(10, 5, 100 + WINDOW))
+        .then([stable(10, 5)]));
+    it('restarts the window when the size grows', () =>
+      given(...history)
+        .when(observed(20, 5, 900))
+        .then([settling(20, 5, 900)]));
+    it('restarts the window when only the mtime changes', () =>
+      given(...history)
+        .when(observed(10, 6, 900))
+        .then([settling(10, 6, 900)]));
+    it('is forgotten when it vanishes', () =>
+      given(...history)
+        .when({ kind: 'vanished', path })
+        .then([{ kind: 'forgotten', path }]));
+    it('measures the window from the last change, not the first sighting', () =>
+      given(settling(10, 5, 100), settling(20, 6, 900))
+        .when(observed(20, 6, 100 + WINDOW))
+        .then([]));
+  });
+
+  describe('a stable path', () => {
+    const history = [settling(10, 5, 100), stable(10, 5)];
+    it('is not announced again while unchanged', () =>
+      given(...history)
+        .when(observed(10, 5, 100 + 10 * WINDOW))
+        .then([]));
+    it('settles again when it changes (e.g. the archiver swapped in the output)', () =>
+      given(...history)
+        .when(observed(7, 9, 5_000))
+        .then([settling(7, 9, 5_000)]));
+    it('is stable again after the change has been quiet for a window', () =>
+      given(...history, settling(7, 9, 5_000))
+        .when(observed(7, 9, 5_000 + WINDOW))
+        .then([stable(7, 9)]));
+    it('is forgotten when it vanishes', () =>
+      given(...history)
+        .when({ kind: 'vanished', path })
+        .then([{ kind: 'forgotten', path }]));
+  });
+
+  describe('a forgotten path', () => {
+    it('starts over when it reappears', () =>
+      given(settling(10, 5, 100), stable(10, 5), { kind: 'forgotten', path })
+        .when(observed(10, 5, 9_000))
+        .then([settling(10, 5, 9_000)]));
+  });
+});
+
+describe('file filters', () => {
+  it('accepts video extensions in any case', () => {
+    for (const name of ['a.mkv', 'b.MP4', 'c.M2TS', 'd.webm', 'e.Mpeg', '-x.ts']) {
+      assert.equal(rejectFileName(name), null, name);
+    }
+  });
+  it('rejects partial downloads and temporary names', () => {
+    for (const name of [
+      'a.mkv.part',
+      'a.mkv.partial',
+      'a.mkv.!qB',
+      'a.mp4.tmp',
+      'a.mkv.crdownload',
+    ]) {
+      assert.equal(rejectFileName(name), 'a partial download or temporary file', name);
+    }
+  });
+  it('rejects other extensions and names without one', () => {
+    for (const name of ['a.srt', 'a.nfo', 'a.jpg', 'mkv', 'README']) {
+      assert.equal(rejectFileName(name), 'not a video extension', name);
+    }
+  });
+  it('hides dot segments below the root but not in the root itself', () => {
+    assert.equal(isHiddenBelow('/home/u/.media', '/home/u/.media/Film.mkv'), false);
+    assert.equal(isHiddenBelow('/lib', '/lib/.conform-work/f1.mkv'), true);
+    assert.equal(isHiddenBelow('/lib', '/lib/Show/.hidden.mkv'), true);
+    assert.equal(isHiddenBelow('/lib', '/lib/Show/S01/e1.mkv'), false);
+  });
+});
