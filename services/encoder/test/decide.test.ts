@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { sampleEvent, type EventEnvelope } from '@conform/contracts';
+import {
+  classifyFailure,
+  decideEncode,
+  outputPathFor,
+  partialPathFor,
+  WORK_DIR_NAME,
+} from '../src/index.js';
+
+const planned = sampleEvent('file.planned', 'f123');
+const media = sampleEvent('file.probed').data.media;
+const withData = (
+  data: Partial<EventEnvelope<'file.planned'>['data']>,
+): EventEnvelope<'file.planned'> => ({ ...planned, data: { ...planned.data, ...data } });
+const expectedOutput = `/media/movies/${WORK_DIR_NAME}/f123-${planned.id.slice(0, 12)}.mp4`;
+
+describe('outputPathFor', () => {
+  it('puts the output in the library work dir, named by file id and planned event id', () => {
+    assert.equal(outputPathFor('/media/movies', 'f123', planned.id, 'mp4'), expectedOutput);
+    assert.equal(partialPathFor(expectedOutput), `${expectedOutput}.partial`);
+  });
+});
+
+describe('decideEncode', () => {
+  describe('given a plan to encode', () => {
+    it('and no output yet, encodes into the partial path', () => {
+      assert.deepEqual(
+        decideEncode(planned, () => false),
+        {
+          kind: 'encode',
+          outputPath: expectedOutput,
+          partialPath: `${expectedOutput}.partial`,
+          target: { videoCodec: 'hevc', container: 'mp4' },
+        },
+      );
+    });
+
+    it('and a committed output from an earlier delivery, does not encode again', () => {
+      const action = decideEncode(planned, (p) => p === expectedOutput);
+      assert.equal(action.kind, 'already-encoded');
+    });
+
+    it('but no target, ignores it', () => {
+      assert.equal(decideEncode(withData({ target: null }), () => false).kind, 'ignore');
+    });
+  });
+
+  for (const decision of ['compliant', 'skip'] as const) {
+    describe(`given a ${decision} plan`, () => {
+      it('ignores it', () => {
+        assert.deepEqual(
+          decideEncode(withData({ decision, target: null }), () => false),
+          {
+            kind: 'ignore',
+            why: `decision is ${decision}`,
+          },
+        );
+      });
+    });
+  }
+});
+
+describe('classifyFailure', () => {
+  it('given an unreadable source, the failure is permanent with the probe reason', () => {
+    assert.deepEqual(classifyFailure([], { ok: false, reason: 'Invalid data found' }), {
+      permanent: true,
+      reason: 'source is unreadable: Invalid data found',
+    });
+  });
+
+  it('given a readable source but a decoder error, the failure is permanent', () => {
+    const verdict = classifyFailure(
+      [
+        '[h264 @ 0x1] error',
+        'Error while decoding stream #0:0: Invalid data found when processing input',
+      ],
+      { ok: true, media },
+    );
+    assert.equal(verdict.permanent, true);
+  });
+
+  it('given a readable source and a full disk, the failure is transient', () => {
+    const verdict = classifyFailure(['av_interleaved_write_frame(): No space left on device'], {
+      ok: true,
+      media,
+    });
+    assert.deepEqual(verdict, { permanent: false });
+  });
+});

@@ -1,0 +1,110 @@
+import { execa } from 'execa';
+import type { MediaSummary } from '@conform/contracts';
+import { MediaUnreadableError, ToolMissingError } from './errors.js';
+
+/** The parts of `ffprobe -print_format json -show_format -show_streams` output we read. */
+export interface FfprobeOutput {
+  format?: { format_name?: string; duration?: string; bit_rate?: string };
+  streams?: {
+    codec_type?: string;
+    codec_name?: string;
+    width?: number;
+    height?: number;
+    pix_fmt?: string;
+    duration?: string;
+    disposition?: { attached_pic?: number };
+  }[];
+}
+
+/** Whether a probe succeeded; unreadable files are an expected outcome, not an exception. */
+export type ProbeOutcome = { ok: true; media: MediaSummary } | { ok: false; reason: string };
+
+/** Reduces ffprobe's JSON to the summary decisions need. Tolerates missing fields. */
+export function summarizeProbe(json: FfprobeOutput): MediaSummary {
+  const streams = json.streams ?? [];
+  // Cover art in mp4/mkv shows up as a one-frame video stream; it is not the movie.
+  const video = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
+  const streamDurations = streams
+    .map((s) => positiveNumber(s.duration))
+    .filter((d): d is number => d !== null);
+  const durationSec =
+    positiveNumber(json.format?.duration) ??
+    (streamDurations.length ? Math.max(...streamDurations) : null);
+  return {
+    container: json.format?.format_name ?? '',
+    durationSec,
+    bitRate: positiveNumber(json.format?.bit_rate),
+    video: video
+      ? {
+          codec: video.codec_name ?? 'unknown',
+          width: video.width ?? 0,
+          height: video.height ?? 0,
+          pixFmt: video.pix_fmt ?? null,
+        }
+      : null,
+    audioStreams: streams.filter((s) => s.codec_type === 'audio').length,
+    subtitleStreams: streams.filter((s) => s.codec_type === 'subtitle').length,
+  };
+}
+
+/**
+ * Probes a file with ffprobe. Throws {@link MediaUnreadableError} (with ffprobe's reason) for
+ * anything that is not readable media, {@link ToolMissingError} when ffprobe is not installed.
+ */
+export async function probeMedia(
+  path: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<MediaSummary> {
+  const result = await execa(
+    'ffprobe',
+    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
+    { reject: false, stdin: 'ignore', cancelSignal: opts.signal, forceKillAfterDelay: 2_000 },
+  );
+  if (result.code === 'ENOENT' && result.exitCode === undefined) {
+    throw new ToolMissingError('ffprobe');
+  }
+  if (result.isCanceled) throw opts.signal?.reason ?? new Error('probe aborted');
+  if (result.failed) {
+    throw new MediaUnreadableError(
+      path,
+      lastLine(result.stderr) ?? `ffprobe exited ${result.exitCode}`,
+    );
+  }
+  let parsed: FfprobeOutput;
+  try {
+    parsed = JSON.parse(result.stdout) as FfprobeOutput;
+  } catch (err) {
+    throw new MediaUnreadableError(path, 'ffprobe printed no valid JSON', { cause: err });
+  }
+  if (!parsed.streams?.length) {
+    throw new MediaUnreadableError(path, 'no audio, video or subtitle streams');
+  }
+  return summarizeProbe(parsed);
+}
+
+/** Like {@link probeMedia} but returns unreadable files as a value; other errors still throw. */
+export async function tryProbeMedia(
+  path: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<ProbeOutcome> {
+  try {
+    return { ok: true, media: await probeMedia(path, opts) };
+  } catch (err) {
+    if (err instanceof MediaUnreadableError) return { ok: false, reason: err.reason };
+    throw err;
+  }
+}
+
+function positiveNumber(raw: string | undefined): number | null {
+  if (raw === undefined) return null;
+  const n = Number(raw);
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+function lastLine(text: string | undefined): string | null {
+  const lines = (text ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.at(-1) ?? null;
+}

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  detectHevcEncoder,
+  FfmpegAbortedError,
+  FfmpegFailedError,
+  parseProgressBlock,
+  processesMentioning,
+  ProgressLineReader,
+  runFfmpeg,
+  type FfmpegProgress,
+} from '../src/index.js';
+
+describe('parseProgressBlock', () => {
+  it('given a mid-encode block with a known duration, reports percent, fps and speed', () => {
+    const p = parseProgressBlock(
+      { out_time_us: '1000000', fps: '48.5', speed: '2.5x', progress: 'continue' },
+      4,
+    );
+    assert.deepEqual(p, { percent: 25, fps: 48.5, speed: 2.5, outTimeSec: 1 });
+  });
+
+  it('given N/A values before the first frame, reports nulls and zero time', () => {
+    const p = parseProgressBlock({ out_time_us: 'N/A', fps: 'N/A', speed: 'N/A' }, null);
+    assert.deepEqual(p, { percent: null, fps: null, speed: null, outTimeSec: 0 });
+  });
+
+  it('given the end block, reports 100 % even if the output ran a little short', () => {
+    const p = parseProgressBlock({ out_time_ms: '1980000', progress: 'end' }, 2);
+    assert.equal(p.percent, 100);
+    assert.equal(p.outTimeSec, 1.98);
+  });
+});
+
+describe('ProgressLineReader', () => {
+  it('reassembles blocks split across chunks', () => {
+    const blocks: Record<string, string>[] = [];
+    const reader = new ProgressLineReader((b) => blocks.push(b));
+    reader.push('frame=1\nout_time_us=40');
+    reader.push('000\nprogress=cont');
+    reader.push('inue\nframe=2\nprogress=end\n');
+    assert.deepEqual(blocks, [
+      { frame: '1', out_time_us: '40000', progress: 'continue' },
+      { frame: '2', progress: 'end' },
+    ]);
+  });
+});
+
+describe('runFfmpeg', () => {
+  it('reports progress up to 100 % for a real encode', async () => {
+    const reports: FfmpegProgress[] = [];
+    await runFfmpeg(
+      ['-nostdin', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:duration=1', '-f', 'null', '-'],
+      { durationSec: 1, onProgress: (p) => reports.push(p) },
+    );
+    assert.ok(reports.length >= 1);
+    assert.equal(reports.at(-1)?.percent, 100);
+    assert.ok((reports.at(-1)?.outTimeSec ?? 0) > 0.9);
+  });
+
+  it('rejects with the exit code and the stderr lines that explain the failure', async () => {
+    const err = await runFfmpeg([
+      '-nostdin',
+      '-i',
+      '/nonexistent/input.mkv',
+      '-f',
+      'null',
+      '-',
+    ]).then(
+      () => assert.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof FfmpegFailedError);
+    assert.equal(err.code, 'FFMPEG_FAILED');
+    assert.notEqual(err.exitCode, 0);
+    assert.ok(err.stderrTail.some((l) => l.includes('No such file or directory')));
+    assert.match(err.message, /No such file or directory/);
+  });
+
+  it('kills ffmpeg when aborted, and settles only after it has exited', async () => {
+    // A unique marker in the filter graph lets /proc tell this ffmpeg from any other.
+    const marker = `conform-abort-${randomUUID()}`;
+    const abort = new AbortController();
+    const run = runFfmpeg(
+      [
+        '-nostdin',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:duration=600',
+        '-metadata',
+        `comment=${marker}`,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-f',
+        'null',
+        '-',
+      ],
+      { signal: abort.signal },
+    );
+    let settled = false;
+    run.catch(() => undefined).finally(() => (settled = true));
+    while (!settled && (await processesMentioning(marker)).length === 0) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(settled, false, 'ffmpeg was running when it was aborted');
+    abort.abort(new Error('test stops it'));
+    await assert.rejects(run, FfmpegAbortedError);
+    assert.deepEqual(await processesMentioning(marker), []);
+  });
+
+  it('rejects at once when the signal is already aborted', async () => {
+    await assert.rejects(
+      runFfmpeg(['-version'], { signal: AbortSignal.abort() }),
+      FfmpegAbortedError,
+    );
+  });
+});
+
+describe('detectHevcEncoder', () => {
+  it('chooses an encoder and explains why (libx265 with the NVENC error on a GPU-less box)', async () => {
+    const choice = await detectHevcEncoder();
+    if (choice.encoder === 'libx265') {
+      assert.match(choice.reason, /^hevc_nvenc trial encode failed: \S/);
+      assert.doesNotMatch(choice.reason, /@ 0x/);
+    } else {
+      assert.equal(choice.encoder, 'hevc_nvenc');
+      assert.match(choice.reason, /succeeded/);
+    }
+  });
+});

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  generateClip,
+  MediaUnreadableError,
+  probeMedia,
+  summarizeProbe,
+  ToolMissingError,
+  tryProbeMedia,
+  type FfprobeOutput,
+} from '../src/index.js';
+
+// Trimmed from real `ffprobe -show_format -show_streams` output of an mp4 with cover art.
+const mp4WithCoverArt: FfprobeOutput = {
+  format: { format_name: 'mov,mp4,m4a,3gp,3g2,mj2', duration: '2.000000', bit_rate: '846416' },
+  streams: [
+    {
+      codec_type: 'video',
+      codec_name: 'mjpeg',
+      width: 600,
+      height: 600,
+      disposition: { attached_pic: 1 },
+    },
+    {
+      codec_type: 'video',
+      codec_name: 'h264',
+      width: 320,
+      height: 240,
+      pix_fmt: 'yuv420p',
+      duration: '2.000000',
+      disposition: { attached_pic: 0 },
+    },
+    { codec_type: 'audio', codec_name: 'aac', duration: '2.000000' },
+    { codec_type: 'audio', codec_name: 'aac', duration: '2.000000' },
+    { codec_type: 'subtitle', codec_name: 'mov_text', duration: '2.000000' },
+  ],
+};
+
+describe('summarizeProbe', () => {
+  it('given an mp4 with cover art, picks the real video stream and counts tracks', () => {
+    assert.deepEqual(summarizeProbe(mp4WithCoverArt), {
+      container: 'mov,mp4,m4a,3gp,3g2,mj2',
+      durationSec: 2,
+      bitRate: 846416,
+      video: { codec: 'h264', width: 320, height: 240, pixFmt: 'yuv420p' },
+      audioStreams: 2,
+      subtitleStreams: 1,
+    });
+  });
+
+  it('given no format duration, falls back to the longest stream duration', () => {
+    const summary = summarizeProbe({
+      format: { format_name: 'matroska,webm', duration: 'N/A' },
+      streams: [
+        { codec_type: 'video', codec_name: 'hevc', duration: '9.5' },
+        { codec_type: 'audio', codec_name: 'opus', duration: '10.25' },
+      ],
+    });
+    assert.equal(summary.durationSec, 10.25);
+    assert.equal(summary.bitRate, null);
+  });
+
+  it('given audio only, reports no video', () => {
+    const summary = summarizeProbe({ streams: [{ codec_type: 'audio', codec_name: 'mp3' }] });
+    assert.equal(summary.video, null);
+    assert.equal(summary.audioStreams, 1);
+    assert.equal(summary.durationSec, null);
+    assert.equal(summary.container, '');
+  });
+});
+
+describe('probeMedia on real files', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'conform-media-probe-'));
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  it('reads an h264 mp4 with two audio tracks and subtitles', async () => {
+    const path = join(dir, 'two audio.mp4');
+    await generateClip({ path, durationSec: 1, audioTracks: 2, subtitles: true });
+    const media = await probeMedia(path);
+    assert.equal(media.video?.codec, 'h264');
+    assert.equal(media.video?.width, 320);
+    assert.equal(media.video?.height, 240);
+    assert.equal(media.audioStreams, 2);
+    assert.equal(media.subtitleStreams, 1);
+    assert.match(media.container, /mp4/);
+    assert.ok(media.durationSec !== null && Math.abs(media.durationSec - 1) < 0.2);
+  });
+
+  it('reads an hevc mkv with subrip subtitles', async () => {
+    const path = join(dir, 'hevc.mkv');
+    await generateClip({ path, durationSec: 1, videoCodec: 'hevc', subtitles: true });
+    const media = await probeMedia(path);
+    assert.equal(media.video?.codec, 'hevc');
+    assert.match(media.container, /matroska/);
+    assert.equal(media.subtitleStreams, 1);
+  });
+
+  for (const [what, make] of [
+    ['random bytes', () => randomBytes(64 * 1024)],
+    ['an empty file', () => Buffer.alloc(0)],
+  ] as const) {
+    it(`rejects ${what} with MediaUnreadableError naming the path and reason`, async () => {
+      const path = join(dir, `${what.replace(' ', '-')}.mp4`);
+      await writeFile(path, make());
+      const err = await probeMedia(path).then(
+        () => assert.fail('expected a rejection'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof MediaUnreadableError);
+      assert.equal(err.code, 'MEDIA_UNREADABLE');
+      assert.equal(err.path, path);
+      assert.match(err.reason, /Invalid data|End of file|no audio, video/);
+      assert.ok(err.message.includes(path));
+    });
+  }
+
+  it('returns a missing file as an unreadable outcome instead of throwing', async () => {
+    const outcome = await tryProbeMedia(join(dir, 'gone.mkv'));
+    assert.equal(outcome.ok, false);
+    assert.match(outcome.ok ? '' : outcome.reason, /No such file/);
+  });
+
+  it('says how to install ffprobe when it is not on PATH', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = dir;
+    try {
+      await assert.rejects(
+        probeMedia(join(dir, 'x.mkv')),
+        (e: unknown) =>
+          e instanceof ToolMissingError &&
+          e.code === 'TOOL_MISSING' &&
+          /apt-get install ffmpeg/.test(e.message),
+      );
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  fileIdFor,
+  subjectFor,
+  type EventEnvelope,
+  type EventType,
+  type FileDiscoveredData,
+} from '@conform/contracts';
+import {
+  EVENT_LOG_STREAM,
+  EventPublisher,
+  eventually,
+  silentLogger,
+  startTestBus,
+  type MessageOutcome,
+  type RunningService,
+  type TestBus,
+} from '@conform/bus';
+import { generateClip } from '@conform/media';
+import { DEFAULT_POLICY, policyVersion, startPlanner } from '../src/index.js';
+
+let t: TestBus;
+let publisher: EventPublisher;
+let planner: RunningService;
+let library: string;
+const outcomes: MessageOutcome[] = [];
+
+before(async () => {
+  t = await startTestBus('planner-test');
+  publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
+  library = await mkdtemp(join(tmpdir(), 'conform-planner-lib-'));
+  planner = await startPlanner(
+    {
+      bus: t.bus,
+      publisher,
+      log: silentLogger(),
+      eventLog: { maxBytes: 64 * 1024 * 1024 },
+      onOutcome: (_service, o) => outcomes.push(o),
+    },
+    { slots: 2 },
+  );
+});
+after(async () => {
+  await planner.stop();
+  await t.cleanup();
+  await rm(library, { recursive: true, force: true });
+});
+
+async function discover(
+  relativePath: string,
+  stamp?: { size: number; mtimeMs: number },
+): Promise<string> {
+  const path = join(library, relativePath);
+  const s = stamp ?? (await stat(path));
+  const fileId = fileIdFor(library, relative(library, path));
+  const data: FileDiscoveredData = {
+    library,
+    path,
+    relativePath,
+    size: s.size,
+    mtimeMs: s.mtimeMs,
+  };
+  await publisher.emit(
+    { type: 'file.discovered', data },
+    { fileId, discriminator: `${s.size}:${s.mtimeMs}` },
+  );
+  return fileId;
+}
+
+async function lastEvent<T extends EventType>(
+  type: T,
+  fileId: string,
+): Promise<EventEnvelope<T> | null> {
+  const msg = await t.bus.jsm.streams
+    .getMessage(EVENT_LOG_STREAM, { last_by_subj: subjectFor(type, fileId) })
+    .catch(() => null);
+  return msg ? msg.json<EventEnvelope<T>>() : null;
+}
+
+describe('planner on the real bus', () => {
+  it('plans an h264 mp4 for hevc mp4 after publishing what it probed', async () => {
+    await mkdir(join(library, 'Movies'), { recursive: true });
+    await generateClip({ path: join(library, 'Movies/a.mp4'), durationSec: 1, audioTracks: 2 });
+    const fileId = await discover('Movies/a.mp4');
+    const planned = await eventually(() => lastEvent('file.planned', fileId), {
+      what: 'file.planned',
+    });
+    assert.equal(planned.data.decision, 'encode');
+    assert.deepEqual(planned.data.target, { videoCodec: 'hevc', container: 'mp4' });
+    assert.equal(planned.data.policyVersion, policyVersion(DEFAULT_POLICY));
+    assert.ok(planned.data.estimatedOutputBytes !== null && planned.data.estimatedOutputBytes > 0);
+    const probed = await lastEvent('file.probed', fileId);
+    assert.equal(probed?.data.media.audioStreams, 2);
+    assert.equal(probed?.data.media.video?.codec, 'h264');
+    assert.equal(planned.causationId, probed?.causationId, 'both caused by the discovery');
+  });
+
+  it('marks an hevc mkv compliant', async () => {
+    await generateClip({ path: join(library, 'b.mkv'), durationSec: 1, videoCodec: 'hevc' });
+    const fileId = await discover('b.mkv');
+    const planned = await eventually(() => lastEvent('file.planned', fileId), {
+      what: 'file.planned',
+    });
+    assert.equal(planned.data.decision, 'compliant');
+    assert.equal(planned.data.target, null);
+  });
+
+  it('reports a corrupt file as file.unreadable with the reason, and keeps going', async () => {
+    await writeFile(join(library, 'corrupt.mp4'), randomBytes(32 * 1024));
+    const fileId = await discover('corrupt.mp4');
+    const unreadable = await eventually(() => lastEvent('file.unreadable', fileId), {
+      what: 'file.unreadable',
+    });
+    assert.match(unreadable.data.reason, /Invalid data/);
+    assert.equal(await lastEvent('file.planned', fileId), null);
+    assert.ok(!outcomes.some((o) => o.kind === 'dead-lettered' || o.kind === 'retried'));
+  });
+
+  it('publishes nothing for a file that changed since it was discovered', async () => {
+    await generateClip({ path: join(library, 'changed.mkv'), durationSec: 1 });
+    const real = await stat(join(library, 'changed.mkv'));
+    const acksBefore = outcomes.filter((o) => o.kind === 'acked').length;
+    const fileId = await discover('changed.mkv', { size: real.size + 1, mtimeMs: real.mtimeMs });
+    await eventually(() => outcomes.filter((o) => o.kind === 'acked').length > acksBefore, {
+      what: 'the stale discovery to be handled',
+    });
+    assert.equal(await lastEvent('file.probed', fileId), null);
+    assert.equal(await lastEvent('file.planned', fileId), null);
+    assert.equal(await lastEvent('file.unreadable', fileId), null);
+  });
+
+  it('publishes nothing for a file deleted before it was planned', async () => {
+    const acksBefore = outcomes.filter((o) => o.kind === 'acked').length;
+    const fileId = await discover('deleted.mkv', { size: 10, mtimeMs: 1_700_000_000_000 });
+    await eventually(() => outcomes.filter((o) => o.kind === 'acked').length > acksBefore, {
+      what: 'the discovery to be handled',
+    });
+    assert.equal(await lastEvent('file.unreadable', fileId), null);
+    assert.equal(await lastEvent('file.planned', fileId), null);
+  });
+});
