@@ -2,6 +2,7 @@
 # Installs what conform needs on a Debian/Ubuntu machine, skipping what is already there:
 # ffmpeg and nats-server (apt-get), the npm dependencies (npm ci) and the build.
 set -euo pipefail
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 cd "$(dirname "$0")/.."
 
 say() { printf 'conform setup: %s\n' "$*" >&2; }

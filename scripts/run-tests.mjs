@@ -12,7 +12,7 @@ rmSync(results, { recursive: true, force: true });
 const turbo = spawnSync(
   'npx',
   ['turbo', 'run', 'test', '--concurrency=3', '--continue', ...process.argv.slice(2)],
-  { cwd: root, stdio: 'inherit' },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } },
 );
 
 let passed = 0;

@@ -11,17 +11,32 @@ import { checkLibraries, resolveSettings, type RawFlags } from './settings.js';
 
 const program = new Command()
   .name('conform')
-  .description('Keeps a video library conforming to a quality policy, one verified event at a time.')
+  .description(
+    'Keeps a video library conforming to a quality policy, one verified event at a time.',
+  )
   .showHelpAfterError();
 
 function connectionOptions(cmd: Command): Command {
   return cmd
-    .option('--nats <url>', 'NATS server URL (env NATS_URL); without it an embedded nats-server is started')
-    .option('--state-dir <dir>', 'where the embedded NATS store and read models live (env CONFORM_STATE_DIR)')
+    .option(
+      '--nats <url>',
+      'NATS server URL (env NATS_URL); without it an embedded nats-server is started',
+    )
+    .option(
+      '--state-dir <dir>',
+      'where the embedded NATS store and read models live (env CONFORM_STATE_DIR)',
+    )
     .option('--host <host>', 'address the status server binds (env CONFORM_HOST)', undefined)
     .option('--port <n>', 'status server port, 0 for any free port (env CONFORM_PORT)')
-    .addOption(new Option('--stability-window <ms>', 'how long a file must stay unchanged before it is discovered'))
-    .addOption(new Option('--slots <n>', 'concurrent encodes in this process (env CONFORM_ENCODER_SLOTS)'))
+    .addOption(
+      new Option(
+        '--stability-window <ms>',
+        'how long a file must stay unchanged before it is discovered',
+      ),
+    )
+    .addOption(
+      new Option('--slots <n>', 'concurrent encodes in this process (env CONFORM_ENCODER_SLOTS)'),
+    )
     .addOption(
       new Option('--encoder <name>', 'force an encoder instead of detecting one').choices([
         'auto',
@@ -103,17 +118,23 @@ async function runUntilSignalled(
   log: Logger,
   onStarted?: (running: RunningConform) => void,
 ): Promise<void> {
+  // Listen before starting, so a signal during start-up also stops cleanly. The listeners stay
+  // registered (`on`, not `once`): execa's exit hook re-raises a signal it thinks nobody else
+  // handles, which would kill us before the clean stop. A second signal means "now".
+  let signals = 0;
+  const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) resolveSignal(sig);
+      else process.exit(130);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
   const running = await startConform(settings, services, log);
   onStarted?.(running);
-  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
-    process.once('SIGINT', () => resolveSignal('SIGINT'));
-    process.once('SIGTERM', () => resolveSignal('SIGTERM'));
-  });
+  const signal = await signalled;
   log.info({ signal }, 'stopping: finishing or returning in-flight work');
-  // A second signal while stopping means "now".
-  const force = () => process.exit(130);
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
   await running.stop();
   log.info('stopped cleanly');
   log.flush?.();

@@ -118,7 +118,10 @@ export async function startConform(
     if (services.includes('verifier')) await started(startVerifier(context('verifier')));
     if (services.includes('encoder')) {
       await started(
-        startEncoder(context('encoder'), { slots: settings.encoderSlots, encoder: settings.encoder }),
+        startEncoder(context('encoder'), {
+          slots: settings.encoderSlots,
+          encoder: settings.encoder,
+        }),
       );
     }
     if (services.includes('planner')) await started(startPlanner(context('planner')));

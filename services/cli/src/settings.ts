@@ -73,11 +73,23 @@ export function resolveSettings(
     natsUrl: flags.nats ?? env.NATS_URL ?? null,
     host: flags.host ?? env.CONFORM_HOST ?? '127.0.0.1',
     port,
-    stabilityWindowMs: parseInteger('--stability-window', flags.stabilityWindow, 5_000, 0, 3_600_000),
+    stabilityWindowMs: parseInteger(
+      '--stability-window',
+      flags.stabilityWindow,
+      5_000,
+      0,
+      3_600_000,
+    ),
     encoderSlots: parseInteger('--slots', flags.slots ?? env.CONFORM_ENCODER_SLOTS, 1, 1, 64),
     encoder: parseEncoder(flags.encoder ?? env.CONFORM_ENCODER),
     eventLogMaxBytes: env.CONFORM_EVENT_LOG_MAX_BYTES
-      ? parseInteger('CONFORM_EVENT_LOG_MAX_BYTES', env.CONFORM_EVENT_LOG_MAX_BYTES, 0, 1, Number.MAX_SAFE_INTEGER)
+      ? parseInteger(
+          'CONFORM_EVENT_LOG_MAX_BYTES',
+          env.CONFORM_EVENT_LOG_MAX_BYTES,
+          0,
+          1,
+          Number.MAX_SAFE_INTEGER,
+        )
       : undefined,
   };
 }
@@ -101,7 +113,13 @@ function isInside(child: string, parent: string): boolean {
   return c === p || c.startsWith(p.endsWith('/') ? p : p + '/');
 }
 
-function parseInteger(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+function parseInteger(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -115,4 +133,3 @@ function parseEncoder(raw: string | undefined): ConformSettings['encoder'] {
   if (raw === 'auto' || raw === 'libx265' || raw === 'hevc_nvenc') return raw;
   throw new UsageError(`--encoder must be auto, libx265 or hevc_nvenc, got "${raw}"`);
 }
-

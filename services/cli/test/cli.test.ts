@@ -27,7 +27,15 @@ describe('conform command line', () => {
   });
 
   it('exits 2 when the library is not a directory', async () => {
-    const r = await exitOf(['up', '--library', join(dir, 'nope'), '--archive', join(dir, 'a'), '--state-dir', join(dir, 's')]);
+    const r = await exitOf([
+      'up',
+      '--library',
+      join(dir, 'nope'),
+      '--archive',
+      join(dir, 'a'),
+      '--state-dir',
+      join(dir, 's'),
+    ]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /library .*nope is not a directory/);
   });

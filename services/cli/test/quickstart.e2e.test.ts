@@ -13,7 +13,9 @@ import { findProcesses, processAlive, runConform } from './run-conform.js';
 type FileItem = { path: string; status: string };
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 async function filesAt(url: string): Promise<FileItem[]> {
@@ -31,77 +33,109 @@ after(async () => {
 function upArgs(root: string): string[] {
   return [
     'up',
-    '--library', join(root, 'library'),
-    '--archive', join(root, 'archive'),
-    '--state-dir', join(root, 'state'),
-    '--port', '0',
-    '--stability-window', '1000',
-    '--encoder', 'libx265',
+    '--library',
+    join(root, 'library'),
+    '--archive',
+    join(root, 'archive'),
+    '--state-dir',
+    join(root, 'state'),
+    '--port',
+    '0',
+    '--stability-window',
+    '1000',
+    '--encoder',
+    'libx265',
   ];
 }
 
 describe('conform up', () => {
-  it('turns a dropped H.264 clip into HEVC, archives the original byte for byte and lists it; SIGTERM stops everything', { timeout: 180_000 }, async () => {
-    const root = join(dir, 'quickstart');
-    await mkdir(join(root, 'library', 'Movies'), { recursive: true });
-    const conform = runConform(upArgs(root));
-    try {
-      const status = await conform.waitForLog('status server listening');
-      const nats = await conform.waitForLog('embedded nats-server started');
-      const url = String(status.url);
+  it(
+    'turns a dropped H.264 clip into HEVC, archives the original byte for byte and lists it; SIGTERM stops everything',
+    { timeout: 180_000 },
+    async () => {
+      const root = join(dir, 'quickstart');
+      await mkdir(join(root, 'library', 'Movies'), { recursive: true });
+      const conform = runConform(upArgs(root));
+      try {
+        const status = await conform.waitForLog('status server listening');
+        const nats = await conform.waitForLog('embedded nats-server started');
+        const url = String(status.url);
 
-      // Written elsewhere, then moved in: how a finished download arrives.
-      const staged = join(root, 'staged.mp4');
-      await generateClip({ path: staged, durationSec: 2, width: 320, height: 240, videoCodec: 'h264', audioTracks: 1, subtitles: true });
-      const originalHash = await sha256(staged);
-      const inLibrary = join(root, 'library', 'Movies', 'Clip One.mp4');
-      await rename(staged, inLibrary);
+        // Written elsewhere, then moved in: how a finished download arrives.
+        const staged = join(root, 'staged.mp4');
+        await generateClip({
+          path: staged,
+          durationSec: 2,
+          width: 320,
+          height: 240,
+          videoCodec: 'h264',
+          audioTracks: 1,
+          subtitles: true,
+        });
+        const originalHash = await sha256(staged);
+        const inLibrary = join(root, 'library', 'Movies', 'Clip One.mp4');
+        await rename(staged, inLibrary);
 
-      await eventually(
-        async () => (await filesAt(url)).find((f) => f.path === inLibrary && ['replaced', 'compliant'].includes(f.status)),
-        { timeoutMs: 150_000, intervalMs: 500, what: 'the clip replaced and listed' },
-      );
-      const media = await probeMedia(inLibrary);
-      assert.equal(media.video?.codec, 'hevc');
-      assert.equal(media.audioStreams, 1);
-      assert.equal(media.subtitleStreams, 1);
-      assert.equal(await sha256(join(root, 'archive', 'Movies', 'Clip One.mp4')), originalHash);
-      const summary = (await (await fetch(`${url}/api/summary`)).json()) as { total: number };
-      assert.ok(summary.total >= 1);
+        await eventually(
+          async () =>
+            (await filesAt(url)).find(
+              (f) => f.path === inLibrary && ['replaced', 'compliant'].includes(f.status),
+            ),
+          { timeoutMs: 150_000, intervalMs: 500, what: 'the clip replaced and listed' },
+        );
+        const media = await probeMedia(inLibrary);
+        assert.equal(media.video?.codec, 'hevc');
+        assert.equal(media.audioStreams, 1);
+        assert.equal(media.subtitleStreams, 1);
+        assert.equal(await sha256(join(root, 'archive', 'Movies', 'Clip One.mp4')), originalHash);
+        const summary = (await (await fetch(`${url}/api/summary`)).json()) as { total: number };
+        assert.ok(summary.total >= 1);
 
-      conform.child.kill('SIGTERM');
-      assert.equal(await conform.exited, 0, conform.stderr());
-      await conform.waitForLog('stopped cleanly', 1_000);
-      assert.equal(processAlive(Number(nats.pid)), false, 'embedded nats-server is gone');
-    } finally {
-      if (conform.child.exitCode === null) conform.child.kill('SIGKILL');
-    }
-  });
+        conform.child.kill('SIGTERM');
+        assert.equal(await conform.exited, 0, conform.stderr());
+        await conform.waitForLog('stopped cleanly', 1_000);
+        assert.equal(processAlive(Number(nats.pid)), false, 'embedded nats-server is gone');
+      } finally {
+        conform.kill();
+      }
+    },
+  );
 
-  it('on SIGINT mid-encode kills ffmpeg, removes the partial output and leaves the original untouched', { timeout: 180_000 }, async () => {
-    const root = join(dir, 'interrupted');
-    await mkdir(join(root, 'library'), { recursive: true });
-    const source = join(root, 'library', 'Long.mkv');
-    await generateClip({ path: join(root, 'long.mkv'), durationSec: 60, width: 1280, height: 720, videoCodec: 'h264', audioTracks: 1 });
-    await rename(join(root, 'long.mkv'), source);
-    const originalHash = await sha256(source);
-    const conform = runConform(upArgs(root));
-    try {
-      const nats = await conform.waitForLog('embedded nats-server started');
-      const ffmpeg = await eventually(async () => (await findProcesses('ffmpeg', root)).at(0), {
-        timeoutMs: 60_000,
-        what: 'ffmpeg running on the clip',
+  it(
+    'on SIGINT mid-encode kills ffmpeg, removes the partial output and leaves the original untouched',
+    { timeout: 180_000 },
+    async () => {
+      const root = join(dir, 'interrupted');
+      await mkdir(join(root, 'library'), { recursive: true });
+      const source = join(root, 'library', 'Long.mkv');
+      await generateClip({
+        path: join(root, 'long.mkv'),
+        durationSec: 60,
+        width: 1280,
+        height: 720,
+        videoCodec: 'h264',
+        audioTracks: 1,
       });
-      conform.child.kill('SIGINT');
-      assert.equal(await conform.exited, 0, conform.stderr());
-      assert.equal(processAlive(ffmpeg), false, 'ffmpeg was killed');
-      assert.deepEqual(await findProcesses('ffmpeg', root), []);
-      assert.equal(processAlive(Number(nats.pid)), false, 'embedded nats-server is gone');
-      const work = await readdir(join(root, 'library', '.conform-work')).catch(() => []);
-      assert.deepEqual(work, [], 'no partial output left in the work directory');
-      assert.equal(await sha256(source), originalHash);
-    } finally {
-      if (conform.child.exitCode === null) conform.child.kill('SIGKILL');
-    }
-  });
+      await rename(join(root, 'long.mkv'), source);
+      const originalHash = await sha256(source);
+      const conform = runConform(upArgs(root));
+      try {
+        const nats = await conform.waitForLog('embedded nats-server started');
+        const ffmpeg = await eventually(async () => (await findProcesses('ffmpeg', root)).at(0), {
+          timeoutMs: 60_000,
+          what: 'ffmpeg running on the clip',
+        });
+        conform.child.kill('SIGINT');
+        assert.equal(await conform.exited, 0, conform.stderr());
+        assert.equal(processAlive(ffmpeg), false, 'ffmpeg was killed');
+        assert.deepEqual(await findProcesses('ffmpeg', root), []);
+        assert.equal(processAlive(Number(nats.pid)), false, 'embedded nats-server is gone');
+        const work = await readdir(join(root, 'library', '.conform-work')).catch(() => []);
+        assert.deepEqual(work, [], 'no partial output left in the work directory');
+        assert.equal(await sha256(source), originalHash);
+      } finally {
+        conform.kill();
+      }
+    },
+  );
 });

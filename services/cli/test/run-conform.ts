@@ -15,6 +15,8 @@ export interface ConformProcess {
   exited: Promise<number | null>;
   /** Waits for a log line with this message and returns it. */
   waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** For `finally`: kills conform and its embedded nats-server if a failed test left them. */
+  kill(): void;
 }
 
 export function runConform(args: string[], env: NodeJS.ProcessEnv = {}): ConformProcess {
@@ -38,6 +40,11 @@ export function runConform(args: string[], env: NodeJS.ProcessEnv = {}): Conform
     logs,
     stderr: () => err,
     exited,
+    kill: () => {
+      const nats = logs.find((l) => l.msg === 'embedded nats-server started');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (nats && processAlive(Number(nats.pid))) process.kill(Number(nats.pid), 'SIGKILL');
+    },
     waitForLog: (msg, timeoutMs = 30_000) =>
       eventually(() => logs.find((l) => l.msg === msg), {
         timeoutMs,

@@ -21,16 +21,25 @@ describe('resolveSettings', () => {
     assert.equal(fromEnv.natsUrl, 'nats://env:4222');
     assert.equal(fromEnv.port, 9000);
     assert.equal(fromEnv.host, '0.0.0.0');
-    const fromFlags = resolveSettings({ library: '/l', archive: '/a', nats: 'nats://flag:4222', port: '9100' }, env);
+    const fromFlags = resolveSettings(
+      { library: '/l', archive: '/a', nats: 'nats://flag:4222', port: '9100' },
+      env,
+    );
     assert.equal(fromFlags.natsUrl, 'nats://flag:4222');
     assert.equal(fromFlags.port, 9100);
   });
 
   it('names the flag and what was expected when a value is wrong', () => {
-    assert.throws(() => resolveSettings({ library: '/l', archive: '/a', port: 'http' }, {}), /--port must be a whole number from 0 to 65535, got "http"/);
+    assert.throws(
+      () => resolveSettings({ library: '/l', archive: '/a', port: 'http' }, {}),
+      /--port must be a whole number from 0 to 65535, got "http"/,
+    );
     assert.throws(() => resolveSettings({ library: '/l' }, {}), /--library needs --archive DIR/);
     assert.throws(() => resolveSettings({}, {}), /--library DIR --archive DIR/);
-    assert.throws(() => resolveSettings({ library: '/l', archive: '/a', encoder: 'x264' }, {}), /--encoder must be auto, libx265 or hevc_nvenc/);
+    assert.throws(
+      () => resolveSettings({ library: '/l', archive: '/a', encoder: 'x264' }, {}),
+      /--encoder must be auto, libx265 or hevc_nvenc/,
+    );
   });
 
   it('puts state under XDG_STATE_HOME, or CONFORM_STATE_DIR when set', () => {
@@ -43,8 +52,14 @@ describe('checkLibraries', () => {
   it('refuses a missing library and an archive inside the library', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'conform-settings-'));
     await mkdir(join(dir, 'lib'));
-    await assert.rejects(checkLibraries([{ root: join(dir, 'nope'), archive: join(dir, 'a') }]), /is not a directory/);
-    await assert.rejects(checkLibraries([{ root: join(dir, 'lib'), archive: join(dir, 'lib', 'archive') }]), /is inside library/);
+    await assert.rejects(
+      checkLibraries([{ root: join(dir, 'nope'), archive: join(dir, 'a') }]),
+      /is not a directory/,
+    );
+    await assert.rejects(
+      checkLibraries([{ root: join(dir, 'lib'), archive: join(dir, 'lib', 'archive') }]),
+      /is inside library/,
+    );
     await checkLibraries([{ root: join(dir, 'lib'), archive: join(dir, 'archive') }]);
   });
 });
