@@ -20,8 +20,15 @@ export interface HandlerContext {
   attempt: number;
   streamSequence: number;
   log: Logger;
-  /** Publishes a follow-up event caused by the one being handled. */
-  emit<E extends DomainEvent>(event: E): Promise<EventEnvelope<E['type']>>;
+  /**
+   * Publishes a follow-up event caused by the one being handled. Its id is derived from the
+   * cause, so a re-run publishes a duplicate the stream drops; pass a `discriminator` (e.g. the
+   * attempt) when a repeat is a new fact that must be recorded.
+   */
+  emit<E extends DomainEvent>(
+    event: E,
+    opts?: { discriminator?: string },
+  ): Promise<EventEnvelope<E['type']>>;
 }
 
 export type EventHandler = (event: EventEnvelope, ctx: HandlerContext) => Promise<void>;
@@ -125,7 +132,12 @@ async function handleMessage(msg: JsMsg, opts: WorkerOptions, log: Logger): Prom
       attempt: deliveryCount,
       streamSequence,
       log: eventLog,
-      emit: (next) => opts.publisher.emit(next, { fileId: event.fileId, causation: event }),
+      emit: (next, emitOpts) =>
+        opts.publisher.emit(next, {
+          fileId: event.fileId,
+          causation: event,
+          discriminator: emitOpts?.discriminator,
+        }),
     });
     await msg.ackAck();
     opts.onOutcome?.({ kind: 'acked', type: event.type, durationMs: Date.now() - started });

@@ -93,10 +93,13 @@ async function encode(
   const { library, path, durationSec } = planned.data;
   const log = hctx.log.child({ path, outputPath: action.outputPath, encoder });
   await mkdir(dirname(action.outputPath), { recursive: true });
-  await hctx.emit({
-    type: 'encode.started',
-    data: { library, path, encoder, outputPath: action.outputPath, attempt: hctx.attempt },
-  });
+  await hctx.emit(
+    {
+      type: 'encode.started',
+      data: { library, path, encoder, outputPath: action.outputPath, attempt: hctx.attempt },
+    },
+    { discriminator: `attempt-${hctx.attempt}` },
+  ); // every attempt is its own fact
   const args = buildEncodeArgs({
     inputPath: path,
     outputPath: action.partialPath,

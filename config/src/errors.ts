@@ -1,0 +1,17 @@
+/** A configuration file is unreadable or invalid; the message names the file, line and key. */
+export class ConfigError extends Error {
+  readonly code: string;
+  readonly file: string;
+  readonly line: number | null;
+  constructor(
+    code: string,
+    message: string,
+    opts: { file: string; line?: number | null; cause?: unknown },
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = 'ConfigError';
+    this.code = code;
+    this.file = opts.file;
+    this.line = opts.line ?? null;
+  }
+}

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { connectionOptions, logger, runUntilSignalled } from '../lifecycle.js';
+import { SERVICE_NAMES, type ServiceToRun } from '../runtime.js';
+import { checkLibraries, resolveSettings, type RawFlags } from '../settings.js';
+
+/** Registers `conform run`. */
+export function register(program: Command): void {
+  connectionOptions(
+    program
+      .command('run')
+      .description(`run one service against an existing NATS (${SERVICE_NAMES.join(', ')})`)
+      .argument('<service>', 'the service to run')
+      .option('--library <dir>', 'library folder (watcher, archiver)')
+      .option('--archive <dir>', 'archive folder (archiver)'),
+  ).action(async (service: string, flags: RawFlags) => {
+    if (!(SERVICE_NAMES as readonly string[]).includes(service)) {
+      throw new UsageError(
+        `unknown service "${service}"; choose one of ${SERVICE_NAMES.join(', ')}`,
+      );
+    }
+    const needsLibrary = service === 'watcher' || service === 'archiver';
+    const settings = resolveSettings(flags, process.env, { requireLibrary: needsLibrary });
+    if (!settings.natsUrl) {
+      throw new UsageError('conform run needs a NATS server: --nats URL or NATS_URL');
+    }
+    await checkLibraries(settings.libraries);
+    await runUntilSignalled(settings, [service as ServiceToRun], logger());
+  });
+}

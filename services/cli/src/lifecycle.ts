@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { createLogger, type Logger } from '@conform/bus';
+import { startConform, type RunningConform, type ServiceToRun } from './runtime.js';
+import type { resolveSettings } from './settings.js';
+
+/** Adds the flags every long-running command shares (NATS, state, status server, encoder). */
+export function connectionOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--nats <url>',
+      'NATS server URL (env NATS_URL); without it an embedded nats-server is started',
+    )
+    .option(
+      '--state-dir <dir>',
+      'where the embedded NATS store and read models live (env CONFORM_STATE_DIR)',
+    )
+    .option('--host <host>', 'address the status server binds (env CONFORM_HOST)', undefined)
+    .option('--port <n>', 'status server port, 0 for any free port (env CONFORM_PORT)')
+    .addOption(
+      new Option(
+        '--stability-window <ms>',
+        'how long a file must stay unchanged before it is discovered',
+      ),
+    )
+    .addOption(
+      new Option('--slots <n>', 'concurrent encodes in this process (env CONFORM_ENCODER_SLOTS)'),
+    )
+    .addOption(
+      new Option('--encoder <name>', 'force an encoder instead of detecting one').choices([
+        'auto',
+        'libx265',
+        'hevc_nvenc',
+      ]),
+    );
+}
+
+/** The process logger: pino JSON, pretty when stdout is a terminal. */
+export function logger(): Logger {
+  return createLogger({ pretty: process.stdout.isTTY === true, name: 'conform' });
+}
+
+/** Starts the services, then waits for SIGINT/SIGTERM and stops everything before exiting. */
+export async function runUntilSignalled(
+  settings: ReturnType<typeof resolveSettings>,
+  services: readonly ServiceToRun[],
+  log: Logger,
+  onStarted?: (running: RunningConform) => void,
+): Promise<void> {
+  // Listen before starting, so a signal during start-up also stops cleanly. The listeners stay
+  // registered (`on`, not `once`): execa's exit hook re-raises a signal it thinks nobody else
+  // handles, which would kill us before the clean stop. A second signal means "now".
+  let signals = 0;
+  const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) resolveSignal(sig);
+      else process.exit(130);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  const running = await startConform(settings, services, log);
+  onStarted?.(running);
+  const signal = await signalled;
+  log.info({ signal }, 'stopping: finishing or returning in-flight work');
+  await running.stop();
+  log.info('stopped cleanly');
+  log.flush?.();
+}
