@@ -16,6 +16,7 @@ export const EventType = {
   FileReplaced: 'file.replaced',
   ReplaceFailed: 'replace.failed',
   MessageDeadLettered: 'message.deadlettered',
+  ControlRequested: 'control.requested',
 } as const;
 
 /** One of the values of {@link EventType}. */
@@ -42,6 +43,8 @@ export const eventProducer: Record<EventType, ServiceName> = {
   'replace.failed': 'archiver',
   // Any service may dead-letter a message it could not handle.
   'message.deadlettered': 'bus',
+  // An operator's request, from the CLI or the status API.
+  'control.requested': 'control',
 };
 
 /** The services of the pipeline, plus `bus` for events the transport itself writes. */
@@ -54,6 +57,7 @@ export const ServiceName = {
   Projector: 'projector',
   Status: 'status',
   Bus: 'bus',
+  Control: 'control',
 } as const;
 
 /** One of the values of {@link ServiceName}. */

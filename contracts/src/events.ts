@@ -108,6 +108,25 @@ export interface MessageDeadLetteredData {
   payload: string;
 }
 
+/** What an operator can ask for. */
+export type ControlAction = 'pause' | 'resume' | 'retry' | 'restore';
+
+/**
+ * An operator's request. `pause`/`resume` address every encoder (fileId {@link CONTROL_FILE_ID},
+ * path null); `retry`/`restore` address one file (its fileId and path).
+ */
+export interface ControlRequestedData {
+  action: ControlAction;
+  path: string | null;
+  /** For pause: also stop running encodes and return them to the queue. */
+  now: boolean;
+  /** Who asked, e.g. `cli@nas` or `api@127.0.0.1`. */
+  requestedBy: string;
+}
+
+/** The fileId of control requests that are not about one file. */
+export const CONTROL_FILE_ID = 'control';
+
 /** Maps each event type (version 1) to its data shape. */
 export interface EventDataByType {
   'file.discovered': FileDiscoveredData;
@@ -122,6 +141,7 @@ export interface EventDataByType {
   'file.replaced': FileReplacedData;
   'replace.failed': ReplaceFailedData;
   'message.deadlettered': MessageDeadLetteredData;
+  'control.requested': ControlRequestedData;
 }
 
 /** A domain event as deciders produce it: a type and its data, before it gets an envelope. */

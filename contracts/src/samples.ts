@@ -91,6 +91,7 @@ export const sampleData: { [T in EventType]: EventDataByType[T] } = {
     reason: 'exhausted deliveries',
     payload: '{}',
   },
+  'control.requested': { action: 'pause', path: null, now: false, requestedBy: 'cli@localhost' },
 };
 
 /** A valid enveloped example of one event type. */

@@ -162,6 +162,17 @@ export const dataSchemas: Record<EventType, Schema> = {
       payload: { type: 'string' },
     },
   },
+  'control.requested': {
+    type: 'object',
+    required: ['action', 'path', 'now', 'requestedBy'],
+    additionalProperties: false,
+    properties: {
+      action: { enum: ['pause', 'resume', 'retry', 'restore'] },
+      path: { oneOf: [{ type: 'null' }, absPath] },
+      now: { type: 'boolean' },
+      requestedBy: str,
+    },
+  },
 };
 
 /** JSON Schema of a whole event (envelope and data) of one type at version 1. */

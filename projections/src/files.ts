@@ -35,8 +35,11 @@ interface FileChange {
   archivePath?: string;
 }
 
-/** How an event moves its file along; pure, so every event type's effect is unit-tested. */
-export function fileChangeFor(event: EventEnvelope): FileChange {
+/**
+ * How an event moves its file along (null: it does not); pure, so every event type's effect is
+ * unit-tested.
+ */
+export function fileChangeFor(event: EventEnvelope): FileChange | null {
   const located = (status: FileStatus, extra: Partial<FileChange> = {}): FileChange => ({
     status,
     createIfMissing: true,
@@ -105,6 +108,9 @@ export function fileChangeFor(event: EventEnvelope): FileChange {
       });
     case 'message.deadlettered':
       return { status: 'dead-lettered', createIfMissing: false, reason: event.data.reason };
+    case 'control.requested':
+      // A request changes nothing by itself; the events it causes do.
+      return null;
     default:
       return assertNever(event, 'event');
   }
@@ -146,6 +152,7 @@ export const filesProjection: Projection = {
   ],
   evolve(event, position): CompiledQuery[] {
     const change = fileChangeFor(event);
+    if (!change) return [];
     const always = {
       status: change.status,
       last_event_type: event.type,
