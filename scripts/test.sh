@@ -4,7 +4,7 @@
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 cd "$(dirname "$0")/.."
-bash scripts/ensure-deps.sh
+bash scripts/ensure-deps.sh --with-browser
 npx --no-install turbo run lint --output-logs=errors-only
 npx --no-install prettier --check . --log-level=warn
 exec node scripts/run-tests.mjs "$@"

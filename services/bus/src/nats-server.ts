@@ -38,7 +38,9 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
   args.push('--ports_file_dir', portsDir);
   let child: ChildProcess;
   try {
-    child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the
+    // server must outlive our clean shutdown (final acks, naks) rather than vanish first.
+    child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   } catch (err) {
     throw new NatsServerStartError(`could not run ${binary}: ${(err as Error).message}`, {
       cause: err,
