@@ -1,2 +1,3 @@
 export * from './errors.js';
 export * from './yaml-source.js';
+export * from './quality.js';

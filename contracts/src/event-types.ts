@@ -5,6 +5,9 @@
  */
 export const EventType = {
   FileDiscovered: 'file.discovered',
+  FileChanged: 'file.changed',
+  FileMoved: 'file.moved',
+  FileRemoved: 'file.removed',
   FileUnreadable: 'file.unreadable',
   FileProbed: 'file.probed',
   FilePlanned: 'file.planned',
@@ -15,6 +18,11 @@ export const EventType = {
   VerifyFailed: 'verify.failed',
   FileReplaced: 'file.replaced',
   ReplaceFailed: 'replace.failed',
+  FileRestored: 'file.restored',
+  RestoreFailed: 'restore.failed',
+  OriginalDeleted: 'original.deleted',
+  EncoderPaused: 'encoder.paused',
+  EncoderResumed: 'encoder.resumed',
   MessageDeadLettered: 'message.deadlettered',
   ControlRequested: 'control.requested',
 } as const;
@@ -31,6 +39,9 @@ export function isEventType(value: unknown): value is EventType {
 /** The service that owns (is the only writer of) each event type. */
 export const eventProducer: Record<EventType, ServiceName> = {
   'file.discovered': 'watcher',
+  'file.changed': 'watcher',
+  'file.moved': 'watcher',
+  'file.removed': 'watcher',
   'file.unreadable': 'planner',
   'file.probed': 'planner',
   'file.planned': 'planner',
@@ -41,6 +52,11 @@ export const eventProducer: Record<EventType, ServiceName> = {
   'verify.failed': 'verifier',
   'file.replaced': 'archiver',
   'replace.failed': 'archiver',
+  'file.restored': 'archiver',
+  'restore.failed': 'archiver',
+  'original.deleted': 'archiver',
+  'encoder.paused': 'encoder',
+  'encoder.resumed': 'encoder',
   // Any service may dead-letter a message it could not handle.
   'message.deadlettered': 'bus',
   // An operator's request, from the CLI or the status API.

@@ -19,15 +19,80 @@ export interface MediaSummary {
   container: string;
   durationSec: number | null;
   bitRate: number | null;
-  video: { codec: string; width: number; height: number; pixFmt: string | null } | null;
+  video: {
+    codec: string;
+    width: number;
+    height: number;
+    pixFmt: string | null;
+    /**
+     * ffprobe's `color_transfer` (`smpte2084` is HDR10/PQ, `arib-std-b67` is HLG). Optional:
+     * absent in events from before it was probed, null when ffprobe reports none.
+     */
+    colorTransfer?: string | null;
+  } | null;
   audioStreams: number;
   subtitleStreams: number;
+  /**
+   * Per-stream detail of the audio and subtitle streams, in file order. Optional: absent in
+   * events from before it was probed; deciders then treat streams as "copy all".
+   */
+  streams?: StreamInfo[];
 }
 
-/** The output the policy asks for. */
+/** One audio or subtitle stream as ffprobe described it. */
+export interface StreamInfo {
+  /** ffprobe's absolute stream index (what `-map 0:<index>` selects). */
+  index: number;
+  kind: 'audio' | 'subtitle';
+  /** ffprobe codec name, e.g. `aac`, `truehd`, `subrip`, `hdmv_pgs_subtitle`. */
+  codec: string;
+  /** ISO 639-2 `language` tag, lower case; null when untagged or `und`. */
+  language: string | null;
+  /** Audio channel count; null for subtitles or when unknown. */
+  channels: number | null;
+}
+
+/** What to do with one audio or subtitle stream of the source. */
+export interface StreamPlan {
+  /** ffprobe's absolute stream index in the source. */
+  index: number;
+  kind: 'audio' | 'subtitle';
+  /** copy as is; convert to `codec` (audio re-encode, text subtitle format change); drop. */
+  action: 'copy' | 'convert' | 'drop';
+  /** Output codec for `convert` (e.g. `aac`, `mov_text`, `srt`); null otherwise. */
+  codec: string | null;
+  /** Audio bit rate for `convert`; null otherwise. */
+  bitrateKbps: number | null;
+}
+
+/** Constant-quality level per encoder family, from the policy (lower: better, bigger). */
+export interface TargetQuality {
+  /** NVENC `-cq`. */
+  nvencCq: number;
+  /** libx265 / libx264 / libsvtav1 `-crf`. */
+  cpuCrf: number;
+  /** QSV `-global_quality`. */
+  qsvQuality: number;
+  /** VAAPI `-qp`. */
+  vaapiQp: number;
+}
+
+/**
+ * The output the policy asks for. `videoCodec` and `container` are all an encoder must honour;
+ * the optional fields (absent in events from before the quality policy) refine it:
+ * `quality` per encoder family, `maxHeight` (downscale to at most this height keeping the aspect
+ * ratio; never upscale), `tenBit` output, `keepHdr` (carry HDR10 colour metadata: bt2020 /
+ * smpte2084), and `streams` (per audio/subtitle stream: copy, convert or drop; absent means copy
+ * every stream).
+ */
 export interface EncodeTarget {
-  videoCodec: 'hevc';
+  videoCodec: 'hevc' | 'av1' | 'h264';
   container: 'mkv' | 'mp4';
+  quality?: TargetQuality;
+  maxHeight?: number | null;
+  tenBit?: boolean;
+  keepHdr?: boolean;
+  streams?: StreamPlan[];
 }
 
 /** A single verification check with what was measured and the limit it was held to. */
@@ -38,9 +103,44 @@ export interface VerificationCheck {
   limit: string | number | null;
 }
 
+/**
+ * Limits the verifier holds an output to, set by the policy; absent fields take the verifier's
+ * documented defaults (maxSizeRatio 1.0, ssimFloor 0.95).
+ */
+export interface VerificationLimits {
+  /** The output may be at most this fraction of the source's size. */
+  maxSizeRatio?: number;
+  /** Lowest mean SSIM over the sampled segments. */
+  ssimFloor?: number;
+}
+
 export type PlanDecision = 'encode' | 'skip' | 'compliant';
 
+/**
+ * What identifies a file's content across a rename or move: where it lives on disk, its stamp,
+ * and a sha256 of its first and last MiB (cheap, yet tells apart files of equal size and mtime).
+ */
+export interface FileFingerprint {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  headTailSha256: string;
+}
+
 export interface FileDiscoveredData extends FileLocation, SourceStamp {
+  relativePath: string;
+  /** Optional: absent in events from before identity tracking. */
+  fingerprint?: FileFingerprint;
+}
+/** A known file's content changed in place (same path, same file id): it is planned again. */
+export type FileChangedData = FileDiscoveredData;
+/** A known file was renamed or moved inside its library; it keeps its file id and history. */
+export interface FileMovedData extends FileDiscoveredData {
+  fromPath: string;
+}
+/** A known file is gone from its library. */
+export interface FileRemovedData extends FileLocation {
   relativePath: string;
 }
 export interface FileUnreadableData extends FileLocation {
@@ -60,6 +160,13 @@ export interface FilePlannedData extends FileLocation {
   target: EncodeTarget | null;
   durationSec: number | null;
   estimatedOutputBytes: number | null;
+  /** The policy's verification limits, for the encoder to pass on in `encode.completed`. */
+  limits?: VerificationLimits;
+  /**
+   * Set when a policy change re-planned the file: the policy version of the plan this one
+   * replaces (`policyVersion` is the version that decided now).
+   */
+  previousPolicyVersion?: string;
 }
 export interface EncodeStartedData extends FileLocation {
   encoder: string;
@@ -73,6 +180,10 @@ export interface EncodeCompletedData extends FileLocation {
   outputPath: string;
   outputSize: number;
   elapsedMs: number;
+  /** The plan's policy version, passed on so a verdict can say which policy it was held to. */
+  policyVersion?: string;
+  /** The plan's verification limits, passed on unchanged. */
+  limits?: VerificationLimits;
 }
 export interface EncodeFailedData extends FileLocation {
   encoder: string;
@@ -85,6 +196,11 @@ export interface VerificationData extends FileLocation {
   target: EncodeTarget;
   outputPath: string;
   checks: VerificationCheck[];
+  /**
+   * The policy version of the plan, when the encode carried it. A `verify.failed` whose
+   * `size-guard` check failed means: do not plan this file again under this policy version.
+   */
+  policyVersion?: string;
 }
 export interface FileReplacedData extends FileLocation {
   newPath: string;
@@ -92,11 +208,33 @@ export interface FileReplacedData extends FileLocation {
   originalSize: number;
   newSize: number;
   bytesSaved: number;
+  /** The policy version the replacement was made under, when known. */
+  policyVersion?: string;
 }
 export interface ReplaceFailedData extends FileLocation {
   reason: string;
   /** True when the source changed after it was planned; the output was discarded. */
   stale: boolean;
+}
+/**
+ * An operator's restore finished: the archived original is back at `path` and the replacement
+ * that stood at `replacedPath` now lies in the archive at `replacementArchivePath`.
+ */
+export interface FileRestoredData extends FileLocation {
+  replacedPath: string;
+  replacementArchivePath: string;
+  restoredSize: number;
+  /** The policy the replacement was made under; not to be re-encoded until it changes. */
+  policyVersion?: string;
+}
+export interface RestoreFailedData extends FileLocation {
+  reason: string;
+}
+/** An archived original was deleted after the library's retention period (explicit opt-in). */
+export interface OriginalDeletedData extends FileLocation {
+  archivePath: string;
+  size: number;
+  retentionDays: number;
 }
 export interface MessageDeadLetteredData {
   subject: string;
@@ -127,9 +265,36 @@ export interface ControlRequestedData {
 /** The fileId of control requests that are not about one file. */
 export const CONTROL_FILE_ID = 'control';
 
+/** Why an encoder node stopped (or resumed) pulling work. */
+export type PauseReason = 'manual' | 'schedule' | 'low-disk';
+
+/**
+ * One encoder node stopped pulling new work for `reason` (fileId {@link CONTROL_FILE_ID}).
+ * Each reason pauses and resumes independently; the node works only when none holds.
+ */
+export interface EncoderPausedData {
+  /** The encoder node, e.g. `encoder@nas`. */
+  node: string;
+  reason: PauseReason;
+  /** In words: who asked, which window, how much disk is free against which minimum. */
+  detail: string;
+  /** True when running encodes were stopped and returned to the queue (`pause --now`). */
+  cancelRunning: boolean;
+}
+
+/** One pause reason no longer holds on an encoder node. */
+export interface EncoderResumedData {
+  node: string;
+  reason: PauseReason;
+  detail: string;
+}
+
 /** Maps each event type (version 1) to its data shape. */
 export interface EventDataByType {
   'file.discovered': FileDiscoveredData;
+  'file.changed': FileChangedData;
+  'file.moved': FileMovedData;
+  'file.removed': FileRemovedData;
   'file.unreadable': FileUnreadableData;
   'file.probed': FileProbedData;
   'file.planned': FilePlannedData;
@@ -140,6 +305,11 @@ export interface EventDataByType {
   'verify.failed': VerificationData;
   'file.replaced': FileReplacedData;
   'replace.failed': ReplaceFailedData;
+  'file.restored': FileRestoredData;
+  'restore.failed': RestoreFailedData;
+  'original.deleted': OriginalDeletedData;
+  'encoder.paused': EncoderPausedData;
+  'encoder.resumed': EncoderResumedData;
   'message.deadlettered': MessageDeadLetteredData;
   'control.requested': ControlRequestedData;
 }

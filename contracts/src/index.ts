@@ -6,3 +6,4 @@ export * from './validation.js';
 export * from './errors.js';
 export * from './decider.js';
 export * from './samples.js';
+export * from './progress.js';

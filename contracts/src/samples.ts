@@ -14,6 +14,21 @@ const outputPath = '/media/movies/.conform-work/fabc.mp4';
 /** Example data for every event type. */
 export const sampleData: { [T in EventType]: EventDataByType[T] } = {
   'file.discovered': { library, path, relativePath: 'Film (2020)/Film.mp4', ...source },
+  'file.changed': {
+    library,
+    path,
+    relativePath: 'Film (2020)/Film.mp4',
+    ...source,
+    fingerprint: { dev: 2049, ino: 1234, ...source, headTailSha256: 'a'.repeat(64) },
+  },
+  'file.moved': {
+    library,
+    path,
+    fromPath: '/media/movies/Film.mp4',
+    relativePath: 'Film (2020)/Film.mp4',
+    ...source,
+  },
+  'file.removed': { library, path, relativePath: 'Film (2020)/Film.mp4' },
   'file.unreadable': { library, path, source, reason: 'Invalid data found when processing input' },
   'file.probed': {
     library,
@@ -23,9 +38,10 @@ export const sampleData: { [T in EventType]: EventDataByType[T] } = {
       container: 'mov,mp4,m4a,3gp,3g2,mj2',
       durationSec: 2,
       bitRate: 400_000,
-      video: { codec: 'h264', width: 320, height: 240, pixFmt: 'yuv420p' },
+      video: { codec: 'h264', width: 320, height: 240, pixFmt: 'yuv420p', colorTransfer: null },
       audioStreams: 1,
       subtitleStreams: 0,
+      streams: [{ index: 1, kind: 'audio', codec: 'aac', language: 'eng', channels: 2 }],
     },
   },
   'file.planned': {
@@ -83,6 +99,29 @@ export const sampleData: { [T in EventType]: EventDataByType[T] } = {
     bytesSaved: 600_000,
   },
   'replace.failed': { library, path, reason: 'source changed since it was planned', stale: true },
+  'file.restored': {
+    library,
+    path,
+    replacedPath: path,
+    replacementArchivePath: '/archive/movies/.conform-replacements/Film (2020)/Film.mp4',
+    restoredSize: 1_000_000,
+    policyVersion: 'p1234',
+  },
+  'restore.failed': { library, path, reason: 'no replacement of this file is recorded' },
+  'original.deleted': {
+    library,
+    path,
+    archivePath: '/archive/movies/Film (2020)/Film.mp4',
+    size: 1_000_000,
+    retentionDays: 30,
+  },
+  'encoder.paused': {
+    node: 'encoder@nas',
+    reason: 'manual',
+    detail: 'requested by cli@nas',
+    cancelRunning: false,
+  },
+  'encoder.resumed': { node: 'encoder@nas', reason: 'manual', detail: 'requested by cli@nas' },
   'message.deadlettered': {
     subject: 'conform.evt.file.planned.fabc',
     streamSequence: 7,

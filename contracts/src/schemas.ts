@@ -24,12 +24,70 @@ const target = {
   required: ['videoCodec', 'container'],
   additionalProperties: false,
   properties: {
-    videoCodec: { enum: ['hevc'] },
+    videoCodec: { enum: ['hevc', 'av1', 'h264'] },
     container: { enum: ['mkv', 'mp4'] },
+    quality: {
+      type: 'object',
+      required: ['nvencCq', 'cpuCrf', 'qsvQuality', 'vaapiQp'],
+      additionalProperties: false,
+      properties: {
+        nvencCq: { type: 'integer', minimum: 0, maximum: 51 },
+        cpuCrf: { type: 'integer', minimum: 0, maximum: 63 },
+        qsvQuality: { type: 'integer', minimum: 1, maximum: 51 },
+        vaapiQp: { type: 'integer', minimum: 0, maximum: 255 },
+      },
+    },
+    maxHeight: { type: ['integer', 'null'], minimum: 1 },
+    tenBit: { type: 'boolean' },
+    keepHdr: { type: 'boolean' },
+    streams: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['index', 'kind', 'action', 'codec', 'bitrateKbps'],
+        additionalProperties: false,
+        properties: {
+          index: { type: 'integer', minimum: 0 },
+          kind: { enum: ['audio', 'subtitle'] },
+          action: { enum: ['copy', 'convert', 'drop'] },
+          codec: { type: ['string', 'null'], minLength: 1 },
+          bitrateKbps: { type: ['integer', 'null'], minimum: 1 },
+        },
+      },
+    },
+  },
+} as const;
+
+const limits = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    maxSizeRatio: { type: 'number', exclusiveMinimum: 0 },
+    ssimFloor: { type: 'number', minimum: 0, maximum: 1 },
   },
 } as const;
 
 const location = { library: absPath, path: absPath } as const;
+
+const fingerprint = {
+  type: 'object',
+  required: ['dev', 'ino', 'size', 'mtimeMs', 'headTailSha256'],
+  additionalProperties: false,
+  properties: {
+    dev: nonNegInt,
+    ino: nonNegInt,
+    size: nonNegInt,
+    mtimeMs: { type: 'number', minimum: 0 },
+    headTailSha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+  },
+} as const;
+
+const discoveredProperties = {
+  relativePath: str,
+  size: nonNegInt,
+  mtimeMs: { type: 'number', minimum: 0 },
+  fingerprint,
+} as const;
 
 function data(required: string[], properties: Record<string, unknown>): Schema {
   return {
@@ -57,15 +115,18 @@ const verification = data(['source', 'target', 'outputPath', 'checks'], {
   target,
   outputPath: absPath,
   checks: { type: 'array', items: check },
+  policyVersion: str,
 });
 
 /** JSON Schema of each event type's `data`, version 1. */
 export const dataSchemas: Record<EventType, Schema> = {
-  'file.discovered': data(['relativePath', 'size', 'mtimeMs'], {
-    relativePath: str,
-    size: nonNegInt,
-    mtimeMs: { type: 'number', minimum: 0 },
+  'file.discovered': data(['relativePath', 'size', 'mtimeMs'], discoveredProperties),
+  'file.changed': data(['relativePath', 'size', 'mtimeMs'], discoveredProperties),
+  'file.moved': data(['relativePath', 'size', 'mtimeMs', 'fromPath'], {
+    ...discoveredProperties,
+    fromPath: absPath,
   }),
+  'file.removed': data(['relativePath'], { relativePath: str }),
   'file.unreadable': data(['source', 'reason'], { source: sourceStamp, reason: str }),
   'file.probed': data(['source', 'media'], {
     source: sourceStamp,
@@ -89,12 +150,28 @@ export const dataSchemas: Record<EventType, Schema> = {
                 width: nonNegInt,
                 height: nonNegInt,
                 pixFmt: { type: ['string', 'null'] },
+                colorTransfer: { type: ['string', 'null'] },
               },
             },
           ],
         },
         audioStreams: nonNegInt,
         subtitleStreams: nonNegInt,
+        streams: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['index', 'kind', 'codec', 'language', 'channels'],
+            additionalProperties: false,
+            properties: {
+              index: nonNegInt,
+              kind: { enum: ['audio', 'subtitle'] },
+              codec: str,
+              language: { type: ['string', 'null'] },
+              channels: { type: ['integer', 'null'], minimum: 0 },
+            },
+          },
+        },
       },
     },
   }),
@@ -116,6 +193,8 @@ export const dataSchemas: Record<EventType, Schema> = {
       target: { oneOf: [{ type: 'null' }, target] },
       durationSec: nullableNumber,
       estimatedOutputBytes: nullableNumber,
+      limits,
+      previousPolicyVersion: str,
     },
   ),
   'encode.started': data(['encoder', 'outputPath', 'attempt'], {
@@ -132,6 +211,8 @@ export const dataSchemas: Record<EventType, Schema> = {
       outputPath: absPath,
       outputSize: nonNegInt,
       elapsedMs: { type: 'number', minimum: 0 },
+      policyVersion: str,
+      limits,
     },
   ),
   'encode.failed': data(['encoder', 'reason', 'permanent'], {
@@ -147,8 +228,42 @@ export const dataSchemas: Record<EventType, Schema> = {
     originalSize: nonNegInt,
     newSize: nonNegInt,
     bytesSaved: { type: 'integer' },
+    policyVersion: str,
   }),
   'replace.failed': data(['reason', 'stale'], { reason: str, stale: { type: 'boolean' } }),
+  'file.restored': data(['replacedPath', 'replacementArchivePath', 'restoredSize'], {
+    replacedPath: absPath,
+    replacementArchivePath: absPath,
+    restoredSize: nonNegInt,
+    policyVersion: str,
+  }),
+  'restore.failed': data(['reason'], { reason: str }),
+  'original.deleted': data(['archivePath', 'size', 'retentionDays'], {
+    archivePath: absPath,
+    size: nonNegInt,
+    retentionDays: { type: 'number', minimum: 0 },
+  }),
+  'encoder.paused': {
+    type: 'object',
+    required: ['node', 'reason', 'detail', 'cancelRunning'],
+    additionalProperties: false,
+    properties: {
+      node: str,
+      reason: { enum: ['manual', 'schedule', 'low-disk'] },
+      detail: str,
+      cancelRunning: { type: 'boolean' },
+    },
+  },
+  'encoder.resumed': {
+    type: 'object',
+    required: ['node', 'reason', 'detail'],
+    additionalProperties: false,
+    properties: {
+      node: str,
+      reason: { enum: ['manual', 'schedule', 'low-disk'] },
+      detail: str,
+    },
+  },
   'message.deadlettered': {
     type: 'object',
     required: ['subject', 'streamSequence', 'consumer', 'deliveries', 'reason', 'payload'],

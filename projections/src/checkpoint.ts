@@ -4,12 +4,23 @@ import type { Projection } from './projection.js';
 import { queryBuilder, type ReadModelSchema } from './schema.js';
 import { filesProjection } from './files.js';
 import { deadLettersProjection } from './dead-letters.js';
+import { jobsProjection } from './jobs.js';
+import { savingsProjection } from './savings.js';
+import { failuresProjection } from './failures.js';
+import type Database from 'better-sqlite3';
 
 /** The checkpoint name every read model in this package shares: they advance together. */
 export const READ_MODELS_PROJECTOR = 'read-models';
 
 /** Every read model `openReadModels` creates and the projector feeds. */
-export const readModelProjections: readonly Projection[] = [filesProjection, deadLettersProjection];
+export const readModelProjections: readonly Projection[] = [
+  // Jobs and savings read the file row (duration, bytes saved) as it was before this event.
+  jobsProjection,
+  savingsProjection,
+  filesProjection,
+  deadLettersProjection,
+  failuresProjection,
+];
 
 /** DDL of the checkpoint table. */
 export function checkpointTableDdl(): CompiledQuery[] {
@@ -91,4 +102,63 @@ async function advance(
       .execute();
     return true;
   });
+}
+
+/** One stream message for {@link applyBatch}: a valid event, or null for a message to skip. */
+export interface PositionedEvent {
+  position: number;
+  event: EventEnvelope | null;
+}
+
+const statementCache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+function prepared(sqlite: Database.Database, sql: string): Database.Statement {
+  let cache = statementCache.get(sqlite);
+  if (!cache) statementCache.set(sqlite, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = sqlite.prepare(sql)));
+  return statement;
+}
+
+/**
+ * Folds many events into the read models in one SQLite transaction with one checkpoint update
+ * at the end: rows and checkpoint still move together, and catching up (or a replay) pays for
+ * one commit per batch instead of one per event. Synchronous, on the raw better-sqlite3 handle,
+ * with prepared statements reused across events. Events at or below the checkpoint are skipped.
+ * Returns the checkpoint after the batch.
+ */
+export function applyBatch(
+  sqlite: Database.Database,
+  batch: readonly PositionedEvent[],
+  opts: ApplyOptions = {},
+): number {
+  const projections = opts.projections ?? readModelProjections;
+  const projector = opts.projector ?? READ_MODELS_PROJECTOR;
+  return sqlite.transaction(() => {
+    const row = prepared(sqlite, 'select position from checkpoints where projector = ?').get(
+      projector,
+    ) as { position: number } | undefined;
+    let checkpoint = row?.position ?? 0;
+    const start = checkpoint;
+    for (const { position, event } of batch) {
+      if (position <= checkpoint) continue;
+      if (event) {
+        for (const projection of projections) {
+          if (!projection.canHandle(event.type)) continue;
+          for (const q of projection.evolve(event, position)) {
+            prepared(sqlite, q.sql).run(...(q.parameters as unknown[]));
+          }
+        }
+      }
+      checkpoint = position;
+    }
+    if (checkpoint > start) {
+      prepared(
+        sqlite,
+        'insert into checkpoints (projector, position) values (?, ?) ' +
+          'on conflict (projector) do update set position = excluded.position',
+      ).run(projector, checkpoint);
+    }
+    return checkpoint;
+  })();
 }

@@ -31,3 +31,11 @@ export class ProjectorStoppedError extends ProjectionError {
     this.name = 'ProjectorStoppedError';
   }
 }
+
+/** Rebuilding the read models from the event log failed; the live database is untouched. */
+export class ReplayError extends ProjectionError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('REPLAY', message, options);
+    this.name = 'ReplayError';
+  }
+}

@@ -1,5 +1,10 @@
-import type { CompiledQuery, Kysely } from 'kysely';
-import { assertNever, type EventEnvelope, type EventType } from '@conform/contracts';
+import { CompiledQuery, type Kysely } from 'kysely';
+import {
+  assertNever,
+  type EventEnvelope,
+  type EventType,
+  type MediaSummary,
+} from '@conform/contracts';
 import type { Projection } from './projection.js';
 import { queryBuilder, type FilesTable, type ReadModelSchema } from './schema.js';
 
@@ -16,7 +21,9 @@ export const fileStatuses = [
   'verified',
   'failed',
   'replaced',
+  'restored',
   'dead-lettered',
+  'removed',
 ] as const;
 
 /** One of {@link fileStatuses}. */
@@ -33,6 +40,9 @@ interface FileChange {
   reason?: string;
   bytesSaved?: number;
   archivePath?: string;
+  media?: MediaSummary;
+  durationSec?: number;
+  sizeBytes?: number;
 }
 
 /**
@@ -47,12 +57,26 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
   });
   switch (event.type) {
     case 'file.discovered':
+    case 'file.changed':
+    case 'file.moved':
       return located('discovered', { path: event.data.path, library: event.data.library });
+    case 'file.removed':
+      return located('removed', { path: event.data.path, library: event.data.library });
     case 'file.probed':
-      return located('probed', { path: event.data.path, library: event.data.library });
+      return located('probed', {
+        path: event.data.path,
+        library: event.data.library,
+        media: event.data.media,
+        sizeBytes: event.data.source.size,
+      });
     case 'file.planned': {
       const { decision, reasons, policyVersion, path, library } = event.data;
-      const base = { path, library, policyVersion };
+      const base = {
+        path,
+        library,
+        policyVersion,
+        ...(event.data.durationSec !== null ? { durationSec: event.data.durationSec } : {}),
+      };
       switch (decision) {
         case 'encode':
           return located('queued', base);
@@ -106,10 +130,18 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
         library: event.data.library,
         reason: `replace failed: ${event.data.reason}`,
       });
+    case 'file.restored':
+      return located('restored', { path: event.data.path, library: event.data.library });
+    case 'restore.failed':
+    case 'original.deleted':
+      // The file stays where it was (replaced); the failures model records a failed restore.
+      return null;
     case 'message.deadlettered':
       return { status: 'dead-lettered', createIfMissing: false, reason: event.data.reason };
     case 'control.requested':
-      // A request changes nothing by itself; the events it causes do.
+    case 'encoder.paused':
+    case 'encoder.resumed':
+      // A request changes nothing by itself, the events it causes do; pauses are node state.
       return null;
     default:
       return assertNever(event, 'event');
@@ -136,6 +168,12 @@ export const filesProjection: Projection = {
       .addColumn('reason', 'text')
       .addColumn('bytes_saved', 'integer')
       .addColumn('archive_path', 'text')
+      .addColumn('container', 'text')
+      .addColumn('video_codec', 'text')
+      .addColumn('width', 'integer')
+      .addColumn('height', 'integer')
+      .addColumn('duration_sec', 'real')
+      .addColumn('size_bytes', 'integer')
       .compile(),
     queryBuilder.schema
       .createIndex('files_status')
@@ -153,49 +191,70 @@ export const filesProjection: Projection = {
   evolve(event, position): CompiledQuery[] {
     const change = fileChangeFor(event);
     if (!change) return [];
-    const always = {
-      status: change.status,
-      last_event_type: event.type,
-      last_event_id: event.id,
-      last_sequence: position,
-      updated_at: event.time,
-    };
-    const optional: Partial<FilesTable> = {};
-    if (change.path !== undefined) optional.path = change.path;
-    if (change.library !== undefined) optional.library = change.library;
-    if (change.policyVersion !== undefined) optional.policy_version = change.policyVersion;
-    if (change.reason !== undefined) optional.reason = change.reason;
-    if (change.bytesSaved !== undefined) optional.bytes_saved = change.bytesSaved;
-    if (change.archivePath !== undefined) optional.archive_path = change.archivePath;
-
-    if (!change.createIfMissing || change.path === undefined || change.library === undefined) {
-      return [
-        queryBuilder
-          .updateTable('files')
-          .set({ ...always, ...optional })
-          .where('file_id', '=', event.fileId)
-          .compile(),
-      ];
-    }
-    return [
-      queryBuilder
-        .insertInto('files')
-        .values({
-          file_id: event.fileId,
-          path: change.path,
-          library: change.library,
-          policy_version: null,
-          reason: null,
-          bytes_saved: null,
-          archive_path: null,
-          ...optional,
-          ...always,
-        })
-        .onConflict((oc) => oc.column('file_id').doUpdateSet({ ...always, ...optional }))
-        .compile(),
+    const video = change.media?.video ?? null;
+    // null means "keep what the row has" (coalesce in the SQL), so one statement serves every
+    // event type and stays prepared during a replay.
+    const params = [
+      event.fileId,
+      change.path ?? null,
+      change.library ?? null,
+      change.status,
+      event.type,
+      event.id,
+      position,
+      event.time,
+      change.policyVersion ?? null,
+      change.reason ?? null,
+      change.bytesSaved ?? null,
+      change.archivePath ?? null,
+      change.media?.container ?? null,
+      video?.codec ?? null,
+      video?.width ?? null,
+      video?.height ?? null,
+      change.media?.durationSec ?? change.durationSec ?? null,
+      change.sizeBytes ?? null,
     ];
+    const upsert =
+      change.createIfMissing && change.path !== undefined && change.library !== undefined;
+    return [CompiledQuery.raw(upsert ? UPSERT_FILE : UPDATE_FILE, params)];
   },
 };
+
+const SET_COLUMNS = ['status', 'last_event_type', 'last_event_id', 'last_sequence', 'updated_at'];
+const KEPT_COLUMNS = [
+  'policy_version',
+  'reason',
+  'bytes_saved',
+  'archive_path',
+  'container',
+  'video_codec',
+  'width',
+  'height',
+  'duration_sec',
+  'size_bytes',
+];
+/** Parameter order of both statements. */
+const ALL_COLUMNS = ['file_id', 'path', 'library', ...SET_COLUMNS, ...KEPT_COLUMNS];
+const UPSERT_FILE =
+  `insert into files (${ALL_COLUMNS.join(', ')}) ` +
+  `values (${ALL_COLUMNS.map(() => '?').join(', ')}) on conflict (file_id) do update set ` +
+  [
+    ...SET_COLUMNS.map((c) => `${c} = excluded.${c}`),
+    ...['path', 'library', ...KEPT_COLUMNS].map(
+      (c) => `${c} = coalesce(excluded.${c}, files.${c})`,
+    ),
+  ].join(', ');
+// Same parameters, from a one-row CTE, for events that must not create a row.
+const UPDATE_FILE =
+  `with v (${ALL_COLUMNS.join(', ')}) as (values (${ALL_COLUMNS.map(() => '?').join(', ')})) ` +
+  'update files set ' +
+  [
+    ...SET_COLUMNS.map((c) => `${c} = (select ${c} from v)`),
+    ...['path', 'library', ...KEPT_COLUMNS].map(
+      (c) => `${c} = coalesce((select ${c} from v), files.${c})`,
+    ),
+  ].join(', ') +
+  ' where file_id = (select file_id from v)';
 
 /** A file as the read model knows it. */
 export interface FileRow {
@@ -212,6 +271,15 @@ export interface FileRow {
   reason: string | null;
   bytesSaved: number | null;
   archivePath: string | null;
+  /** From the last probe; null until the file was probed. */
+  media: {
+    container: string | null;
+    videoCodec: string | null;
+    width: number | null;
+    height: number | null;
+    durationSec: number | null;
+  };
+  sizeBytes: number | null;
 }
 
 /** Which files {@link listFiles} returns; `limit` defaults to 100. */
@@ -280,5 +348,13 @@ function toFileRow(row: FilesTable): FileRow {
     reason: row.reason,
     bytesSaved: row.bytes_saved,
     archivePath: row.archive_path,
+    media: {
+      container: row.container,
+      videoCodec: row.video_codec,
+      width: row.width,
+      height: row.height,
+      durationSec: row.duration_sec,
+    },
+    sizeBytes: row.size_bytes,
   };
 }

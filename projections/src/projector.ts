@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { decodeEvent } from '@conform/contracts';
+import { decodeEvent, type EventEnvelope } from '@conform/contracts';
 import {
   EVENT_LOG_STREAM,
   provisionEventLog,
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { applyEvent, lastAppliedSequence, skipPosition } from './checkpoint.js';
+import { applyBatch, lastAppliedSequence, type PositionedEvent } from './checkpoint.js';
 import { ProjectorStoppedError, ProjectorWaitTimeoutError } from './errors.js';
 import type { ReadModels } from './read-models.js';
 import type { Projection } from './projection.js';
@@ -24,6 +24,10 @@ export interface ProjectorOptions {
   projections?: readonly Projection[];
   /** Pause before re-creating the consumer after a failure. */
   retryDelayMs?: number;
+  /** Most events applied in one transaction while catching up; default 1000. */
+  maxBatch?: number;
+  /** Called after each applied event (the status server's live stream listens here). */
+  onApplied?: (event: EventEnvelope, sequence: number) => void;
 }
 
 interface Waiter {
@@ -56,19 +60,30 @@ export async function startProjector(
     for (const w of ready) w.resolve();
   };
 
-  const handle = async (msg: JsMsg) => {
-    const seq = msg.seq;
+  const maxBatch = Math.max(1, opts.maxBatch ?? 1_000);
+  let batch: PositionedEvent[] = [];
+  const collect = (msg: JsMsg) => {
     const decoded = decodeEvent(msg.data);
-    if (decoded.ok) {
-      await applyEvent(db, decoded.event, seq, { projections: opts.projections });
-    } else {
+    if (!decoded.ok) {
       log.error(
-        { subject: msg.subject, seq, error: decoded.error },
+        { subject: msg.subject, seq: msg.seq, error: decoded.error },
         'skipping a message that is not a valid event',
       );
-      await skipPosition(db, seq);
     }
-    applied = Math.max(applied, seq);
+    batch.push({ position: msg.seq, event: decoded.ok ? decoded.event : null });
+  };
+  // Live, each event is its own batch (pending is 0); catching up, up to maxBatch share one
+  // transaction and one checkpoint write.
+  const flush = () => {
+    if (batch.length === 0) return;
+    const done = batch;
+    batch = [];
+    applied = Math.max(applied, applyBatch(opts.readModels.sqlite, done, opts));
+    if (opts.onApplied) {
+      for (const { event, position } of done) {
+        if (event) opts.onApplied(event, position);
+      }
+    }
     settleWaiters();
   };
 
@@ -85,9 +100,11 @@ export async function startProjector(
           if (abort.signal.aborted) break;
           // The ordered consumer re-creates itself on gaps and may replay what we applied.
           if (msg.seq <= applied) continue;
-          await handle(msg);
+          collect(msg);
+          if (msg.info.pending === 0 || batch.length >= maxBatch) flush();
         }
       } catch (err) {
+        batch = [];
         if (abort.signal.aborted) break;
         log.warn({ err, from: applied + 1 }, 'projection interrupted; restarting the consumer');
         // Whatever failed may have left the database behind our in-memory position.

@@ -22,6 +22,59 @@ export interface FilesTable {
   reason: string | null;
   bytes_saved: number | null;
   archive_path: string | null;
+  /** Media summary from the last probe (null until probed). */
+  container: string | null;
+  video_codec: string | null;
+  width: number | null;
+  height: number | null;
+  duration_sec: number | null;
+  /** Source size in bytes when last discovered or probed. */
+  size_bytes: number | null;
+}
+
+/** One encode attempt of one file, and what became of its output. */
+export interface JobsTable {
+  file_id: string;
+  attempt: number;
+  path: string;
+  library: string;
+  encoder: string;
+  /** running, encoded, failed, verified, rejected, replaced, replace-failed. */
+  outcome: string;
+  started_at: string;
+  finished_at: string | null;
+  elapsed_ms: number | null;
+  output_size: number | null;
+  /** Media seconds encoded per wall-clock second (1.0 is real time). */
+  speed: number | null;
+  /** Frames per second, when the encoder reported it. */
+  fps: number | null;
+  reason: string | null;
+  sequence: number;
+}
+
+/** Bytes saved per library and UTC day of replacement (restores subtract). */
+export interface SavingsTable {
+  library: string;
+  day: string;
+  files_replaced: number;
+  files_restored: number;
+  bytes_saved: number;
+  original_bytes: number;
+  new_bytes: number;
+}
+
+/** Every failure event: encode, verification, replacement, restore or an unreadable source. */
+export interface FailuresTable {
+  event_id: string;
+  file_id: string;
+  path: string;
+  library: string;
+  /** The event type that reported it. */
+  kind: string;
+  reason: string;
+  time: string;
+  sequence: number;
 }
 
 /** Every message.deadlettered event, whether or not its file is known. */
@@ -48,6 +101,9 @@ export interface CheckpointsTable {
 export interface ReadModelSchema {
   files: FilesTable;
   dead_letters: DeadLettersTable;
+  jobs: JobsTable;
+  savings: SavingsTable;
+  failures: FailuresTable;
   checkpoints: CheckpointsTable;
 }
 

@@ -175,7 +175,7 @@ async function archiveAlreadyHolds(
  * Copies across filesystems without ever leaving a partial file at the archive path: copy
  * beside it, fsync, compare checksums, then rename into place.
  */
-async function copyVerified(fs: SwapFs, from: string, to: string): Promise<void> {
+export async function copyVerified(fs: SwapFs, from: string, to: string): Promise<void> {
   const partial = to + PARTIAL_SUFFIX;
   await fs.copyFile(from, partial);
   const original = await fs.lstat(from);
@@ -232,7 +232,7 @@ async function removeOriginal(fs: SwapFs, paths: SwapPaths): Promise<void> {
   await fsyncPath(fs, dirname(paths.path));
 }
 
-async function fsyncPath(fs: SwapFs, path: string): Promise<void> {
+export async function fsyncPath(fs: SwapFs, path: string): Promise<void> {
   const handle = await fs.open(path, 'r');
   try {
     await handle.sync();
@@ -241,7 +241,7 @@ async function fsyncPath(fs: SwapFs, path: string): Promise<void> {
   }
 }
 
-async function sha256Of(fs: SwapFs, path: string): Promise<string> {
+export async function sha256Of(fs: SwapFs, path: string): Promise<string> {
   const hash = createHash('sha256');
   const handle = await fs.open(path, 'r');
   try {

@@ -2,6 +2,7 @@ import {
   assertNever,
   type DomainEventOf,
   type EventEnvelope,
+  type FileReplacedData,
   type VerificationData,
 } from '@conform/contracts';
 import {
@@ -12,13 +13,21 @@ import {
   type ServiceContext,
 } from '@conform/bus';
 import { applySwap, observeSwap, realFs, type SwapFs } from './apply.js';
+import { lastEventOf, lastEventsOfType } from './history.js';
+import { restoreOriginal } from './restore.js';
+import { deleteExpiredOriginal, expiredOriginals } from './retention.js';
 import { SwapConflictError } from './errors.js';
-import { resolveSwapPaths, type ArchiverLibrary, type SwapPaths } from './paths.js';
+import { relativeInside, resolveSwapPaths, type ArchiverLibrary, type SwapPaths } from './paths.js';
+import { resolve } from 'node:path';
 import { planSwap, type SwapOutcome } from './plan.js';
 
 /** Options of {@link startArchiver}. */
 export interface ArchiverOptions {
   libraries: ArchiverLibrary[];
+  /** How often libraries with `{deleteAfterDays}` are swept for expired originals; default 1 h. */
+  retentionSweepMs?: number;
+  /** The clock, for the retention sweep. */
+  now?: () => Date;
 }
 
 /** What a swap ends with: the event the archiver publishes. */
@@ -26,14 +35,16 @@ export type SwapResult = DomainEventOf<'file.replaced'> | DomainEventOf<'replace
 
 /**
  * Consumes `verify.passed` and swaps each verified output in for its original, archiving the
- * original first. Publishes `file.replaced` or `replace.failed`.
+ * original first (`file.replaced` or `replace.failed`); consumes `control.requested` and acts on
+ * `restore` (`file.restored` or `restore.failed`); sweeps expired originals of libraries that
+ * opted into deletion (`original.deleted`).
  */
 export async function startArchiver(
   ctx: ServiceContext,
   opts: ArchiverOptions,
 ): Promise<RunningService> {
   const libraries = [...opts.libraries];
-  return startSubscriptions('archiver', ctx, [
+  const service = await startSubscriptions('archiver', ctx, [
     {
       consumer: consumerSpec('archiver', 'verify.passed'),
       handle: async (event, h) => {
@@ -47,7 +58,102 @@ export async function startArchiver(
         await h.emit(result);
       },
     },
+    {
+      consumer: consumerSpec('archiver', 'control.requested'),
+      handle: async (event, h) => {
+        if (event.type !== 'control.requested' || event.data.action !== 'restore') return;
+        const replaced = await lastEventOf(ctx.bus, 'file.replaced', event.fileId);
+        if (!replaced) {
+          h.log.warn({ fileId: event.fileId, path: event.data.path }, 'restore: nothing replaced');
+          const path = event.data.path;
+          const library = path
+            ? libraries.find((l) => relativeInside(resolve(l.root), resolve(path)) !== null)
+            : undefined;
+          if (path && library) {
+            await h.emit({
+              type: 'restore.failed',
+              data: {
+                library: resolve(library.root),
+                path: resolve(path),
+                reason: `no replacement of ${path} is recorded; nothing to restore`,
+              },
+            });
+          }
+          return;
+        }
+        const result = await restoreOrRetry(replaced.event.data, event.fileId, libraries);
+        if (result.type === 'file.restored') h.log.info(result.data, 'restored');
+        else h.log.warn(result.data, 'restore failed');
+        await h.emit(result);
+      },
+    },
   ]);
+  const sweeping = libraries.some((l) => typeof l.originals === 'object');
+  if (!sweeping) return service;
+  const now = opts.now ?? (() => new Date());
+  const log = ctx.log.child({ service: 'archiver' });
+  let sweep: Promise<void> = Promise.resolve();
+  const runSweep = () => {
+    sweep = sweep
+      .then(async () => {
+        await sweepExpiredOriginals(ctx, libraries, now());
+      })
+      .catch((err: unknown) => log.error({ err }, 'retention sweep failed; will try again'));
+  };
+  runSweep();
+  const timer = setInterval(runSweep, opts.retentionSweepMs ?? 3_600_000);
+  timer.unref();
+  return {
+    name: service.name,
+    stop: async () => {
+      clearInterval(timer);
+      await sweep;
+      await service.stop();
+    },
+  };
+}
+
+/** Deletes every archived original whose retention ran out, recording each. */
+export async function sweepExpiredOriginals(
+  ctx: ServiceContext,
+  libraries: readonly ArchiverLibrary[],
+  now: Date,
+): Promise<number> {
+  const [replaced, restored] = await Promise.all([
+    lastEventsOfType(ctx.bus, 'file.replaced'),
+    lastEventsOfType(ctx.bus, 'file.restored'),
+  ]);
+  const restoredSeq = new Map([...restored].map(([id, l]) => [id, l.seq]));
+  let deleted = 0;
+  for (const expired of expiredOriginals(
+    [...replaced.values()],
+    restoredSeq,
+    libraries,
+    now.getTime(),
+  )) {
+    const event = await deleteExpiredOriginal(expired);
+    if (!event) continue;
+    await ctx.publisher.emit(event, {
+      fileId: expired.replaced.fileId,
+      causation: expired.replaced,
+    });
+    deleted++;
+  }
+  return deleted;
+}
+
+async function restoreOrRetry(
+  replaced: FileReplacedData,
+  fileId: string,
+  libraries: readonly ArchiverLibrary[],
+) {
+  try {
+    return await restoreOriginal(replaced, fileId, libraries);
+  } catch (err) {
+    throw new TransientError(`restore of ${replaced.path} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }
 
 /**
@@ -71,7 +177,7 @@ export async function swapVerifiedOutput(
     return resultEvent(data, paths, plan.outcome);
   } catch (err) {
     if (err instanceof SwapConflictError) return failed(data, err.message, false);
-    throw new TransientError(`swap of ${data.path} failed: ${(err as Error).message}`, {
+    throw new TransientError(`swap of ${data.path} failed: ${describeFsError(err)}`, {
       cause: err,
     });
   }
@@ -90,6 +196,7 @@ function resultEvent(data: VerificationData, paths: SwapPaths, outcome: SwapOutc
           originalSize: data.source.size,
           newSize: outcome.newSize,
           bytesSaved: data.source.size - outcome.newSize,
+          ...(data.policyVersion !== undefined ? { policyVersion: data.policyVersion } : {}),
         },
       };
     case 'failed':
@@ -104,4 +211,18 @@ function failed(data: VerificationData, reason: string, stale: boolean): SwapRes
     type: 'replace.failed',
     data: { library: data.library, path: data.path, reason, stale },
   };
+}
+
+const NOT_WRITABLE = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+/** The error's message, with what to do about the ones an operator must fix. */
+export function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (e.code && NOT_WRITABLE.has(e.code) && e.path) {
+    return `${e.dest ?? e.path} is not writable (${e.code}); fix its permissions or mount, the original is untouched: ${e.message}`;
+  }
+  if (e.code === 'ENOSPC') {
+    return `no space left on the device of ${e.dest ?? e.path ?? 'a swap path'} (ENOSPC); the original is untouched`;
+  }
+  return e.message;
 }

@@ -1,11 +1,24 @@
-import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { VerificationData } from '@conform/contracts';
 
 /** A library the archiver may write in, and where its originals are kept. */
 export interface ArchiverLibrary {
   root: string;
   archive: string;
+  /**
+   * What happens to originals: `archive` (the default) moves them to the archive's mirrored
+   * path; `keep` keeps them next to the new file in a hidden `.conform-original/` folder (which
+   * the watcher and media servers skip); `{deleteAfterDays}` archives them and deletes them from
+   * the archive once that many days have passed since the replacement.
+   */
+  originals?: OriginalsPolicy;
 }
+
+/** Per-library originals policy; see {@link ArchiverLibrary.originals}. */
+export type OriginalsPolicy = 'archive' | 'keep' | { deleteAfterDays: number };
+
+/** Hidden folder beside a replaced file holding its original under the `keep` policy. */
+export const KEPT_DIR_NAME = '.conform-original';
 
 /** Every path one swap touches, resolved and checked against its library and archive. */
 export interface SwapPaths {
@@ -74,8 +87,11 @@ export function resolveSwapPaths(
   if (relativeInside(library, finalPath) === null || dirname(finalPath) !== dirname(path)) {
     return { ok: false, reason: `${finalPath} is outside library ${library}` };
   }
-  const archiveRoot = resolve(configured.archive);
-  const archivePath = join(archiveRoot, relativePath);
+  const keep = configured.originals === 'keep';
+  const archiveRoot = keep ? library : resolve(configured.archive);
+  const archivePath = keep
+    ? join(dirname(path), KEPT_DIR_NAME, basename(path))
+    : join(archiveRoot, relativePath);
   if (relativeInside(archiveRoot, archivePath) === null) {
     return { ok: false, reason: `archive path ${archivePath} escapes archive ${archiveRoot}` };
   }

@@ -220,3 +220,54 @@ describe('archiver on the bus', () => {
     assert.deepEqual(await bytesAt(f.outputPath), OUTPUT);
   });
 });
+
+describe('restore on the bus', () => {
+  it('control.requested restore puts the original back and answers file.restored', async () => {
+    const f = await makeSwap({ library, archive, relativePath: 'restore-me/Film.mkv' });
+    await publisher.publish(f.event);
+    assert.equal((await answerTo(f.event)).type, 'file.replaced');
+    const request = await publisher.emit(
+      {
+        type: 'control.requested',
+        data: { action: 'restore', path: f.path, now: false, requestedBy: 'test@host' },
+      },
+      { fileId: f.event.fileId, discriminator: 'r1' },
+    );
+    const restored = await eventually(
+      async () => {
+        const m = await t.bus.jsm.streams
+          .getMessage(EVENT_LOG_STREAM, {
+            last_by_subj: `conform.evt.file.restored.${f.event.fileId}`,
+          })
+          .catch(() => null);
+        return m?.json<EventEnvelope<'file.restored'>>() ?? null;
+      },
+      { what: 'file.restored' },
+    );
+    assert.equal(restored.causationId, request.id);
+    assert.equal(restored.data.path, f.path);
+    assert.deepEqual(await bytesAt(f.path), ORIGINAL);
+    assert.deepEqual(await bytesAt(restored.data.replacementArchivePath), OUTPUT);
+  });
+
+  it('a restore of a file never replaced answers restore.failed with the reason', async () => {
+    const path = join(library, 'never', 'Replaced.mkv');
+    await publisher.emit(
+      {
+        type: 'control.requested',
+        data: { action: 'restore', path, now: false, requestedBy: 'test@host' },
+      },
+      { fileId: 'fnever', discriminator: 'r1' },
+    );
+    const failed = await eventually(
+      async () => {
+        const m = await t.bus.jsm.streams
+          .getMessage(EVENT_LOG_STREAM, { last_by_subj: 'conform.evt.restore.failed.fnever' })
+          .catch(() => null);
+        return m?.json<EventEnvelope<'restore.failed'>>() ?? null;
+      },
+      { what: 'restore.failed' },
+    );
+    assert.match(failed.data.reason, /no replacement .* is recorded/);
+  });
+});

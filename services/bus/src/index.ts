@@ -8,3 +8,4 @@ export * from './publisher.js';
 export * from './worker.js';
 export * from './service.js';
 export * from './testing.js';
+export * from './metrics.js';

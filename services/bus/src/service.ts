@@ -27,6 +27,8 @@ export interface Subscription {
   handle: EventHandler;
   /** Concurrent messages in this process; defaults to 1. */
   slots?: number;
+  /** Awaited before each pull (see `WorkerOptions.beforePull`); how a service pauses. */
+  beforePull?: (signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function startSubscriptions(
         consumer: s.consumer,
         handle: s.handle,
         slots: s.slots ?? 1,
+        beforePull: s.beforePull,
         log,
         signal: abort.signal,
         onOutcome: (o) => ctx.onOutcome?.(name, o),

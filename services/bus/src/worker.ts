@@ -49,6 +49,11 @@ export interface WorkerOptions {
   retryDelayMs?: number;
   /** Called after every message with what happened to it (for metrics and tests). */
   onOutcome?: (outcome: MessageOutcome) => void;
+  /**
+   * Awaited before every pull: a slot that waits here pulls nothing, so a paused service
+   * leaves its messages in the queue for others (nats-server 2.9 has no consumer pause).
+   */
+  beforePull?: (signal: AbortSignal) => Promise<void>;
 }
 
 /** What the worker did with one delivery. */
@@ -94,6 +99,8 @@ async function slotLoop(opts: WorkerOptions, slot: number): Promise<void> {
 
 async function* pullOneAtATime(consumer: Consumer, opts: WorkerOptions): AsyncGenerator<JsMsg> {
   while (!opts.signal.aborted) {
+    if (opts.beforePull) await opts.beforePull(opts.signal);
+    if (opts.signal.aborted) return;
     // nats.js refuses pulls shorter than a second.
     const msg = await consumer.next({ expires: Math.max(1_000, opts.pullExpiresMs ?? 2_000) });
     if (msg) yield msg;

@@ -14,7 +14,7 @@ import {
 } from '@conform/bus';
 import { startWatcher } from '@conform/watcher';
 import { startPlanner } from '@conform/planner';
-import { startEncoder } from '@conform/encoder';
+import { encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
 import { startVerifier } from '@conform/verifier';
 import { startArchiver } from '@conform/archiver';
 import { openReadModels, startProjector, type ReadModels } from '@conform/projections';
@@ -119,12 +119,26 @@ export async function startConform(
     if (services.includes('encoder')) {
       await started(
         startEncoder(context('encoder'), {
+          ...encoderOptionsFromEnv(process.env),
           slots: settings.encoderSlots,
           encoder: settings.encoder,
         }),
       );
     }
-    if (services.includes('planner')) await started(startPlanner(context('planner')));
+    if (services.includes('planner')) {
+      const quality = settings.quality;
+      await started(
+        startPlanner(
+          context('planner'),
+          quality
+            ? {
+                policy: quality.defaults,
+                libraries: quality.libraries.map((l) => ({ root: l.root, policy: l.policy })),
+              }
+            : {},
+        ),
+      );
+    }
     if (services.includes('watcher')) {
       await started(
         startWatcher(context('watcher'), {

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
+import type { QualityConfig } from '@conform/config';
 import { UsageError } from './errors.js';
 
 /** One watched library and where its originals are archived. */
@@ -21,6 +22,8 @@ export interface ConformSettings {
   encoderSlots: number;
   encoder: 'auto' | 'libx265' | 'hevc_nvenc';
   eventLogMaxBytes: number | undefined;
+  /** The quality.yaml given with --config; absent: the built-in default policy. */
+  quality?: QualityConfig;
 }
 
 /** Flags as commander hands them over (all strings). */

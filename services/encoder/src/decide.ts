@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { EncodeTarget, EventEnvelope } from '@conform/contracts';
-import type { ProbeOutcome } from '@conform/media';
+import { isHdr10, type ProbeOutcome, type VideoColour } from '@conform/media';
+import type { EncodeArgsInput } from './args.js';
+import type { EncodeProfile } from './profiles.js';
 
 /** The work directory inside each library; on the library's filesystem so the swap is a rename. */
 export const WORK_DIR_NAME = '.conform-work';
@@ -29,15 +31,19 @@ export type EncodeAction =
   | { kind: 'already-encoded'; outputPath: string; target: EncodeTarget }
   | { kind: 'encode'; outputPath: string; partialPath: string; target: EncodeTarget };
 
-/** Decides from the planned event and whether its output already exists. Pure. */
+/**
+ * Decides from the planned event and whether its output already exists. Pure. `runId` names
+ * the output: the planned event's id, or a retry request's id so a retry encodes afresh.
+ */
 export function decideEncode(
   planned: EventEnvelope<'file.planned'>,
   outputExists: (outputPath: string) => boolean,
+  runId: string = planned.id,
 ): EncodeAction {
   const { decision, target, library } = planned.data;
   if (decision !== 'encode') return { kind: 'ignore', why: `decision is ${decision}` };
   if (!target) return { kind: 'ignore', why: 'planned to encode but has no target' };
-  const outputPath = outputPathFor(library, planned.fileId, planned.id, target.container);
+  const outputPath = outputPathFor(library, planned.fileId, runId, target.container);
   if (outputExists(outputPath)) return { kind: 'already-encoded', outputPath, target };
   return { kind: 'encode', outputPath, partialPath: partialPathFor(outputPath), target };
 }
@@ -67,4 +73,50 @@ export function classifyFailure(stderrTail: string[], sourceProbe: ProbeOutcome)
   if (undecodable)
     return { permanent: true, reason: `ffmpeg cannot decode the source: ${undecodable}` };
   return { permanent: false };
+}
+
+/**
+ * Resolves a plan's target against the chosen profile and the source's colour: the quality of
+ * the profile's family, 10 bit when asked or when the source is 10 bit (today's behaviour),
+ * HDR10 carried unless the plan says `keepHdr: false`. Pure.
+ */
+export function encodeSettingsFor(
+  target: EncodeTarget,
+  profile: EncodeProfile,
+  colour: VideoColour,
+): Omit<EncodeArgsInput, 'inputPath' | 'outputPath'> {
+  const hdr10 =
+    target.keepHdr !== false && isHdr10(colour)
+      ? { masterDisplay: colour.masterDisplay, maxCll: colour.maxCll }
+      : null;
+  return {
+    profile,
+    container: target.container,
+    tenBit: target.tenBit ?? colour.bitDepth >= 10,
+    hdr10,
+    quality: qualityForBackend(target, profile),
+    maxHeight: target.maxHeight ?? null,
+    ...(target.streams ? { streams: target.streams } : {}),
+  };
+}
+
+function qualityForBackend(target: EncodeTarget, profile: EncodeProfile): number | null {
+  if (!target.quality) return null;
+  switch (profile.backend) {
+    case 'cpu':
+      return target.quality.cpuCrf;
+    case 'nvenc':
+      return target.quality.nvencCq;
+    case 'qsv':
+      return target.quality.qsvQuality;
+    case 'vaapi':
+      return target.quality.vaapiQp;
+  }
+}
+
+/** The size the output may reach: the plan's maxSizeRatio (default 1.0) of the source. */
+export function sizeLimitFor(planned: EventEnvelope<'file.planned'>): number | null {
+  const ratio = planned.data.limits?.maxSizeRatio ?? 1;
+  if (!(planned.data.source.size > 0)) return null;
+  return Math.floor(planned.data.source.size * ratio);
 }

@@ -18,3 +18,21 @@ export class OutputCommitError extends EncoderError {
     this.outputPath = outputPath;
   }
 }
+
+/** A built argument list breaks its profile's contract (a required flag is missing, 10 bit unsupported). */
+export class EncodeProfileViolationError extends EncoderError {
+  readonly encoder: string;
+  constructor(encoder: string, problem: string, options?: { cause?: unknown }) {
+    super('PROFILE_VIOLATION', `encoder ${encoder}: ${problem}`, options);
+    this.name = 'EncodeProfileViolationError';
+    this.encoder = encoder;
+  }
+}
+
+/** No working encoder on this machine can produce what the plan asks for. */
+export class NoEncoderError extends EncoderError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super('NO_ENCODER', `no working encoder for ${what}`, options);
+    this.name = 'NoEncoderError';
+  }
+}

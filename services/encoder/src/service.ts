@@ -1,8 +1,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import {
   consumerSpec,
+  EVENT_LOG_STREAM,
+  isNotFound,
+  provisionEventLog,
   startSubscriptions,
   TransientError,
   type EventHandler,
@@ -10,139 +14,400 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { assertNever, type EventEnvelope } from '@conform/contracts';
 import {
-  detectHevcEncoder,
+  assertNever,
+  progressSubjectFor,
+  subjectFor,
+  type EncodeProgressMessage,
+  type EventEnvelope,
+} from '@conform/contracts';
+import {
   FfmpegAbortedError,
   FfmpegFailedError,
+  MediaUnreadableError,
+  probeVideoColour,
   runFfmpeg,
   tryProbeMedia,
 } from '@conform/media';
-import { buildEncodeArgs, type HevcEncoder } from './args.js';
-import { classifyFailure, decideEncode, type EncodeAction } from './decide.js';
-import { OutputCommitError } from './errors.js';
+import { buildEncodeArgs } from './args.js';
+import {
+  classifyFailure,
+  decideEncode,
+  encodeSettingsFor,
+  sizeLimitFor,
+  type EncodeAction,
+} from './decide.js';
+import { chooseEncoder, detectEncodersOnce, type EncoderAvailability } from './detect.js';
+import { EncoderError, OutputCommitError } from './errors.js';
+import { PauseController, type PauseOptions } from './pause-controller.js';
+import {
+  ENCODE_PROFILES,
+  type Backend,
+  type EncodeProfile,
+  type EncoderName,
+  type VideoCodec,
+} from './profiles.js';
+import { etaSeconds, ProgressThrottle, sizeGuard } from './progress.js';
+import { DeviceSlots } from './slots.js';
 
 /** Options of {@link startEncoder}. */
-export interface EncoderOptions {
-  /** Encodes at once in this process, also the consumer's max_ack_pending; defaults to 1. */
+export interface EncoderOptions extends PauseOptions {
+  /** Encodes at once per device in this process; overrides every device's default. */
   slots?: number;
-  /** `auto` (the default) picks by a trial encode; naming one forces it. */
-  encoder?: 'auto' | HevcEncoder;
+  /** Encodes at once per device kind; defaults: cpu 1, nvenc 3, qsv 2, vaapi 2. */
+  deviceSlots?: Partial<Record<Backend, number>>;
+  /** `auto` (the default) picks by trial encodes; naming one forces it for its codec. */
+  encoder?: 'auto' | EncoderName;
+  /**
+   * The consumer's max_ack_pending: messages in flight across every encoder node. Set it the
+   * same on every node (the last one started wins). Defaults to 16.
+   */
+  maxInFlight?: number;
+  /** How long a delivery may go without an in-progress ack; defaults to 60 s. */
+  ackWaitMs?: number;
+  /** Deliveries before a plan is dead-lettered; defaults to 3. */
+  maxDeliver?: number;
+  /** Delay before a transient failure is retried; defaults to 30 s. */
+  retryDelayMs?: number;
+  /** Name of this node in pause events and progress; defaults to `encoder@<hostname>`. */
+  node?: string;
+  /** Encoder availability, when already detected (tests, `conform doctor`). */
+  availability?: readonly EncoderAvailability[];
 }
 
+const CODECS: readonly VideoCodec[] = ['hevc', 'h264', 'av1'];
+
 /**
- * Starts the encoder: for each `file.planned` with decision `encode`, writes an HEVC output
- * into the library's work directory and publishes `encode.started` then `encode.completed`,
- * or `encode.failed` when the source cannot be encoded.
+ * Starts the encoder: for each `file.planned` with decision `encode`, writes the output into
+ * the library's work directory and publishes `encode.started` then `encode.completed`, or
+ * `encode.failed` when the source cannot be encoded. `control.requested` retry re-encodes a
+ * file's last plan; pause/resume, quiet windows and low disk stop it pulling new work.
  */
 export async function startEncoder(
   ctx: ServiceContext,
   opts: EncoderOptions = {},
 ): Promise<RunningService> {
-  const slots = Math.max(1, opts.slots ?? 1);
-  let encoder: HevcEncoder;
-  if (!opts.encoder || opts.encoder === 'auto') {
-    const choice = await detectHevcEncoder();
-    encoder = choice.encoder;
-    ctx.log.info({ encoder, reason: choice.reason }, `encoding with ${encoder}`);
-  } else {
-    encoder = opts.encoder;
-    ctx.log.info({ encoder, reason: 'forced by configuration' }, `encoding with ${encoder}`);
-  }
-  return startSubscriptions('encoder', ctx, [
-    {
-      consumer: consumerSpec('encoder', 'file.planned', {
-        ackWaitMs: 60_000,
-        maxDeliver: 3,
-        maxAckPending: slots,
-      }),
-      slots,
-      handle: encoderHandler(encoder),
-    },
-  ]);
-}
-
-/** The encoder's message handler: decide from the event and the work dir, then act. */
-export function encoderHandler(encoder: HevcEncoder): EventHandler {
-  return async (event, hctx) => {
-    if (event.type !== 'file.planned') return;
-    const action = decideEncode(event, existsSync);
-    switch (action.kind) {
-      case 'ignore':
-        hctx.log.debug({ path: event.data.path, why: action.why }, 'nothing to encode');
-        return;
-      case 'already-encoded':
-        // A redelivery after the output was committed: report it again, dedupe drops the copy.
-        await emitCompleted(event, action, encoder, 0, hctx);
-        return;
-      case 'encode':
-        await encode(event, action, encoder, hctx);
-        return;
-      default:
-        assertNever(action, 'encode action');
+  const node = opts.node ?? `encoder@${hostname()}`;
+  const log = ctx.log.child({ service: 'encoder', node });
+  const forced = opts.encoder && opts.encoder !== 'auto' ? opts.encoder : null;
+  const availability = opts.availability ?? (await detectEncodersOnce());
+  const profiles = new Map<VideoCodec, EncodeProfile>();
+  const fallbacks: string[] = [];
+  for (const codec of CODECS) {
+    try {
+      const choice = chooseEncoder(codec, availability, forced);
+      profiles.set(codec, choice.profile);
+      if (choice.cpuFallback) fallbacks.push(`${codec}: ${choice.reason}`);
+      log.info(
+        { codec, encoder: choice.profile.encoder },
+        `encoding ${codec} with ${choice.profile.encoder}`,
+      );
+    } catch (err) {
+      log.warn({ codec, err }, `cannot encode ${codec} on this machine`);
     }
+  }
+  // Said once, not per codec or per file: the most common surprise on a new install.
+  if (fallbacks.length > 0) {
+    log.warn({ reasons: fallbacks }, 'no working GPU encoder: encoding on the CPU');
+  }
+  const devices = [...new Set([...profiles.values()].map((p) => p.backend))];
+  const limits = {} as Record<Backend, number>;
+  for (const backend of ['cpu', 'nvenc', 'qsv', 'vaapi'] as const) {
+    const fallback = Math.max(
+      ...Object.values(ENCODE_PROFILES)
+        .filter((p) => p.backend === backend)
+        .map((p) => p.defaultSlots),
+    );
+    limits[backend] = Math.max(1, opts.slots ?? opts.deviceSlots?.[backend] ?? fallback);
+  }
+  const pullSlots = devices.reduce((sum, d) => sum + limits[d], 0) || 1;
+  const deviceSlots = new DeviceSlots(limits);
+  // The pause state is read from the log before the first pull, so the log must exist.
+  await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
+  const pause = await PauseController.start(ctx, { ...opts, node, log });
+  const ackWaitMs = opts.ackWaitMs ?? 60_000;
+  const maxDeliver = opts.maxDeliver ?? 3;
+  const maxInFlight = Math.max(pullSlots, opts.maxInFlight ?? 16);
+  const env: EncodeEnv = {
+    ctx,
+    node,
+    profiles,
+    deviceSlots,
+    pause,
+    maxDeliver,
+    retryDelayMs: opts.retryDelayMs ?? 30_000,
+  };
+  log.info({ devices, limits, pullSlots, maxInFlight }, 'encoder slots');
+  let service: RunningService;
+  try {
+    service = await startSubscriptions('encoder', ctx, [
+      {
+        consumer: consumerSpec('encoder', 'file.planned', {
+          ackWaitMs,
+          maxDeliver,
+          maxAckPending: maxInFlight,
+        }),
+        slots: pullSlots,
+        beforePull: (signal) => pause.whenRunning(signal),
+        handle: plannedHandler(env),
+      },
+      {
+        // Retries are rare: one slot; the encode itself still waits for its device slot.
+        consumer: consumerSpec('encoder', 'control.requested', { ackWaitMs, maxDeliver }),
+        slots: 1,
+        beforePull: (signal) => pause.whenRunning(signal),
+        handle: retryHandler(env),
+      },
+    ]);
+  } catch (err) {
+    await pause.stop();
+    throw err;
+  }
+  return {
+    name: 'encoder',
+    stop: async () => {
+      await service.stop();
+      await pause.stop();
+    },
   };
 }
 
+interface EncodeEnv {
+  ctx: ServiceContext;
+  node: string;
+  profiles: Map<VideoCodec, EncodeProfile>;
+  deviceSlots: DeviceSlots;
+  pause: PauseController;
+  maxDeliver: number;
+  retryDelayMs: number;
+}
+
+function plannedHandler(env: EncodeEnv): EventHandler {
+  return async (event, hctx) => {
+    if (event.type !== 'file.planned') return;
+    await handlePlan(env, event, decideEncode(event, existsSync), hctx);
+  };
+}
+
+/**
+ * `conform retry PATH` publishes control.requested {retry} for the file; the encoder owns it:
+ * it reads the file's last plan from the event log and encodes it again into a fresh output
+ * named by the request's id, so neither a dead-lettered plan nor an old output is in the way.
+ */
+function retryHandler(env: EncodeEnv): EventHandler {
+  return async (event, hctx) => {
+    if (event.type !== 'control.requested' || event.data.action !== 'retry') return;
+    const planned = await lastPlanned(env.ctx, event.fileId);
+    if (!planned) {
+      hctx.log.warn({ path: event.data.path }, 'retry requested for a file that was never planned');
+      return;
+    }
+    hctx.log.info(
+      { path: planned.data.path, by: event.data.requestedBy },
+      'retrying the last plan',
+    );
+    await handlePlan(env, planned, decideEncode(planned, existsSync, event.id), hctx);
+  };
+}
+
+async function lastPlanned(
+  ctx: ServiceContext,
+  fileId: string,
+): Promise<EventEnvelope<'file.planned'> | null> {
+  const msg = await ctx.bus.jsm.streams
+    .getMessage(EVENT_LOG_STREAM, { last_by_subj: subjectFor('file.planned', fileId) })
+    .catch((err: unknown) => {
+      if (isNotFound(err)) return null;
+      throw new TransientError(`cannot read the last plan of ${fileId}`, { cause: err });
+    });
+  return msg ? msg.json<EventEnvelope<'file.planned'>>() : null;
+}
+
+async function handlePlan(
+  env: EncodeEnv,
+  planned: EventEnvelope<'file.planned'>,
+  action: EncodeAction,
+  hctx: HandlerContext,
+): Promise<void> {
+  switch (action.kind) {
+    case 'ignore':
+      hctx.log.debug({ path: planned.data.path, why: action.why }, 'nothing to encode');
+      return;
+    case 'already-encoded':
+      // A redelivery after the output was committed: report it again, dedupe drops the copy.
+      await emitCompleted(
+        planned,
+        action,
+        env.profiles.get(action.target.videoCodec)?.encoder ?? 'unknown',
+        0,
+        hctx,
+      );
+      return;
+    case 'encode':
+      env.pause.watchDisk(planned.data.library);
+      await encode(env, planned, action, hctx);
+      return;
+    default:
+      assertNever(action, 'encode action');
+  }
+}
+
 async function encode(
+  env: EncodeEnv,
   planned: EventEnvelope<'file.planned'>,
   action: Extract<EncodeAction, { kind: 'encode' }>,
-  encoder: HevcEncoder,
   hctx: HandlerContext,
 ): Promise<void> {
   const { library, path, durationSec } = planned.data;
-  const log = hctx.log.child({ path, outputPath: action.outputPath, encoder });
-  await mkdir(dirname(action.outputPath), { recursive: true });
-  await hctx.emit(
-    {
-      type: 'encode.started',
-      data: { library, path, encoder, outputPath: action.outputPath, attempt: hctx.attempt },
-    },
-    { discriminator: `attempt-${hctx.attempt}` },
-  ); // every attempt is its own fact
-  const args = buildEncodeArgs({
-    inputPath: path,
-    outputPath: action.partialPath,
-    encoder,
-    container: action.target.container,
-  });
-  const started = Date.now();
-  let lastLoggedDecile = -1;
-  try {
-    await runFfmpeg(args, {
-      signal: hctx.signal,
-      durationSec,
-      onProgress: (p) => {
-        const decile = p.percent === null ? -1 : Math.floor(p.percent / 10);
-        if (decile > lastLoggedDecile) {
-          lastLoggedDecile = decile;
-          log.debug({ percent: p.percent, fps: p.fps, speed: p.speed }, 'encoding');
-        }
+  const profile = env.profiles.get(action.target.videoCodec);
+  if (!profile) {
+    await hctx.emit({
+      type: 'encode.failed',
+      data: {
+        library,
+        path,
+        encoder: 'none',
+        reason: `no working ${action.target.videoCodec} encoder on ${env.node} (see conform doctor)`,
+        permanent: true,
       },
     });
-    await commitOutput(action.partialPath, action.outputPath);
+    return;
+  }
+  const encoder = profile.encoder;
+  const log = hctx.log.child({ path, outputPath: action.outputPath, encoder });
+  let colour;
+  try {
+    colour = await probeVideoColour(path);
   } catch (err) {
-    await rm(action.partialPath, { force: true });
-    if (hctx.signal.aborted || err instanceof FfmpegAbortedError) {
-      log.info('stopped mid-encode; removed the partial output');
-      throw err;
+    if (!(err instanceof MediaUnreadableError)) throw err;
+    await hctx.emit({
+      type: 'encode.failed',
+      data: {
+        library,
+        path,
+        encoder,
+        reason: `source is unreadable: ${err.reason}`,
+        permanent: true,
+      },
+    });
+    return;
+  }
+  let args: string[];
+  try {
+    args = buildEncodeArgs({
+      inputPath: path,
+      outputPath: action.partialPath,
+      ...encodeSettingsFor(action.target, profile, colour),
+    });
+  } catch (err) {
+    if (!(err instanceof EncoderError)) throw err;
+    await hctx.emit({
+      type: 'encode.failed',
+      data: { library, path, encoder, reason: err.message, permanent: true },
+    });
+    return;
+  }
+
+  const release = await env.deviceSlots.acquire(profile.backend, hctx.signal);
+  // Stops this encode for `pause --now` or the size guard, apart from the worker's own stop.
+  const local = new AbortController();
+  const unregister = env.pause.onCancelRunning(() => {
+    if (hctx.attempt >= env.maxDeliver) {
+      log.info('pause --now: letting the last allowed attempt finish rather than dead-letter it');
+      return;
     }
-    if (err instanceof FfmpegFailedError) {
-      const verdict = classifyFailure(err.stderrTail, await tryProbeMedia(path));
-      if (verdict.permanent) {
-        log.warn({ reason: verdict.reason }, 'cannot encode this file');
+    local.abort(new Error('paused with --now'));
+  });
+  try {
+    await mkdir(dirname(action.outputPath), { recursive: true });
+    // A killed earlier attempt may have left a partial (or an orphaned ffmpeg writing one):
+    // unlink it so this run writes a fresh file.
+    await rm(action.partialPath, { force: true });
+    await hctx.emit(
+      {
+        type: 'encode.started',
+        data: { library, path, encoder, outputPath: action.outputPath, attempt: hctx.attempt },
+      },
+      { discriminator: `attempt-${hctx.attempt}` },
+    ); // every attempt is its own fact
+    const limitBytes = sizeLimitFor(planned);
+    const throttle = new ProgressThrottle(1_000);
+    let guardReason: string | null = null;
+    const started = Date.now();
+    try {
+      await runFfmpeg(args, {
+        signal: AbortSignal.any([hctx.signal, local.signal]),
+        durationSec,
+        onProgress: (p) => {
+          const verdict = sizeGuard(p, limitBytes);
+          if (verdict.stop && !guardReason) {
+            guardReason = verdict.reason;
+            local.abort(new Error(verdict.reason));
+          }
+          if (!throttle.admit(Date.now(), p.percent)) return;
+          const message: EncodeProgressMessage = {
+            fileId: planned.fileId,
+            library,
+            path,
+            node: env.node,
+            encoder,
+            attempt: hctx.attempt,
+            percent: p.percent,
+            fps: p.fps,
+            speed: p.speed,
+            etaSec: etaSeconds(p, durationSec),
+            outTimeSec: p.outTimeSec,
+            outBytes: p.outBytes,
+            time: new Date().toISOString(),
+          };
+          env.ctx.bus.nc.publish(progressSubjectFor(planned.fileId), JSON.stringify(message));
+        },
+      });
+      await commitOutput(action.partialPath, action.outputPath);
+    } catch (err) {
+      await rm(action.partialPath, { force: true });
+      if (hctx.signal.aborted) {
+        log.info('stopped mid-encode; removed the partial output');
+        throw err;
+      }
+      if (guardReason) {
+        log.warn({ reason: guardReason }, 'size guard stopped the encode');
         await hctx.emit({
           type: 'encode.failed',
-          data: { library, path, encoder, reason: verdict.reason, permanent: true },
+          data: { library, path, encoder, reason: guardReason, permanent: true },
         });
         return;
       }
+      if (local.signal.aborted || err instanceof FfmpegAbortedError) {
+        log.info('paused with --now; returned the plan to the queue');
+        throw new TransientError(`encoding ${path} was stopped by pause --now`, {
+          cause: err,
+          delayMs: 1_000,
+        });
+      }
+      if (err instanceof FfmpegFailedError) {
+        const verdict = classifyFailure(err.stderrTail, await tryProbeMedia(path));
+        if (verdict.permanent) {
+          log.warn({ reason: verdict.reason }, 'cannot encode this file');
+          await hctx.emit({
+            type: 'encode.failed',
+            data: { library, path, encoder, reason: verdict.reason, permanent: true },
+          });
+          return;
+        }
+      }
+      throw new TransientError(`encoding ${path} failed: ${(err as Error).message}`, {
+        cause: err,
+        delayMs: env.retryDelayMs,
+      });
     }
-    throw new TransientError(`encoding ${path} failed: ${(err as Error).message}`, { cause: err });
+    const elapsedMs = Date.now() - started;
+    log.info({ elapsedMs }, 'encoded');
+    await emitCompleted(planned, action, encoder, elapsedMs, hctx);
+  } finally {
+    unregister();
+    release();
   }
-  const elapsedMs = Date.now() - started;
-  log.info({ elapsedMs }, 'encoded');
-  await emitCompleted(planned, action, encoder, elapsedMs, hctx);
 }
 
 /** fsync then rename, then fsync the directory so the rename itself survives a crash. */
@@ -169,11 +434,11 @@ async function commitOutput(partialPath: string, outputPath: string): Promise<vo
 async function emitCompleted(
   planned: EventEnvelope<'file.planned'>,
   action: { outputPath: string; target: EventEnvelope<'encode.completed'>['data']['target'] },
-  encoder: HevcEncoder,
+  encoder: string,
   elapsedMs: number,
   hctx: HandlerContext,
 ): Promise<void> {
-  const { library, path, source } = planned.data;
+  const { library, path, source, policyVersion, limits } = planned.data;
   const outputSize = (await stat(action.outputPath)).size;
   await hctx.emit({
     type: 'encode.completed',
@@ -186,6 +451,8 @@ async function emitCompleted(
       outputPath: action.outputPath,
       outputSize,
       elapsedMs,
+      policyVersion,
+      ...(limits ? { limits } : {}),
     },
   });
 }

@@ -1,51 +1,132 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildEncodeArgs } from '../src/index.js';
+import {
+  ALL_PROFILES,
+  buildEncodeArgs,
+  ENCODE_PROFILES,
+  EncodeProfileViolationError,
+  type EncodeArgsInput,
+  type EncoderName,
+} from '../src/index.js';
 
-const common = (out: string) => ({ inputPath: '/lib/in put.mp4', outputPath: out });
-const head = ['-hide_banner', '-nostdin', '-y', '-i', '/lib/in put.mp4', '-map', '0:v:0'];
-const maps = ['-map', '0:a?', '-map', '0:s?'];
-const copies = ['-c:a', 'copy', '-c:s', 'copy', '-map_metadata', '0', '-map_chapters', '0'];
-const queue = ['-max_muxing_queue_size', '1024'];
-const x265 = [
-  '-c:v',
-  'libx265',
-  '-preset',
-  'fast',
-  '-crf',
-  '26',
-  '-x265-params',
-  'log-level=error',
-];
-const nvenc = ['-c:v', 'hevc_nvenc', '-preset', 'p5', '-rc', 'vbr', '-cq', '28', '-b:v', '0'];
-const mp4 = ['-tag:v', 'hvc1', '-movflags', '+faststart', '-f', 'mp4'];
+const input = (encoder: EncoderName, over: Partial<EncodeArgsInput> = {}): EncodeArgsInput => ({
+  inputPath: '/lib/in put.mkv',
+  outputPath: '/w/o.partial',
+  profile: ENCODE_PROFILES[encoder],
+  container: 'mkv',
+  tenBit: false,
+  hdr10: null,
+  quality: null,
+  ...over,
+});
+const render = (args: string[]) => args.join(' ');
 
-describe('buildEncodeArgs (golden)', () => {
-  it('libx265 into mp4', () => {
-    assert.deepEqual(
-      buildEncodeArgs({ ...common('/w/o.mp4.partial'), encoder: 'libx265', container: 'mp4' }),
-      [...head, ...maps, ...x265, ...copies, ...queue, ...mp4, '/w/o.mp4.partial'],
+const head = '-hide_banner -nostdin -y';
+const maps = '-map 0:v:0 -map 0:a? -map 0:s? -map 0:t?';
+const even = 'scale=trunc(iw/2)*2:trunc(ih/2)*2';
+const tailMkv =
+  '-c:a copy -c:s copy -c:t copy -map_metadata 0 -map_chapters 0 -max_muxing_queue_size 4096 -f matroska /w/o.partial';
+
+// One golden line per backend: the whole argument list for an 8-bit SDR plan into mkv.
+const golden: Record<EncoderName, string> = {
+  libx265: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v libx265 -pix_fmt yuv420p -preset fast -crf 26 -x265-params log-level=error ${tailMkv}`,
+  libx264: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v libx264 -pix_fmt yuv420p -preset medium -crf 21 ${tailMkv}`,
+  libsvtav1: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v libsvtav1 -pix_fmt yuv420p -preset 8 -crf 32 ${tailMkv}`,
+  hevc_nvenc: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v hevc_nvenc -pix_fmt yuv420p -preset p5 -rc vbr -cq 28 -b:v 0 ${tailMkv}`,
+  h264_nvenc: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v h264_nvenc -pix_fmt yuv420p -preset p5 -rc vbr -cq 23 -b:v 0 ${tailMkv}`,
+  av1_nvenc: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v av1_nvenc -pix_fmt yuv420p -preset p5 -rc vbr -cq 28 -b:v 0 ${tailMkv}`,
+  hevc_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -vf ${even} -c:v hevc_qsv -pix_fmt nv12 -preset medium -global_quality 25 ${tailMkv}`,
+  h264_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -vf ${even} -c:v h264_qsv -pix_fmt nv12 -preset medium -global_quality 25 ${tailMkv}`,
+  av1_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -vf ${even} -c:v av1_qsv -pix_fmt nv12 -preset medium -global_quality 25 ${tailMkv}`,
+  hevc_vaapi: `${head} -vaapi_device /dev/dri/renderD128 -i /lib/in put.mkv ${maps} -vf ${even},format=nv12,hwupload -c:v hevc_vaapi -pix_fmt vaapi -rc_mode CQP -qp 25 ${tailMkv}`,
+  h264_vaapi: `${head} -vaapi_device /dev/dri/renderD128 -i /lib/in put.mkv ${maps} -vf ${even},format=nv12,hwupload -c:v h264_vaapi -pix_fmt vaapi -rc_mode CQP -qp 25 ${tailMkv}`,
+};
+
+describe('buildEncodeArgs (golden, every backend)', () => {
+  for (const profile of ALL_PROFILES) {
+    it(`${profile.encoder} into mkv`, () => {
+      assert.equal(render(buildEncodeArgs(input(profile.encoder))), golden[profile.encoder]);
+    });
+  }
+
+  it('the same plan gives the same argument list', () => {
+    for (const p of ALL_PROFILES) {
+      assert.deepEqual(buildEncodeArgs(input(p.encoder)), buildEncodeArgs(input(p.encoder)));
+    }
+  });
+});
+
+describe('buildEncodeArgs (policy options)', () => {
+  it('mp4: no attachments, the Apple tag for hevc, faststart', () => {
+    assert.equal(
+      render(
+        buildEncodeArgs(input('libx265', { container: 'mp4', outputPath: '/w/o.mp4.partial' })),
+      ),
+      `${head} -i /lib/in put.mkv -map 0:v:0 -map 0:a? -map 0:s? -vf ${even} -c:v libx265 -pix_fmt yuv420p -preset fast -crf 26 -x265-params log-level=error -c:a copy -c:s copy -map_metadata 0 -map_chapters 0 -max_muxing_queue_size 4096 -tag:v hvc1 -movflags +faststart -f mp4 /w/o.mp4.partial`,
+    );
+    const av1 = buildEncodeArgs(input('libsvtav1', { container: 'mp4' }));
+    assert.ok(!av1.includes('-tag:v'));
+    assert.ok(av1.includes('+faststart'));
+  });
+
+  it('10 bit picks each profile’s 10-bit pixel format and upload filter', () => {
+    const x265 = buildEncodeArgs(input('libx265', { tenBit: true }));
+    assert.equal(x265[x265.indexOf('-pix_fmt') + 1], 'yuv420p10le');
+    const nv = buildEncodeArgs(input('hevc_nvenc', { tenBit: true }));
+    assert.equal(nv[nv.indexOf('-pix_fmt') + 1], 'p010le');
+    const va = buildEncodeArgs(input('hevc_vaapi', { tenBit: true }));
+    assert.equal(va[va.indexOf('-vf') + 1], `${even},format=p010,hwupload`);
+  });
+
+  it('refuses 10 bit on an encoder that cannot do it, naming the encoder', () => {
+    assert.throws(
+      () => buildEncodeArgs(input('h264_nvenc', { tenBit: true })),
+      (err: unknown) =>
+        err instanceof EncodeProfileViolationError &&
+        /h264_nvenc: cannot encode 10-bit/.test(err.message),
     );
   });
 
-  it('libx265 into mkv', () => {
-    assert.deepEqual(
-      buildEncodeArgs({ ...common('/w/o.mkv.partial'), encoder: 'libx265', container: 'mkv' }),
-      [...head, ...maps, ...x265, ...copies, ...queue, '-f', 'matroska', '/w/o.mkv.partial'],
+  it('HDR10: 10 bit, BT.2020/PQ tags, and x265 mastering metadata', () => {
+    const hdr10 = { masterDisplay: 'G(1,2)B(3,4)R(5,6)WP(7,8)L(9,10)', maxCll: '1000,400' };
+    const x265 = buildEncodeArgs(input('libx265', { hdr10 }));
+    assert.equal(x265[x265.indexOf('-pix_fmt') + 1], 'yuv420p10le');
+    assert.equal(
+      x265[x265.indexOf('-x265-params') + 1],
+      'log-level=error:hdr10=1:hdr10-opt=1:repeat-headers=1:master-display=G(1,2)B(3,4)R(5,6)WP(7,8)L(9,10):max-cll=1000,400',
     );
+    const nv = render(buildEncodeArgs(input('hevc_nvenc', { hdr10 })));
+    assert.match(nv, /-color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc/);
+    assert.match(nv, /-pix_fmt p010le/);
   });
 
-  it('hevc_nvenc into mp4', () => {
-    assert.deepEqual(
-      buildEncodeArgs({ ...common('/w/o.mp4.partial'), encoder: 'hevc_nvenc', container: 'mp4' }),
-      [...head, ...maps, ...nvenc, ...copies, ...queue, ...mp4, '/w/o.mp4.partial'],
-    );
+  it('quality from the plan, clamped into the profile’s range', () => {
+    const args = buildEncodeArgs(input('libsvtav1', { quality: 99 }));
+    assert.equal(args[args.indexOf('-crf') + 1], '63');
+    const nv = buildEncodeArgs(input('hevc_nvenc', { quality: 24.4 }));
+    assert.equal(nv[nv.indexOf('-cq') + 1], '24');
   });
 
-  it('hevc_nvenc into mkv', () => {
-    assert.deepEqual(
-      buildEncodeArgs({ ...common('/w/o.mkv.partial'), encoder: 'hevc_nvenc', container: 'mkv' }),
-      [...head, ...maps, ...nvenc, ...copies, ...queue, '-f', 'matroska', '/w/o.mkv.partial'],
+  it('maxHeight downscales keeping the aspect ratio, never upscaling, even sizes', () => {
+    const args = buildEncodeArgs(input('libx265', { maxHeight: 1080 }));
+    assert.equal(args[args.indexOf('-vf') + 1], "scale=w=-2:h='trunc(min(ih,1080)/2)*2'");
+  });
+
+  it('a stream plan maps kept streams only and sets each one’s codec by output index', () => {
+    const args = buildEncodeArgs(
+      input('libx265', {
+        container: 'mp4',
+        streams: [
+          { index: 1, kind: 'audio', action: 'copy', codec: null, bitrateKbps: null },
+          { index: 2, kind: 'audio', action: 'drop', codec: null, bitrateKbps: null },
+          { index: 3, kind: 'audio', action: 'convert', codec: 'aac', bitrateKbps: 192 },
+          { index: 4, kind: 'subtitle', action: 'convert', codec: 'mov_text', bitrateKbps: null },
+        ],
+      }),
     );
+    const r = render(args);
+    assert.match(r, / -map 0:v:0 -map 0:1 -map 0:3 -map 0:4 -vf /);
+    assert.match(r, / -c:1 copy -c:2 aac -b:2 192k -c:3 mov_text -map_metadata /);
+    assert.doesNotMatch(r, /0:2|-c:a/);
   });
 });

@@ -12,6 +12,8 @@ export interface ClipOptions {
   videoCodec?: 'h264' | 'hevc';
   audioTracks?: number;
   subtitles?: boolean;
+  /** 10-bit HEVC tagged HDR10 (BT.2020, PQ) with mastering-display and light-level metadata. */
+  hdr10?: boolean;
 }
 
 const LANGUAGES = ['eng', 'fra', 'deu', 'spa', 'ita', 'jpn', 'por', 'nld'];
@@ -53,7 +55,7 @@ export async function generateClip(opts: ClipOptions): Promise<void> {
     args.push('-map', '0:v');
     for (let i = 0; i < audioTracks; i++) args.push('-map', `${i + 1}:a`);
     if (scratch) args.push('-map', `${audioTracks + 1}:s`);
-    args.push(...videoArgs(opts.videoCodec ?? 'h264', mp4));
+    args.push(...(opts.hdr10 ? hdr10VideoArgs(mp4) : videoArgs(opts.videoCodec ?? 'h264', mp4)));
     if (audioTracks > 0) args.push('-c:a', 'aac', '-b:a', '64k', '-ac', '2');
     for (let i = 0; i < audioTracks; i++) {
       args.push(`-metadata:s:a:${i}`, `language=${LANGUAGES[i % LANGUAGES.length]}`);
@@ -79,6 +81,27 @@ function videoArgs(codec: 'h264' | 'hevc', mp4: boolean): string[] {
     '-x265-params',
     'log-level=error',
     ...common,
+    ...(mp4 ? ['-tag:v', 'hvc1'] : []),
+  ];
+}
+
+/** Test masters as UHD discs carry them: P3 primaries inside BT.2020, 1000 nits. */
+export const SAMPLE_MASTER_DISPLAY =
+  'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)';
+
+function hdr10VideoArgs(mp4: boolean): string[] {
+  return [
+    '-c:v',
+    'libx265',
+    '-preset',
+    'ultrafast',
+    '-x265-params',
+    `log-level=error:hdr10=1:repeat-headers=1:master-display=${SAMPLE_MASTER_DISPLAY}:max-cll=1000,400`,
+    '-pix_fmt',
+    'yuv420p10le',
+    '-g',
+    '25',
+    ...['-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc'],
     ...(mp4 ? ['-tag:v', 'hvc1'] : []),
   ];
 }

@@ -3,31 +3,70 @@ import { FfmpegAbortedError, FfmpegFailedError, ToolMissingError } from './error
 import { parseProgressBlock, ProgressLineReader, type FfmpegProgress } from './progress.js';
 
 export interface RunFfmpegOptions {
-  /** Kills ffmpeg (SIGTERM, SIGKILL 2 s later) and rejects with {@link FfmpegAbortedError}. */
+  /**
+   * Kills ffmpeg's whole process group (SIGTERM, SIGKILL 2 s later) and rejects with
+   * {@link FfmpegAbortedError}.
+   */
   signal?: AbortSignal;
   /** Input duration, to turn output time into a percentage. */
   durationSec?: number | null;
   onProgress?: (p: FfmpegProgress) => void;
+  /** Program to run instead of `ffmpeg` on PATH (a wrapper script, a pinned build). */
+  ffmpegPath?: string;
 }
 
 const STDERR_TAIL_LINES = 20;
+const FORCE_KILL_AFTER_MS = 2_000;
+
+// Process groups of running ffmpegs: killed if this Node process exits first. ffmpeg runs in
+// its own group so a wrapper (nice, a vendor script) dies with it, and so the terminal's
+// Ctrl-C reaches only us: we decide when ffmpeg stops and clean up after it.
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+  });
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
 
 /**
  * Runs ffmpeg with `args` plus `-progress pipe:1 -nostats`, reporting progress as it goes.
  * Resolves when ffmpeg exits 0; otherwise rejects with {@link FfmpegFailedError} carrying the
- * last stderr lines. The promise settles only after the process has exited, and `cleanup`
- * kills ffmpeg if this Node process exits first.
+ * last stderr lines. The promise settles only after the process has exited; an abort kills
+ * its process group, and so does this Node process exiting first.
  */
 export async function runFfmpeg(args: string[], opts: RunFfmpegOptions = {}): Promise<void> {
   if (opts.signal?.aborted) throw new FfmpegAbortedError({ cause: opts.signal.reason });
-  const child = execa('ffmpeg', ['-progress', 'pipe:1', '-nostats', ...args], {
+  installExitHook();
+  const child = execa(opts.ffmpegPath ?? 'ffmpeg', ['-progress', 'pipe:1', '-nostats', ...args], {
     reject: false,
     buffer: false,
     stdin: 'ignore',
-    cleanup: true,
-    cancelSignal: opts.signal,
-    forceKillAfterDelay: 2_000,
+    detached: true,
+    cleanup: false,
   });
+  const pid = child.pid;
+  if (pid !== undefined) liveGroups.add(pid);
+  let aborted = false;
+  let forceKill: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    if (pid === undefined) return;
+    aborted = true;
+    killGroup(pid, 'SIGTERM');
+    forceKill = setTimeout(() => killGroup(pid, 'SIGKILL'), FORCE_KILL_AFTER_MS);
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
   const stderrTail: string[] = [];
   let stderrPartial = '';
   child.stderr?.setEncoding('utf8');
@@ -47,11 +86,18 @@ export async function runFfmpeg(args: string[], opts: RunFfmpegOptions = {}): Pr
   child.stdout?.on('data', (chunk: string) => reader.push(chunk));
 
   const result = await child;
+  clearTimeout(forceKill);
+  opts.signal?.removeEventListener('abort', onAbort);
+  if (pid !== undefined) {
+    // A wrapper's children may outlive the leader; the group goes with it.
+    killGroup(pid, 'SIGKILL');
+    liveGroups.delete(pid);
+  }
   if (stderrPartial.trim()) stderrTail.push(stderrPartial.trim());
   if (result.code === 'ENOENT' && result.exitCode === undefined) {
-    throw new ToolMissingError('ffmpeg');
+    throw new ToolMissingError(opts.ffmpegPath ?? 'ffmpeg');
   }
-  if (result.isCanceled) throw new FfmpegAbortedError({ cause: opts.signal?.reason });
+  if (aborted) throw new FfmpegAbortedError({ cause: opts.signal?.reason });
   if (result.failed) {
     throw new FfmpegFailedError(result.exitCode ?? null, stderrTail.slice(-STDERR_TAIL_LINES));
   }

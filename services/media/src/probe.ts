@@ -11,6 +11,10 @@ export interface FfprobeOutput {
     width?: number;
     height?: number;
     pix_fmt?: string;
+    color_transfer?: string;
+    channels?: number;
+    index?: number;
+    tags?: { language?: string };
     duration?: string;
     disposition?: { attached_pic?: number };
   }[];
@@ -40,11 +44,31 @@ export function summarizeProbe(json: FfprobeOutput): MediaSummary {
           width: video.width ?? 0,
           height: video.height ?? 0,
           pixFmt: video.pix_fmt ?? null,
+          colorTransfer: video.color_transfer ?? null,
         }
       : null,
     audioStreams: streams.filter((s) => s.codec_type === 'audio').length,
     subtitleStreams: streams.filter((s) => s.codec_type === 'subtitle').length,
+    streams: streams.flatMap((s, position) =>
+      s.codec_type === 'audio' || s.codec_type === 'subtitle'
+        ? [
+            {
+              index: s.index ?? position,
+              kind: s.codec_type,
+              codec: s.codec_name ?? 'unknown',
+              language: languageOf(s.tags?.language),
+              channels: s.codec_type === 'audio' ? (s.channels ?? null) : null,
+            },
+          ]
+        : [],
+    ),
   };
+}
+
+// `und` means the muxer knew nothing, the same as no tag at all.
+function languageOf(tag: string | undefined): string | null {
+  const lang = tag?.trim().toLowerCase();
+  return lang && lang !== 'und' ? lang : null;
 }
 
 /**

@@ -6,6 +6,8 @@ export interface FfmpegProgress {
   /** Encode speed as a multiple of real time. */
   speed: number | null;
   outTimeSec: number;
+  /** Bytes written to the output so far (`total_size`), null before ffmpeg knows. */
+  outBytes: number | null;
 }
 
 /**
@@ -25,7 +27,8 @@ export function parseProgressBlock(
   if (durationSec && durationSec > 0) {
     percent = block.progress === 'end' ? 100 : Math.min(100, (outTimeSec / durationSec) * 100);
   }
-  return { percent, fps, speed, outTimeSec };
+  const outBytes = finite(block.total_size);
+  return { percent, fps, speed, outTimeSec, outBytes };
 }
 
 /** Accumulates `-progress` lines and calls `onBlock` with each complete block. */

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  generateClip,
+  isHdr10,
+  MediaUnreadableError,
+  parseEncoderList,
+  probeVideoColour,
+  SAMPLE_MASTER_DISPLAY,
   detectHevcEncoder,
   FfmpegAbortedError,
   FfmpegFailedError,
@@ -15,15 +24,21 @@ import {
 describe('parseProgressBlock', () => {
   it('given a mid-encode block with a known duration, reports percent, fps and speed', () => {
     const p = parseProgressBlock(
-      { out_time_us: '1000000', fps: '48.5', speed: '2.5x', progress: 'continue' },
+      {
+        out_time_us: '1000000',
+        fps: '48.5',
+        speed: '2.5x',
+        total_size: '65536',
+        progress: 'continue',
+      },
       4,
     );
-    assert.deepEqual(p, { percent: 25, fps: 48.5, speed: 2.5, outTimeSec: 1 });
+    assert.deepEqual(p, { percent: 25, fps: 48.5, speed: 2.5, outTimeSec: 1, outBytes: 65536 });
   });
 
   it('given N/A values before the first frame, reports nulls and zero time', () => {
     const p = parseProgressBlock({ out_time_us: 'N/A', fps: 'N/A', speed: 'N/A' }, null);
-    assert.deepEqual(p, { percent: null, fps: null, speed: null, outTimeSec: 0 });
+    assert.deepEqual(p, { percent: null, fps: null, speed: null, outTimeSec: 0, outBytes: null });
   });
 
   it('given the end block, reports 100 % even if the output ran a little short', () => {
@@ -129,6 +144,42 @@ describe('detectHevcEncoder', () => {
     } else {
       assert.equal(choice.encoder, 'hevc_nvenc');
       assert.match(choice.reason, /succeeded/);
+    }
+  });
+});
+
+describe('parseEncoderList', () => {
+  it('reads video encoder names below the legend, ignoring audio and the legend itself', () => {
+    const text = [
+      'Encoders:',
+      ' V..... = Video',
+      ' ------',
+      ' V....D libx265              libx265 H.265 / HEVC (codec hevc)',
+      ' V....D hevc_nvenc           NVIDIA NVENC hevc encoder (codec hevc)',
+      ' A....D aac                  AAC (Advanced Audio Coding)',
+    ].join('\n');
+    assert.deepEqual([...parseEncoderList(text)], ['libx265', 'hevc_nvenc']);
+  });
+});
+
+describe('probeVideoColour', () => {
+  it('reads HDR10 tags and mastering metadata from a real 10-bit clip, and SDR as such', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'conform-colour-'));
+    try {
+      await generateClip({ path: join(dir, 'hdr.mkv'), durationSec: 1, hdr10: true });
+      const hdr = await probeVideoColour(join(dir, 'hdr.mkv'));
+      assert.equal(isHdr10(hdr), true);
+      assert.equal(hdr.bitDepth, 10);
+      assert.equal(hdr.masterDisplay, SAMPLE_MASTER_DISPLAY);
+      assert.equal(hdr.maxCll, '1000,400');
+      await generateClip({ path: join(dir, 'sdr.mp4'), durationSec: 1 });
+      const sdr = await probeVideoColour(join(dir, 'sdr.mp4'));
+      assert.equal(isHdr10(sdr), false);
+      assert.equal(sdr.bitDepth, 8);
+      await writeFile(join(dir, 'junk.mkv'), 'not media');
+      await assert.rejects(probeVideoColour(join(dir, 'junk.mkv')), MediaUnreadableError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

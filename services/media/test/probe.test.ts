@@ -34,21 +34,33 @@ const mp4WithCoverArt: FfprobeOutput = {
       duration: '2.000000',
       disposition: { attached_pic: 0 },
     },
-    { codec_type: 'audio', codec_name: 'aac', duration: '2.000000' },
-    { codec_type: 'audio', codec_name: 'aac', duration: '2.000000' },
-    { codec_type: 'subtitle', codec_name: 'mov_text', duration: '2.000000' },
+    {
+      index: 2,
+      codec_type: 'audio',
+      codec_name: 'aac',
+      channels: 2,
+      tags: { language: 'eng' },
+      duration: '2.000000',
+    },
+    { index: 3, codec_type: 'audio', codec_name: 'aac', channels: 6, tags: { language: 'und' } },
+    { index: 4, codec_type: 'subtitle', codec_name: 'mov_text', tags: { language: 'FRE' } },
   ],
 };
 
 describe('summarizeProbe', () => {
-  it('given an mp4 with cover art, picks the real video stream and counts tracks', () => {
+  it('given an mp4 with cover art, picks the real video stream and lists tracks with languages', () => {
     assert.deepEqual(summarizeProbe(mp4WithCoverArt), {
       container: 'mov,mp4,m4a,3gp,3g2,mj2',
       durationSec: 2,
       bitRate: 846416,
-      video: { codec: 'h264', width: 320, height: 240, pixFmt: 'yuv420p' },
+      video: { codec: 'h264', width: 320, height: 240, pixFmt: 'yuv420p', colorTransfer: null },
       audioStreams: 2,
       subtitleStreams: 1,
+      streams: [
+        { index: 2, kind: 'audio', codec: 'aac', language: 'eng', channels: 2 },
+        { index: 3, kind: 'audio', codec: 'aac', language: null, channels: 6 },
+        { index: 4, kind: 'subtitle', codec: 'mov_text', language: 'fre', channels: null },
+      ],
     });
   });
 
@@ -89,6 +101,14 @@ describe('probeMedia on real files', () => {
     assert.equal(media.video?.height, 240);
     assert.equal(media.audioStreams, 2);
     assert.equal(media.subtitleStreams, 1);
+    assert.deepEqual(
+      media.streams?.map((s) => [s.kind, s.codec, s.language]),
+      [
+        ['audio', 'aac', 'eng'],
+        ['audio', 'aac', 'fra'],
+        ['subtitle', 'mov_text', 'eng'],
+      ],
+    );
     assert.match(media.container, /mp4/);
     assert.ok(media.durationSec !== null && Math.abs(media.durationSec - 1) < 0.2);
   });

@@ -1,4 +1,11 @@
-import type { DomainEvent, FileDiscoveredData, SourceStamp } from '@conform/contracts';
+import type {
+  DomainEvent,
+  EventEnvelope,
+  FileDiscoveredData,
+  FilePlannedData,
+  MediaSummary,
+  SourceStamp,
+} from '@conform/contracts';
 import type { ProbeOutcome } from '@conform/media';
 import { planFile, policyVersion, type Policy } from './policy.js';
 
@@ -29,28 +36,83 @@ export function planDiscovery(
   discovered: FileDiscoveredData,
   probe: ProbeOutcome,
   policy: Policy,
+  freeBytes: number | null = null,
 ): DomainEvent[] {
   const { library, path } = discovered;
   const source: SourceStamp = { size: discovered.size, mtimeMs: discovered.mtimeMs };
   if (!probe.ok) {
     return [{ type: 'file.unreadable', data: { library, path, source, reason: probe.reason } }];
   }
-  const plan = planFile(probe.media, path, policy);
   return [
     { type: 'file.probed', data: { library, path, source, media: probe.media } },
     {
       type: 'file.planned',
-      data: {
-        library,
-        path,
-        source,
-        decision: plan.decision,
-        reasons: plan.reasons,
-        policyVersion: policyVersion(policy),
-        target: plan.target,
-        durationSec: probe.media.durationSec,
-        estimatedOutputBytes: plan.estimatedOutputBytes,
-      },
+      data: plannedData(library, path, source, probe.media, policy, freeBytes),
     },
   ];
+}
+
+/** What the event log says about one file: its latest probe and the plan that followed, if any. */
+export interface KnownFile {
+  fileId: string;
+  probed: EventEnvelope<'file.probed'>;
+  /** The latest plan; null when the planner stopped between probing and planning. */
+  planned: EventEnvelope<'file.planned'> | null;
+  /**
+   * True when the latest plan was carried out (a `file.replaced` after it): the file on disk is
+   * new and its own discovery decides it again.
+   */
+  settled: boolean;
+}
+
+/**
+ * Re-decides a known file under the current policy. Returns the new `file.planned` only when
+ * the decision or target changes (recording the version it replaces), else null. Pure.
+ */
+export function replanKnownFile(
+  known: KnownFile,
+  policy: Policy,
+  freeBytes: number | null = null,
+): DomainEvent | null {
+  if (known.settled) return null;
+  const { library, path, source, media } = known.probed.data;
+  const next = plannedData(library, path, source, media, policy, freeBytes);
+  const last = known.planned?.data;
+  if (!last) return { type: 'file.planned', data: next };
+  if (last.policyVersion === next.policyVersion) return null;
+  if (last.decision === next.decision && sameJson(last.target, next.target)) return null;
+  return {
+    type: 'file.planned',
+    data: { ...next, previousPolicyVersion: last.policyVersion },
+  };
+}
+
+function plannedData(
+  library: string,
+  path: string,
+  source: SourceStamp,
+  media: MediaSummary,
+  policy: Policy,
+  freeBytes: number | null,
+): FilePlannedData {
+  const plan = planFile({ library, path, size: source.size, media, freeBytes }, policy);
+  return {
+    library,
+    path,
+    source,
+    decision: plan.decision,
+    reasons: plan.reasons,
+    policyVersion: policyVersion(policy),
+    target: plan.target,
+    durationSec: media.durationSec,
+    estimatedOutputBytes: plan.estimatedOutputBytes,
+    ...(plan.decision === 'encode'
+      ? { limits: { maxSizeRatio: policy.guardrails.maxOutputRatio } }
+      : {}),
+  };
+}
+
+// Key order is fixed by the code that builds targets, so JSON text equality is structural.
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import type { SourceStamp } from '@conform/contracts';
 import {
   consumerSpec,
@@ -8,38 +8,115 @@ import {
   type ServiceContext,
 } from '@conform/bus';
 import { tryProbeMedia } from '@conform/media';
-import { checkFreshness, planDiscovery } from './decide.js';
-import { assertValidPolicy, DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
+import { checkFreshness, planDiscovery, replanKnownFile } from './decide.js';
+import { readKnownFiles } from './known-files.js';
+import { DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
+
+/** A library root and the policy that decides its files. */
+export interface LibraryPolicy {
+  root: string;
+  policy: Policy;
+}
 
 /** Options of {@link startPlanner}. */
 export interface PlannerOptions {
   /** Files probed at once by this process; defaults to 2. */
   slots?: number;
+  /** Policy for files of libraries not listed in `libraries`; defaults to {@link DEFAULT_POLICY}. */
   policy?: Policy;
+  /** Per-library policies (from quality.yaml). */
+  libraries?: LibraryPolicy[];
+  /** Re-decide known files whose plan came from another policy version at start; default true. */
+  replanOnStart?: boolean;
+}
+
+/** What a re-plan pass did. */
+export interface ReplanSummary {
+  /** Files whose last plan the pass looked at. */
+  examined: number;
+  /** Files that got a new `file.planned`. */
+  replanned: number;
 }
 
 /**
  * Starts the planner: for each `file.discovered`, re-checks the file is unchanged, probes it
- * and publishes `file.probed` + `file.planned`, or `file.unreadable`.
+ * and publishes `file.probed` + `file.planned`, or `file.unreadable`. At start it first
+ * re-plans, from the stored probes, every file whose decision the current policy changes.
  */
 export async function startPlanner(
   ctx: ServiceContext,
   opts: PlannerOptions = {},
 ): Promise<RunningService> {
-  const policy = opts.policy ?? DEFAULT_POLICY;
-  assertValidPolicy(policy);
-  ctx.log.info({ policyVersion: policyVersion(policy) }, 'planner policy');
-  return startSubscriptions('planner', ctx, [
+  const policyOf = policyLookup(opts);
+  ctx.log.info(
+    {
+      policyVersion: policyVersion(opts.policy ?? DEFAULT_POLICY),
+      libraries: (opts.libraries ?? []).map((l) => ({
+        root: l.root,
+        policyVersion: policyVersion(l.policy),
+      })),
+    },
+    'planner policy',
+  );
+  const service = await startSubscriptions('planner', ctx, [
     {
       consumer: consumerSpec('planner', 'file.discovered'),
       slots: opts.slots ?? 2,
-      handle: plannerHandler(policy),
+      handle: plannerHandler(policyOf),
     },
   ]);
+  if (opts.replanOnStart ?? true) {
+    try {
+      const summary = await replanChangedFiles(ctx, policyOf);
+      ctx.log.info(summary, 're-planned files whose decision the policy changed');
+    } catch (err) {
+      await service.stop();
+      throw err;
+    }
+  }
+  return service;
 }
 
-/** The planner's message handler: read (stat, probe) → pure plan → publish. */
-export function plannerHandler(policy: Policy): EventHandler {
+/** Which policy decides a file of `library`. */
+export type PolicyLookup = (library: string) => Policy;
+
+/** Resolves the policy of each library from the options: its own, else the default. */
+export function policyLookup(opts: Pick<PlannerOptions, 'policy' | 'libraries'>): PolicyLookup {
+  const fallback = opts.policy ?? DEFAULT_POLICY;
+  const byRoot = new Map((opts.libraries ?? []).map((l) => [l.root, l.policy]));
+  return (library) => byRoot.get(library) ?? fallback;
+}
+
+/**
+ * Re-decides every known file under its library's current policy and publishes a new
+ * `file.planned` exactly where the decision or target changed. Idempotent: the event id is
+ * derived from the plan it replaces and the new version, so a repeat is deduplicated.
+ */
+export async function replanChangedFiles(
+  ctx: ServiceContext,
+  policyOf: PolicyLookup,
+): Promise<ReplanSummary> {
+  const known = await readKnownFiles(ctx.bus);
+  const free = new Map<string, number | null>();
+  let replanned = 0;
+  for (const file of known) {
+    const library = file.probed.data.library;
+    if (!free.has(library)) free.set(library, await freeBytes(library));
+    const policy = policyOf(library);
+    const next = replanKnownFile(file, policy, free.get(library) ?? null);
+    if (!next) continue;
+    await ctx.publisher.emit(next, {
+      fileId: file.fileId,
+      causation: file.probed,
+      discriminator: `replan:${file.planned?.id ?? 'none'}:${policyVersion(policy)}`,
+    });
+    replanned++;
+  }
+  return { examined: known.length, replanned };
+}
+
+/** The planner's message handler: read (stat, probe, free space) → pure plan → publish. */
+export function plannerHandler(policyOf: PolicyLookup): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.discovered') return;
     const discovered = event.data;
@@ -55,8 +132,20 @@ export function plannerHandler(policy: Policy): EventHandler {
     if (!probe.ok) {
       hctx.log.warn({ path: discovered.path, reason: probe.reason }, 'file is not readable media');
     }
-    for (const next of planDiscovery(discovered, probe, policy)) await hctx.emit(next);
+    const policy = policyOf(discovered.library);
+    const free = await freeBytes(discovered.library);
+    for (const next of planDiscovery(discovered, probe, policy, free)) await hctx.emit(next);
   };
+}
+
+/** Free bytes for unprivileged users on the library's filesystem; null when it cannot be read. */
+export async function freeBytes(dir: string): Promise<number | null> {
+  try {
+    const s = await statfs(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
 }
 
 async function currentStamp(path: string): Promise<SourceStamp | null> {

@@ -2,12 +2,21 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   sampleData,
+  sampleEvent,
   validateEvent,
   wrap,
   type DomainEvent,
   type FileDiscoveredData,
 } from '@conform/contracts';
-import { checkFreshness, DEFAULT_POLICY, planDiscovery, policyVersion } from '../src/index.js';
+import {
+  checkFreshness,
+  DEFAULT_POLICY,
+  planDiscovery,
+  policyVersion,
+  replanKnownFile,
+  type KnownFile,
+  type Policy,
+} from '../src/index.js';
 
 const discovered: FileDiscoveredData = sampleData['file.discovered'];
 const media = sampleData['file.probed'].media;
@@ -76,7 +85,11 @@ describe('planDiscovery', () => {
       assert.equal(planned.data.policyVersion, policyVersion(DEFAULT_POLICY));
       assert.equal(planned.data.durationSec, media.durationSec);
       assert.deepEqual(planned.data.source, { size: discovered.size, mtimeMs: discovered.mtimeMs });
-      assert.deepEqual(planned.data.target, { videoCodec: 'hevc', container: 'mp4' });
+      assert.equal(planned.data.target?.videoCodec, 'hevc');
+      assert.equal(planned.data.target?.container, 'mp4');
+      assert.deepEqual(planned.data.limits, {
+        maxSizeRatio: DEFAULT_POLICY.guardrails.maxOutputRatio,
+      });
     });
   });
 
@@ -94,6 +107,86 @@ describe('planDiscovery', () => {
         'Invalid data found',
       );
       events.forEach(assertValid);
+    });
+  });
+});
+
+describe('replanKnownFile', () => {
+  const probed = sampleEvent('file.probed');
+  const av1: Policy = { ...DEFAULT_POLICY, video: { ...DEFAULT_POLICY.video, codec: 'av1' } };
+  const h264Compliant: Policy = {
+    ...DEFAULT_POLICY,
+    compliant: { ...DEFAULT_POLICY.compliant, codecs: ['h264', 'hevc'] },
+  };
+  /** The file.planned the planner published for the sample probe under `policy`. */
+  function plannedUnder(policy: Policy) {
+    const [, planned] = planDiscovery(
+      sampleData['file.discovered'],
+      { ok: true, media: probed.data.media },
+      policy,
+    );
+    assert.equal(planned?.type, 'file.planned');
+    return wrap(planned!, {
+      fileId: probed.fileId,
+      producer: 'planner@test',
+      time: new Date(0),
+      causation: probed,
+    }) as KnownFile['planned'] & object;
+  }
+  const known = (policy: Policy | null, settled = false): KnownFile => ({
+    fileId: probed.fileId,
+    probed,
+    planned: policy ? plannedUnder(policy) : null,
+    settled,
+  });
+
+  describe('given a file planned under the current policy', () => {
+    it('when re-planned, then nothing is published', () => {
+      assert.equal(replanKnownFile(known(DEFAULT_POLICY), DEFAULT_POLICY), null);
+    });
+  });
+
+  describe('given a file planned under another policy with the same outcome', () => {
+    it('when re-planned, then nothing is published (the old version still stands)', () => {
+      const sameOutcome: Policy = {
+        ...DEFAULT_POLICY,
+        exclude: ['**/never-matches/**'],
+      };
+      assert.notEqual(policyVersion(sameOutcome), policyVersion(DEFAULT_POLICY));
+      assert.equal(replanKnownFile(known(DEFAULT_POLICY), sameOutcome), null);
+    });
+  });
+
+  describe('given a file planned for hevc', () => {
+    it('when the policy now asks for av1, then a new encode plan records both versions', () => {
+      const next = replanKnownFile(known(DEFAULT_POLICY), av1);
+      assert.equal(next?.type, 'file.planned');
+      if (next?.type !== 'file.planned') return;
+      assert.equal(next.data.decision, 'encode');
+      assert.equal(next.data.target?.videoCodec, 'av1');
+      assert.equal(next.data.policyVersion, policyVersion(av1));
+      assert.equal(next.data.previousPolicyVersion, policyVersion(DEFAULT_POLICY));
+      assert.deepEqual(next.data.source, probed.data.source);
+      assertValid(next);
+    });
+
+    it('when the policy now counts h264 as compliant, then the file becomes compliant', () => {
+      const next = replanKnownFile(known(DEFAULT_POLICY), h264Compliant);
+      assert.equal(next?.type === 'file.planned' && next.data.decision, 'compliant');
+    });
+  });
+
+  describe('given a file whose plan was already carried out', () => {
+    it('when re-planned, then nothing is published (its new discovery decides)', () => {
+      assert.equal(replanKnownFile(known(DEFAULT_POLICY, true), av1), null);
+    });
+  });
+
+  describe('given a probed file that was never planned', () => {
+    it('when re-planned, then it gets its first plan without a previous version', () => {
+      const next = replanKnownFile(known(null), DEFAULT_POLICY);
+      assert.equal(next?.type, 'file.planned');
+      assert.equal(next?.type === 'file.planned' && next.data.previousPolicyVersion, undefined);
     });
   });
 });

@@ -22,7 +22,14 @@ import {
   type TestBus,
 } from '@conform/bus';
 import { generateClip } from '@conform/media';
-import { DEFAULT_POLICY, policyVersion, startPlanner } from '../src/index.js';
+import {
+  DEFAULT_POLICY,
+  policyLookup,
+  policyVersion,
+  replanChangedFiles,
+  startPlanner,
+  type Policy,
+} from '../src/index.js';
 
 let t: TestBus;
 let publisher: EventPublisher;
@@ -72,6 +79,12 @@ async function discover(
   return fileId;
 }
 
+async function countOf(type: EventType, fileId: string): Promise<number> {
+  const subject = subjectFor(type, fileId);
+  const info = await t.bus.jsm.streams.info(EVENT_LOG_STREAM, { subjects_filter: subject });
+  return info.state.subjects?.[subject] ?? 0;
+}
+
 async function lastEvent<T extends EventType>(
   type: T,
   fileId: string,
@@ -91,7 +104,15 @@ describe('planner on the real bus', () => {
       what: 'file.planned',
     });
     assert.equal(planned.data.decision, 'encode');
-    assert.deepEqual(planned.data.target, { videoCodec: 'hevc', container: 'mp4' });
+    assert.equal(planned.data.target?.videoCodec, 'hevc');
+    assert.equal(planned.data.target?.container, 'mp4');
+    assert.deepEqual(
+      planned.data.target?.streams?.map((s) => [s.kind, s.action]),
+      [
+        ['audio', 'copy'],
+        ['audio', 'copy'],
+      ],
+    );
     assert.equal(planned.data.policyVersion, policyVersion(DEFAULT_POLICY));
     assert.ok(planned.data.estimatedOutputBytes !== null && planned.data.estimatedOutputBytes > 0);
     const probed = await lastEvent('file.probed', fileId);
@@ -142,5 +163,36 @@ describe('planner on the real bus', () => {
     });
     assert.equal(await lastEvent('file.unreadable', fileId), null);
     assert.equal(await lastEvent('file.planned', fileId), null);
+  });
+
+  it('on start with a changed policy, re-plans exactly the files whose decision changes', async () => {
+    await generateClip({ path: join(library, 'c.mp4'), durationSec: 1 });
+    await generateClip({ path: join(library, 'd.mkv'), durationSec: 1, videoCodec: 'hevc' });
+    const h264 = await discover('c.mp4');
+    const hevc = await discover('d.mkv');
+    for (const id of [h264, hevc]) {
+      await eventually(() => lastEvent('file.planned', id), { what: 'the first plans' });
+    }
+    const av1: Policy = { ...DEFAULT_POLICY, video: { ...DEFAULT_POLICY.video, codec: 'av1' } };
+    const ctx = { bus: t.bus, publisher, log: silentLogger() };
+    const second = await startPlanner(ctx, { policy: av1, slots: 1 });
+    await second.stop();
+
+    const replanned = await lastEvent('file.planned', h264);
+    assert.equal(replanned?.data.target?.videoCodec, 'av1');
+    assert.equal(replanned?.data.policyVersion, policyVersion(av1));
+    assert.equal(replanned?.data.previousPolicyVersion, policyVersion(DEFAULT_POLICY));
+    assert.equal(await countOf('file.planned', h264), 2);
+    // hevc is compliant under both policies: its plan by the old version stands.
+    assert.equal(await countOf('file.planned', hevc), 1);
+    assert.equal(
+      (await lastEvent('file.planned', hevc))?.data.policyVersion,
+      policyVersion(DEFAULT_POLICY),
+    );
+
+    const again = await replanChangedFiles(ctx, policyLookup({ policy: av1 }));
+    assert.equal(again.replanned, 0, 'a second pass finds nothing left to change');
+    assert.ok(again.examined >= 2);
+    assert.equal(await countOf('file.planned', h264), 2);
   });
 });

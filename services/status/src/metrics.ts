@@ -1,5 +1,10 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { EVENT_LOG_STREAM, type Bus } from '@conform/bus';
+
+type JetStreamManager = Bus['jsm'];
 import {
+  readSummary,
+  totalBytesSaved,
   fileStatusCounts,
   fileStatuses,
   lastAppliedSequence,
@@ -11,9 +16,14 @@ import {
  * process never register the same metric twice. Read-model gauges are computed on scrape, so
  * they are never staler than the read model itself.
  */
-export function createMetricsRegistry(db: ReadModels['db']): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+export function createMetricsRegistry(
+  db: ReadModels['db'],
+  opts: { jsm?: JetStreamManager; extra?: Registry } = {},
+): Registry {
+  const own = new Registry();
+  // The bus metrics registry already has the process metrics; merging would register them twice.
+  if (!opts.extra) collectDefaultMetrics({ register: own });
+  const registry = own;
   new Gauge({
     name: 'conform_files',
     help: 'Files in the read model, by pipeline status.',
@@ -36,5 +46,33 @@ export function createMetricsRegistry(db: ReadModels['db']): Registry {
       this.set(await lastAppliedSequence(db));
     },
   });
-  return registry;
+  new Gauge({
+    name: 'conform_bytes_saved',
+    help: 'Bytes saved by every replacement in the read model, net of restores.',
+    registers: [registry],
+    async collect() {
+      this.set(await totalBytesSaved(db));
+    },
+  });
+  new Gauge({
+    name: 'conform_dead_letters',
+    help: 'Dead-lettered messages in the read model.',
+    registers: [registry],
+    async collect() {
+      this.set((await readSummary(db)).deadLetters);
+    },
+  });
+  if (opts.jsm) {
+    const jsm = opts.jsm;
+    new Gauge({
+      name: 'conform_projection_lag',
+      help: 'Events in the log the read models have not applied yet.',
+      registers: [registry],
+      async collect() {
+        const info = await jsm.streams.info(EVENT_LOG_STREAM).catch(() => null);
+        if (info) this.set(Math.max(0, info.state.last_seq - (await lastAppliedSequence(db))));
+      },
+    });
+  }
+  return opts.extra ? Registry.merge([own, opts.extra]) : registry;
 }

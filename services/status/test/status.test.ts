@@ -219,10 +219,35 @@ describe('status server', () => {
   it('GET /api/summary counts files by status', async () => {
     const r = await get('/api/summary');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, {
-      total: 5,
-      counts: { discovered: 1, encoding: 1, queued: 1, replaced: 1, skipped: 1 },
+    const body = r.body as {
+      total: number;
+      counts: Record<string, number>;
+      bytesSaved: number;
+      queueDepth: number;
+      activeEncodes: { fileId: string; progress: unknown }[];
+      libraries: { library: string; percent: number }[];
+    };
+    assert.equal(body.total, 5);
+    assert.deepEqual(body.counts, {
+      discovered: 1,
+      encoding: 1,
+      queued: 1,
+      replaced: 1,
+      skipped: 1,
     });
+    assert.equal(body.bytesSaved, 600_000);
+    assert.equal(body.queueDepth, 1);
+    assert.deepEqual(
+      body.activeEncodes.map((a) => [a.fileId, a.progress]),
+      [['fshow', null]],
+    );
+    assert.deepEqual(
+      body.libraries.map((l) => [l.library, l.percent]),
+      [
+        ['/media/movies', 33.3],
+        ['/media/shows', 0],
+      ],
+    );
   });
 
   it('answers unknown routes with a JSON 404', async () => {

@@ -1,3 +1,6 @@
 export * from './errors.js';
+export * from './facts.js';
+export * from './passes.js';
+export * from './tool.js';
 export * from './verify.js';
 export * from './service.js';

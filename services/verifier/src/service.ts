@@ -5,18 +5,29 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { tryProbeMedia } from '@conform/media';
-import { verificationEvent } from './verify.js';
+import type { EncodeCompletedData, VerificationCheck } from '@conform/contracts';
+import { probeFacts } from './facts.js';
+import { decodePass, measureSsim, ssimSegments, type SsimSample } from './passes.js';
+import {
+  allPassed,
+  decodeCheck,
+  effectiveLimits,
+  probeChecks,
+  ssimCheck,
+  unreadableOutputCheck,
+  unreadableSourceCheck,
+  verificationEvent,
+} from './verify.js';
 
 /** Options of {@link startVerifier}. */
 export interface VerifierOptions {
-  /** Outputs verified at once by this process; defaults to 2. */
+  /** Outputs verified at once by this process; defaults to 1 (a decode pass is CPU-heavy). */
   slots?: number;
 }
 
 /**
- * Starts the verifier: for each `encode.completed`, probes source and output and publishes
- * `verify.passed` or `verify.failed` with every check's measured value and limit.
+ * Starts the verifier: for each `encode.completed`, checks the output against its source and
+ * publishes `verify.passed` or `verify.failed` with every check's measured value and limit.
  */
 export async function startVerifier(
   ctx: ServiceContext,
@@ -24,26 +35,66 @@ export async function startVerifier(
 ): Promise<RunningService> {
   return startSubscriptions('verifier', ctx, [
     {
+      // A full decode of a long film takes minutes; the worker's in-progress acks cover it.
       consumer: consumerSpec('verifier', 'encode.completed'),
-      slots: opts.slots ?? 2,
+      slots: opts.slots ?? 1,
       handle: verifierHandler(),
     },
   ]);
 }
 
-/** The verifier's message handler: probe both files → pure verdict → publish. */
+/**
+ * Runs every check of one output: probe both files, the probe checks, then (only when those
+ * pass, since they are expensive) a full decode and SSIM on sampled segments.
+ */
+export async function verifyEncode(
+  completed: EncodeCompletedData,
+  opts: { signal?: AbortSignal } = {},
+): Promise<VerificationCheck[]> {
+  const { path, outputPath } = completed;
+  const [source, output] = await Promise.all([
+    probeFacts(path, opts),
+    probeFacts(outputPath, opts),
+  ]);
+  if (!source.ok) return [unreadableSourceCheck(source.reason)];
+  if (!output.ok) return [unreadableOutputCheck(output.reason)];
+  const limits = effectiveLimits(completed.limits);
+  const checks = probeChecks(
+    source.facts,
+    output.facts,
+    completed.source.size,
+    completed.target,
+    limits,
+  );
+  if (!allPassed(checks)) return checks;
+  const decode = decodeCheck(await decodePass(outputPath, opts));
+  checks.push(decode);
+  if (!decode.passed) return checks;
+  const size = source.facts.video ?? { width: 0, height: 0 };
+  const samples: SsimSample[] = [];
+  // probeChecks passed, so the source duration is known.
+  for (const segment of ssimSegments(source.facts.durationSec ?? 0)) {
+    samples.push(await measureSsim(path, outputPath, segment, size, opts));
+  }
+  checks.push(ssimCheck(samples, limits.ssimFloor));
+  return checks;
+}
+
+/** The verifier's message handler: all checks → verdict event. */
 export function verifierHandler(): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'encode.completed') return;
-    const { path, outputPath } = event.data;
-    const [sourceProbe, outputProbe] = await Promise.all([
-      tryProbeMedia(path, { signal: hctx.signal }),
-      tryProbeMedia(outputPath, { signal: hctx.signal }),
-    ]);
-    const verdict = verificationEvent(event.data, sourceProbe, outputProbe);
+    const checks = await verifyEncode(event.data, { signal: hctx.signal });
+    const verdict = verificationEvent(event.data, checks);
     if (verdict.type === 'verify.failed') {
-      const failed = verdict.data.checks.filter((c) => !c.passed);
-      hctx.log.warn({ path, outputPath, failed }, 'output failed verification');
+      hctx.log.warn(
+        {
+          path: event.data.path,
+          outputPath: event.data.outputPath,
+          failed: checks.filter((c) => !c.passed),
+        },
+        'output failed verification',
+      );
     }
     await hctx.emit(verdict);
   };

@@ -2,10 +2,29 @@ import type {
   DomainEvent,
   EncodeCompletedData,
   EncodeTarget,
-  MediaSummary,
   VerificationCheck,
+  VerificationLimits,
 } from '@conform/contracts';
-import type { ProbeOutcome } from '@conform/media';
+import type { MediaFacts } from './facts.js';
+import type { DecodeResult, SsimSample } from './passes.js';
+
+/** The limits used when the policy sets none (documented in the README). */
+export const DEFAULT_LIMITS: Required<VerificationLimits> = {
+  // An encode that does not make the file smaller is not worth an original's risk.
+  maxSizeRatio: 1.0,
+  // libx265 CRF 26 scores about 0.99 on our test clips; 0.95 catches broken or smeared output.
+  ssimFloor: 0.95,
+};
+
+/** The limits one output is held to: the policy's, carried by `encode.completed`, else defaults. */
+export function effectiveLimits(
+  limits: VerificationLimits | undefined,
+): Required<VerificationLimits> {
+  return {
+    maxSizeRatio: limits?.maxSizeRatio ?? DEFAULT_LIMITS.maxSizeRatio,
+    ssimFloor: limits?.ssimFloor ?? DEFAULT_LIMITS.ssimFloor,
+  };
+}
 
 /** Duration tolerance: the larger of half a second and 0.5 % of the source. */
 export function durationToleranceSec(sourceDurationSec: number): number {
@@ -18,56 +37,51 @@ const CONTAINER_FORMATS: Record<EncodeTarget['container'], RegExp> = {
   mkv: /(^|,)matroska(,|$)/,
 };
 
+const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
+
+/** The failed `output-probes` check of an output ffprobe cannot read; nothing else is measurable. */
+export function unreadableOutputCheck(reason: string): VerificationCheck {
+  return { name: 'output-probes', passed: false, measured: reason, limit: 'readable media' };
+}
+
+/** The failed `source-probes` check: nothing may replace a source that can no longer be read. */
+export function unreadableSourceCheck(reason: string): VerificationCheck {
+  return { name: 'source-probes', passed: false, measured: reason, limit: 'readable media' };
+}
+
 /**
- * Checks an encoded output against its source and target. Pure. An unreadable output (null)
- * yields only the failed `output-probes` check, since nothing else can be measured.
+ * The checks answered by probing alone: codec, container, duration, streams with their
+ * languages, pixel format, HDR colour tags and the size guard. Pure.
  */
-export function verifyOutput(
-  source: MediaSummary,
-  output: MediaSummary | null,
+export function probeChecks(
+  source: MediaFacts,
+  output: MediaFacts,
+  sourceSizeBytes: number,
   target: EncodeTarget,
-  outputUnreadableReason?: string,
+  limits: Required<VerificationLimits>,
 ): VerificationCheck[] {
-  if (!output) {
-    return [
-      {
-        name: 'output-probes',
-        passed: false,
-        measured: outputUnreadableReason ?? 'unreadable',
-        limit: 'readable media',
-      },
-    ];
-  }
-  const checks: VerificationCheck[] = [
-    { name: 'output-probes', passed: true, measured: 'readable media', limit: 'readable media' },
-  ];
   const codec = output.video?.codec ?? null;
-  checks.push({
-    name: 'video-codec',
-    passed: codec === target.videoCodec,
-    measured: codec,
-    limit: target.videoCodec,
-  });
-  checks.push({
-    name: 'container',
-    passed: CONTAINER_FORMATS[target.container].test(output.container),
-    measured: output.container,
-    limit: target.container,
-  });
-  checks.push(durationCheck(source.durationSec, output.durationSec));
-  checks.push({
-    name: 'audio-streams',
-    passed: output.audioStreams === source.audioStreams,
-    measured: output.audioStreams,
-    limit: source.audioStreams,
-  });
-  checks.push({
-    name: 'subtitle-streams',
-    passed: output.subtitleStreams === source.subtitleStreams,
-    measured: output.subtitleStreams,
-    limit: source.subtitleStreams,
-  });
-  return checks;
+  return [
+    { name: 'output-probes', passed: true, measured: 'readable media', limit: 'readable media' },
+    {
+      name: 'video-codec',
+      passed: codec === target.videoCodec,
+      measured: codec,
+      limit: target.videoCodec,
+    },
+    {
+      name: 'container',
+      passed: CONTAINER_FORMATS[target.container].test(output.container),
+      measured: output.container,
+      limit: target.container,
+    },
+    durationCheck(source.durationSec, output.durationSec),
+    streamsCheck('audio-streams', source.audioLanguages, output.audioLanguages),
+    streamsCheck('subtitle-streams', source.subtitleLanguages, output.subtitleLanguages),
+    pixelFormatCheck(source, output),
+    hdrCheck(source, output),
+    sizeGuardCheck(sourceSizeBytes, output.sizeBytes, limits.maxSizeRatio),
+  ];
 }
 
 function durationCheck(source: number | null, output: number | null): VerificationCheck {
@@ -89,37 +103,137 @@ function durationCheck(source: number | null, output: number | null): Verificati
   };
 }
 
-function round(n: number | null): number | null {
-  return n === null ? null : Math.round(n * 1000) / 1000;
+/** Every kept stream, in order, with its language: `2 (eng, fra)`. */
+function streamsCheck(name: string, source: string[], output: string[]): VerificationCheck {
+  const describe = (langs: string[]) =>
+    langs.length ? `${langs.length} (${langs.join(', ')})` : '0';
+  return {
+    name,
+    passed: source.length === output.length && source.every((lang, i) => output[i] === lang),
+    measured: describe(output),
+    limit: describe(source),
+  };
+}
+
+// Full-range "j" formats are the same layout as their limited-range twins.
+function normalPixFmt(pixFmt: string | null): string | null {
+  return pixFmt?.replace(/^yuvj/, 'yuv') ?? null;
+}
+
+/** The output keeps the source's pixel format, so 10-bit stays 10-bit and 4:2:0 stays 4:2:0. */
+function pixelFormatCheck(source: MediaFacts, output: MediaFacts): VerificationCheck {
+  const want = normalPixFmt(source.video?.pixFmt ?? null);
+  const got = normalPixFmt(output.video?.pixFmt ?? null);
+  return {
+    name: 'pixel-format',
+    passed: got !== null && (want === null || got === want),
+    measured: got,
+    limit: want ?? 'any',
+  };
+}
+
+/** An HDR source (PQ or HLG) must keep its primaries, transfer and matrix tags. */
+function hdrCheck(source: MediaFacts, output: MediaFacts): VerificationCheck {
+  const tags = (v: MediaFacts['video']) =>
+    `${v?.colorPrimaries ?? '-'}/${v?.colorTransfer ?? '-'}/${v?.colorSpace ?? '-'}`;
+  const sourceHdr = HDR_TRANSFERS.has(source.video?.colorTransfer ?? '');
+  if (!sourceHdr) {
+    const outputHdr = HDR_TRANSFERS.has(output.video?.colorTransfer ?? '');
+    return {
+      name: 'hdr-metadata',
+      passed: !outputHdr,
+      measured: tags(output.video),
+      limit: 'SDR source: no HDR transfer',
+    };
+  }
+  const s = source.video;
+  const o = output.video;
+  return {
+    name: 'hdr-metadata',
+    passed:
+      o?.colorPrimaries === s?.colorPrimaries &&
+      o?.colorTransfer === s?.colorTransfer &&
+      o?.colorSpace === s?.colorSpace,
+    measured: tags(o),
+    limit: tags(s),
+  };
+}
+
+/** The output may be at most `maxRatio` of the source's size; measured as that ratio. */
+function sizeGuardCheck(
+  sourceBytes: number,
+  outputBytes: number,
+  maxRatio: number,
+): VerificationCheck {
+  const ratio = sourceBytes > 0 ? outputBytes / sourceBytes : Number.POSITIVE_INFINITY;
+  return {
+    name: 'size-guard',
+    passed: ratio <= maxRatio,
+    measured: Number.isFinite(ratio)
+      ? Math.round(ratio * 10_000) / 10_000
+      : `${outputBytes} bytes of 0`,
+    limit: maxRatio,
+  };
+}
+
+/** A full decode passes only with no error line and a clean exit. Pure. */
+export function decodeCheck(result: DecodeResult): VerificationCheck {
+  const passed = result.exitCode === 0 && result.errors.length === 0;
+  return {
+    name: 'decode',
+    passed,
+    measured: passed
+      ? 'no errors'
+      : `${result.errors.length} error(s), exit ${String(result.exitCode)}: ${result.errors[0] ?? ''}`.trim(),
+    limit: 'no errors',
+  };
+}
+
+/** The lowest SSIM of the sampled segments against the floor. Pure. */
+export function ssimCheck(samples: SsimSample[], floor: number): VerificationCheck {
+  if (samples.length === 0) {
+    return { name: 'ssim', passed: false, measured: 'no segment measured', limit: floor };
+  }
+  const worst = samples.reduce((a, b) => (b.ssim < a.ssim ? b : a));
+  return {
+    name: 'ssim',
+    passed: worst.ssim >= floor,
+    measured: Math.round(worst.ssim * 10_000) / 10_000,
+    limit: floor,
+  };
+}
+
+/** True when every check passed; the expensive passes only run then. */
+export function allPassed(checks: VerificationCheck[]): boolean {
+  return checks.every((c) => c.passed);
 }
 
 /**
- * The verdict event for one completed encode, from the probes of source and output. Pure.
- * A source that can no longer be read fails verification: nothing may replace it unchecked.
+ * The verdict for one completed encode from its checks. Pure. It carries the plan's policy
+ * version, so a failed size guard tells the planner not to try this file again under it.
  */
 export function verificationEvent(
   completed: EncodeCompletedData,
-  sourceProbe: ProbeOutcome,
-  outputProbe: ProbeOutcome,
+  checks: VerificationCheck[],
 ): DomainEvent {
-  const { library, path, source, target, outputPath } = completed;
-  const checks: VerificationCheck[] = sourceProbe.ok
-    ? verifyOutput(
-        sourceProbe.media,
-        outputProbe.ok ? outputProbe.media : null,
-        target,
-        outputProbe.ok ? undefined : outputProbe.reason,
-      )
-    : [
-        {
-          name: 'source-probes',
-          passed: false,
-          measured: sourceProbe.reason,
-          limit: 'readable media',
-        },
-      ];
-  const data = { library, path, source, target, outputPath, checks };
-  return checks.every((c) => c.passed)
-    ? { type: 'verify.passed', data }
-    : { type: 'verify.failed', data };
+  const { library, path, source, target, outputPath, policyVersion } = completed;
+  const data = {
+    library,
+    path,
+    source,
+    target,
+    outputPath,
+    checks,
+    ...(policyVersion !== undefined ? { policyVersion } : {}),
+  };
+  return allPassed(checks) ? { type: 'verify.passed', data } : { type: 'verify.failed', data };
+}
+
+/** True when a verdict failed on the size guard: the file must not be planned again under its policy. */
+export function failedSizeGuard(checks: VerificationCheck[]): boolean {
+  return checks.some((c) => c.name === 'size-guard' && !c.passed);
+}
+
+function round(n: number | null): number | null {
+  return n === null ? null : Math.round(n * 1000) / 1000;
 }

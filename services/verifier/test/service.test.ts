@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   sampleData,
   subjectFor,
+  type EncodeCompletedData,
   type EventEnvelope,
-  type VerificationData,
+  type VerificationCheck,
 } from '@conform/contracts';
 import {
   EVENT_LOG_STREAM,
@@ -19,7 +20,8 @@ import {
   type TestBus,
 } from '@conform/bus';
 import { generateClip, runFfmpeg } from '@conform/media';
-import { startVerifier } from '../src/index.js';
+import { startVerifier, verifyEncode } from '../src/index.js';
+import { encodeHevc, mountTmpfs } from './media.js';
 
 let t: TestBus;
 let publisher: EventPublisher;
@@ -27,6 +29,7 @@ let verifier: RunningService;
 let library: string;
 let sourcePath: string;
 let goodOutput: string;
+let sourceSize: number;
 
 before(async () => {
   t = await startTestBus('verifier-test');
@@ -34,12 +37,18 @@ before(async () => {
   library = await mkdtemp(join(tmpdir(), 'conform-verifier-lib-'));
   sourcePath = join(library, 'source.mp4');
   goodOutput = join(library, 'good.mp4');
-  const tracks = { durationSec: 2, audioTracks: 2, subtitles: true };
-  await generateClip({ path: sourcePath, videoCodec: 'h264', ...tracks });
-  await generateClip({ path: goodOutput, videoCodec: 'hevc', ...tracks });
+  await generateClip({
+    path: sourcePath,
+    videoCodec: 'h264',
+    durationSec: 2,
+    audioTracks: 2,
+    subtitles: true,
+  });
+  await encodeHevc(sourcePath, goodOutput);
+  sourceSize = (await stat(sourcePath)).size;
   verifier = await startVerifier(
     { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 * 1024 } },
-    { slots: 2 },
+    { slots: 1 },
   );
 });
 after(async () => {
@@ -48,14 +57,18 @@ after(async () => {
   await rm(library, { recursive: true, force: true });
 });
 
-async function complete(fileId: string, outputPath: string): Promise<void> {
-  await publisher.emit(
-    {
-      type: 'encode.completed',
-      data: { ...sampleData['encode.completed'], library, path: sourcePath, outputPath },
-    },
-    { fileId },
-  );
+function completed(
+  outputPath: string,
+  extra: Partial<EncodeCompletedData> = {},
+): EncodeCompletedData {
+  return {
+    ...sampleData['encode.completed'],
+    library,
+    path: sourcePath,
+    source: { size: sourceSize, mtimeMs: 1 },
+    outputPath,
+    ...extra,
+  };
 }
 
 async function verdict(fileId: string): Promise<EventEnvelope<'verify.passed' | 'verify.failed'>> {
@@ -69,21 +82,34 @@ async function verdict(fileId: string): Promise<EventEnvelope<'verify.passed' | 
       }
       return null;
     },
-    { what: `a verdict for ${fileId}` },
+    { what: `a verdict for ${fileId}`, timeoutMs: 30_000 },
   );
 }
 
-const failedChecks = (data: VerificationData) => data.checks.filter((c) => !c.passed);
+const failed = (checks: VerificationCheck[]) => checks.filter((c) => !c.passed);
+const named = (checks: VerificationCheck[], name: string) => checks.find((c) => c.name === name);
 
 describe('verifier on the real bus', () => {
-  it('passes a faithful hevc output', async () => {
-    await complete('good', goodOutput);
+  it('passes a real HEVC encode of the source after a full decode and SSIM, with the policy version', async () => {
+    await publisher.emit(
+      { type: 'encode.completed', data: completed(goodOutput, { policyVersion: 'p-good' }) },
+      { fileId: 'good' },
+    );
     const event = await verdict('good');
     assert.equal(event.type, 'verify.passed', JSON.stringify(event.data.checks));
-    assert.equal(event.data.checks.length, 6);
+    assert.equal(event.data.policyVersion, 'p-good');
+    assert.deepEqual(named(event.data.checks, 'decode'), {
+      name: 'decode',
+      passed: true,
+      measured: 'no errors',
+      limit: 'no errors',
+    });
+    const ssim = named(event.data.checks, 'ssim');
+    assert.ok(typeof ssim?.measured === 'number' && ssim.measured >= 0.95 && ssim.measured <= 1);
+    assert.equal(event.data.checks.length, 11);
   });
 
-  it('fails an output that dropped an audio track, with measured value and limit', async () => {
+  it('fails an output that dropped an audio track, with the languages measured and expected', async () => {
     const dropped = join(library, 'dropped.mp4');
     await runFfmpeg([
       '-nostdin',
@@ -101,16 +127,38 @@ describe('verifier on the real bus', () => {
       'copy',
       dropped,
     ]);
-    await complete('dropped', dropped);
+    await publisher.emit(
+      { type: 'encode.completed', data: completed(dropped) },
+      { fileId: 'dropped' },
+    );
     const event = await verdict('dropped');
     assert.equal(event.type, 'verify.failed');
-    assert.deepEqual(failedChecks(event.data), [
-      { name: 'audio-streams', passed: false, measured: 1, limit: 2 },
+    assert.deepEqual(failed(event.data.checks), [
+      { name: 'audio-streams', passed: false, measured: '1 (eng)', limit: '2 (eng, fra)' },
     ]);
   });
+});
 
-  it('fails a truncated output on the duration check', async () => {
-    const cut = join(library, 'cut.mp4');
+describe('verifyEncode with real media', () => {
+  it('fails a byte-truncated output that still probes at full length on the decode pass', async () => {
+    const cut = join(library, 'truncated.mp4');
+    const bytes = await readFile(goodOutput);
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const checks = await verifyEncode(completed(cut));
+    assert.deepEqual(
+      failed(checks).map((c) => c.name),
+      ['decode'],
+    );
+    assert.match(String(named(checks, 'decode')?.measured), /error/);
+    assert.equal(
+      named(checks, 'duration')?.passed,
+      true,
+      'the header still claims the full duration',
+    );
+  });
+
+  it('fails an output cut short on duration', async () => {
+    const short = join(library, 'short.mp4');
     await runFfmpeg([
       '-nostdin',
       '-v',
@@ -123,25 +171,119 @@ describe('verifier on the real bus', () => {
       '1',
       '-c',
       'copy',
-      cut,
+      short,
     ]);
-    await complete('cut', cut);
-    const event = await verdict('cut');
-    assert.equal(event.type, 'verify.failed');
-    const failed = failedChecks(event.data);
+    const checks = await verifyEncode(completed(short));
     assert.deepEqual(
-      failed.map((c) => c.name),
+      failed(checks).map((c) => c.name),
       ['duration'],
     );
-    assert.ok(typeof failed[0]?.measured === 'number' && failed[0].measured < 1.5);
-    assert.match(String(failed[0]?.limit), /^2(\.\d+)?±0\.5$/);
+    assert.match(String(named(checks, 'duration')?.limit), /^2(\.\d+)?±0\.5$/);
   });
 
-  it('fails a missing output on the output-probes check with the reason', async () => {
-    await complete('missing', join(library, 'never-written.mp4'));
-    const event = await verdict('missing');
-    assert.equal(event.type, 'verify.failed');
-    assert.equal(event.data.checks[0]?.name, 'output-probes');
-    assert.match(String(event.data.checks[0]?.measured), /No such file/);
+  it('fails an output of the wrong picture on SSIM', async () => {
+    const wrong = join(library, 'wrong-picture.mp4');
+    const bars = join(library, 'bars.mp4');
+    await runFfmpeg([
+      '-nostdin',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'mandelbrot=size=320x240:rate=25',
+      '-i',
+      sourcePath,
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      '-map',
+      '1:s',
+      '-t',
+      '2',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'copy',
+      '-c:s',
+      'copy',
+      bars,
+    ]);
+    await encodeHevc(bars, wrong);
+    const checks = await verifyEncode(completed(wrong));
+    assert.deepEqual(
+      failed(checks).map((c) => c.name),
+      ['ssim'],
+    );
+    const ssim = named(checks, 'ssim');
+    assert.ok(typeof ssim?.measured === 'number' && ssim.measured < 0.95, JSON.stringify(ssim));
+  });
+
+  it('fails the size guard at the policy ratio and says so', async () => {
+    const checks = await verifyEncode(completed(goodOutput, { limits: { maxSizeRatio: 0.01 } }));
+    assert.deepEqual(
+      failed(checks).map((c) => c.name),
+      ['size-guard'],
+    );
+    assert.equal(named(checks, 'size-guard')?.limit, 0.01);
+  });
+
+  it('fails a missing output on output-probes with the reason', async () => {
+    const checks = await verifyEncode(completed(join(library, 'never-written.mp4')));
+    assert.equal(checks.length, 1);
+    assert.equal(checks[0]?.name, 'output-probes');
+    assert.match(String(checks[0]?.measured), /No such file/);
+  });
+
+  it('fails the partial output of an encode that filled the work directory (a real 1 MiB tmpfs)', async () => {
+    const work = join(library, 'full-work');
+    const unmount = await mountTmpfs(work, '1m');
+    try {
+      const filler = join(work, 'filler');
+      // Fill the filesystem to the brim, then leave 8 KiB: the encode starts and runs out.
+      await assert.rejects(writeFile(filler, Buffer.alloc(2 * 1024 * 1024)), { code: 'ENOSPC' });
+      await truncate(filler, (await stat(filler)).size - 8 * 1024);
+      const partial = join(work, 'out.mp4');
+      // ffmpeg 5.1 reports "Error writing trailer: No space left on device" and yet exits 0,
+      // so nothing but verification stands between this 8 KiB stub and the library.
+      await runFfmpeg([
+        '-nostdin',
+        '-v',
+        'error',
+        '-y',
+        '-i',
+        sourcePath,
+        '-map',
+        '0',
+        '-c:v',
+        'libx265',
+        '-preset',
+        'ultrafast',
+        '-x265-params',
+        'log-level=error',
+        '-c:a',
+        'copy',
+        '-c:s',
+        'copy',
+        partial,
+      ]).catch(() => undefined);
+      assert.ok((await stat(partial)).size <= 8 * 1024, 'the disk really was full');
+      const checks = await verifyEncode(completed(partial));
+      assert.equal(
+        checks.every((c) => c.passed),
+        false,
+      );
+      assert.equal(checks[0]?.name, 'output-probes');
+      assert.equal(checks[0]?.passed, false);
+      assert.equal((await stat(sourcePath)).size, sourceSize, 'the source is untouched');
+      await truncate(filler, 0);
+    } finally {
+      unmount();
+    }
   });
 });

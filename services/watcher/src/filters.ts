@@ -1,4 +1,5 @@
 import { extname, isAbsolute, relative, sep } from 'node:path';
+import picomatch from 'picomatch';
 
 /** Extensions (lower case, with the dot) of files the pipeline treats as videos. */
 export const VIDEO_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -47,11 +48,45 @@ export function isHiddenBelow(root: string, path: string): boolean {
 }
 
 /** Why a file name is not a discoverable video, or null when it is one. */
-export function rejectFileName(name: string): string | null {
+export function rejectFileName(
+  name: string,
+  extensions: ReadonlySet<string> = VIDEO_EXTENSIONS,
+): string | null {
   const lower = name.toLowerCase();
   if (PARTIAL_SUFFIXES.some((suffix) => lower.endsWith(suffix))) {
     return 'a partial download or temporary file';
   }
-  if (!VIDEO_EXTENSIONS.has(extname(lower))) return 'not a video extension';
+  if (!extensions.has(extname(lower))) return 'not a video extension';
   return null;
+}
+
+/** Which files of one library are candidates, from its configuration. */
+export interface LibraryFilterOptions {
+  /** Video extensions, with or without the dot, any case; default {@link VIDEO_EXTENSIONS}. */
+  extensions?: readonly string[];
+  /** Globs relative to the library root (e.g. `Movies/**`); when given, only matches count. */
+  include?: readonly string[];
+  /** Globs relative to the library root (any folder named Extras, say); matches never count. */
+  exclude?: readonly string[];
+}
+
+/** Why a path (relative to its library) is not a candidate, or null when it is one. Pure. */
+export type LibraryFilter = (relativePath: string) => string | null;
+
+/** Builds the filter of one library: name rules, extensions, include and exclude globs. */
+export function libraryFilter(opts: LibraryFilterOptions = {}): LibraryFilter {
+  const extensions = opts.extensions
+    ? new Set(opts.extensions.map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase()))
+    : VIDEO_EXTENSIONS;
+  const included = opts.include?.length ? picomatch([...opts.include], { dot: false }) : null;
+  const excluded = opts.exclude?.length ? picomatch([...opts.exclude], { dot: false }) : null;
+  return (relativePath) => {
+    const name = relativePath.split(sep).at(-1) ?? relativePath;
+    const byName = rejectFileName(name, extensions);
+    if (byName) return byName;
+    const posix = relativePath.split(sep).join('/');
+    if (included && !included(posix)) return 'not matched by the library include globs';
+    if (excluded?.(posix)) return 'matched by a library exclude glob';
+    return null;
+  };
 }

@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { appendFile, mkdir, mkdtemp, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import {
-  fileIdFor,
-  isValidFileId,
-  type DomainEvent,
-  type EventEnvelope,
-  type WrapOptions,
-} from '@conform/contracts';
+import { fileIdFor, isValidFileId, type EventEnvelope } from '@conform/contracts';
 import {
   EVENT_LOG_STREAM,
   EventPublisher,
   eventually,
   silentLogger,
   startTestBus,
+  type PublishResult,
   type RunningService,
   type TestBus,
 } from '@conform/bus';
@@ -68,6 +64,26 @@ async function discoveredIn(library: string): Promise<Discovered[]> {
   return found;
 }
 
+/** Every file.* event the watcher wrote for one library, in stream order. */
+type WatcherEvent = EventEnvelope<
+  'file.discovered' | 'file.changed' | 'file.moved' | 'file.removed'
+>;
+async function fileEventsIn(library: string): Promise<WatcherEvent[]> {
+  const info = await t.bus.jsm.streams.info(EVENT_LOG_STREAM).catch(() => null);
+  const found: WatcherEvent[] = [];
+  for (let seq = 1; seq <= (info?.state.last_seq ?? 0); seq++) {
+    const m = await t.bus.jsm.streams.getMessage(EVENT_LOG_STREAM, { seq }).catch(() => null);
+    const event = m?.json<WatcherEvent>();
+    if (
+      event?.producer === 'watcher@test' &&
+      (event.data as { library?: string }).library === library
+    ) {
+      found.push(event);
+    }
+  }
+  return found;
+}
+
 async function discoveredAt(library: string, path: string, what = path) {
   return eventually(async () => (await discoveredIn(library)).find((e) => e.data.path === path), {
     timeoutMs: 20_000,
@@ -91,6 +107,13 @@ describe('watcher', () => {
       relativePath: join('Film (2020)', 'Film.mkv'),
       size: 1234,
       mtimeMs: stats.mtimeMs,
+      fingerprint: {
+        dev: stats.dev,
+        ino: stats.ino,
+        size: 1234,
+        mtimeMs: stats.mtimeMs,
+        headTailSha256: createHash('sha256').update('x'.repeat(1234)).digest('hex'),
+      },
     });
     assert.equal(event.fileId, fileIdFor(root, join('Film (2020)', 'Film.mkv')));
     assert.equal(event.causationId, null);
@@ -173,7 +196,7 @@ describe('watcher', () => {
     assert.ok(isValidFileId(event.fileId));
   });
 
-  it('discovers a file again when it is replaced by different content', async () => {
+  it('announces new content at a known path as file.changed of the same file', async () => {
     const root = await newLibrary('replaced');
     const path = join(root, 'Film.mkv');
     await writeFile(path, 'original bytes, rather long');
@@ -182,29 +205,27 @@ describe('watcher', () => {
     await mkdir(join(root, '.conform-work'));
     await writeFile(join(root, '.conform-work', 'out.mkv'), 'smaller');
     await rename(join(root, '.conform-work', 'out.mkv'), path);
-    const again = await eventually(
-      async () => (await discoveredIn(root)).find((e) => e.data.path === path && e.data.size === 7),
-      { timeoutMs: 20_000, what: 'the re-discovery' },
+    const changed = await eventually(
+      async () =>
+        (await fileEventsIn(root)).find((e) => e.type === 'file.changed' && e.data.path === path),
+      { timeoutMs: 20_000, what: 'the change' },
     );
-    const events = (await discoveredIn(root)).filter((e) => e.data.path === path);
-    assert.equal(events.length, 2);
-    assert.equal(again.fileId, events[0]?.fileId, 'same file, same id');
-    assert.notEqual(again.id, events[0]?.id, 'a new occurrence, not a duplicate');
+    const discovered = (await discoveredIn(root)).filter((e) => e.data.path === path);
+    assert.equal(discovered.length, 1, 'discovered once');
+    assert.equal(changed.fileId, discovered[0]?.fileId, 'same file, same id');
+    assert.equal((changed.data as { size: number }).size, 7);
   });
 
   it('retries a publish the event log refused on a later tick', async () => {
     const root = await newLibrary('retry');
     let refusals = 0;
     class FlakyPublisher extends EventPublisher {
-      override async emit<E extends DomainEvent>(
-        event: E,
-        opts: Omit<WrapOptions, 'producer' | 'time'>,
-      ): Promise<EventEnvelope<E['type']>> {
+      override async publish(event: EventEnvelope): Promise<PublishResult> {
         if (refusals < 2) {
           refusals++;
           throw new Error('simulated: the event log is unreachable');
         }
-        return super.emit(event, opts);
+        return super.publish(event);
       }
     }
     const path = join(root, 'Film.webm');
@@ -213,5 +234,134 @@ describe('watcher', () => {
     await discoveredAt(root, path);
     assert.equal(refusals, 2);
     assert.equal((await discoveredIn(root)).length, 1);
+  });
+});
+
+describe('file identity', () => {
+  it('publishes nothing for known files when the watcher restarts', async () => {
+    const root = await newLibrary('restart');
+    await writeFile(join(root, 'A.mkv'), 'a'.repeat(100));
+    await writeFile(join(root, 'B.mp4'), 'b'.repeat(200));
+    const first = await watch(root);
+    await eventually(async () => (await discoveredIn(root)).length === 2, {
+      what: 'two discoveries',
+    });
+    await first.stop();
+    const before = (await t.bus.jsm.streams.info(EVENT_LOG_STREAM)).state.last_seq;
+    const second = await watch(root);
+    // A marker file written after the restart proves the new watcher has done its scan.
+    await writeFile(join(root, 'C.mkv'), 'c');
+    await discoveredAt(root, join(root, 'C.mkv'), 'the marker');
+    await second.stop();
+    const events = (await fileEventsIn(root)).filter((e) => e.data.path !== join(root, 'C.mkv'));
+    assert.equal(
+      events.length,
+      2,
+      events.map((e) => `${e.type} ${String(e.data.path)}`).join(', '),
+    );
+    const after = (await t.bus.jsm.streams.info(EVENT_LOG_STREAM)).state.last_seq;
+    assert.equal(after - before, 1, 'only the marker was published');
+  });
+
+  it('keeps the id of a file renamed or moved to another folder, and announces file.moved', async () => {
+    const root = await newLibrary('moves');
+    await mkdir(join(root, 'Incoming'));
+    await mkdir(join(root, 'Movies'));
+    const original = join(root, 'Incoming', 'film.mkv');
+    await writeFile(original, 'm'.repeat(3 * 1024 * 1024 + 17));
+    await watch(root);
+    const discovered = await discoveredAt(root, original);
+    const renamed = join(root, 'Incoming', 'Film (2021).mkv');
+    await rename(original, renamed);
+    const moved1 = await eventually(
+      async () =>
+        (await fileEventsIn(root)).find((e) => e.type === 'file.moved' && e.data.path === renamed),
+      { timeoutMs: 20_000, what: 'the rename' },
+    );
+    assert.equal(moved1.fileId, discovered.fileId);
+    assert.equal((moved1.data as { fromPath: string }).fromPath, original);
+    const relocated = join(root, 'Movies', 'Film (2021).mkv');
+    await rename(renamed, relocated);
+    const moved2 = await eventually(
+      async () =>
+        (await fileEventsIn(root)).find(
+          (e) => e.type === 'file.moved' && e.data.path === relocated,
+        ),
+      { timeoutMs: 20_000, what: 'the move' },
+    );
+    assert.equal(moved2.fileId, discovered.fileId);
+    const types = (await fileEventsIn(root)).map((e) => e.type);
+    assert.deepEqual(
+      types,
+      ['file.discovered', 'file.moved', 'file.moved'],
+      'never re-discovered, never removed',
+    );
+  });
+
+  it('announces file.removed once a known file is gone for the whole window', async () => {
+    const root = await newLibrary('removal');
+    const path = join(root, 'Gone.mkv');
+    await writeFile(path, 'g'.repeat(50));
+    await watch(root);
+    const discovered = await discoveredAt(root, path);
+    await rm(path);
+    const removed = await eventually(
+      async () => (await fileEventsIn(root)).find((e) => e.type === 'file.removed'),
+      { timeoutMs: 20_000, what: 'the removal' },
+    );
+    assert.equal(removed.fileId, discovered.fileId);
+    assert.equal(removed.data.path, path);
+  });
+
+  it('finds with a rescan a file the live watch never reported, and a rescan of an unchanged library publishes nothing', async () => {
+    const root = await newLibrary('rescan');
+    await writeFile(join(root, 'Seen.mkv'), 's');
+    // Polling with a huge interval: the live watch reports nothing after its first scan.
+    const service = await startWatcher(
+      { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 ** 2 } },
+      {
+        libraries: [{ root, usePolling: true }],
+        stabilityWindowMs: WINDOW_MS,
+        pollIntervalMs: 200,
+        rescanIntervalMs: 1_500,
+      },
+    );
+    running.push(service);
+    await discoveredAt(root, join(root, 'Seen.mkv'));
+    await writeFile(join(root, 'Missed.mkv'), 'missed');
+    await discoveredAt(root, join(root, 'Missed.mkv'), 'the file the rescan found');
+    const settled = (await t.bus.jsm.streams.info(EVENT_LOG_STREAM)).state.last_seq;
+    await sleep(4_000); // two more rescans of an unchanged library
+    const events = await fileEventsIn(root);
+    assert.equal(events.length, 2, events.map((e) => e.type).join(', '));
+    assert.ok((await t.bus.jsm.streams.info(EVENT_LOG_STREAM)).state.last_seq >= settled);
+  });
+});
+
+describe('library configuration', () => {
+  it('discovers only included, non-excluded files with a configured extension, and zero-byte ones too', async () => {
+    const root = await newLibrary('configured');
+    await mkdir(join(root, 'Movies', 'Extras'), { recursive: true });
+    await mkdir(join(root, 'Downloads'), { recursive: true });
+    await writeFile(join(root, 'Downloads', 'skip.mkv'), 'd');
+    await writeFile(join(root, 'Movies', 'Extras', 'trailer.mkv'), 't');
+    await writeFile(join(root, 'Movies', 'film.mp4'), 'not in the extension list');
+    await writeFile(join(root, 'Movies', 'empty.mkv'), '');
+    const service = await startWatcher(
+      { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 ** 2 } },
+      {
+        libraries: [
+          { root, include: ['Movies/**'], exclude: ['**/Extras/**'], extensions: ['mkv'] },
+        ],
+        stabilityWindowMs: WINDOW_MS,
+      },
+    );
+    running.push(service);
+    await writeFile(join(root, 'Movies', 'marker.mkv'), 'last');
+    await discoveredAt(root, join(root, 'Movies', 'marker.mkv'), 'the marker');
+    const paths = (await discoveredIn(root)).map((e) => e.data.relativePath).sort();
+    assert.deepEqual(paths, [join('Movies', 'empty.mkv'), join('Movies', 'marker.mkv')]);
+    const empty = (await discoveredIn(root)).find((e) => e.data.relativePath.endsWith('empty.mkv'));
+    assert.equal(empty?.data.size, 0);
   });
 });

@@ -1,0 +1,120 @@
+import type { Kysely } from 'kysely';
+import { fileStatusCounts } from './files.js';
+import { totalBytesSaved } from './savings.js';
+import type { ReadModelSchema } from './schema.js';
+
+/** Files that meet the policy: found compliant, or replaced by a verified encode. */
+export const conformingStatuses = ['compliant', 'replaced'] as const;
+/** Files the policy has no say over yet or at all; left out of the compliance ratio. */
+export const unjudgedStatuses = ['discovered', 'probed', 'unreadable', 'removed'] as const;
+
+/** Compliance of one library. */
+export interface LibraryCompliance {
+  library: string;
+  /** Files with a plan (every status except {@link unjudgedStatuses}). */
+  judged: number;
+  conforming: number;
+  /** conforming / judged × 100, one decimal; 100 when nothing was judged yet. */
+  percent: number;
+}
+
+/** Compliance per library, by library path. */
+export async function complianceByLibrary(
+  db: Kysely<ReadModelSchema>,
+): Promise<LibraryCompliance[]> {
+  const rows = await db
+    .selectFrom('files')
+    .select(['library', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy(['library', 'status'])
+    .execute();
+  const byLibrary = new Map<string, { judged: number; conforming: number }>();
+  for (const r of rows) {
+    const lib = byLibrary.get(r.library) ?? { judged: 0, conforming: 0 };
+    byLibrary.set(r.library, lib);
+    if ((unjudgedStatuses as readonly string[]).includes(r.status)) continue;
+    lib.judged += Number(r.n);
+    if ((conformingStatuses as readonly string[]).includes(r.status)) lib.conforming += Number(r.n);
+  }
+  return [...byLibrary.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([library, c]) => ({ library, ...c, percent: percentOf(c.conforming, c.judged) }));
+}
+
+/** An encode that is running now. */
+export interface ActiveEncode {
+  fileId: string;
+  path: string;
+  library: string;
+  encoder: string;
+  attempt: number;
+  startedAt: string;
+  durationSec: number | null;
+}
+
+/** What the status page and `conform status` show at the top. */
+export interface Summary {
+  total: number;
+  counts: Record<string, number>;
+  compliance: { judged: number; conforming: number; percent: number };
+  bytesSaved: number;
+  /** Files planned for an encode and not started yet. */
+  queueDepth: number;
+  activeEncodes: ActiveEncode[];
+  deadLetters: number;
+  appliedSequence: number;
+}
+
+/** The whole summary in one read. */
+export async function readSummary(db: Kysely<ReadModelSchema>): Promise<Summary> {
+  const counts = await fileStatusCounts(db);
+  const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
+  const libraries = await complianceByLibrary(db);
+  const judged = libraries.reduce((s, l) => s + l.judged, 0);
+  const conforming = libraries.reduce((s, l) => s + l.conforming, 0);
+  const active = await db
+    .selectFrom('jobs')
+    .innerJoin('files', 'files.file_id', 'jobs.file_id')
+    .select([
+      'jobs.file_id',
+      'jobs.path',
+      'jobs.library',
+      'jobs.encoder',
+      'jobs.attempt',
+      'jobs.started_at',
+      'files.duration_sec',
+    ])
+    .where('jobs.outcome', '=', 'running')
+    .where('files.status', '=', 'encoding')
+    .orderBy('jobs.started_at')
+    .execute();
+  const deadLetters = await db
+    .selectFrom('dead_letters')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
+  const checkpoint = await db
+    .selectFrom('checkpoints')
+    .select((eb) => eb.fn.max('position').as('p'))
+    .executeTakeFirst();
+  return {
+    total,
+    counts,
+    compliance: { judged, conforming, percent: percentOf(conforming, judged) },
+    bytesSaved: await totalBytesSaved(db),
+    queueDepth: counts.queued ?? 0,
+    activeEncodes: active.map((a) => ({
+      fileId: a.file_id,
+      path: a.path,
+      library: a.library,
+      encoder: a.encoder,
+      attempt: a.attempt,
+      startedAt: a.started_at,
+      durationSec: a.duration_sec,
+    })),
+    deadLetters: Number(deadLetters?.n ?? 0),
+    appliedSequence: Number(checkpoint?.p ?? 0),
+  };
+}
+
+function percentOf(part: number, whole: number): number {
+  return whole === 0 ? 100 : Math.round((part / whole) * 1000) / 10;
+}

@@ -1,0 +1,93 @@
+import { resolve } from 'node:path';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { isValidFileId, type EventEnvelope } from '@conform/contracts';
+import { openReadModels, readFileHistory, type StoredMessage } from '@conform/projections';
+import { CliError, UsageError } from '../errors.js';
+import { withEventLog, type LogReaderFlags } from './replay.js';
+
+/** One line per event: time, sequence, type, producer, policy version, then its details. */
+export function formatHistory(messages: StoredMessage[]): string {
+  const lines: string[] = [];
+  for (const m of messages) {
+    const e = m.event;
+    if (!e) {
+      lines.push(`#${m.sequence} ${m.subject}: not a valid event (${m.error ?? 'unknown'})`);
+      continue;
+    }
+    const data = e.data as { policyVersion?: string };
+    lines.push(
+      `${e.time}  #${m.sequence}  ${e.type}  by ${e.producer}` +
+        (data.policyVersion ? `  policy ${data.policyVersion}` : ''),
+    );
+    for (const detail of details(e)) lines.push(`    ${detail}`);
+  }
+  return lines.join('\n');
+}
+
+function details(e: EventEnvelope): string[] {
+  switch (e.type) {
+    case 'file.planned':
+      return [`decision ${e.data.decision}: ${e.data.reasons.join('; ') || '-'}`];
+    case 'verify.passed':
+    case 'verify.failed':
+      return e.data.checks.map(
+        (c) =>
+          `${c.passed ? 'pass' : 'FAIL'} ${c.name}: measured ${String(c.measured)}, limit ${String(c.limit)}`,
+      );
+    case 'file.replaced':
+      return [`archived to ${e.data.archivePath}; saved ${e.data.bytesSaved} bytes`];
+    case 'encode.failed':
+    case 'replace.failed':
+    case 'file.unreadable':
+    case 'restore.failed':
+    case 'message.deadlettered':
+      return [`reason: ${e.data.reason}`];
+    default:
+      return [];
+  }
+}
+
+/** Registers `conform audit PATH`. */
+export function register(program: Command): void {
+  program
+    .command('audit <pathOrId>')
+    .description("print a file's whole history straight from the event log")
+    .option('--nats <url>', 'NATS server URL (env NATS_URL); default: the embedded store')
+    .option('--state-dir <dir>', 'where the read models live (env CONFORM_STATE_DIR)')
+    .action(async (pathOrId: string, flags: LogReaderFlags) => {
+      await withEventLog(flags, async (bus, stateDir) => {
+        const fileId = await resolveFileId(pathOrId, stateDir);
+        const history = await readFileHistory(bus, fileId);
+        if (history.length === 0) {
+          throw new CliError(
+            'NO_HISTORY',
+            `the event log has no events for ${pathOrId} (${fileId})`,
+          );
+        }
+        process.stdout.write(
+          `${pathOrId} (file id ${fileId}), subject conform.evt.*.*.${fileId}\n`,
+        );
+        process.stdout.write(`${formatHistory(history)}\n`);
+      });
+    });
+}
+
+async function resolveFileId(pathOrId: string, stateDir: string): Promise<string> {
+  const readModels = openReadModels(join(stateDir, 'read-models.sqlite'));
+  try {
+    const path = resolve(pathOrId);
+    const row = await readModels.db
+      .selectFrom('files')
+      .select('file_id')
+      .where((eb) => eb.or([eb('path', '=', path), eb('archive_path', '=', path)]))
+      .executeTakeFirst();
+    if (row) return row.file_id;
+  } finally {
+    await readModels.close();
+  }
+  if (isValidFileId(pathOrId)) return pathOrId;
+  throw new UsageError(
+    `${pathOrId} is not a file conform knows (no read-model row with that path); give its file id instead`,
+  );
+}

@@ -1,0 +1,89 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { connectBus, startNatsServer, type Bus } from '@conform/bus';
+import { replayReadModels } from '@conform/projections';
+import { CliError } from '../errors.js';
+import { DEFAULT_PORT, defaultStateDir } from '../settings.js';
+
+/** Flags of the commands that read the event log. */
+export interface LogReaderFlags {
+  nats?: string;
+  stateDir?: string;
+}
+
+/**
+ * Runs `use` with a connection to the event log: `--nats`/NATS_URL, or else an embedded
+ * nats-server on the state directory's store — refused while a `conform up` holds that store,
+ * since two servers on one store would corrupt it.
+ */
+export async function withEventLog<T>(
+  flags: LogReaderFlags,
+  use: (bus: Bus, stateDir: string) => Promise<T>,
+): Promise<T> {
+  const stateDir = flags.stateDir ?? defaultStateDir();
+  let url = flags.nats ?? process.env.NATS_URL;
+  let stop = async () => undefined as void;
+  if (!url) {
+    const port = process.env.CONFORM_PORT ?? String(DEFAULT_PORT);
+    const running = await fetch(`http://127.0.0.1:${port}/healthz`, {
+      signal: AbortSignal.timeout(1_000),
+    }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (running) {
+      throw new CliError(
+        'STORE_IN_USE',
+        `conform is running (status server on 127.0.0.1:${port}) and holds the embedded store in ${stateDir}; ` +
+          'pass --nats URL of its nats-server (see its log), or stop it first',
+      );
+    }
+    const server = await startNatsServer({ storeDir: join(stateDir, 'nats') }).catch(
+      (err: unknown) => {
+        throw new CliError(
+          'NATS_START',
+          `cannot start the embedded nats-server: ${(err as Error).message}`,
+        );
+      },
+    );
+    url = server.url;
+    stop = () => server.stop();
+  }
+  try {
+    const bus = await connectBus({ servers: url, name: 'conform-cli' }).catch((err: unknown) => {
+      throw new CliError('NATS_UNREACHABLE', (err as Error).message);
+    });
+    try {
+      return await use(bus, stateDir);
+    } finally {
+      await bus.close();
+    }
+  } finally {
+    await stop();
+  }
+}
+
+/** Registers `conform replay`. */
+export function register(program: Command): void {
+  program
+    .command('replay')
+    .description('rebuild every read model from stream sequence 1 and swap the new database in')
+    .option('--nats <url>', 'NATS server URL (env NATS_URL); default: the embedded store')
+    .option('--state-dir <dir>', 'where the read models live (env CONFORM_STATE_DIR)')
+    .action(async (flags: LogReaderFlags) => {
+      await withEventLog(flags, async (bus, stateDir) => {
+        const path = join(stateDir, 'read-models.sqlite');
+        const result = await replayReadModels(bus, path, {
+          onProgress: (applied, target) =>
+            process.stderr.write(`\rreplayed ${applied} / ${target}`),
+        }).catch((err: unknown) => {
+          throw new CliError('REPLAY', (err as Error).message);
+        });
+        const rate = Math.round(result.messages / Math.max(0.001, result.elapsedMs / 1000));
+        process.stdout.write(
+          `\nrebuilt ${path} from ${result.messages} messages (${result.invalid} invalid, skipped) ` +
+            `up to sequence ${result.appliedSequence} in ${result.elapsedMs} ms (${rate} events/s)\n`,
+        );
+      });
+    });
+}

@@ -1,0 +1,214 @@
+import { statfs } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EVENT_LOG_STREAM, type Logger, type ServiceContext } from '@conform/bus';
+import { CONTROL_FILE_ID, decodeEvent, subjectFilterForFile } from '@conform/contracts';
+import {
+  decidePause,
+  evolvePause,
+  initialPauseState,
+  isPaused,
+  quietWindowAt,
+  type PauseEvent,
+  type PauseSourceEvent,
+  type PauseState,
+  type ScheduleWindow,
+} from './pause.js';
+
+/** When the encoder pauses by itself. */
+export interface PauseOptions {
+  /** Daily windows in which no new encode starts (local time). */
+  quietWindows?: readonly ScheduleWindow[];
+  /** Pause when a library's filesystem has fewer free bytes than this; defaults to 2 GiB. */
+  minFreeBytes?: number;
+  /** Filesystems to watch besides the libraries seen in plans. */
+  diskPaths?: readonly string[];
+  /** How often quiet windows and free space are checked; defaults to 15 s. */
+  checkIntervalMs?: number;
+}
+
+const DEFAULT_MIN_FREE_BYTES = 2 * 1024 ** 3;
+
+/**
+ * The I/O around the pause decider: folds the event log's control subject (every
+ * control.requested pause/resume, every node's encoder.paused/resumed) into the state, checks
+ * the clock and free space, publishes what the decider says, and gates pulls on the result.
+ * The state is rebuilt from the log on start, before the first pull.
+ */
+export class PauseController {
+  private state: PauseState;
+  private readonly diskPaths = new Set<string>();
+  private readonly waiters = new Set<() => void>();
+  private readonly cancelListeners = new Set<() => void>();
+  private readonly abort = new AbortController();
+  private messages: ControlMessages | null = null;
+  private lastSeq = 0;
+  private loops: Promise<unknown>[] = [];
+
+  private constructor(
+    private readonly ctx: ServiceContext,
+    private readonly opts: PauseOptions & { node: string; log: Logger },
+  ) {
+    this.state = initialPauseState(opts.node);
+    for (const p of opts.diskPaths ?? []) this.diskPaths.add(p);
+  }
+
+  /** Replays the control subject, makes the first decision, then keeps watching. */
+  static async start(
+    ctx: ServiceContext,
+    opts: PauseOptions & { node: string; log: Logger },
+  ): Promise<PauseController> {
+    const controller = new PauseController(ctx, opts);
+    await controller.replay();
+    await controller.check();
+    controller.loops.push(controller.tickLoop());
+    return controller;
+  }
+
+  /** Resolves at once when not paused, else when resumed (or on abort). */
+  whenRunning(signal: AbortSignal): Promise<void> {
+    if (!isPaused(this.state) || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Called when this node records a `pause --now`; returns the unregister function. */
+  onCancelRunning(listener: () => void): () => void {
+    this.cancelListeners.add(listener);
+    return () => this.cancelListeners.delete(listener);
+  }
+
+  /** Watches this path's filesystem for free space too. */
+  watchDisk(path: string): void {
+    this.diskPaths.add(path);
+  }
+
+  get paused(): boolean {
+    return isPaused(this.state);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.messages?.close().catch(() => undefined);
+    for (const w of [...this.waiters]) w();
+    await Promise.all(this.loops);
+  }
+
+  private async replay(): Promise<void> {
+    const filter = subjectFilterForFile(CONTROL_FILE_ID);
+    const info = await this.ctx.bus.jsm.streams.info(EVENT_LOG_STREAM, {
+      subjects_filter: filter,
+    });
+    const existing = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+    // An ordered consumer delivers everything from the start by default: the whole history.
+    const consumer = await this.ctx.bus.js.consumers.get(EVENT_LOG_STREAM, {
+      filter_subjects: filter,
+    });
+    this.messages = await consumer.consume();
+    let caughtUp: () => void = () => undefined;
+    const replayed = new Promise<void>((resolve) => (caughtUp = resolve));
+    if (existing === 0) caughtUp();
+    this.loops.push(
+      (async () => {
+        for await (const msg of this.messages!) {
+          if (msg.seq <= this.lastSeq) continue; // the ordered consumer may replay after a gap
+          this.lastSeq = msg.seq;
+          const decoded = decodeEvent(msg.data);
+          if (decoded.ok && isPauseSource(decoded.event)) {
+            this.apply(decoded.event, msg.info.pending === 0);
+          }
+          if (msg.info.pending === 0) caughtUp();
+        }
+      })().catch((err: unknown) => {
+        if (!this.abort.signal.aborted) this.opts.log.error({ err }, 'control subject lost');
+      }),
+    );
+    await replayed;
+  }
+
+  private apply(event: PauseSourceEvent, live: boolean): void {
+    const wasPaused = isPaused(this.state);
+    this.state = evolvePause(this.state, event);
+    if (event.type === 'control.requested' && live) void this.check();
+    if (
+      live &&
+      event.type === 'encoder.paused' &&
+      event.data.node === this.opts.node &&
+      event.data.cancelRunning
+    ) {
+      for (const cancel of [...this.cancelListeners]) cancel();
+    }
+    if (wasPaused !== isPaused(this.state)) {
+      this.opts.log.info(
+        { paused: isPaused(this.state), recorded: this.state.recorded },
+        isPaused(this.state) ? 'encoder paused' : 'encoder resumed',
+      );
+      if (!isPaused(this.state)) for (const w of [...this.waiters]) w();
+    }
+  }
+
+  /** Observes clock and disks, then publishes what the decider says. */
+  private async check(): Promise<void> {
+    const now = new Date();
+    const window = quietWindowAt(
+      this.opts.quietWindows ?? [],
+      now.getHours() * 60 + now.getMinutes(),
+    );
+    let disk: { path: string; freeBytes: number; minFreeBytes: number } | null = null;
+    const minFreeBytes = this.opts.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+    for (const path of this.diskPaths) {
+      const fs = await statfs(path).catch(() => null);
+      if (!fs) continue;
+      const freeBytes = Number(fs.bavail) * Number(fs.bsize);
+      if (!disk || freeBytes < disk.freeBytes) disk = { path, freeBytes, minFreeBytes };
+    }
+    const events = decidePause({ inQuietWindow: window ? { window } : null, disk }, this.state);
+    for (const event of events) await this.publish(event);
+  }
+
+  private async publish(event: PauseEvent): Promise<void> {
+    try {
+      // Keyed by the log position the decision was made at: a repeat before our own event
+      // comes back is the same decision, and the stream drops it.
+      await this.ctx.publisher.emit(event, {
+        fileId: CONTROL_FILE_ID,
+        discriminator: `${this.opts.node}:${event.data.reason}:${this.lastSeq}`,
+      });
+    } catch (err) {
+      this.opts.log.error({ err, event: event.type }, 'could not record a pause change');
+    }
+  }
+
+  private async tickLoop(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      await sleep(this.opts.checkIntervalMs ?? 15_000, undefined, {
+        signal: this.abort.signal,
+      }).catch(() => undefined);
+      if (this.abort.signal.aborted) return;
+      await this.check().catch((err: unknown) => this.opts.log.warn({ err }, 'pause check failed'));
+    }
+  }
+}
+
+/** The part of nats.js's message iterator this controller uses. */
+interface ControlMessages extends AsyncIterable<{
+  seq: number;
+  data: Uint8Array;
+  info: { pending: number };
+}> {
+  close(): Promise<unknown>;
+}
+
+function isPauseSource(event: { type: string }): event is PauseSourceEvent {
+  return (
+    event.type === 'control.requested' ||
+    event.type === 'encoder.paused' ||
+    event.type === 'encoder.resumed'
+  );
+}

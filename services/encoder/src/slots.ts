@@ -1,0 +1,47 @@
+import type { Backend } from './profiles.js';
+
+/**
+ * Counts encodes per device: a message waits here for its device's slot while its pull slot
+ * keeps it alive. NVENC session limits differ by GPU, so each device has its own count.
+ */
+export class DeviceSlots {
+  private readonly free: Map<Backend, number>;
+  private readonly waiting = new Map<Backend, (() => void)[]>();
+
+  constructor(limits: Readonly<Record<Backend, number>>) {
+    this.free = new Map(Object.entries(limits) as [Backend, number][]);
+  }
+
+  /** Resolves with a release function once `device` has a free slot, or rejects on abort. */
+  acquire(device: Backend, signal: AbortSignal): Promise<() => void> {
+    return new Promise((resolve, reject) => {
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        const next = this.waiting.get(device)?.shift();
+        if (next) next();
+        else this.free.set(device, (this.free.get(device) ?? 0) + 1);
+      };
+      const grant = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(release);
+      };
+      const onAbort = () => {
+        const queue = this.waiting.get(device) ?? [];
+        this.waiting.set(
+          device,
+          queue.filter((w) => w !== grant),
+        );
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      if (signal.aborted) return onAbort();
+      if ((this.free.get(device) ?? 0) > 0) {
+        this.free.set(device, (this.free.get(device) ?? 0) - 1);
+        return resolve(release);
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.set(device, [...(this.waiting.get(device) ?? []), grant]);
+    });
+  }
+}

@@ -1,0 +1,81 @@
+import { decodeEvent, SUBJECT_PREFIX, type EventEnvelope } from '@conform/contracts';
+import { EVENT_LOG_STREAM, type Bus } from '@conform/bus';
+import type { KnownFile } from './decide.js';
+
+interface Latest {
+  probed?: { seq: number; event: EventEnvelope<'file.probed'> };
+  planned?: { seq: number; event: EventEnvelope<'file.planned'> };
+  unreadable?: number;
+  replaced?: number;
+  restored?: number;
+}
+
+/**
+ * Every file the event log has probed, with its latest plan: the last message of each
+ * `conform.evt.file.*.<fileId>` subject, read with an ordered consumer (no server-side state
+ * left behind). Files whose latest probe was followed by `file.unreadable` are left out.
+ */
+export async function readKnownFiles(bus: Bus): Promise<KnownFile[]> {
+  const filter = `${SUBJECT_PREFIX}.file.>`;
+  const info = await bus.jsm.streams.info(EVENT_LOG_STREAM, { subjects_filter: filter });
+  const latest = new Map<string, Latest>();
+  if (Object.keys(info.state.subjects ?? {}).length > 0) {
+    const consumer = await bus.js.consumers.get(EVENT_LOG_STREAM, {
+      filter_subjects: filter,
+      deliver_policy: 'last_per_subject',
+    });
+    let done = false;
+    while (!done) {
+      const batch = await consumer.fetch({ max_messages: 1000, expires: 2_000 });
+      let got = 0;
+      for await (const msg of batch) {
+        got++;
+        record(latest, msg.subject, msg.seq, msg.data);
+        // The last subject's last message: stop now rather than wait for the fetch to expire.
+        if (msg.info.pending === 0) {
+          done = true;
+          break;
+        }
+      }
+      if (got === 0) done = true;
+    }
+    await consumer.delete().catch(() => undefined);
+  }
+  return [...latest.entries()].flatMap(([fileId, l]) => {
+    if (!l.probed || (l.unreadable ?? 0) > l.probed.seq) return [];
+    const planned = l.planned && l.planned.seq > l.probed.seq ? l.planned.event : null;
+    const replacedSeq = l.replaced ?? 0;
+    const settled =
+      planned !== null && replacedSeq > l.planned!.seq && replacedSeq > (l.restored ?? 0);
+    return [{ fileId, probed: l.probed.event, planned, settled }];
+  });
+}
+
+function record(latest: Map<string, Latest>, subject: string, seq: number, data: Uint8Array) {
+  const [, , domain, action, fileId] = subject.split('.');
+  if (domain !== 'file' || !fileId) return;
+  const entry = latest.get(fileId) ?? {};
+  latest.set(fileId, entry);
+  switch (action) {
+    case 'probed':
+    case 'planned': {
+      const decoded = decodeEvent(data);
+      // An event that does not match its schema cannot be re-decided; the log keeps it for audit.
+      if (!decoded.ok) return;
+      if (decoded.event.type === 'file.probed') entry.probed = { seq, event: decoded.event };
+      if (decoded.event.type === 'file.planned') entry.planned = { seq, event: decoded.event };
+      return;
+    }
+    case 'unreadable':
+      entry.unreadable = seq;
+      return;
+    case 'replaced':
+      entry.replaced = seq;
+      return;
+    case 'restored':
+      entry.restored = seq;
+      return;
+    default:
+      return;
+  }
+}

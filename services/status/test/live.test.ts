@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
+import { sampleEvent, type EventEnvelope } from '@conform/contracts';
+import {
+  EventPublisher,
+  createBusMetrics,
+  eventually,
+  provisionEventLog,
+  silentLogger,
+  startTestBus,
+  type TestBus,
+} from '@conform/bus';
+import {
+  openReadModels,
+  startProjector,
+  type ReadModels,
+  type RunningProjector,
+} from '@conform/projections';
+import { startStatusServer, type StatusServer } from '../src/index.js';
+
+let t: TestBus;
+let readModels: ReadModels;
+let projector: RunningProjector;
+let server: StatusServer;
+let publisher: EventPublisher;
+const TOKEN = 'sesame';
+
+before(async () => {
+  t = await startTestBus('status-live');
+  await provisionEventLog(t.bus.jsm);
+  publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
+  readModels = openReadModels(':memory:');
+  projector = await startProjector({ bus: t.bus, publisher, log: silentLogger() }, { readModels });
+  server = await startStatusServer({
+    readModels,
+    log: silentLogger(),
+    bus: t.bus,
+    publisher,
+    controlToken: TOKEN,
+    busMetrics: createBusMetrics({ jsm: t.bus.jsm }).registry,
+  });
+  let last = 0;
+  for (const e of [
+    sampleEvent('file.discovered', 'fail1'),
+    sampleEvent('encode.failed', 'fail1'),
+    sampleEvent('file.discovered', 'enc1'),
+    sampleEvent('encode.started', 'enc1'),
+  ]) {
+    last = (await publisher.publish(e)).seq;
+  }
+  await projector.waitForSequence(last);
+});
+after(async () => {
+  await server.close();
+  await projector.stop();
+  await readModels.close();
+  await t.cleanup();
+});
+
+describe('status server on a live bus', () => {
+  it('GET /api/files/:id includes the file’s events from the stream', async () => {
+    const body = (await (await fetch(`${server.url}/api/files/fail1`)).json()) as {
+      events: { subject: string; event: EventEnvelope }[];
+      jobs: unknown[];
+    };
+    assert.deepEqual(
+      body.events.map((e) => e.subject),
+      ['conform.evt.file.discovered.fail1', 'conform.evt.encode.failed.fail1'],
+    );
+  });
+
+  it('POST control endpoints need the token and publish control.requested', async () => {
+    const post = (path: string, token?: string, body?: unknown) =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    assert.equal((await post('/api/control/pause')).status, 401);
+    assert.equal((await post('/api/control/pause', 'wrong')).status, 401);
+    const bad = await post('/api/control/pause', TOKEN, { now: 'yes' });
+    assert.equal(bad.status, 400);
+    const ok = await post('/api/control/pause', TOKEN, { now: true });
+    assert.equal(ok.status, 202);
+    const { eventId } = (await ok.json()) as { eventId: string };
+    const retry = await post('/api/files/fail1/retry', TOKEN);
+    assert.equal(retry.status, 202);
+    assert.equal((await post('/api/files/nobody/retry', TOKEN)).status, 404);
+    const history = (await (await fetch(`${server.url}/api/files/fail1`)).json()) as {
+      events: { event: EventEnvelope }[];
+    };
+    const control = history.events.map((e) => e.event).find((e) => e.type === 'control.requested');
+    assert.equal(control?.type === 'control.requested' && control.data.action, 'retry');
+    assert.match(eventId, /^[0-9a-f-]{36}$/);
+  });
+
+  it('streams published events and encoder progress over SSE', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${server.url}/api/events`, { signal: controller.signal });
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    const reader = res.body!.getReader();
+    let seen = '';
+    // The subscription exists once the response started; publish until both kinds arrived.
+    await publisher.publish(sampleEvent('file.discovered', 'sse1'));
+    t.bus.nc.publish('conform.progress.enc1', JSON.stringify({ percent: 42, fps: 30 }));
+    await eventually(async () => {
+      const { value } = await reader.read();
+      seen += new TextDecoder().decode(value);
+      return seen.includes('"fileId":"sse1"') && seen.includes('"percent":42');
+    });
+    controller.abort();
+    const summary = (await (await fetch(`${server.url}/api/summary`)).json()) as {
+      activeEncodes: { fileId: string; progress: { percent: number } | null }[];
+    };
+    assert.equal(summary.activeEncodes[0]?.progress?.percent, 42);
+  });
+
+  it('serves an OpenAPI document and metrics with projection lag and bus series', async () => {
+    const doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
+    assert.equal(doc.openapi, '3.0.3');
+    assert.ok(doc.paths['/api/jobs'] && doc.paths['/api/control/pause']);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(text, /^conform_projection_lag \d+$/m);
+    assert.match(text, /^conform_files\{status="failed"\} 1$/m);
+    assert.match(text, /^# TYPE conform_events_published_total counter$/m);
+  });
+
+  it('the dashboard shows tiles, the active encode, the failure with a retry button', async () => {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(server.url);
+      await page.locator('[data-tile="encoding"] .value').filter({ hasText: '1' }).waitFor();
+      assert.match(await page.locator('#active').innerText(), /Film\.mp4\s+libx265/);
+      assert.equal(await page.locator('#active progress').getAttribute('value'), '42');
+      assert.match(await page.locator('#failures').innerText(), /ffmpeg exited 1/);
+      assert.match(await page.locator('#compliance').innerText(), /\/media\/movies/);
+      await page.fill('#token', TOKEN);
+      await page.locator('button[data-retry="fail1"]').click();
+      await page.locator('button[data-retry="fail1"]', { hasText: 'Retry requested' }).waitFor();
+      await publisher.publish(sampleEvent('file.discovered', 'shown1'));
+      await page.locator('#events', { hasText: 'file.discovered' }).waitFor();
+    } finally {
+      await browser.close();
+    }
+  });
+});

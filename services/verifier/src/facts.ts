@@ -1,0 +1,124 @@
+import { stat } from 'node:fs/promises';
+import { runTool } from './tool.js';
+
+/** The video stream facts verification compares; colour tags are null when untagged. */
+export interface VideoFacts {
+  codec: string;
+  width: number;
+  height: number;
+  pixFmt: string | null;
+  colorPrimaries: string | null;
+  colorTransfer: string | null;
+  colorSpace: string | null;
+}
+
+/** What the verifier reads about one file: more than the planner's summary (languages, colour). */
+export interface MediaFacts {
+  container: string;
+  durationSec: number | null;
+  sizeBytes: number;
+  video: VideoFacts | null;
+  /** Language tag of each audio stream in order (`und` when untagged). */
+  audioLanguages: string[];
+  subtitleLanguages: string[];
+}
+
+/** A probe result: unreadable media is an expected outcome, carried as a value. */
+export type FactsOutcome = { ok: true; facts: MediaFacts } | { ok: false; reason: string };
+
+/** The parts of ffprobe's `-show_format -show_streams` JSON the verifier reads. */
+export interface FfprobeJson {
+  format?: { format_name?: string; duration?: string; size?: string };
+  streams?: {
+    codec_type?: string;
+    codec_name?: string;
+    width?: number;
+    height?: number;
+    pix_fmt?: string;
+    color_primaries?: string;
+    color_transfer?: string;
+    color_space?: string;
+    duration?: string;
+    tags?: { language?: string };
+    disposition?: { attached_pic?: number };
+  }[];
+}
+
+/** Reduces ffprobe JSON to {@link MediaFacts}. Pure; `sizeBytes` comes from the filesystem. */
+export function factsFromProbe(json: FfprobeJson, sizeBytes: number): MediaFacts {
+  const streams = json.streams ?? [];
+  // Cover art shows up as a one-frame video stream; it is not the movie.
+  const video = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
+  const durations = streams.map((s) => positive(s.duration)).filter((d): d is number => d !== null);
+  const languages = (type: string) =>
+    streams.filter((s) => s.codec_type === type).map((s) => s.tags?.language ?? 'und');
+  return {
+    container: json.format?.format_name ?? '',
+    durationSec:
+      positive(json.format?.duration) ?? (durations.length ? Math.max(...durations) : null),
+    sizeBytes,
+    video: video
+      ? {
+          codec: video.codec_name ?? 'unknown',
+          width: video.width ?? 0,
+          height: video.height ?? 0,
+          pixFmt: video.pix_fmt ?? null,
+          colorPrimaries: tag(video.color_primaries),
+          colorTransfer: tag(video.color_transfer),
+          colorSpace: tag(video.color_space),
+        }
+      : null,
+    audioLanguages: languages('audio'),
+    subtitleLanguages: languages('subtitle'),
+  };
+}
+
+/**
+ * Probes a file with ffprobe. Unreadable media (missing, truncated beyond parsing, no streams)
+ * comes back as `{ok: false, reason}` with ffprobe's own words; a missing ffprobe throws.
+ */
+export async function probeFacts(
+  path: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<FactsOutcome> {
+  const result = await runTool(
+    'ffprobe',
+    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
+    opts,
+  );
+  if (result.exitCode !== 0) {
+    return { ok: false, reason: lastLine(result.stderr) ?? `ffprobe exited ${result.exitCode}` };
+  }
+  let json: FfprobeJson;
+  try {
+    json = JSON.parse(result.stdout) as FfprobeJson;
+  } catch {
+    return { ok: false, reason: 'ffprobe printed no valid JSON' };
+  }
+  if (!json.streams?.length) return { ok: false, reason: 'no audio, video or subtitle streams' };
+  const size = await stat(path).then(
+    (s) => s.size,
+    () => Number(json.format?.size ?? 0),
+  );
+  return { ok: true, facts: factsFromProbe(json, size) };
+}
+
+function positive(raw: string | undefined): number | null {
+  if (raw === undefined) return null;
+  const n = Number(raw);
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+// ffprobe prints `unknown` for a stream that carries no tag; treat it as absent.
+function tag(raw: string | undefined): string | null {
+  return raw === undefined || raw === 'unknown' || raw === '' ? null : raw;
+}
+
+/** The last non-empty line of a tool's stderr: usually the reason it failed. */
+export function lastLine(text: string | undefined): string | null {
+  const lines = (text ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.at(-1) ?? null;
+}

@@ -1,0 +1,60 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { runFfmpeg } from '@conform/media';
+
+/** Encodes `input` to HEVC the way the encoder does (every audio/subtitle stream copied). */
+export async function encodeHevc(
+  input: string,
+  output: string,
+  extra: string[] = [],
+): Promise<void> {
+  await runFfmpeg([
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    input,
+    '-map',
+    '0:v:0',
+    '-map',
+    '0:a?',
+    '-map',
+    '0:s?',
+    '-c:v',
+    'libx265',
+    '-preset',
+    'ultrafast',
+    '-x265-params',
+    'log-level=error',
+    '-c:a',
+    'copy',
+    '-c:s',
+    'copy',
+    ...extra,
+    '-tag:v',
+    'hvc1',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    output,
+  ]);
+}
+
+/**
+ * Mounts a tmpfs of `size` at `dir` (root only). Fails loudly rather than skipping: a test that
+ * needs a real full filesystem must not silently pass without one.
+ */
+export async function mountTmpfs(dir: string, size: string): Promise<() => void> {
+  await mkdir(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    throw new Error(
+      `this test needs a real small filesystem: mounting a ${size} tmpfs at ${dir} failed ` +
+        `(run the tests as root, or in a container with CAP_SYS_ADMIN): ${(err as Error).message}`,
+    );
+  }
+  return () => execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+}

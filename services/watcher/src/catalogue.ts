@@ -1,0 +1,241 @@
+import {
+  assertNever,
+  fileIdFor,
+  type DomainEventOf,
+  type EventEnvelope,
+  type FileFingerprint,
+} from '@conform/contracts';
+
+/** A file the watcher has announced, as the event log remembers it. */
+export interface KnownFile {
+  fileId: string;
+  library: string;
+  path: string;
+  relativePath: string;
+  /** -1 when unknown (e.g. after the archiver swapped the content): the next sighting is a change. */
+  size: number;
+  mtimeMs: number;
+  fingerprint: FileFingerprint | null;
+  /** Stream sequence of the last event applied to this entry; older events are ignored. */
+  sequence: number;
+}
+
+/** Everything the watcher knows: files by id, ids by path, and known files seen to vanish. */
+export interface Catalogue {
+  files: ReadonlyMap<string, KnownFile>;
+  byPath: ReadonlyMap<string, string>;
+  /** File id → when it was last seen missing; it becomes file.removed after the window. */
+  vanished: ReadonlyMap<string, number>;
+}
+
+/** What the edge saw. `fingerprint` carries the size and mtime. */
+export type CatalogueInput =
+  | {
+      kind: 'stable';
+      library: string;
+      path: string;
+      relativePath: string;
+      fingerprint: FileFingerprint;
+    }
+  | { kind: 'missing'; path: string; now: number }
+  | { kind: 'tick'; now: number };
+
+/** The events the watcher publishes. */
+export type IdentityEvent = { fileId: string } & (
+  | DomainEventOf<'file.discovered'>
+  | DomainEventOf<'file.changed'>
+  | DomainEventOf<'file.moved'>
+  | DomainEventOf<'file.removed'>
+);
+
+/**
+ * What changes the catalogue: an event from the log with its stream sequence (the watcher's
+ * own, replayed at start or just published, or another service's swap), or a private note.
+ */
+export type CatalogueEvent =
+  | { kind: 'logged'; sequence: number; event: EventEnvelope }
+  | Exclude<CatalogueDecision, IdentityEvent>;
+
+/** What the decider concludes: events to publish, or private notes about missing files. */
+export type CatalogueDecision =
+  | IdentityEvent
+  | { kind: 'went-missing'; fileId: string; since: number }
+  | { kind: 'came-back'; fileId: string };
+
+/**
+ * File identity across restarts, renames and moves. A path seen before with the same size and
+ * mtime is nothing new (a restart or rescan publishes nothing); with another stamp it changed;
+ * an unknown path whose content matches a known file that went missing is that file moved (it
+ * keeps its id and history); a known file missing for a whole window is removed.
+ */
+export function decideCatalogue(
+  input: CatalogueInput,
+  state: Catalogue,
+  windowMs: number,
+): CatalogueDecision[] {
+  switch (input.kind) {
+    case 'stable':
+      return decideStable(input, state);
+    case 'missing': {
+      const fileId = state.byPath.get(input.path);
+      if (!fileId || state.vanished.has(fileId)) return [];
+      return [{ kind: 'went-missing', fileId, since: input.now }];
+    }
+    case 'tick': {
+      const removed: IdentityEvent[] = [];
+      for (const [fileId, since] of state.vanished) {
+        const known = state.files.get(fileId);
+        if (!known || input.now - since < windowMs) continue;
+        removed.push({
+          fileId,
+          type: 'file.removed',
+          data: { library: known.library, path: known.path, relativePath: known.relativePath },
+        });
+      }
+      return removed;
+    }
+    default:
+      return assertNever(input, 'catalogue input');
+  }
+}
+
+/** An empty catalogue. */
+export function emptyCatalogue(): Catalogue {
+  return { files: new Map(), byPath: new Map(), vanished: new Map() };
+}
+
+function decideStable(
+  input: Extract<CatalogueInput, { kind: 'stable' }>,
+  state: Catalogue,
+): CatalogueDecision[] {
+  const { library, path, relativePath, fingerprint } = input;
+  const data = {
+    library,
+    path,
+    relativePath,
+    size: fingerprint.size,
+    mtimeMs: fingerprint.mtimeMs,
+    fingerprint,
+  };
+  const knownId = state.byPath.get(path);
+  if (knownId) {
+    const known = state.files.get(knownId);
+    const unchanged =
+      known && known.size === fingerprint.size && known.mtimeMs === fingerprint.mtimeMs;
+    if (unchanged)
+      return state.vanished.has(knownId) ? [{ kind: 'came-back', fileId: knownId }] : [];
+    return [{ fileId: knownId, type: 'file.changed', data }];
+  }
+  for (const fileId of state.vanished.keys()) {
+    const known = state.files.get(fileId);
+    if (known && known.library === library && sameContent(known.fingerprint, fingerprint)) {
+      return [{ fileId, type: 'file.moved', data: { ...data, fromPath: known.path } }];
+    }
+  }
+  return [
+    {
+      fileId: freshFileId(state, library, relativePath, fingerprint),
+      type: 'file.discovered',
+      data,
+    },
+  ];
+}
+
+/** Same content: equal size, mtime and head/tail hash. Device and inode may differ (a move
+ * across filesystems copies), so they only matter when the hash is missing. */
+function sameContent(a: FileFingerprint | null, b: FileFingerprint): boolean {
+  return (
+    a !== null &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.headTailSha256 === b.headTailSha256
+  );
+}
+
+/** The id for a new file: derived from its path, unless a moved file already carries that id. */
+function freshFileId(
+  state: Catalogue,
+  library: string,
+  relativePath: string,
+  fp: FileFingerprint,
+): string {
+  const byPath = fileIdFor(library, relativePath);
+  if (!state.files.has(byPath)) return byPath;
+  return fileIdFor(library, `${relativePath}\0${fp.dev}:${fp.ino}:${fp.mtimeMs}`);
+}
+
+/** Folds one event into the catalogue. Pure: returns a new catalogue. */
+export function evolveCatalogue(state: Catalogue, event: CatalogueEvent): Catalogue {
+  const files = new Map(state.files);
+  const byPath = new Map(state.byPath);
+  const vanished = new Map(state.vanished);
+  const put = (entry: KnownFile, fromPath?: string) => {
+    const previous = files.get(entry.fileId);
+    if (previous && previous.sequence > entry.sequence) return; // an older event, replayed
+    if (previous && byPath.get(previous.path) === entry.fileId) byPath.delete(previous.path);
+    if (fromPath && byPath.get(fromPath) === entry.fileId) byPath.delete(fromPath);
+    files.set(entry.fileId, entry);
+    byPath.set(entry.path, entry.fileId);
+    vanished.delete(entry.fileId);
+  };
+  switch (event.kind) {
+    case 'went-missing':
+      vanished.set(event.fileId, event.since);
+      break;
+    case 'came-back':
+      vanished.delete(event.fileId);
+      break;
+    case 'logged': {
+      const e = event.event;
+      const sequence = event.sequence;
+      const fileId = e.fileId;
+      switch (e.type) {
+        case 'file.discovered':
+        case 'file.changed':
+        case 'file.moved':
+          put(
+            {
+              fileId,
+              library: e.data.library,
+              path: e.data.path,
+              relativePath: e.data.relativePath,
+              size: e.data.size,
+              mtimeMs: e.data.mtimeMs,
+              fingerprint: e.data.fingerprint ?? null,
+              sequence,
+            },
+            e.type === 'file.moved' ? e.data.fromPath : undefined,
+          );
+          break;
+        case 'file.removed': {
+          const known = files.get(fileId);
+          if (known && known.sequence <= sequence) {
+            files.delete(fileId);
+            if (byPath.get(known.path) === fileId) byPath.delete(known.path);
+            vanished.delete(fileId);
+          }
+          break;
+        }
+        case 'file.replaced':
+        case 'file.restored': {
+          // The archiver put other content at the path (or at a new path when the container
+          // changed): the next sighting there is a change of the same file, not a new file.
+          const known = files.get(fileId);
+          if (!known || known.sequence > sequence) break;
+          const path = e.type === 'file.replaced' ? e.data.newPath : e.data.path;
+          const relativePath = path.startsWith(known.library + '/')
+            ? path.slice(known.library.length + 1)
+            : known.relativePath;
+          put({ ...known, path, relativePath, size: -1, mtimeMs: -1, sequence }, known.path);
+          break;
+        }
+        default:
+          break;
+      }
+      break;
+    }
+    default:
+      return assertNever(event, 'catalogue event');
+  }
+  return { files, byPath, vanished };
+}

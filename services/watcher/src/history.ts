@@ -1,0 +1,65 @@
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeEvent, SUBJECT_PREFIX, type EventEnvelope } from '@conform/contracts';
+import { EVENT_LOG_STREAM, type Logger } from '@conform/bus';
+
+/** A running read of the event log's file events. */
+export interface EventLogFollower {
+  stop(): Promise<void>;
+}
+
+/** Every `file.*` event: the watcher's own announcements and the archiver's swaps. */
+export const FILE_EVENTS_FILTER = `${SUBJECT_PREFIX}.file.*.*`;
+
+/**
+ * Reads every `file.*` event from the start of the log with an ordered consumer, resolves once
+ * it has caught up (so the caller knows everything announced before), and keeps following so
+ * later swaps by the archiver arrive too. Invalid messages are skipped: the projector reports them.
+ */
+export async function followEventLog(
+  js: JetStreamClient,
+  apply: (event: EventEnvelope, sequence: number) => void,
+  log: Logger,
+): Promise<EventLogFollower> {
+  let stopped = false;
+  let messages: ConsumerMessages | null = null;
+  let lastSeq = 0;
+  let caughtUp!: () => void;
+  const ready = new Promise<void>((r) => (caughtUp = r));
+
+  const run = async () => {
+    while (!stopped) {
+      try {
+        const consumer = await js.consumers.get(EVENT_LOG_STREAM, {
+          filter_subjects: FILE_EVENTS_FILTER,
+          deliver_policy: lastSeq ? DeliverPolicy.StartSequence : DeliverPolicy.All,
+          ...(lastSeq ? { opt_start_seq: lastSeq + 1 } : {}),
+        });
+        if ((await consumer.info()).num_pending === 0) caughtUp();
+        messages = await consumer.consume();
+        for await (const msg of messages) {
+          if (msg.seq > lastSeq) {
+            lastSeq = msg.seq;
+            const decoded = decodeEvent(msg.data);
+            if (decoded.ok) apply(decoded.event, msg.seq);
+          }
+          if (msg.info.pending === 0) caughtUp();
+        }
+      } catch (err) {
+        if (stopped) break;
+        log.warn({ err }, 'reading the event log failed; retrying');
+        await sleep(1_000);
+      }
+    }
+  };
+  const running = run();
+  await ready;
+  return {
+    stop: async () => {
+      stopped = true;
+      caughtUp();
+      messages?.stop();
+      await running;
+    },
+  };
+}
