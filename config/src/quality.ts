@@ -62,9 +62,24 @@ export interface LibraryConfig {
   /** Null only when keepOriginals is true. */
   archive: string | null;
   keepOriginals: boolean;
+  /** Opt-in retention: delete archived originals this many days after the swap. */
+  deleteOriginalsAfterDays: number | null;
+  /** Which files are watched, and how. */
+  watch: LibraryWatch;
   policy: QualityPolicy;
   /** {@link policyVersion} of `policy`. */
   policyVersion: string;
+}
+
+/** Which files of a library are watched, and how (`watch:` in quality.yaml). */
+export interface LibraryWatch {
+  include?: string[];
+  exclude?: string[];
+  extensions?: string[];
+  /** Poll instead of inotify (network mounts). */
+  usePolling: boolean;
+  /** Full walk every this many ms; 0 = never. */
+  rescanIntervalMs: number;
 }
 
 /** A validated quality.yaml. */
@@ -141,6 +156,14 @@ export function resolveQualityConfig(src: YamlSource): QualityConfig {
       root: stripSlash(lib.root),
       archive: lib.archive ? stripSlash(lib.archive) : null,
       keepOriginals: lib.keepOriginals === true,
+      deleteOriginalsAfterDays: lib.deleteOriginalsAfterDays ?? null,
+      watch: {
+        ...(lib.watch?.include ? { include: lib.watch.include } : {}),
+        ...(lib.watch?.exclude ? { exclude: lib.watch.exclude } : {}),
+        ...(lib.watch?.extensions ? { extensions: lib.watch.extensions } : {}),
+        usePolling: lib.watch?.polling === true,
+        rescanIntervalMs: (lib.watch?.rescanMinutes ?? 15) * 60_000,
+      },
       policy,
       policyVersion: policyVersion(policy),
     };
@@ -164,6 +187,14 @@ interface RawConfig {
     root: string;
     archive?: string;
     keepOriginals?: boolean;
+    deleteOriginalsAfterDays?: number;
+    watch?: {
+      include?: string[];
+      exclude?: string[];
+      extensions?: string[];
+      polling?: boolean;
+      rescanMinutes?: number;
+    };
     policy?: unknown;
   }[];
 }

@@ -238,3 +238,47 @@ libraries:
     });
   });
 });
+
+describe('library watching and originals', () => {
+  it('reads include/exclude globs, extensions, polling, rescan and retention per library', () => {
+    const config = parseQualityConfig(
+      `version: 1
+libraries:
+  - root: /media/nas
+    archive: /archive/nas
+    deleteOriginalsAfterDays: 30
+    watch:
+      include: ['Movies/**']
+      exclude: ['**/Extras/**']
+      extensions: [mkv, .mp4]
+      polling: true
+      rescanMinutes: 60
+  - root: /media/local
+    archive: /archive/local
+`,
+      'q.yaml',
+    );
+    const [nas, local] = config.libraries;
+    assert.deepEqual(nas!.watch, {
+      include: ['Movies/**'],
+      exclude: ['**/Extras/**'],
+      extensions: ['mkv', '.mp4'],
+      usePolling: true,
+      rescanIntervalMs: 60 * 60_000,
+    });
+    assert.equal(nas!.deleteOriginalsAfterDays, 30);
+    assert.deepEqual(local!.watch, { usePolling: false, rescanIntervalMs: 15 * 60_000 });
+    assert.equal(local!.deleteOriginalsAfterDays, null);
+  });
+
+  it('names the line and key of a bad watch setting', () => {
+    const err = problem(`version: 1
+libraries:
+  - root: /media/nas
+    archive: /archive/nas
+    watch:
+      polling: sometimes
+`);
+    assert.match(err.message, /quality\.yaml:6: .*polling/);
+  });
+});

@@ -17,6 +17,10 @@ export function connectionOptions(cmd: Command): Command {
     )
     .option('--host <host>', 'address the status server binds (env CONFORM_HOST)', undefined)
     .option('--port <n>', 'status server port, 0 for any free port (env CONFORM_PORT)')
+    .option(
+      '--metrics-port <n>',
+      'serve /metrics here when the status service is not in this process (env CONFORM_METRICS_PORT)',
+    )
     .addOption(
       new Option(
         '--stability-window <ms>',

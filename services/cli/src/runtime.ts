@@ -3,7 +3,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   connectBus,
+  createBusMetrics,
   EventPublisher,
+  serveMetrics,
   provisionEventLog,
   startNatsServer,
   type Bus,
@@ -84,11 +86,16 @@ export async function startConform(
     const eventLog = { maxBytes: settings.eventLogMaxBytes };
     await provisionEventLog(bus.jsm, eventLog);
 
+    // One registry per process: every service here counts into it, /metrics serves it.
+    const metrics = createBusMetrics({ jsm: bus.jsm });
     const context = (service: string): ServiceContext => ({
       bus,
-      publisher: new EventPublisher(bus.js, { producer: `${service}@${hostname()}` }),
+      publisher: metrics.instrument(
+        new EventPublisher(bus.js, { producer: `${service}@${hostname()}` }),
+      ),
       log,
       eventLog,
+      onOutcome: metrics.onOutcome,
     });
     const started = async (service: Promise<RunningService>) => {
       const s = await service;
@@ -106,14 +113,34 @@ export async function startConform(
         host: settings.host,
         port: settings.port,
         isReady: async () => !bus.nc.isClosed(),
+        bus,
+        publisher: context('status').publisher,
+        controlToken: settings.controlToken ?? undefined,
+        busMetrics: metrics.registry,
       });
       cleanups.push(() => server.close());
       statusUrl = server.url;
       log.info({ url: server.url }, 'status server listening');
+    } else if (settings.metricsPort !== null) {
+      // Services run alone (compose, extra nodes) serve their metrics on a port of their own.
+      const served = await serveMetrics(metrics.registry, {
+        host: settings.host,
+        port: settings.metricsPort,
+      });
+      cleanups.push(() => served.close());
+      log.info({ url: served.url }, 'metrics served');
     }
     // Downstream first, so each stage is consuming before the one before it publishes.
     if (services.includes('archiver')) {
-      await started(startArchiver(context('archiver'), { libraries: settings.libraries }));
+      await started(
+        startArchiver(context('archiver'), {
+          libraries: settings.libraries.map((l) => ({
+            root: l.root,
+            archive: l.archive,
+            originals: l.originals,
+          })),
+        }),
+      );
     }
     if (services.includes('verifier')) await started(startVerifier(context('verifier')));
     if (services.includes('encoder')) {
@@ -142,7 +169,7 @@ export async function startConform(
     if (services.includes('watcher')) {
       await started(
         startWatcher(context('watcher'), {
-          libraries: settings.libraries.map((l) => ({ root: l.root })),
+          libraries: settings.libraries.map((l) => ({ root: l.root, ...l.watch })),
           stabilityWindowMs: settings.stabilityWindowMs,
         }),
       );

@@ -8,6 +8,16 @@ import { UsageError } from './errors.js';
 export interface LibrarySettings {
   root: string;
   archive: string;
+  /** `archive` (default), `keep` beside the file, or delete from the archive after N days. */
+  originals?: 'archive' | 'keep' | { deleteAfterDays: number };
+  /** Which files are watched and how (globs, extensions, polling, rescan interval). */
+  watch?: {
+    include?: string[];
+    exclude?: string[];
+    extensions?: string[];
+    usePolling?: boolean;
+    rescanIntervalMs?: number;
+  };
 }
 
 /** Everything `conform up` needs, after flags and environment are merged. */
@@ -24,6 +34,10 @@ export interface ConformSettings {
   eventLogMaxBytes: number | undefined;
   /** The quality.yaml given with --config; absent: the built-in default policy. */
   quality?: QualityConfig;
+  /** Bearer token for the status API's control endpoints (env CONFORM_CONTROL_TOKEN); none: they answer 403. */
+  controlToken: string | null;
+  /** Where a service run alone serves /metrics (--metrics-port, env CONFORM_METRICS_PORT); null: not served. */
+  metricsPort: number | null;
 }
 
 /** Flags as commander hands them over (all strings). */
@@ -37,6 +51,7 @@ export interface RawFlags {
   stabilityWindow?: string;
   slots?: string;
   encoder?: string;
+  metricsPort?: string;
 }
 
 export const DEFAULT_PORT = 8484;
@@ -70,7 +85,10 @@ export function resolveSettings(
     throw new UsageError('give a library to watch: --library DIR --archive DIR');
   }
   const port = parseInteger('--port', flags.port ?? env.CONFORM_PORT, DEFAULT_PORT, 0, 65535);
+  const metricsPort = flags.metricsPort ?? env.CONFORM_METRICS_PORT;
   return {
+    controlToken: env.CONFORM_CONTROL_TOKEN || null,
+    metricsPort: metricsPort ? parseInteger('--metrics-port', metricsPort, 0, 0, 65535) : null,
     libraries,
     stateDir: resolve(flags.stateDir ?? defaultStateDir(env)),
     natsUrl: flags.nats ?? env.NATS_URL ?? null,
@@ -102,7 +120,7 @@ export async function checkLibraries(libraries: LibrarySettings[]): Promise<void
   for (const lib of libraries) {
     const s = await stat(lib.root).catch(() => null);
     if (!s?.isDirectory()) throw new UsageError(`library ${lib.root} is not a directory`);
-    if (isInside(lib.archive, lib.root)) {
+    if (lib.originals !== 'keep' && isInside(lib.archive, lib.root)) {
       throw new UsageError(
         `archive ${lib.archive} is inside library ${lib.root}: archived originals would be watched again`,
       );

@@ -55,7 +55,7 @@ describe('conform up', () => {
     async () => {
       const root = join(dir, 'quickstart');
       await mkdir(join(root, 'library', 'Movies'), { recursive: true });
-      const conform = runConform(upArgs(root));
+      const conform = runConform(upArgs(root), { CONFORM_CONTROL_TOKEN: 'e2e-token' });
       try {
         const status = await conform.waitForLog('status server listening');
         const nats = await conform.waitForLog('embedded nats-server started');
@@ -90,6 +90,31 @@ describe('conform up', () => {
         assert.equal(await sha256(join(root, 'archive', 'Movies', 'Clip One.mp4')), originalHash);
         const summary = (await (await fetch(`${url}/api/summary`)).json()) as { total: number };
         assert.ok(summary.total >= 1);
+
+        // Every service in this process counts into /metrics.
+        const metrics = await (await fetch(`${url}/metrics`)).text();
+        assert.match(
+          metrics,
+          /conform_events_published_total\{[^}]*type="file\.replaced"[^}]*\} 1/,
+        );
+        assert.match(
+          metrics,
+          /conform_events_consumed_total\{[^}]*service="archiver"[^}]*\} [1-9]/,
+        );
+
+        // Control needs the token the operator configured.
+        const pause = (auth?: string) =>
+          fetch(`${url}/api/control/pause`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              ...(auth ? { authorization: auth } : {}),
+            },
+            body: '{}',
+          });
+        assert.equal((await pause()).status, 401);
+        assert.equal((await pause('Bearer wrong')).status, 401);
+        assert.equal((await pause('Bearer e2e-token')).status, 202);
 
         conform.child.kill('SIGTERM');
         assert.equal(await conform.exited, 0, conform.stderr());

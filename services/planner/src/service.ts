@@ -39,7 +39,7 @@ export interface ReplanSummary {
 }
 
 /**
- * Starts the planner: for each `file.discovered`, re-checks the file is unchanged, probes it
+ * Starts the planner: for each `file.discovered` or `file.changed`, re-checks the file is unchanged, probes it
  * and publishes `file.probed` + `file.planned`, or `file.unreadable`. At start it first
  * re-plans, from the stored probes, every file whose decision the current policy changes.
  */
@@ -62,6 +62,12 @@ export async function startPlanner(
     {
       consumer: consumerSpec('planner', 'file.discovered'),
       slots: opts.slots ?? 2,
+      handle: plannerHandler(policyOf),
+    },
+    // New content at a known path (the watcher keeps its id) is planned like a new file.
+    {
+      consumer: consumerSpec('planner', 'file.changed'),
+      slots: 1,
       handle: plannerHandler(policyOf),
     },
   ]);
@@ -118,7 +124,7 @@ export async function replanChangedFiles(
 /** The planner's message handler: read (stat, probe, free space) → pure plan → publish. */
 export function plannerHandler(policyOf: PolicyLookup): EventHandler {
   return async (event, hctx) => {
-    if (event.type !== 'file.discovered') return;
+    if (event.type !== 'file.discovered' && event.type !== 'file.changed') return;
     const discovered = event.data;
     const freshness = checkFreshness(discovered, await currentStamp(discovered.path));
     if (!freshness.fresh) {

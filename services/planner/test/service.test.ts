@@ -96,6 +96,31 @@ async function lastEvent<T extends EventType>(
 }
 
 describe('planner on the real bus', () => {
+  it('plans new content at a known path (file.changed) like a discovery', async () => {
+    await mkdir(join(library, 'Changed'), { recursive: true });
+    await generateClip({ path: join(library, 'Changed/c.mkv'), durationSec: 1 });
+    const s = await stat(join(library, 'Changed/c.mkv'));
+    const fileId = fileIdFor(library, 'Changed/c.mkv');
+    await publisher.emit(
+      {
+        type: 'file.changed',
+        data: {
+          library,
+          path: join(library, 'Changed/c.mkv'),
+          relativePath: 'Changed/c.mkv',
+          size: s.size,
+          mtimeMs: s.mtimeMs,
+        },
+      },
+      { fileId, discriminator: `${s.size}:${s.mtimeMs}` },
+    );
+    const planned = await eventually(() => lastEvent('file.planned', fileId), {
+      what: 'file.planned after file.changed',
+    });
+    assert.equal(planned.data.decision, 'encode');
+    assert.equal(planned.data.path, join(library, 'Changed/c.mkv'));
+  });
+
   it('plans an h264 mp4 for hevc mp4 after publishing what it probed', async () => {
     await mkdir(join(library, 'Movies'), { recursive: true });
     await generateClip({ path: join(library, 'Movies/a.mp4'), durationSec: 1, audioTracks: 2 });

@@ -23,6 +23,7 @@ function conform(args) {
     env: { ...process.env, LOG_LEVEL: 'info' },
   });
   const waiters = [];
+  const seen = [];
   createInterface({ input: child.stdout }).on('line', (line) => {
     let j;
     try {
@@ -30,6 +31,8 @@ function conform(args) {
     } catch {
       return;
     }
+    if (process.env.BENCH_DEBUG) console.error(line.slice(0, 200));
+    seen.push(j);
     for (const w of waiters) if (j.msg === w.msg) w.resolve(j);
   });
   let peakKb = 0;
@@ -42,7 +45,12 @@ function conform(args) {
   return {
     child,
     peakMb: () => Math.round(peakKb / 1024),
-    waitFor: (msg) => new Promise((resolve) => waiters.push({ msg, resolve })),
+    waitFor: (msg) =>
+      new Promise((resolve) => {
+        const already = seen.find((j) => j.msg === msg);
+        if (already) resolve(already);
+        else waiters.push({ msg, resolve });
+      }),
     stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))),
   };
 }
@@ -62,6 +70,7 @@ try {
     );
   }
   const nats = await startNatsServer({ storeDir: join(dir, 'nats') });
+  say(`nats-server at ${nats.url}`);
   const bus = await connectBus({ servers: nats.url, name: 'bench' });
   const status = conform([
     'run',
@@ -93,6 +102,7 @@ try {
   while (total < files) {
     await new Promise((r) => setTimeout(r, 250));
     total = (await (await fetch(`${url}/api/summary`)).json()).total ?? 0;
+    if (process.env.BENCH_DEBUG) console.error('total', total);
   }
   const discoverySec = (performance.now() - t0) / 1000;
   await watcher.waitFor('library scan settled');

@@ -92,6 +92,8 @@ export async function startWatcher(
     },
     log,
   );
+  // Stable files waiting for their fingerprint; the first scan is not settled before they are.
+  let fingerprinting = 0;
   // Decided events the event log has not accepted yet, by path (a newer decision replaces).
   const outbox = new Map<string, IdentityEvent>();
   let stopped = false;
@@ -120,7 +122,9 @@ export async function startWatcher(
       entry.state = decider.evolve(entry.state, event);
       if (event.kind === 'stable') {
         const relativePath = entry.relativePath;
+        fingerprinting++;
         enqueue(async () => {
+          fingerprinting--;
           const fingerprint = await fingerprintFile(path).catch(() => null);
           // Changed again or gone since it was stable: the next observation will tell.
           if (
@@ -227,7 +231,7 @@ export async function startWatcher(
     enqueue(async () => {
       ticking = false;
       const settling = [...tracked.values()].some((e) => e.state.phase === 'settling');
-      if (scanned && !settledOnce && !settling && outbox.size === 0) {
+      if (scanned && !settledOnce && !settling && fingerprinting === 0 && outbox.size === 0) {
         settledOnce = true;
         // Operators (and the benchmark) read this line: the first full scan is done.
         log.info({ files: tracked.size, known: catalogue.files.size }, 'library scan settled');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { connectionOptions, logger, runUntilSignalled } from '../lifecycle.js';
 import { SERVICE_NAMES } from '../runtime.js';
-import { CliError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import {
   checkLibraries,
   resolveSettings,
@@ -34,15 +34,17 @@ async function settingsFromConfig(flags: RawFlags, file: string): Promise<Confor
     throw new UsageError('give either --config FILE or --library/--archive, not both');
   }
   const quality = await loadConfigOrFail(file);
-  const libraries = quality.libraries.map((lib) => {
-    if (lib.keepOriginals || !lib.archive) {
-      throw new CliError(
-        'UNSUPPORTED',
-        `${quality.file}: library ${lib.name}: keepOriginals is not supported by the archiver yet; give it an archive folder`,
-      );
-    }
-    return { root: lib.root, archive: lib.archive };
-  });
+  const libraries = quality.libraries.map((lib) => ({
+    root: lib.root,
+    // Under keepOriginals the archiver keeps originals beside the file and needs no archive.
+    archive: lib.archive ?? lib.root,
+    originals: lib.keepOriginals
+      ? ('keep' as const)
+      : lib.deleteOriginalsAfterDays
+        ? { deleteAfterDays: lib.deleteOriginalsAfterDays }
+        : ('archive' as const),
+    watch: lib.watch,
+  }));
   return {
     ...resolveSettings(flags, process.env, { requireLibrary: false }),
     libraries,
