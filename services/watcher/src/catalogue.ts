@@ -22,10 +22,10 @@ export interface KnownFile {
 
 /** Everything the watcher knows: files by id, ids by path, and known files seen to vanish. */
 export interface Catalogue {
-  files: ReadonlyMap<string, KnownFile>;
-  byPath: ReadonlyMap<string, string>;
+  files: Map<string, KnownFile>;
+  byPath: Map<string, string>;
   /** File id → when it was last seen missing; it becomes file.removed after the window. */
-  vanished: ReadonlyMap<string, number>;
+  vanished: Map<string, number>;
 }
 
 /** What the edge saw. `fingerprint` carries the size and mtime. */
@@ -164,11 +164,13 @@ function freshFileId(
   return fileIdFor(library, `${relativePath}\0${fp.dev}:${fp.ino}:${fp.mtimeMs}`);
 }
 
-/** Folds one event into the catalogue. Pure: returns a new catalogue. */
+/**
+ * Folds one event into the catalogue and returns it. It updates the maps in place: copying
+ * three maps of 100,000 entries for every event would make a large library's first scan
+ * quadratic. The catalogue belongs to one watcher; `decideCatalogue` never mutates it.
+ */
 export function evolveCatalogue(state: Catalogue, event: CatalogueEvent): Catalogue {
-  const files = new Map(state.files);
-  const byPath = new Map(state.byPath);
-  const vanished = new Map(state.vanished);
+  const { files, byPath, vanished } = state;
   const put = (entry: KnownFile, fromPath?: string) => {
     const previous = files.get(entry.fileId);
     if (previous && previous.sequence > entry.sequence) return; // an older event, replayed
@@ -237,5 +239,5 @@ export function evolveCatalogue(state: Catalogue, event: CatalogueEvent): Catalo
     default:
       return assertNever(event, 'catalogue event');
   }
-  return { files, byPath, vanished };
+  return state;
 }
