@@ -29,6 +29,19 @@ export interface MediaSummary {
      * absent in events from before it was probed, null when ffprobe reports none.
      */
     colorTransfer?: string | null;
+    /** The fields below are optional: absent in events from before full probing. */
+    /** Codec profile, e.g. `Main 10`, `High`. */
+    profile?: string | null;
+    /** Bits per sample: from ffprobe's bits_per_raw_sample, else read off the pixel format. */
+    bitDepth?: number | null;
+    /** Average frames per second. */
+    frameRate?: number | null;
+    colorPrimaries?: string | null;
+    colorSpace?: string | null;
+    /** HDR format, from the transfer function and side data; null for SDR. */
+    hdr?: 'hdr10' | 'hdr10+' | 'hlg' | 'dolby-vision' | null;
+    /** ffprobe's stream side data types (mastering display, content light level, DOVI, …). */
+    sideData?: string[];
   } | null;
   audioStreams: number;
   subtitleStreams: number;
@@ -50,6 +63,14 @@ export interface StreamInfo {
   language: string | null;
   /** Audio channel count; null for subtitles or when unknown. */
   channels: number | null;
+  /** Optional: absent in events from before full probing. */
+  profile?: string | null;
+  /** e.g. `5.1(side)`, `stereo`. */
+  channelLayout?: string | null;
+  /** Disposition flags: the player's default pick, and forced (e.g. foreign-dialogue) subtitles. */
+  default?: boolean;
+  forced?: boolean;
+  title?: string | null;
 }
 
 /** What to do with one audio or subtitle stream of the source. */

@@ -12,11 +12,19 @@ export interface FfprobeOutput {
     height?: number;
     pix_fmt?: string;
     color_transfer?: string;
+    color_primaries?: string;
+    color_space?: string;
+    profile?: string;
+    bits_per_raw_sample?: string;
+    avg_frame_rate?: string;
+    r_frame_rate?: string;
     channels?: number;
+    channel_layout?: string;
     index?: number;
-    tags?: { language?: string };
+    tags?: { language?: string; title?: string };
     duration?: string;
-    disposition?: { attached_pic?: number };
+    disposition?: { attached_pic?: number; default?: number; forced?: number };
+    side_data_list?: { side_data_type?: string }[];
   }[];
 }
 
@@ -45,6 +53,13 @@ export function summarizeProbe(json: FfprobeOutput): MediaSummary {
           height: video.height ?? 0,
           pixFmt: video.pix_fmt ?? null,
           colorTransfer: video.color_transfer ?? null,
+          profile: video.profile ?? null,
+          bitDepth: bitDepthOf(video.bits_per_raw_sample, video.pix_fmt),
+          frameRate: frameRateOf(video.avg_frame_rate) ?? frameRateOf(video.r_frame_rate),
+          colorPrimaries: video.color_primaries ?? null,
+          colorSpace: video.color_space ?? null,
+          hdr: hdrOf(video.color_transfer, sideDataOf(video)),
+          sideData: sideDataOf(video),
         }
       : null,
     audioStreams: streams.filter((s) => s.codec_type === 'audio').length,
@@ -58,11 +73,50 @@ export function summarizeProbe(json: FfprobeOutput): MediaSummary {
               codec: s.codec_name ?? 'unknown',
               language: languageOf(s.tags?.language),
               channels: s.codec_type === 'audio' ? (s.channels ?? null) : null,
+              profile: s.profile ?? null,
+              channelLayout: s.codec_type === 'audio' ? (s.channel_layout ?? null) : null,
+              default: s.disposition?.default === 1,
+              forced: s.disposition?.forced === 1,
+              title: s.tags?.title ?? null,
             },
           ]
         : [],
     ),
   };
+}
+
+type ProbedStream = NonNullable<FfprobeOutput['streams']>[number];
+
+function sideDataOf(s: ProbedStream): string[] {
+  return (s.side_data_list ?? []).map((d) => d.side_data_type ?? '').filter(Boolean);
+}
+
+/** bits_per_raw_sample when ffprobe knows it, else the depth a pixel format name carries. */
+export function bitDepthOf(raw: string | undefined, pixFmt: string | undefined): number | null {
+  const n = Number(raw);
+  if (Number.isInteger(n) && n > 0) return n;
+  if (!pixFmt) return null;
+  const m = /p(\d{2})(le|be)?$/.exec(pixFmt);
+  return m ? Number(m[1]) : 8;
+}
+
+/** `24000/1001` → 23.976…; `0/0` (unknown) → null. */
+export function frameRateOf(raw: string | undefined): number | null {
+  const [num, den] = (raw ?? '').split('/').map(Number);
+  if (!num || !den || !Number.isFinite(num / den)) return null;
+  return Math.round((num / den) * 1000) / 1000;
+}
+
+/** The HDR format: Dolby Vision and HDR10+ by their side data, HDR10 by PQ, HLG by its curve. */
+export function hdrOf(
+  transfer: string | undefined,
+  sideData: string[],
+): 'hdr10' | 'hdr10+' | 'hlg' | 'dolby-vision' | null {
+  if (sideData.some((t) => /DOVI/i.test(t))) return 'dolby-vision';
+  if (sideData.some((t) => /HDR10\+|SMPTE2094-40|dynamic metadata/i.test(t))) return 'hdr10+';
+  if (transfer === 'smpte2084') return 'hdr10';
+  if (transfer === 'arib-std-b67') return 'hlg';
+  return null;
 }
 
 // `und` means the muxer knew nothing, the same as no tag at all.

@@ -31,6 +31,11 @@ const mp4WithCoverArt: FfprobeOutput = {
       width: 320,
       height: 240,
       pix_fmt: 'yuv420p',
+      profile: 'High',
+      avg_frame_rate: '24000/1001',
+      color_primaries: 'bt709',
+      color_space: 'bt709',
+      color_transfer: 'bt709',
       duration: '2.000000',
       disposition: { attached_pic: 0 },
     },
@@ -39,27 +44,117 @@ const mp4WithCoverArt: FfprobeOutput = {
       codec_type: 'audio',
       codec_name: 'aac',
       channels: 2,
-      tags: { language: 'eng' },
+      channel_layout: 'stereo',
+      profile: 'LC',
+      tags: { language: 'eng', title: 'Stereo' },
+      disposition: { default: 1, forced: 0 },
       duration: '2.000000',
     },
     { index: 3, codec_type: 'audio', codec_name: 'aac', channels: 6, tags: { language: 'und' } },
-    { index: 4, codec_type: 'subtitle', codec_name: 'mov_text', tags: { language: 'FRE' } },
+    {
+      index: 4,
+      codec_type: 'subtitle',
+      codec_name: 'mov_text',
+      tags: { language: 'FRE' },
+      disposition: { default: 0, forced: 1 },
+    },
   ],
 };
 
 describe('summarizeProbe', () => {
+  it('reads bit depth from the pixel format when ffprobe gives no sample size', () => {
+    const v = summarizeProbe({
+      streams: [
+        {
+          codec_type: 'video',
+          codec_name: 'hevc',
+          pix_fmt: 'yuv420p10le',
+          color_transfer: 'smpte2084',
+        },
+      ],
+    }).video;
+    assert.equal(v?.bitDepth, 10);
+    assert.equal(v?.hdr, 'hdr10');
+  });
+
+  it('tells HDR formats apart by transfer function and side data', () => {
+    const hdr = (transfer: string | undefined, sideData: string[]) =>
+      summarizeProbe({
+        streams: [
+          {
+            codec_type: 'video',
+            codec_name: 'hevc',
+            color_transfer: transfer,
+            side_data_list: sideData.map((t) => ({ side_data_type: t })),
+          },
+        ],
+      }).video?.hdr;
+    assert.equal(hdr('smpte2084', ['DOVI configuration record']), 'dolby-vision');
+    assert.equal(hdr('smpte2084', ['HDR Dynamic Metadata SMPTE2094-40 (HDR10+)']), 'hdr10+');
+    assert.equal(hdr('smpte2084', ['Mastering display metadata']), 'hdr10');
+    assert.equal(hdr('arib-std-b67', []), 'hlg');
+    assert.equal(hdr('bt709', []), null);
+    assert.equal(hdr(undefined, []), null);
+  });
+
   it('given an mp4 with cover art, picks the real video stream and lists tracks with languages', () => {
     assert.deepEqual(summarizeProbe(mp4WithCoverArt), {
       container: 'mov,mp4,m4a,3gp,3g2,mj2',
       durationSec: 2,
       bitRate: 846416,
-      video: { codec: 'h264', width: 320, height: 240, pixFmt: 'yuv420p', colorTransfer: null },
+      video: {
+        codec: 'h264',
+        width: 320,
+        height: 240,
+        pixFmt: 'yuv420p',
+        colorTransfer: 'bt709',
+        profile: 'High',
+        bitDepth: 8,
+        frameRate: 23.976,
+        colorPrimaries: 'bt709',
+        colorSpace: 'bt709',
+        hdr: null,
+        sideData: [],
+      },
       audioStreams: 2,
       subtitleStreams: 1,
       streams: [
-        { index: 2, kind: 'audio', codec: 'aac', language: 'eng', channels: 2 },
-        { index: 3, kind: 'audio', codec: 'aac', language: null, channels: 6 },
-        { index: 4, kind: 'subtitle', codec: 'mov_text', language: 'fre', channels: null },
+        {
+          index: 2,
+          kind: 'audio',
+          codec: 'aac',
+          language: 'eng',
+          channels: 2,
+          profile: 'LC',
+          channelLayout: 'stereo',
+          default: true,
+          forced: false,
+          title: 'Stereo',
+        },
+        {
+          index: 3,
+          kind: 'audio',
+          codec: 'aac',
+          language: null,
+          channels: 6,
+          profile: null,
+          channelLayout: null,
+          default: false,
+          forced: false,
+          title: null,
+        },
+        {
+          index: 4,
+          kind: 'subtitle',
+          codec: 'mov_text',
+          language: 'fre',
+          channels: null,
+          profile: null,
+          channelLayout: null,
+          default: false,
+          forced: true,
+          title: null,
+        },
       ],
     });
   });
@@ -120,6 +215,19 @@ describe('probeMedia on real files', () => {
     assert.equal(media.video?.codec, 'hevc');
     assert.match(media.container, /matroska/);
     assert.equal(media.subtitleStreams, 1);
+  });
+
+  it('reads profile, bit depth, frame rate, colour and HDR10 of a real 10-bit HDR encode', async () => {
+    const path = join(dir, 'hdr10.mkv');
+    await generateClip({ path, durationSec: 1, hdr10: true });
+    const v = (await probeMedia(path)).video;
+    assert.equal(v?.codec, 'hevc');
+    assert.equal(v?.bitDepth, 10);
+    assert.equal(v?.hdr, 'hdr10');
+    assert.equal(v?.colorPrimaries, 'bt2020');
+    assert.equal(v?.colorTransfer, 'smpte2084');
+    assert.match(v?.profile ?? '', /Main 10/);
+    assert.ok(v?.frameRate && v.frameRate > 0);
   });
 
   for (const [what, make] of [
