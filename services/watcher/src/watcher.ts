@@ -150,6 +150,11 @@ export async function startWatcher(
   const observe = (library: Library, path: string) => {
     if (!stopped) dirty.set(path, library);
   };
+  const folderGone = (library: Library, dir: string) => {
+    for (const path of catalogue.byPath.keys()) {
+      if (relativeInside(dir, path) !== null) observe(library, path);
+    }
+  };
 
   /** Stats what changed and what is due, all in parallel chunks, then applies in order. */
   const observeDue = async (now: number) => {
@@ -309,7 +314,7 @@ export async function startWatcher(
   try {
     for (const [i, library] of libraries.entries()) {
       const usePolling = opts.libraries[i]?.usePolling ?? false;
-      watchers.push(await watchLibrary(library, usePolling, tickMs, observe, log));
+      watchers.push(await watchLibrary(library, usePolling, tickMs, observe, folderGone, log));
     }
     // Known files that vanished while the watcher was not running.
     for (const [path, fileId] of catalogue.byPath) {
@@ -365,8 +370,19 @@ function watchLibrary(
   usePolling: boolean,
   pollIntervalMs: number,
   observe: (library: Library, path: string) => void,
+  folderGone: (library: Library, dir: string) => void,
   log: ServiceContext['log'],
 ): Promise<FSWatcher> {
+  const candidate = (path: string) => {
+    const rel = relativeInside(library.root, path);
+    if (rel === null || isHiddenBelow(library.root, path) || library.reject(rel) !== null) return;
+    observe(library, path);
+  };
+  // With inotify, only folders are watched: one watch per folder, not per file, so a library
+  // of 100,000 files needs about 1,000 watches (the kernel's per-user limit is often 8,192)
+  // and no per-file state. A folder's watch reports changes to the files in it ('raw'), and a
+  // folder that appears (also at start) is listed once. Polling cannot see inside a folder
+  // that way, so a polled library has chokidar stat every file.
   const watcher = watch(library.root, {
     persistent: true,
     ignoreInitial: false,
@@ -374,21 +390,31 @@ function watchLibrary(
     usePolling,
     interval: pollIntervalMs,
     binaryInterval: pollIntervalMs,
-    // Directories arrive here too, sometimes without stats, so only files are judged by name.
     ignored: (path, stats) =>
       isHiddenBelow(library.root, path) ||
       (stats?.isFile() === true &&
-        library.reject(relativeInside(library.root, path) ?? '') !== null),
+        (!usePolling || library.reject(relativeInside(library.root, path) ?? '') !== null)),
   });
-  const candidate = (path: string) => {
-    if (relativeInside(library.root, path) === null) return;
-    const rel = relativeInside(library.root, path);
-    if (rel === null || isHiddenBelow(library.root, path) || library.reject(rel) !== null) return;
-    observe(library, path);
-  };
-  watcher.on('add', candidate);
-  watcher.on('change', candidate);
-  watcher.on('unlink', candidate);
+  if (usePolling) {
+    watcher.on('add', candidate);
+    watcher.on('change', candidate);
+    watcher.on('unlink', candidate);
+  } else {
+    watcher.on('addDir', (dir: string) => {
+      readdir(dir, { withFileTypes: true }).then(
+        (entries) => {
+          for (const e of entries) if (e.isFile()) candidate(join(dir, e.name));
+        },
+        (err: unknown) => log.warn({ err, dir }, 'cannot list folder'),
+      );
+    });
+    watcher.on('raw', (_event, name, details) => {
+      const folder = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (name && folder) candidate(join(folder, name));
+    });
+    // Its files vanished with it; the next tick finds each known one missing.
+    watcher.on('unlinkDir', (dir: string) => folderGone(library, dir));
+  }
   watcher.on('error', (err) => log.warn({ err, library: library.root }, 'watch error'));
   return new Promise((resolveReady) => watcher.once('ready', () => resolveReady(watcher)));
 }
