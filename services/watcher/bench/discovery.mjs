@@ -17,8 +17,8 @@ const dir = await mkdtemp(join(tmpdir(), 'conform-bench-discovery-'));
 const library = join(dir, 'library');
 const say = (s) => console.log(s);
 
-function conform(args) {
-  const child = spawn(process.execPath, [bin, ...args], {
+function conform(args, nodeOptions = '') {
+  const child = spawn(process.execPath, [...nodeOptions.split(' ').filter(Boolean), bin, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, LOG_LEVEL: 'info' },
   });
@@ -97,7 +97,9 @@ try {
   ];
 
   const t0 = performance.now();
-  const watcher = conform(watcherArgs);
+  // e.g. BENCH_WATCHER_NODE_OPTIONS=--max-old-space-size=160 to measure a capped heap.
+  const watcherNodeOptions = process.env.BENCH_WATCHER_NODE_OPTIONS ?? '';
+  const watcher = conform(watcherArgs, watcherNodeOptions);
   let total = 0;
   while (total < files) {
     await new Promise((r) => setTimeout(r, 250));
@@ -111,7 +113,7 @@ try {
 
   const before = (await bus.jsm.streams.info(EVENT_LOG_STREAM)).state.last_seq;
   const t1 = performance.now();
-  const again = conform(watcherArgs);
+  const again = conform(watcherArgs, watcherNodeOptions);
   await again.waitFor('library scan settled');
   const rescanSec = (performance.now() - t1) / 1000;
   const after = (await bus.jsm.streams.info(EVENT_LOG_STREAM)).state.last_seq;
@@ -119,6 +121,7 @@ try {
 
   say('');
   say(`files                                   ${files}`);
+  say(`watcher node options                    ${watcherNodeOptions || '(none)'}`);
   say(`discovery into the read model           ${discoverySec.toFixed(1)} s  (goal < 60 s)`);
   say(`restart over the unchanged library      ${rescanSec.toFixed(1)} s  (goal < 15 s)`);
   say(`events published by that rescan         ${after - before}  (goal 0)`);

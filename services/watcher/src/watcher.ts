@@ -173,6 +173,13 @@ export async function startWatcher(
       chunk.forEach(([path, library], k) => {
         const o = seen[k]!;
         if (o.kind === 'file') {
+          // A known file with the very stamp the log remembers has not changed: it needs no
+          // stability wait, so a rescan or restart costs one stat per unchanged file.
+          const known = catalogue.files.get(catalogue.byPath.get(path) ?? '');
+          if (known && !tracked.has(path) && known.size === o.size && known.mtimeMs === o.mtimeMs) {
+            catalogue.vanished.delete(known.fileId);
+            return;
+          }
           apply(library, path, {
             kind: 'observed',
             path,
