@@ -5,6 +5,8 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
+import { rm, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { EncodeCompletedData, VerificationCheck } from '@conform/contracts';
 import { probeFacts } from './facts.js';
 import { decodePass, measureSsim, ssimSegments, type SsimSample } from './passes.js';
@@ -52,6 +54,8 @@ export async function verifyEncode(
   opts: { signal?: AbortSignal } = {},
 ): Promise<VerificationCheck[]> {
   const { path, outputPath } = completed;
+  const changed = await sourceChangedCheck(completed);
+  if (changed) return [changed];
   const [source, output] = await Promise.all([
     probeFacts(path, opts),
     probeFacts(outputPath, opts),
@@ -80,12 +84,52 @@ export async function verifyEncode(
   return checks;
 }
 
+/** Name of the check that fails when the source is no longer the file that was encoded. */
+export const SOURCE_UNCHANGED = 'source-unchanged';
+
+/**
+ * The failed `source-unchanged` check when the source's size or mtime differ from the planned
+ * stamp (invariant 2: such an output is stale whatever it measures), else null. A missing
+ * source is left to `source-probes`.
+ */
+export async function sourceChangedCheck(
+  completed: EncodeCompletedData,
+): Promise<VerificationCheck | null> {
+  const now = await stat(completed.path).catch(() => null);
+  const was = completed.source;
+  if (!now || (now.size === was.size && now.mtimeMs === was.mtimeMs)) return null;
+  return {
+    name: SOURCE_UNCHANGED,
+    passed: false,
+    measured: `size ${now.size}, mtime ${now.mtimeMs}`,
+    limit: `size ${was.size}, mtime ${was.mtimeMs}`,
+  };
+}
+
+/**
+ * Deletes a stale output, which nothing can ever use, so it does not sit in the work directory
+ * for good; only inside `<library>/.conform-work/` (invariant 6).
+ */
+async function discardStaleOutput(completed: EncodeCompletedData): Promise<boolean> {
+  const workDir = join(resolve(completed.library), '.conform-work');
+  const rel = relative(workDir, resolve(completed.outputPath));
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return false;
+  await rm(resolve(completed.outputPath), { force: true });
+  return true;
+}
+
 /** The verifier's message handler: all checks → verdict event. */
 export function verifierHandler(): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'encode.completed') return;
     const checks = await verifyEncode(event.data, { signal: hctx.signal });
     const verdict = verificationEvent(event.data, checks);
+    if (checks[0]?.name === SOURCE_UNCHANGED && (await discardStaleOutput(event.data))) {
+      hctx.log.info(
+        { path: event.data.path, outputPath: event.data.outputPath },
+        'source changed since it was planned; stale output discarded',
+      );
+    }
     if (verdict.type === 'verify.failed') {
       hctx.log.warn(
         {

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,6 +39,7 @@ let library: string;
 let sourcePath: string;
 let goodOutput: string;
 let sourceSize: number;
+let sourceMtimeMs: number;
 
 before(async () => {
   t = await startTestBus('verifier-test');
@@ -45,7 +55,7 @@ before(async () => {
     subtitles: true,
   });
   await encodeHevc(sourcePath, goodOutput);
-  sourceSize = (await stat(sourcePath)).size;
+  ({ size: sourceSize, mtimeMs: sourceMtimeMs } = await stat(sourcePath));
   verifier = await startVerifier(
     { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 * 1024 } },
     { slots: 1 },
@@ -65,7 +75,7 @@ function completed(
     ...sampleData['encode.completed'],
     library,
     path: sourcePath,
-    source: { size: sourceSize, mtimeMs: 1 },
+    source: { size: sourceSize, mtimeMs: sourceMtimeMs },
     outputPath,
     ...extra,
   };
@@ -231,6 +241,31 @@ describe('verifyEncode with real media', () => {
       ['size-guard'],
     );
     assert.equal(named(checks, 'size-guard')?.limit, 0.01);
+  });
+
+  it('fails the output of a source changed since it was planned on source-unchanged alone, and deletes it', async () => {
+    const changedSource = join(library, 'changed.mp4');
+    await copyFile(sourcePath, changedSource);
+    const output = join(library, '.conform-work', 'changed.mp4');
+    await mkdir(join(library, '.conform-work'), { recursive: true });
+    await copyFile(goodOutput, output);
+    // Otherwise a perfect encode: only the planned stamp is older than the file now there.
+    const stamp = { size: sourceSize, mtimeMs: (await stat(changedSource)).mtimeMs - 5_000 };
+    await publisher.emit(
+      {
+        type: 'encode.completed',
+        data: completed(output, { path: changedSource, source: stamp }),
+      },
+      { fileId: 'changed' },
+    );
+    const event = await verdict('changed');
+    assert.equal(event.type, 'verify.failed');
+    assert.deepEqual(
+      event.data.checks.map((c) => [c.name, c.passed]),
+      [['source-unchanged', false]],
+    );
+    assert.equal(await stat(output).catch(() => null), null, 'the stale output is deleted');
+    assert.ok(await stat(changedSource), 'the source is untouched');
   });
 
   it('fails a missing output on output-probes with the reason', async () => {
