@@ -201,6 +201,11 @@ export interface EncodeCompletedData extends FileLocation {
   outputPath: string;
   outputSize: number;
   elapsedMs: number;
+  /**
+   * Average frames per second of the whole encode, as ffmpeg last reported it. Optional: absent
+   * in events from before it was recorded, and when ffmpeg never reported a rate.
+   */
+  fps?: number;
   /** The plan's policy version, passed on so a verdict can say which policy it was held to. */
   policyVersion?: string;
   /** The plan's verification limits, passed on unchanged. */

@@ -223,6 +223,7 @@ export const dataSchemas: Record<EventType, Schema> = {
       outputPath: absPath,
       outputSize: nonNegInt,
       elapsedMs: { type: 'number', minimum: 0 },
+      fps: { type: 'number', exclusiveMinimum: 0 },
       policyVersion: str,
       limits,
     },

@@ -87,15 +87,14 @@ export const jobsProjection: Projection = {
       }
       case 'encode.completed': {
         const d = event.data;
-        // Older events carry no fps; an encoder that reports it may add it.
-        const fps = (d as { fps?: unknown }).fps;
         return [
           CompiledQuery.raw(FINISH_JOB, [
             event.time,
             d.elapsedMs,
             d.outputSize,
             d.encoder,
-            typeof fps === 'number' ? fps : null,
+            // Events from before fps was recorded have none: the job keeps a null rate.
+            d.fps ?? null,
             position,
             d.elapsedMs,
             event.fileId,

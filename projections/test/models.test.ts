@@ -4,6 +4,7 @@ import { CompiledQuery } from 'kysely';
 import {
   sampleData,
   sampleEvent,
+  validateEvent,
   wrap,
   type EventEnvelope,
   type EventType,
@@ -71,7 +72,29 @@ describe('jobs read model', () => {
     assert.equal(job?.outputSize, 400_000);
     // 2 s of media in 1.234 s of work.
     assert.ok(Math.abs((job?.speed ?? 0) - 2 / 1.234) < 1e-9);
+    // This event predates the fps field: it still validates, and the job has no rate.
+    assert.equal(validateEvent(ev('encode.completed', 'j1', T1)).ok, true);
+    assert.equal(job?.fps, null);
     await rm.close();
+  });
+
+  it('given an encode that reports its average fps, the job stores it beside the speed', async () => {
+    const plain = ev('encode.completed', 'jf', T1) as EventEnvelope<'encode.completed'>;
+    const completed = { ...plain, data: { ...plain.data, fps: 47.5 } };
+    assert.deepEqual(validateEvent(completed), { ok: true, event: completed });
+    const rm = given(ev('file.probed', 'jf', T0), ev('encode.started', 'jf', T0), completed);
+    const [job] = await listJobs(rm.db);
+    assert.equal(job?.fps, 47.5);
+    assert.ok(Math.abs((job?.speed ?? 0) - 2 / 1.234) < 1e-9);
+    await rm.close();
+  });
+
+  it('rejects an encode.completed whose fps is not a positive number', () => {
+    const plain = ev('encode.completed', 'jz', T1) as EventEnvelope<'encode.completed'>;
+    for (const fps of [0, -3, '30']) {
+      const bad = { ...plain, data: { ...plain.data, fps } };
+      assert.equal(validateEvent(bad).ok, false, `fps ${JSON.stringify(fps)}`);
+    }
   });
 
   it('given two attempts, a failure closes the first and the second follows through to replaced', async () => {

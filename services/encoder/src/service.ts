@@ -239,7 +239,8 @@ async function handlePlan(
         planned,
         action,
         env.profiles.get(action.target.videoCodec)?.encoder ?? 'unknown',
-        0,
+        // Nothing was encoded this time, so there is no rate to report.
+        { elapsedMs: 0, fps: null },
         hctx,
       );
       return;
@@ -333,12 +334,15 @@ async function encode(
     const limitBytes = sizeLimitFor(planned);
     const throttle = new ProgressThrottle(1_000);
     let guardReason: string | null = null;
+    // ffmpeg's fps is the average since the encode began, so its last report covers all of it.
+    let averageFps: number | null = null;
     const started = Date.now();
     try {
       await runFfmpeg(args, {
         signal: AbortSignal.any([hctx.signal, local.signal]),
         durationSec,
         onProgress: (p) => {
+          if (p.fps !== null && Number.isFinite(p.fps) && p.fps > 0) averageFps = p.fps;
           const verdict = sizeGuard(p, limitBytes);
           if (verdict.stop && !guardReason) {
             guardReason = verdict.reason;
@@ -403,7 +407,7 @@ async function encode(
     }
     const elapsedMs = Date.now() - started;
     log.info({ elapsedMs }, 'encoded');
-    await emitCompleted(planned, action, encoder, elapsedMs, hctx);
+    await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx);
   } finally {
     unregister();
     release();
@@ -435,7 +439,7 @@ async function emitCompleted(
   planned: EventEnvelope<'file.planned'>,
   action: { outputPath: string; target: EventEnvelope<'encode.completed'>['data']['target'] },
   encoder: string,
-  elapsedMs: number,
+  measured: { elapsedMs: number; fps: number | null },
   hctx: HandlerContext,
 ): Promise<void> {
   const { library, path, source, policyVersion, limits } = planned.data;
@@ -450,7 +454,8 @@ async function emitCompleted(
       encoder,
       outputPath: action.outputPath,
       outputSize,
-      elapsedMs,
+      elapsedMs: measured.elapsedMs,
+      ...(measured.fps !== null ? { fps: measured.fps } : {}),
       policyVersion,
       ...(limits ? { limits } : {}),
     },

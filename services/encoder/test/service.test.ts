@@ -128,6 +128,7 @@ describe('encoder on the real bus', () => {
       what: 'encode.completed',
     });
     assert.equal(completed.data.outputSize, 1234);
+    assert.equal('fps' in completed.data, false, 'no encode ran, so no rate is claimed');
     assert.equal(await lastEvent('encode.started', 'redelivered'), null);
   });
 

@@ -1,8 +1,14 @@
-import { resolve } from 'node:path';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { isValidFileId, type EventEnvelope } from '@conform/contracts';
-import { openReadModels, readFileHistory, type StoredMessage } from '@conform/projections';
+import type { Bus } from '@conform/bus';
+import { isValidFileId, subjectFilterForType, type EventEnvelope } from '@conform/contracts';
+import {
+  openReadModels,
+  readEventLog,
+  readFileHistory,
+  type StoredMessage,
+} from '@conform/projections';
 import { CliError, UsageError } from '../errors.js';
 import { withEventLog, type LogReaderFlags } from './replay.js';
 
@@ -57,7 +63,7 @@ export function register(program: Command): void {
     .option('--state-dir <dir>', 'where the read models live (env CONFORM_STATE_DIR)')
     .action(async (pathOrId: string, flags: LogReaderFlags) => {
       await withEventLog(flags, async (bus, stateDir) => {
-        const fileId = await resolveFileId(pathOrId, stateDir);
+        const fileId = await resolveFileId(pathOrId, stateDir, bus);
         const history = await readFileHistory(bus, fileId);
         if (history.length === 0) {
           throw new CliError(
@@ -73,21 +79,56 @@ export function register(program: Command): void {
     });
 }
 
-async function resolveFileId(pathOrId: string, stateDir: string): Promise<string> {
-  const readModels = openReadModels(join(stateDir, 'read-models.sqlite'));
-  try {
-    const path = resolve(pathOrId);
-    const row = await readModels.db
-      .selectFrom('files')
-      .select('file_id')
-      .where((eb) => eb.or([eb('path', '=', path), eb('archive_path', '=', path)]))
-      .executeTakeFirst();
-    if (row) return row.file_id;
-  } finally {
-    await readModels.close();
+/**
+ * The file id of `pathOrId`: from the local read models when they know the path, else from the
+ * event log itself (the reader may be pointed at a remote NATS with `--nats` and have no read
+ * models here), else `pathOrId` taken as a file id.
+ */
+async function resolveFileId(pathOrId: string, stateDir: string, bus: Bus): Promise<string> {
+  const path = resolve(pathOrId);
+  const modelsFile = join(stateDir, 'read-models.sqlite');
+  // Opening creates the file; a reader must not leave an empty database behind.
+  if (existsSync(modelsFile)) {
+    const readModels = openReadModels(modelsFile);
+    try {
+      const row = await readModels.db
+        .selectFrom('files')
+        .select('file_id')
+        .where((eb) => eb.or([eb('path', '=', path), eb('archive_path', '=', path)]))
+        .executeTakeFirst();
+      if (row) return row.file_id;
+    } finally {
+      await readModels.close();
+    }
   }
+  const fromLog = await fileIdFromLog(bus, path);
+  if (fromLog) return fromLog;
   if (isValidFileId(pathOrId)) return pathOrId;
   throw new UsageError(
-    `${pathOrId} is not a file conform knows (no read-model row with that path); give its file id instead`,
+    `${pathOrId} is not a file conform knows (neither the read models nor the event log have that path); give its file id instead`,
   );
+}
+
+/** The id the event log last gave `path`: as discovered, or as the archive of a replacement. */
+async function fileIdFromLog(bus: Bus, path: string): Promise<string | null> {
+  const found: { sequence: number; fileId: string | null } = { sequence: 0, fileId: null };
+  const remember = (messages: StoredMessage[], matches: (e: EventEnvelope) => boolean) => {
+    for (const m of messages) {
+      if (m.event && matches(m.event) && m.sequence > found.sequence) {
+        found.sequence = m.sequence;
+        found.fileId = m.event.fileId;
+      }
+    }
+  };
+  await readEventLog(
+    bus,
+    (batch) => remember(batch, (e) => e.type === 'file.discovered' && e.data.path === path),
+    { filterSubject: subjectFilterForType('file.discovered') },
+  );
+  await readEventLog(
+    bus,
+    (batch) => remember(batch, (e) => e.type === 'file.replaced' && e.data.archivePath === path),
+    { filterSubject: subjectFilterForType('file.replaced') },
+  );
+  return found.fileId;
 }
