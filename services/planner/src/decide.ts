@@ -37,19 +37,55 @@ export function planDiscovery(
   probe: ProbeOutcome,
   policy: Policy,
   freeBytes: number | null = null,
+  history: PlanningHistory = NO_HISTORY,
 ): DomainEvent[] {
   const { library, path } = discovered;
   const source: SourceStamp = { size: discovered.size, mtimeMs: discovered.mtimeMs };
   if (!probe.ok) {
     return [{ type: 'file.unreadable', data: { library, path, source, reason: probe.reason } }];
   }
+  const planned = plannedData(library, path, source, probe.media, policy, freeBytes);
+  const held = heldBack(history, planned.policyVersion);
   return [
     { type: 'file.probed', data: { library, path, source, media: probe.media } },
     {
       type: 'file.planned',
-      data: plannedData(library, path, source, probe.media, policy, freeBytes),
+      data: held
+        ? {
+            ...planned,
+            decision: 'skip',
+            reasons: [held],
+            target: null,
+            estimatedOutputBytes: null,
+          }
+        : planned,
     },
   ];
+}
+
+/** What earlier outcomes of a file say about encoding it again: the policy versions they had. */
+export interface PlanningHistory {
+  /** Policy version of the latest verify.failed whose size guard failed, if any. */
+  sizeGuardFailedUnder: string | null;
+  /** Policy version of the latest file.restored (the operator put the original back), if any. */
+  restoredUnder: string | null;
+}
+
+export const NO_HISTORY: PlanningHistory = { sizeGuardFailedUnder: null, restoredUnder: null };
+
+/**
+ * Why a file is left alone under policy `version`, or null. An output that came out no smaller
+ * (size guard), or an original the operator restored, would only be encoded again to the same
+ * end; both hold until the policy changes.
+ */
+export function heldBack(history: PlanningHistory, version: string): string | null {
+  if (history.sizeGuardFailedUnder === version) {
+    return `an encode under policy ${version} failed the size guard; not planned again until the policy changes`;
+  }
+  if (history.restoredUnder === version) {
+    return `the original was restored under policy ${version}; not planned again until the policy changes`;
+  }
+  return null;
 }
 
 /** What the event log says about one file: its latest probe and the plan that followed, if any. */

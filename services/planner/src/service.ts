@@ -1,14 +1,22 @@
 import { stat, statfs } from 'node:fs/promises';
-import type { SourceStamp } from '@conform/contracts';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { subjectFor, type EventEnvelope, type SourceStamp } from '@conform/contracts';
 import {
   consumerSpec,
+  EVENT_LOG_STREAM,
   startSubscriptions,
   type EventHandler,
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
 import { tryProbeMedia } from '@conform/media';
-import { checkFreshness, planDiscovery, replanKnownFile } from './decide.js';
+import {
+  checkFreshness,
+  NO_HISTORY,
+  planDiscovery,
+  replanKnownFile,
+  type PlanningHistory,
+} from './decide.js';
 import { readKnownFiles } from './known-files.js';
 import { DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
 
@@ -62,13 +70,13 @@ export async function startPlanner(
     {
       consumer: consumerSpec('planner', 'file.discovered'),
       slots: opts.slots ?? 2,
-      handle: plannerHandler(policyOf),
+      handle: plannerHandler(policyOf, (fileId) => readPlanningHistory(ctx.bus.jsm, fileId)),
     },
     // New content at a known path (the watcher keeps its id) is planned like a new file.
     {
       consumer: consumerSpec('planner', 'file.changed'),
       slots: 1,
-      handle: plannerHandler(policyOf),
+      handle: plannerHandler(policyOf, (fileId) => readPlanningHistory(ctx.bus.jsm, fileId)),
     },
   ]);
   if (opts.replanOnStart ?? true) {
@@ -121,8 +129,31 @@ export async function replanChangedFiles(
   return { examined: known.length, replanned };
 }
 
-/** The planner's message handler: read (stat, probe, free space) → pure plan → publish. */
-export function plannerHandler(policyOf: PolicyLookup): EventHandler {
+/** Reads the latest size-guard failure and restore of a file from the event log. */
+export async function readPlanningHistory(
+  jsm: JetStreamManager,
+  fileId: string,
+): Promise<PlanningHistory> {
+  const last = async <T extends 'verify.failed' | 'file.restored'>(type: T) => {
+    const msg = await jsm.streams
+      .getMessage(EVENT_LOG_STREAM, { last_by_subj: subjectFor(type, fileId) })
+      .catch(() => null);
+    return msg ? msg.json<EventEnvelope<T>>() : null;
+  };
+  const failed = await last('verify.failed');
+  const restored = await last('file.restored');
+  const sizeGuardFailed = failed?.data.checks.some((c) => c.name === 'size-guard' && !c.passed);
+  return {
+    sizeGuardFailedUnder: sizeGuardFailed ? (failed?.data.policyVersion ?? null) : null,
+    restoredUnder: restored?.data.policyVersion ?? null,
+  };
+}
+
+/** The planner's message handler: read (stat, probe, free space, history) → pure plan → publish. */
+export function plannerHandler(
+  policyOf: PolicyLookup,
+  historyOf: (fileId: string) => Promise<PlanningHistory> = async () => NO_HISTORY,
+): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.discovered' && event.type !== 'file.changed') return;
     const discovered = event.data;
@@ -140,7 +171,10 @@ export function plannerHandler(policyOf: PolicyLookup): EventHandler {
     }
     const policy = policyOf(discovered.library);
     const free = await freeBytes(discovered.library);
-    for (const next of planDiscovery(discovered, probe, policy, free)) await hctx.emit(next);
+    const history = await historyOf(event.fileId);
+    for (const next of planDiscovery(discovered, probe, policy, free, history)) {
+      await hctx.emit(next);
+    }
   };
 }
 

@@ -11,6 +11,8 @@ import {
 import {
   checkFreshness,
   DEFAULT_POLICY,
+  heldBack,
+  NO_HISTORY,
   planDiscovery,
   policyVersion,
   replanKnownFile,
@@ -108,6 +110,40 @@ describe('planDiscovery', () => {
       );
       events.forEach(assertValid);
     });
+  });
+});
+
+describe('planDiscovery given the file history', () => {
+  const version = policyVersion(DEFAULT_POLICY);
+  const plannedWith = (history: Parameters<typeof heldBack>[0]) =>
+    planDiscovery(discovered, { ok: true, media }, DEFAULT_POLICY, null, history)[1]!;
+
+  it('with no history, plans the encode', () => {
+    const planned = plannedWith(NO_HISTORY);
+    assert.equal(planned.type === 'file.planned' && planned.data.decision, 'encode');
+  });
+
+  it('after a size-guard failure under the same policy, skips with the reason', () => {
+    const planned = plannedWith({ sizeGuardFailedUnder: version, restoredUnder: null });
+    assertValid(planned);
+    assert.equal(planned.type, 'file.planned');
+    if (planned.type !== 'file.planned') return;
+    assert.equal(planned.data.decision, 'skip');
+    assert.equal(planned.data.target, null);
+    assert.match(
+      planned.data.reasons[0] ?? '',
+      /failed the size guard; not planned again until the policy changes/,
+    );
+  });
+
+  it('after an operator restore under the same policy, skips', () => {
+    const planned = plannedWith({ sizeGuardFailedUnder: null, restoredUnder: version });
+    assert.equal(planned.type === 'file.planned' && planned.data.decision, 'skip');
+  });
+
+  it('once the policy changed, plans again', () => {
+    const planned = plannedWith({ sizeGuardFailedUnder: 'older', restoredUnder: 'older' });
+    assert.equal(planned.type === 'file.planned' && planned.data.decision, 'encode');
   });
 });
 

@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   fileIdFor,
+  sampleEvent,
   subjectFor,
   type EventEnvelope,
   type EventType,
@@ -96,6 +97,27 @@ async function lastEvent<T extends EventType>(
 }
 
 describe('planner on the real bus', () => {
+  it('skips a file whose last encode under this policy failed the size guard', async () => {
+    await mkdir(join(library, 'Guarded'), { recursive: true });
+    await generateClip({ path: join(library, 'Guarded/g.mkv'), durationSec: 1 });
+    const fileId = fileIdFor(library, 'Guarded/g.mkv');
+    const failed = sampleEvent('verify.failed', fileId);
+    await publisher.publish({
+      ...failed,
+      data: {
+        ...failed.data,
+        policyVersion: policyVersion(DEFAULT_POLICY),
+        checks: [{ name: 'size-guard', passed: false, measured: 1.4, limit: 1 }],
+      },
+    });
+    await discover('Guarded/g.mkv');
+    const planned = await eventually(() => lastEvent('file.planned', fileId), {
+      what: 'file.planned after a size-guard failure',
+    });
+    assert.equal(planned.data.decision, 'skip');
+    assert.match(planned.data.reasons.join(' '), /size guard/);
+  });
+
   it('plans new content at a known path (file.changed) like a discovery', async () => {
     await mkdir(join(library, 'Changed'), { recursive: true });
     await generateClip({ path: join(library, 'Changed/c.mkv'), durationSec: 1 });
