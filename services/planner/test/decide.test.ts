@@ -11,12 +11,12 @@ import {
 import {
   checkFreshness,
   DEFAULT_POLICY,
-  heldBack,
   NO_HISTORY,
   planDiscovery,
   policyVersion,
   replanKnownFile,
   type KnownFile,
+  type PlanningHistory,
   type Policy,
 } from '../src/index.js';
 
@@ -115,7 +115,7 @@ describe('planDiscovery', () => {
 
 describe('planDiscovery given the file history', () => {
   const version = policyVersion(DEFAULT_POLICY);
-  const plannedWith = (history: Parameters<typeof heldBack>[0]) =>
+  const plannedWith = (history: PlanningHistory) =>
     planDiscovery(discovered, { ok: true, media }, DEFAULT_POLICY, null, history)[1]!;
 
   it('with no history, plans the encode', () => {
