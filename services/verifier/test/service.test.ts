@@ -285,7 +285,7 @@ describe('verifyEncode with real media', () => {
       await truncate(filler, (await stat(filler)).size - 8 * 1024);
       const partial = join(work, 'out.mp4');
       // ffmpeg 5.1 reports "Error writing trailer: No space left on device" and yet exits 0,
-      // so nothing but verification stands between this 8 KiB stub and the library.
+      // so nothing but verification stands between this 8 KiB leftover file and the library.
       await runFfmpeg([
         '-nostdin',
         '-v',
