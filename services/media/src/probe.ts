@@ -126,13 +126,15 @@ function languageOf(tag: string | undefined): string | null {
 }
 
 /**
- * Probes a file with ffprobe. Throws {@link MediaUnreadableError} (with ffprobe's reason) for
- * anything that is not readable media, {@link ToolMissingError} when ffprobe is not installed.
+ * Runs `ffprobe -show_format -show_streams` and returns its parsed JSON: the one ffprobe call
+ * every stage shares (the verifier reads more of the JSON than the summary keeps). Throws
+ * {@link MediaUnreadableError} (with ffprobe's reason) for anything that is not readable
+ * media, {@link ToolMissingError} when ffprobe is not installed.
  */
-export async function probeMedia(
+export async function readFfprobe<T extends { streams?: unknown[] } = FfprobeOutput>(
   path: string,
   opts: { signal?: AbortSignal } = {},
-): Promise<MediaSummary> {
+): Promise<T> {
   const result = await execa(
     'ffprobe',
     ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
@@ -148,16 +150,24 @@ export async function probeMedia(
       lastLine(result.stderr) ?? `ffprobe exited ${result.exitCode}`,
     );
   }
-  let parsed: FfprobeOutput;
+  let parsed: T;
   try {
-    parsed = JSON.parse(result.stdout) as FfprobeOutput;
+    parsed = JSON.parse(result.stdout) as T;
   } catch (err) {
     throw new MediaUnreadableError(path, 'ffprobe printed no valid JSON', { cause: err });
   }
   if (!parsed.streams?.length) {
     throw new MediaUnreadableError(path, 'no audio, video or subtitle streams');
   }
-  return summarizeProbe(parsed);
+  return parsed;
+}
+
+/** Probes a file and reduces it to the {@link MediaSummary} decisions need; errors as {@link readFfprobe}. */
+export async function probeMedia(
+  path: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<MediaSummary> {
+  return summarizeProbe(await readFfprobe(path, opts));
 }
 
 /** Like {@link probeMedia} but returns unreadable files as a value; other errors still throw. */

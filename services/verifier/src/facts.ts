@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { runTool } from './tool.js';
+import { MediaUnreadableError, readFfprobe } from '@conform/media';
 
 /** The video stream facts verification compares; colour tags are null when untagged. */
 export interface VideoFacts {
@@ -81,21 +81,13 @@ export async function probeFacts(
   path: string,
   opts: { signal?: AbortSignal } = {},
 ): Promise<FactsOutcome> {
-  const result = await runTool(
-    'ffprobe',
-    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
-    opts,
-  );
-  if (result.exitCode !== 0) {
-    return { ok: false, reason: lastLine(result.stderr) ?? `ffprobe exited ${result.exitCode}` };
-  }
   let json: FfprobeJson;
   try {
-    json = JSON.parse(result.stdout) as FfprobeJson;
-  } catch {
-    return { ok: false, reason: 'ffprobe printed no valid JSON' };
+    json = await readFfprobe<FfprobeJson>(path, opts);
+  } catch (err) {
+    if (err instanceof MediaUnreadableError) return { ok: false, reason: err.reason };
+    throw err;
   }
-  if (!json.streams?.length) return { ok: false, reason: 'no audio, video or subtitle streams' };
   const size = await stat(path).then(
     (s) => s.size,
     () => Number(json.format?.size ?? 0),
@@ -112,13 +104,4 @@ function positive(raw: string | undefined): number | null {
 // ffprobe prints `unknown` for a stream that carries no tag; treat it as absent.
 function tag(raw: string | undefined): string | null {
   return raw === undefined || raw === 'unknown' || raw === '' ? null : raw;
-}
-
-/** The last non-empty line of a tool's stderr: usually the reason it failed. */
-export function lastLine(text: string | undefined): string | null {
-  const lines = (text ?? '')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return lines.at(-1) ?? null;
 }
