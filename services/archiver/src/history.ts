@@ -1,37 +1,12 @@
 import {
   decodeEvent,
   subjectFilterForType,
-  subjectFor,
   type EventEnvelope,
   type EventType,
 } from '@conform/contracts';
-import { EVENT_LOG_STREAM, isNotFound, type Bus } from '@conform/bus';
+import { EVENT_LOG_STREAM, type Bus, type Latest } from '@conform/bus';
 
-/** The latest event of one type for one file, with its stream sequence. */
-export interface Latest<T extends EventType> {
-  seq: number;
-  event: EventEnvelope<T>;
-}
-
-/** The last `type` event recorded for `fileId`, or null. A direct read of one subject. */
-export async function lastEventOf<T extends EventType>(
-  bus: Bus,
-  type: T,
-  fileId: string,
-): Promise<Latest<T> | null> {
-  try {
-    const msg = await bus.jsm.streams.getMessage(EVENT_LOG_STREAM, {
-      last_by_subj: subjectFor(type, fileId),
-    });
-    if (!msg) return null;
-    const decoded = decodeEvent(msg.data);
-    if (!decoded.ok || decoded.event.type !== type) return null;
-    return { seq: msg.seq, event: decoded.event as EventEnvelope<T> };
-  } catch (err) {
-    if (isNotFound(err) || /no message found/i.test((err as Error).message)) return null;
-    throw err;
-  }
-}
+export { lastEventOf, type Latest } from '@conform/bus';
 
 /** The last `type` event of every file, by file id: an ordered consumer, nothing left behind. */
 export async function lastEventsOfType<T extends EventType>(

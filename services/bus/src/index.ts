@@ -9,3 +9,4 @@ export * from './worker.js';
 export * from './service.js';
 export * from './testing.js';
 export * from './metrics.js';
+export * from './history.js';

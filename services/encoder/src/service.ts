@@ -4,8 +4,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import {
   consumerSpec,
-  EVENT_LOG_STREAM,
-  isNotFound,
+  lastEventOf,
   provisionEventLog,
   startSubscriptions,
   TransientError,
@@ -17,7 +16,6 @@ import {
 import {
   assertNever,
   progressSubjectFor,
-  subjectFor,
   type EncodeProgressMessage,
   type EventEnvelope,
 } from '@conform/contracts';
@@ -214,13 +212,11 @@ async function lastPlanned(
   ctx: ServiceContext,
   fileId: string,
 ): Promise<EventEnvelope<'file.planned'> | null> {
-  const msg = await ctx.bus.jsm.streams
-    .getMessage(EVENT_LOG_STREAM, { last_by_subj: subjectFor('file.planned', fileId) })
-    .catch((err: unknown) => {
-      if (isNotFound(err)) return null;
-      throw new TransientError(`cannot read the last plan of ${fileId}`, { cause: err });
-    });
-  return msg ? msg.json<EventEnvelope<'file.planned'>>() : null;
+  try {
+    return (await lastEventOf(ctx.bus, 'file.planned', fileId))?.event ?? null;
+  } catch (err) {
+    throw new TransientError(`cannot read the last plan of ${fileId}`, { cause: err });
+  }
 }
 
 async function handlePlan(

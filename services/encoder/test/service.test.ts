@@ -8,14 +8,13 @@ import {
   CURRENT_VERSION,
   eventIdFor,
   sampleData,
-  subjectFor,
   type EncodeTarget,
   type EventEnvelope,
   type EventType,
 } from '@conform/contracts';
 import {
-  EVENT_LOG_STREAM,
   EventPublisher,
+  lastEventOf,
   eventually,
   silentLogger,
   startTestBus,
@@ -75,10 +74,7 @@ async function lastEvent<T extends EventType>(
   type: T,
   fileId: string,
 ): Promise<EventEnvelope<T> | null> {
-  const msg = await t.bus.jsm.streams
-    .getMessage(EVENT_LOG_STREAM, { last_by_subj: subjectFor(type, fileId) })
-    .catch(() => null);
-  return msg ? msg.json<EventEnvelope<T>>() : null;
+  return (await lastEventOf(t.bus, type, fileId))?.event ?? null;
 }
 
 describe('encoder on the real bus', () => {

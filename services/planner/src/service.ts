@@ -1,10 +1,10 @@
 import { stat, statfs } from 'node:fs/promises';
-import type { JetStreamManager } from '@nats-io/jetstream';
-import { subjectFor, type EventEnvelope, type SourceStamp } from '@conform/contracts';
+import type { SourceStamp } from '@conform/contracts';
 import {
   consumerSpec,
-  EVENT_LOG_STREAM,
+  lastEventOf,
   startSubscriptions,
+  type Bus,
   type EventHandler,
   type RunningService,
   type ServiceContext,
@@ -70,13 +70,13 @@ export async function startPlanner(
     {
       consumer: consumerSpec('planner', 'file.discovered'),
       slots: opts.slots ?? 2,
-      handle: plannerHandler(policyOf, (fileId) => readPlanningHistory(ctx.bus.jsm, fileId)),
+      handle: plannerHandler(policyOf, (fileId) => readPlanningHistory(ctx.bus, fileId)),
     },
     // New content at a known path (the watcher keeps its id) is planned like a new file.
     {
       consumer: consumerSpec('planner', 'file.changed'),
       slots: 1,
-      handle: plannerHandler(policyOf, (fileId) => readPlanningHistory(ctx.bus.jsm, fileId)),
+      handle: plannerHandler(policyOf, (fileId) => readPlanningHistory(ctx.bus, fileId)),
     },
   ]);
   if (opts.replanOnStart ?? true) {
@@ -131,17 +131,11 @@ export async function replanChangedFiles(
 
 /** Reads the latest size-guard failure and restore of a file from the event log. */
 export async function readPlanningHistory(
-  jsm: JetStreamManager,
+  bus: Pick<Bus, 'jsm'>,
   fileId: string,
 ): Promise<PlanningHistory> {
-  const last = async <T extends 'verify.failed' | 'file.restored'>(type: T) => {
-    const msg = await jsm.streams
-      .getMessage(EVENT_LOG_STREAM, { last_by_subj: subjectFor(type, fileId) })
-      .catch(() => null);
-    return msg ? msg.json<EventEnvelope<T>>() : null;
-  };
-  const failed = await last('verify.failed');
-  const restored = await last('file.restored');
+  const failed = (await lastEventOf(bus, 'verify.failed', fileId))?.event;
+  const restored = (await lastEventOf(bus, 'file.restored', fileId))?.event;
   const sizeGuardFailed = failed?.data.checks.some((c) => c.name === 'size-guard' && !c.passed);
   return {
     sizeGuardFailedUnder: sizeGuardFailed ? (failed?.data.policyVersion ?? null) : null,

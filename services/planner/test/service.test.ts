@@ -15,6 +15,7 @@ import {
 import {
   EVENT_LOG_STREAM,
   EventPublisher,
+  lastEventOf,
   eventually,
   silentLogger,
   startTestBus,
@@ -90,10 +91,7 @@ async function lastEvent<T extends EventType>(
   type: T,
   fileId: string,
 ): Promise<EventEnvelope<T> | null> {
-  const msg = await t.bus.jsm.streams
-    .getMessage(EVENT_LOG_STREAM, { last_by_subj: subjectFor(type, fileId) })
-    .catch(() => null);
-  return msg ? msg.json<EventEnvelope<T>>() : null;
+  return (await lastEventOf(t.bus, type, fileId))?.event ?? null;
 }
 
 describe('planner on the real bus', () => {

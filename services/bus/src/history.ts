@@ -1,0 +1,33 @@
+import { decodeEvent, subjectFor, type EventEnvelope, type EventType } from '@conform/contracts';
+import type { Bus } from './connection.js';
+import { EVENT_LOG_STREAM, isNotFound } from './event-log.js';
+
+/** The latest event of one type for one file, with its stream sequence. */
+export interface Latest<T extends EventType> {
+  seq: number;
+  event: EventEnvelope<T>;
+}
+
+/**
+ * The last `type` event recorded for `fileId`, or null: a direct read of one subject, which
+ * is how a handler checks a file's history before acting. A message that is not a valid
+ * event of that type counts as none.
+ */
+export async function lastEventOf<T extends EventType>(
+  bus: Pick<Bus, 'jsm'>,
+  type: T,
+  fileId: string,
+): Promise<Latest<T> | null> {
+  try {
+    const msg = await bus.jsm.streams.getMessage(EVENT_LOG_STREAM, {
+      last_by_subj: subjectFor(type, fileId),
+    });
+    if (!msg) return null;
+    const decoded = decodeEvent(msg.data);
+    if (!decoded.ok || decoded.event.type !== type) return null;
+    return { seq: msg.seq, event: decoded.event as EventEnvelope<T> };
+  } catch (err) {
+    if (isNotFound(err) || /no message found/i.test((err as Error).message)) return null;
+    throw err;
+  }
+}
