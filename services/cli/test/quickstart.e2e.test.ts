@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '@conform/bus';
 import { generateClip, probeMedia } from '@conform/media';
-import { findProcesses, processAlive, runConform } from './run-conform.js';
+import { findProcesses, processAlive, runConform, upArgs, sha256 } from './run-conform.js';
 
 // The quick start, end to end, through the real binary and the embedded nats-server.
 
 type FileItem = { path: string; status: string };
-
-async function sha256(path: string): Promise<string> {
-  return createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
-}
 
 async function filesAt(url: string): Promise<FileItem[]> {
   return (await (await fetch(`${url}/api/files`)).json()) as FileItem[];
@@ -29,24 +22,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function upArgs(root: string): string[] {
-  return [
-    'up',
-    '--library',
-    join(root, 'library'),
-    '--archive',
-    join(root, 'archive'),
-    '--state-dir',
-    join(root, 'state'),
-    '--port',
-    '0',
-    '--stability-window',
-    '1000',
-    '--encoder',
-    'libx265',
-  ];
-}
 
 describe('conform up', () => {
   it(

@@ -8,7 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { eventually } from '@conform/bus';
 import { generateClip } from '@conform/media';
-import { conformBin, processAlive, runConform, type ConformProcess } from './run-conform.js';
+import {
+  conformBin,
+  processAlive,
+  runConform,
+  type ConformProcess,
+  upArgs,
+} from './run-conform.js';
 
 // `conform status`, `conform audit` and `conform replay` through the real binary, against the
 // read models and event log a real `conform up` left after replacing one clip.
@@ -76,21 +82,7 @@ let fileId: string;
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'conform-read-side-'));
   await mkdir(join(root, 'library'), { recursive: true });
-  conform = runConform([
-    'up',
-    '--library',
-    join(root, 'library'),
-    '--archive',
-    join(root, 'archive'),
-    '--state-dir',
-    join(root, 'state'),
-    '--port',
-    '0',
-    '--stability-window',
-    '1000',
-    '--encoder',
-    'libx265',
-  ]);
+  conform = runConform(upArgs(root));
   statusUrl = String((await conform.waitForLog('status server listening')).url);
   natsUrl = String((await conform.waitForLog('embedded nats-server started')).url);
   await generateClip({

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { eventually } from '@conform/bus';
 
@@ -77,4 +78,30 @@ export async function findProcesses(name: string, needle: string): Promise<numbe
     }
   }
   return pids;
+}
+
+/** `conform up` on `<root>/library` with the settings every end-to-end test uses. */
+export function upArgs(root: string): string[] {
+  return [
+    'up',
+    '--library',
+    join(root, 'library'),
+    '--archive',
+    join(root, 'archive'),
+    '--state-dir',
+    join(root, 'state'),
+    '--port',
+    '0',
+    '--stability-window',
+    '1000',
+    '--encoder',
+    'libx265',
+  ];
+}
+
+/** sha256 of a file's bytes, to prove an original is byte-identical. */
+export async function sha256(path: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }

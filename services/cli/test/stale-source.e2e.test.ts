@@ -1,25 +1,18 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '@conform/bus';
 import type { EventEnvelope } from '@conform/contracts';
 import { generateClip, probeMedia } from '@conform/media';
-import { findProcesses, runConform } from './run-conform.js';
+import { findProcesses, runConform, upArgs, sha256 } from './run-conform.js';
 
 // Invariant 2 end to end: a source replaced while its encode runs is never overwritten by an
 // encode of the old content; the new content is planned, encoded and swapped in instead.
 
 type FileItem = { fileId: string; path: string; status: string };
 type FileDetail = FileItem & { events: { sequence: number; event: EventEnvelope }[] };
-
-async function sha256(path: string): Promise<string> {
-  return createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
-}
 
 let dir: string;
 before(async () => {
@@ -46,21 +39,7 @@ describe('conform up with a source modified during its encode', () => {
       const secondDuration = (await probeMedia(second)).durationSec;
       assert.ok(secondDuration && secondDuration < 5, `second clip lasts ${secondDuration}`);
 
-      const conform = runConform([
-        'up',
-        '--library',
-        join(root, 'library'),
-        '--archive',
-        join(root, 'archive'),
-        '--state-dir',
-        join(root, 'state'),
-        '--port',
-        '0',
-        '--stability-window',
-        '1000',
-        '--encoder',
-        'libx265',
-      ]);
+      const conform = runConform(upArgs(root));
       try {
         const url = String((await conform.waitForLog('status server listening')).url);
         const path = join(root, 'library', 'Shows', 'Episode.mkv');
