@@ -1,5 +1,5 @@
 import { extname, isAbsolute, relative, sep } from 'node:path';
-import picomatch from 'picomatch';
+import { matchesGlob } from '@conform/config';
 
 /** Extensions (lower case, with the dot) of files the pipeline treats as videos. */
 export const VIDEO_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -78,15 +78,19 @@ export function libraryFilter(opts: LibraryFilterOptions = {}): LibraryFilter {
   const extensions = opts.extensions
     ? new Set(opts.extensions.map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase()))
     : VIDEO_EXTENSIONS;
-  const included = opts.include?.length ? picomatch([...opts.include], { dot: false }) : null;
-  const excluded = opts.exclude?.length ? picomatch([...opts.exclude], { dot: false }) : null;
+  // The same matcher as the policy's exclusions: `**` spans folders, case is ignored, and
+  // brackets such as `Film (2020)` are plain characters.
+  const matchesAny = (globs: readonly string[] | undefined, path: string) =>
+    (globs ?? []).some((glob) => matchesGlob(path, glob));
   return (relativePath) => {
     const name = relativePath.split(sep).at(-1) ?? relativePath;
     const byName = rejectFileName(name, extensions);
     if (byName) return byName;
     const posix = relativePath.split(sep).join('/');
-    if (included && !included(posix)) return 'not matched by the library include globs';
-    if (excluded?.(posix)) return 'matched by a library exclude glob';
+    if (opts.include?.length && !matchesAny(opts.include, posix)) {
+      return 'not matched by the library include globs';
+    }
+    if (matchesAny(opts.exclude, posix)) return 'matched by a library exclude glob';
     return null;
   };
 }

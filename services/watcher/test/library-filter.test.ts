@@ -28,4 +28,10 @@ describe('library filter', () => {
     assert.equal(reject('Movies/Film/Extras/Trailer.mkv'), 'matched by a library exclude glob');
     assert.equal(reject('Movies/Film/film-sample.mkv'), 'matched by a library exclude glob');
   });
+
+  it('takes brackets in folder names literally, as Plex-style names need', () => {
+    const reject = libraryFilter({ include: ['Movies/Film (2020)/**'] });
+    assert.equal(reject('Movies/Film (2020)/Film.mkv'), null);
+    assert.equal(reject('Movies/Film 2020/Film.mkv'), 'not matched by the library include globs');
+  });
 });
