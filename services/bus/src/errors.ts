@@ -1,10 +1,10 @@
+import { ConformError } from '@conform/contracts';
+
 /** Base of the bus's errors; `code` is stable for programs to match on. */
-export class BusError extends Error {
-  readonly code: string;
+export class BusError extends ConformError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'BusError';
-    this.code = code;
   }
 }
 
