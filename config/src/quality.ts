@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { configure } from 'safe-stable-stringify';
 import { ConfigError } from './errors.js';
 import { parseYaml, readYaml, type YamlSource } from './yaml-source.js';
+
+// Keys sorted, undefined left out, lists as given: the same rules hash the same whatever the
+// key order or file layout.
+const canonicalJson = configure({ deterministic: true, bigint: false });
 
 /** Target video codec a policy can ask for. */
 export type TargetVideoCodec = 'hevc' | 'av1' | 'h264';
@@ -177,7 +182,10 @@ export function resolveQualityConfig(src: YamlSource): QualityConfig {
  * as given), so the same rules give the same version whatever the key order or file layout.
  */
 export function policyVersion(policy: QualityPolicy): string {
-  return createHash('sha256').update(canonicalJson(policy)).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(canonicalJson(policy) ?? '')
+    .digest('hex')
+    .slice(0, 12);
 }
 
 interface RawConfig {
@@ -336,15 +344,4 @@ function valueAt(doc: unknown, pointer: string): unknown {
     node = (node as Record<string, unknown>)[k.replace(/~1/g, '/').replace(/~0/g, '~')];
   }
   return node;
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
