@@ -58,7 +58,8 @@ export interface WorkerOptions {
 
 /** What the worker did with one delivery. */
 export type MessageOutcome =
-  | { kind: 'acked'; type: string; durationMs: number }
+  /** `eventId` and `fileId` name the message handled, so a caller can wait for that one. */
+  | { kind: 'acked'; type: string; durationMs: number; eventId: string; fileId: string }
   | { kind: 'retried'; type: string; reason: string; delayMs: number }
   | { kind: 'returned'; type: string }
   | { kind: 'dead-lettered'; subject: string; reason: string };
@@ -147,7 +148,13 @@ async function handleMessage(msg: JsMsg, opts: WorkerOptions, log: Logger): Prom
         }),
     });
     await msg.ackAck();
-    opts.onOutcome?.({ kind: 'acked', type: event.type, durationMs: Date.now() - started });
+    opts.onOutcome?.({
+      kind: 'acked',
+      type: event.type,
+      durationMs: Date.now() - started,
+      eventId: event.id,
+      fileId: event.fileId,
+    });
   } catch (err) {
     if (handlerAbort.signal.aborted) {
       msg.nak(); // stopped mid-work: another instance (or the next start) takes it at once
