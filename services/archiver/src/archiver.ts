@@ -13,7 +13,7 @@ import {
   type ServiceContext,
 } from '@conform/bus';
 import { applySwap, observeSwap, realFs, type SwapFs } from './apply.js';
-import { lastEventOf, lastEventsOfType } from './history.js';
+import { lastEventOf, lastEventsOfType } from '@conform/bus';
 import { restoreOriginal } from './restore.js';
 import { deleteExpiredOriginal, expiredOriginals } from './retention.js';
 import { SwapConflictError } from './errors.js';

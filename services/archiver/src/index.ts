@@ -2,7 +2,6 @@ export * from './errors.js';
 export * from './paths.js';
 export * from './plan.js';
 export * from './apply.js';
-export * from './history.js';
 export * from './restore.js';
 export * from './retention.js';
 export * from './archiver.js';

@@ -1,6 +1,5 @@
 export * from './errors.js';
 export * from './policy.js';
-export * from './glob.js';
 export * from './decide.js';
 export * from './known-files.js';
 export * from './service.js';

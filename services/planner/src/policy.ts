@@ -11,7 +11,7 @@ import type {
   StreamInfo,
   StreamPlan,
 } from '@conform/contracts';
-import { matchesGlob } from './glob.js';
+import { matchesGlob } from '@conform/config';
 
 /** The quality policy the planner applies to one library (see @conform/config). */
 export type Policy = QualityPolicy;
