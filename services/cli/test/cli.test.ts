@@ -50,8 +50,21 @@ describe('conform command line', () => {
   });
 
   it('exits 1 with the reason when NATS cannot be reached', async () => {
-    const r = await exitOf(['run', 'planner', '--nats', 'nats://127.0.0.1:1']);
+    const r = await exitOf(['run', 'planner', '--nats', 'nats://127.0.0.1:1', '--nats-wait', '0']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot connect to NATS at nats:\/\/127.0.0.1:1/);
+  });
+
+  it('waits for NATS, logging each retry, then gives up after --nats-wait', async () => {
+    const p = runConform(['run', 'planner', '--nats', 'nats://127.0.0.1:1', '--nats-wait', '2']);
+    const code = await p.exited;
+    assert.equal(code, 1);
+    const waits = p.logs.filter((l) => l.msg === 'waiting for NATS');
+    assert.ok(waits.length >= 2, `retries are logged while waiting: ${JSON.stringify(p.logs)}`);
+    assert.equal(waits[0]?.servers, 'nats://127.0.0.1:1');
+    assert.match(
+      p.stderr(),
+      /cannot connect to NATS at nats:\/\/127.0.0.1:1.*gave up after \d+ attempts in 2 s/,
+    );
   });
 });
