@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -47,6 +47,22 @@ describe('conform command line', () => {
     const noNats = await exitOf(['run', 'planner']);
     assert.equal(noNats.code, 2);
     assert.match(noNats.stderr, /conform run needs a NATS server: --nats URL or NATS_URL/);
+  });
+
+  it('run --config (or CONFORM_CONFIG, as compose sets it) takes the libraries from quality.yaml', async () => {
+    const file = join(dir, 'run-config.yaml');
+    const library = join(dir, 'not-mounted-library');
+    await writeFile(
+      file,
+      `version: 1\nlibraries:\n  - name: l\n    root: ${library}\n    archive: ${join(dir, 'arch')}\n`,
+    );
+    const nats = ['--nats', 'nats://127.0.0.1:1', '--nats-wait', '0'];
+    const byFlag = await exitOf(['run', 'archiver', '--config', file, ...nats]);
+    assert.equal(byFlag.code, 2);
+    assert.match(byFlag.stderr, /library .*not-mounted-library is not a directory/);
+    const byEnv = await exitOf(['run', 'watcher', ...nats], { CONFORM_CONFIG: file });
+    assert.equal(byEnv.code, 2);
+    assert.match(byEnv.stderr, /library .*not-mounted-library is not a directory/);
   });
 
   it('exits 1 with the reason when NATS cannot be reached', async () => {
