@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createLogger, type Logger } from '@conform/bus';
 import { startConform, type RunningConform, type ServiceToRun } from './runtime.js';
-import type { resolveSettings } from './settings.js';
+import { DEFAULT_NATS_WAIT_SECONDS, type resolveSettings } from './settings.js';
 
 /** Adds the flags every long-running command shares (NATS, state, status server, encoder). */
 export function connectionOptions(cmd: Command): Command {
@@ -10,6 +10,10 @@ export function connectionOptions(cmd: Command): Command {
     .option(
       '--nats <url>',
       'NATS server URL (env NATS_URL); without it an embedded nats-server is started',
+    )
+    .option(
+      '--nats-wait <seconds>',
+      `how long to wait for NATS at start-up, retrying with backoff (env CONFORM_NATS_WAIT; default ${DEFAULT_NATS_WAIT_SECONDS}, 0: one attempt)`,
     )
     .option(
       '--state-dir <dir>',
@@ -55,16 +59,19 @@ export async function runUntilSignalled(
   // registered (`on`, not `once`): execa's exit hook re-raises a signal it thinks nobody else
   // handles, which would kill us before the clean stop. A second signal means "now".
   let signals = 0;
+  const stopping = new AbortController();
   const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
     const onSignal = (sig: NodeJS.Signals) => {
       signals++;
-      if (signals === 1) resolveSignal(sig);
-      else process.exit(130);
+      if (signals === 1) {
+        stopping.abort(); // a start still waiting for NATS gives up
+        resolveSignal(sig);
+      } else process.exit(130);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-  const running = await startConform(settings, services, log);
+  const running = await startConform(settings, services, log, { signal: stopping.signal });
   onStarted?.(running);
   const signal = await signalled;
   log.info({ signal }, 'stopping: finishing or returning in-flight work');

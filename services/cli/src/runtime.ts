@@ -55,6 +55,7 @@ export async function startConform(
   settings: ConformSettings,
   services: readonly ServiceToRun[],
   log: Logger,
+  opts: { signal?: AbortSignal } = {},
 ): Promise<RunningConform> {
   await mkdir(settings.stateDir, { recursive: true });
   const cleanups: (() => Promise<void>)[] = [];
@@ -81,13 +82,30 @@ export async function startConform(
       );
     }
 
-    const bus: Bus = await connectBus({ servers: natsUrl, name: `conform@${hostname()}` });
+    // Services wait for NATS themselves (retry with backoff, logged), so a stack starts in any order.
+    const bus: Bus = await connectBus({
+      servers: natsUrl,
+      name: `conform@${hostname()}`,
+      retry:
+        settings.natsWaitMs > 0
+          ? { log, signal: opts.signal, timeoutMs: settings.natsWaitMs }
+          : undefined,
+    });
     cleanups.push(() => bus.close());
     const eventLog = { maxBytes: settings.eventLogMaxBytes };
     await provisionEventLog(bus.jsm, eventLog);
 
     // One registry per process: every service here counts into it, /metrics serves it.
-    const metrics = createBusMetrics({ jsm: bus.jsm });
+    const metrics = createBusMetrics({
+      jsm: bus.jsm,
+      // Only the services that write into libraries and archives watch their free space.
+      disks: services.some((s) => s === 'watcher' || s === 'archiver' || s === 'encoder')
+        ? settings.libraries.flatMap((l) => [
+            { path: l.root, role: 'library' as const },
+            { path: l.archive, role: 'archive' as const },
+          ])
+        : [],
+    });
     const context = (service: string): ServiceContext => ({
       bus,
       publisher: metrics.instrument(

@@ -26,6 +26,8 @@ export interface ConformSettings {
   stateDir: string;
   /** External NATS; when absent an embedded nats-server is started under stateDir. */
   natsUrl: string | null;
+  /** How long a start waits for NATS to be reachable (--nats-wait, env CONFORM_NATS_WAIT; seconds in, ms here); 0: one attempt. */
+  natsWaitMs: number;
   host: string;
   port: number;
   stabilityWindowMs: number;
@@ -46,6 +48,7 @@ export interface RawFlags {
   archive?: string;
   stateDir?: string;
   nats?: string;
+  natsWait?: string;
   host?: string;
   port?: string;
   stabilityWindow?: string;
@@ -55,6 +58,8 @@ export interface RawFlags {
 }
 
 export const DEFAULT_PORT = 8484;
+/** A service started before its NATS waits this long for it (compose starts everything at once). */
+export const DEFAULT_NATS_WAIT_SECONDS = 300;
 
 /** Default state directory: $CONFORM_STATE_DIR, else $XDG_STATE_HOME/conform, else ~/.local/state/conform. */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -92,6 +97,15 @@ export function resolveSettings(
     libraries,
     stateDir: resolve(flags.stateDir ?? defaultStateDir(env)),
     natsUrl: flags.nats ?? env.NATS_URL ?? null,
+    natsWaitMs:
+      1000 *
+      parseInteger(
+        '--nats-wait',
+        flags.natsWait ?? env.CONFORM_NATS_WAIT,
+        DEFAULT_NATS_WAIT_SECONDS,
+        0,
+        86_400,
+      ),
     host: flags.host ?? env.CONFORM_HOST ?? '127.0.0.1',
     port,
     stabilityWindowMs: parseInteger(
