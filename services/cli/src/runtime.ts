@@ -83,7 +83,11 @@ export async function startConform(
 
     const bus: Bus = await connectBus({ servers: natsUrl, name: `conform@${hostname()}` });
     cleanups.push(() => bus.close());
-    const eventLog = { maxBytes: settings.eventLogMaxBytes };
+    const eventLog = {
+      maxBytes: settings.eventLogMaxBytes,
+      replicas: settings.streamReplicas,
+      placementTags: settings.placementTags,
+    };
     await provisionEventLog(bus.jsm, eventLog);
 
     // One registry per process: every service here counts into it, /metrics serves it.
