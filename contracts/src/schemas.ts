@@ -3,7 +3,9 @@ import { allEventTypes, type EventType } from './event-types.js';
 
 // JSON Schemas (draft-07, as ajv compiles by default) for the envelope and for each
 // event type's data at version 1. `additionalProperties: false` on data keeps producers
-// honest: a new field is a deliberate contract change, reviewed here.
+// honest: a new field is a deliberate contract change, reviewed here. Readers apply the same
+// schemas tolerantly (unknown keys removed, see validation.ts), so an added optional field
+// is a compatible change and nodes can be upgraded one at a time.
 
 type Schema = Record<string, unknown>;
 
@@ -305,9 +307,18 @@ export const dataSchemas: Record<EventType, Schema> = {
 
 /** JSON Schema of a whole event (envelope and data) of one type at version 1. */
 export function eventSchema(type: EventType): Schema {
+  return envelopeSchema(type, 1, dataSchemas[type]);
+}
+
+/**
+ * The envelope around one version's data schema. A new version of a type is
+ * `envelopeSchema(type, 2, newData)` added to {@link eventSchemas} next to v1 (which stays, so
+ * old events are still read, then upcast), plus its upcaster in upcasting.ts.
+ */
+export function envelopeSchema(type: EventType, version: number, data: Schema): Schema {
   return {
-    $id: `https://conform.dev/schemas/${type}.v1.json`,
-    title: `${type} v1`,
+    $id: `https://conform.dev/schemas/${type}.v${version}.json`,
+    title: `${type} v${version}`,
     type: 'object',
     required: [
       'id',
@@ -324,7 +335,7 @@ export function eventSchema(type: EventType): Schema {
     properties: {
       id: str,
       type: { const: type },
-      version: { const: 1 },
+      version: { const: version },
       time: {
         type: 'string',
         pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$',
@@ -333,7 +344,7 @@ export function eventSchema(type: EventType): Schema {
       correlationId: str,
       causationId: { type: ['string', 'null'], minLength: 1 },
       producer: str,
-      data: dataSchemas[type],
+      data,
     },
   };
 }

@@ -111,6 +111,14 @@ async function* pullOneAtATime(consumer: Consumer, opts: WorkerOptions): AsyncGe
 async function handleMessage(msg: JsMsg, opts: WorkerOptions, log: Logger): Promise<void> {
   const { deliveryCount, streamSequence } = msg.info;
   const decoded = decodeEvent(msg.data);
+  if (!decoded.ok && decoded.newer && deliveryCount < opts.consumer.maxDeliver) {
+    // Written by an upgraded node in a rolling upgrade: leave it to an instance that reads it.
+    const delayMs = opts.retryDelayMs ?? 5_000;
+    log.warn({ subject: msg.subject, reason: decoded.error }, 'event of a newer version; returned');
+    msg.nak(delayMs);
+    opts.onOutcome?.({ kind: 'retried', type: 'unknown', reason: decoded.error, delayMs });
+    return;
+  }
   if (!decoded.ok) {
     await deadLetter(msg, opts, log, `invalid event: ${decoded.error}`, null);
     return;

@@ -19,6 +19,10 @@ export function connectionOptions(cmd: Command): Command {
       '--state-dir <dir>',
       'where the embedded NATS store and read models live (env CONFORM_STATE_DIR)',
     )
+    .option(
+      '--replicas <n>',
+      'copies of the event log and its consumers on a NATS cluster, raised on an existing stream (env CONFORM_STREAM_REPLICAS; default 1)',
+    )
     .option('--host <host>', 'address the status server binds (env CONFORM_HOST)', undefined)
     .option('--port <n>', 'status server port, 0 for any free port (env CONFORM_PORT)')
     .option(

@@ -92,7 +92,11 @@ export async function startConform(
           : undefined,
     });
     cleanups.push(() => bus.close());
-    const eventLog = { maxBytes: settings.eventLogMaxBytes };
+    const eventLog = {
+      maxBytes: settings.eventLogMaxBytes,
+      replicas: settings.streamReplicas,
+      placementTags: settings.placementTags,
+    };
     await provisionEventLog(bus.jsm, eventLog);
 
     // One registry per process: every service here counts into it, /metrics serves it.

@@ -34,6 +34,10 @@ export interface ConformSettings {
   encoderSlots: number;
   encoder: 'auto' | 'libx265' | 'hevc_nvenc';
   eventLogMaxBytes: number | undefined;
+  /** Replicas of the event log and its consumers (--replicas, CONFORM_STREAM_REPLICAS): 1 on one box, 3 on a cluster. */
+  streamReplicas: number;
+  /** nats-server tags the replicas must sit on (CONFORM_PLACEMENT_TAGS, comma-separated). */
+  placementTags: string[];
   /** The quality.yaml given with --config; absent: the built-in default policy. */
   quality?: QualityConfig;
   /** Bearer token for the status API's control endpoints (env CONFORM_CONTROL_TOKEN); none: they answer 403. */
@@ -55,6 +59,7 @@ export interface RawFlags {
   slots?: string;
   encoder?: string;
   metricsPort?: string;
+  replicas?: string;
 }
 
 export const DEFAULT_PORT = 8484;
@@ -117,6 +122,18 @@ export function resolveSettings(
     ),
     encoderSlots: parseInteger('--slots', flags.slots ?? env.CONFORM_ENCODER_SLOTS, 1, 1, 64),
     encoder: parseEncoder(flags.encoder ?? env.CONFORM_ENCODER),
+    // JetStream allows 1 to 5 replicas; an even count buys nothing over the odd one below it.
+    streamReplicas: parseInteger(
+      '--replicas',
+      flags.replicas ?? env.CONFORM_STREAM_REPLICAS,
+      1,
+      1,
+      5,
+    ),
+    placementTags: (env.CONFORM_PLACEMENT_TAGS ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
     eventLogMaxBytes: env.CONFORM_EVENT_LOG_MAX_BYTES
       ? parseInteger(
           'CONFORM_EVENT_LOG_MAX_BYTES',

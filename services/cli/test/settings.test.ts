@@ -56,6 +56,19 @@ describe('resolveSettings', () => {
     );
   });
 
+  it('takes stream replicas from --replicas over CONFORM_STREAM_REPLICAS, and placement tags', () => {
+    const lib = { library: '/l', archive: '/a' };
+    assert.equal(resolveSettings(lib, {}).streamReplicas, 1);
+    const env = { CONFORM_STREAM_REPLICAS: '3', CONFORM_PLACEMENT_TAGS: 'ssd, eu' };
+    assert.equal(resolveSettings(lib, env).streamReplicas, 3);
+    assert.deepEqual(resolveSettings(lib, env).placementTags, ['ssd', 'eu']);
+    assert.equal(resolveSettings({ ...lib, replicas: '5' }, env).streamReplicas, 5);
+    assert.throws(
+      () => resolveSettings({ ...lib, replicas: '7' }, {}),
+      /--replicas must be a whole number from 1 to 5, got "7"/,
+    );
+  });
+
   it('puts state under XDG_STATE_HOME, or CONFORM_STATE_DIR when set', () => {
     assert.equal(defaultStateDir({ XDG_STATE_HOME: '/s' }), '/s/conform');
     assert.equal(defaultStateDir({ CONFORM_STATE_DIR: '/x/y' }), '/x/y');
