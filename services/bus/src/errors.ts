@@ -36,3 +36,17 @@ export class PublishError extends BusError {
     this.name = 'PublishError';
   }
 }
+
+/** Another live conform process holds the state directory (and its JetStream store). */
+export class StateDirLockedError extends BusError {
+  readonly pid: number;
+  constructor(stateDir: string, pid: number) {
+    super(
+      'STATE_DIR_LOCKED',
+      `state directory ${stateDir} is in use by another conform process (pid ${pid}); ` +
+        `stop that one first or give this one another --state-dir`,
+    );
+    this.name = 'StateDirLockedError';
+    this.pid = pid;
+  }
+}

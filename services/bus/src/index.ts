@@ -10,3 +10,6 @@ export * from './service.js';
 export * from './testing.js';
 export * from './metrics.js';
 export * from './history.js';
+export * from './process-info.js';
+export * from './state-lock.js';
+export * from './embedded-nats.js';

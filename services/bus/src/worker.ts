@@ -11,6 +11,7 @@ import type { ConsumerSpec } from './consumers.js';
 import { EVENT_LOG_STREAM } from './event-log.js';
 import { TransientError } from './errors.js';
 import type { EventPublisher } from './publisher.js';
+import { pullNext } from './pull.js';
 
 /** What a handler gets besides the event. */
 export interface HandlerContext {
@@ -103,7 +104,7 @@ async function* pullOneAtATime(consumer: Consumer, opts: WorkerOptions): AsyncGe
     if (opts.beforePull) await opts.beforePull(opts.signal);
     if (opts.signal.aborted) return;
     // nats.js refuses pulls shorter than a second.
-    const msg = await consumer.next({ expires: Math.max(1_000, opts.pullExpiresMs ?? 2_000) });
+    const msg = await pullNext(consumer, Math.max(1_000, opts.pullExpiresMs ?? 2_000), opts.signal);
     if (msg) yield msg;
   }
 }

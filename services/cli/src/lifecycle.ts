@@ -61,25 +61,37 @@ export async function runUntilSignalled(
 ): Promise<void> {
   // Listen before starting, so a signal during start-up also stops cleanly. The listeners stay
   // registered (`on`, not `once`): execa's exit hook re-raises a signal it thinks nobody else
-  // handles, which would kill us before the clean stop. A second signal means "now".
+  // handles, which would kill us before the clean stop. A second signal means "now": children
+  // are killed and the embedded nats-server still gets its short clean stop before we exit.
   let signals = 0;
+  let running: RunningConform | null = null;
   const stopping = new AbortController();
   const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
     const onSignal = (sig: NodeJS.Signals) => {
       signals++;
       if (signals === 1) {
         stopping.abort(); // a start still waiting for NATS gives up
-        resolveSignal(sig);
-      } else process.exit(130);
+        return resolveSignal(sig);
+      }
+      if (signals > 2) process.exit(130); // a third: no more waiting at all
+      log.warn({ signal: sig }, 'second signal: forcing a fast stop');
+      const exit = () => {
+        log.flush?.();
+        process.exit(130);
+      };
+      // Before start-up finished there is nothing to force; the nats watchdog sees us exit.
+      if (running) running.force().then(exit, exit);
+      else exit();
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-  const running = await startConform(settings, services, log, { signal: stopping.signal });
+  running = await startConform(settings, services, log, { signal: stopping.signal });
   onStarted?.(running);
   const signal = await signalled;
+  const began = Date.now();
   log.info({ signal }, 'stopping: finishing or returning in-flight work');
   await running.stop();
-  log.info('stopped cleanly');
+  log.info({ stopMs: Date.now() - began }, 'stopped cleanly');
   log.flush?.();
 }

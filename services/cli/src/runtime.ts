@@ -7,7 +7,7 @@ import {
   EventPublisher,
   serveMetrics,
   provisionEventLog,
-  startNatsServer,
+  startEmbeddedNats,
   type Bus,
   type Logger,
   type NatsServerHandle,
@@ -22,6 +22,7 @@ import { startArchiver } from '@conform/archiver';
 import { openReadModels, startProjector, type ReadModels } from '@conform/projections';
 import { startStatusServer } from '@conform/status';
 import { CliError } from './errors.js';
+import { Stopper, StopPhase } from './stopper.js';
 import type { ConformSettings } from './settings.js';
 
 /** The services `conform run` can start alone; `conform up` starts them all. */
@@ -35,21 +36,24 @@ export const SERVICE_NAMES = [
 ] as const;
 export type ServiceToRun = (typeof SERVICE_NAMES)[number];
 
-/** A running conform: what was started, and how to stop all of it in order. */
+/** A running conform: what was started, and how to stop all of it. */
 export interface RunningConform {
   natsUrl: string;
   /** Set when this process started its own nats-server. */
   embeddedNats: NatsServerHandle | null;
   /** Set when the status service runs in this process. */
   statusUrl: string | null;
-  stop(): Promise<void>;
+  /** The clean stop: see {@link Stopper.stop}. */
+  stop(opts?: { deadlineMs?: number }): Promise<void>;
+  /** The fast stop of a second signal: see {@link Stopper.force}. */
+  force(): Promise<void>;
 }
 
 /**
  * Starts the chosen services against NATS. With no NATS URL, starts an embedded nats-server
- * (JetStream, free loopback port, store under the state directory) and owns its lifetime.
- * Stop order: sources first (watcher), then workers, then read side, then the bus and server,
- * so nothing is left half-done and no child process outlives us.
+ * (JetStream, free loopback port, store under the state directory, one server per store) and
+ * owns its lifetime. Stopping stops the services in parallel, then the read models, the bus and
+ * the server, within one deadline, so no child process outlives us.
  */
 export async function startConform(
   settings: ConformSettings,
@@ -58,21 +62,16 @@ export async function startConform(
   opts: { signal?: AbortSignal } = {},
 ): Promise<RunningConform> {
   await mkdir(settings.stateDir, { recursive: true });
-  const cleanups: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((err: unknown) => log.error({ err }, 'error while stopping'));
-    }
-    cleanups.length = 0;
-  };
+  const stopper = new Stopper(log);
 
   try {
     let embeddedNats: NatsServerHandle | null = null;
     let natsUrl = settings.natsUrl;
     if (!natsUrl) {
-      embeddedNats = await startNatsServer({ storeDir: join(settings.stateDir, 'nats') });
-      cleanups.push(async () => {
-        await embeddedNats?.stop();
+      const embedded = await startEmbeddedNats({ stateDir: settings.stateDir, log });
+      embeddedNats = stopper.embeddedNats = embedded;
+      stopper.add(StopPhase.Server, 'nats-server', async () => {
+        await embedded.stop();
         log.info('embedded nats-server stopped');
       });
       natsUrl = embeddedNats.url;
@@ -91,7 +90,7 @@ export async function startConform(
           ? { log, signal: opts.signal, timeoutMs: settings.natsWaitMs }
           : undefined,
     });
-    cleanups.push(() => bus.close());
+    stopper.add(StopPhase.Bus, 'bus', () => bus.close());
     const eventLog = {
       maxBytes: settings.eventLogMaxBytes,
       replicas: settings.streamReplicas,
@@ -121,13 +120,13 @@ export async function startConform(
     });
     const started = async (service: Promise<RunningService>) => {
       const s = await service;
-      cleanups.push(() => s.stop());
+      stopper.add(StopPhase.Services, s.name, () => s.stop());
     };
 
     let statusUrl: string | null = null;
     if (services.includes('status')) {
       const readModels: ReadModels = openReadModels(join(settings.stateDir, 'read-models.sqlite'));
-      cleanups.push(() => readModels.close());
+      stopper.add(StopPhase.ReadModels, 'read models', () => readModels.close());
       await started(startProjector(context('projector'), { readModels }));
       const server = await startStatusServer({
         readModels,
@@ -140,7 +139,7 @@ export async function startConform(
         controlToken: settings.controlToken ?? undefined,
         busMetrics: metrics.registry,
       });
-      cleanups.push(() => server.close());
+      stopper.add(StopPhase.Services, 'status server', () => server.close());
       statusUrl = server.url;
       log.info({ url: server.url }, 'status server listening');
     } else if (settings.metricsPort !== null) {
@@ -149,7 +148,7 @@ export async function startConform(
         host: settings.host,
         port: settings.metricsPort,
       });
-      cleanups.push(() => served.close());
+      stopper.add(StopPhase.Services, 'metrics server', () => served.close());
       log.info({ url: served.url }, 'metrics served');
     }
     // Downstream first, so each stage is consuming before the one before it publishes.
@@ -196,9 +195,15 @@ export async function startConform(
         }),
       );
     }
-    return { natsUrl, embeddedNats, statusUrl, stop: stopAll };
+    return {
+      natsUrl,
+      embeddedNats,
+      statusUrl,
+      stop: (opts) => stopper.stop(opts),
+      force: () => stopper.force(),
+    };
   } catch (err) {
-    await stopAll();
+    await stopper.stop();
     if (err instanceof CliError) throw err;
     throw new CliError('START_FAILED', `conform could not start: ${(err as Error).message}`, {
       cause: err,
