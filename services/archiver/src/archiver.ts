@@ -170,10 +170,13 @@ export async function swapVerifiedOutput(
   const { data } = event;
   const resolved = resolveSwapPaths(data, libraries);
   if (!resolved.ok) return failed(data, resolved.reason, false);
-  const { paths } = resolved;
   try {
-    const plan = planSwap(await observeSwap(paths, data.source, fs));
-    await applySwap(plan, paths, data.source, fs);
+    // The observation fixes which archive version this swap fills; every step uses it.
+    const observed = await observeSwap(resolved.paths, data.source, fs);
+    const { paths } = observed;
+    const plan = planSwap(observed);
+    const keepMtime = libraries.find((l) => resolve(l.root) === paths.library)?.keepMtime;
+    await applySwap(plan, paths, data.source, fs, { keepMtime: keepMtime === true });
     return resultEvent(data, paths, plan.outcome);
   } catch (err) {
     if (err instanceof SwapConflictError) return failed(data, err.message, false);
