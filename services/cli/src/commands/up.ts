@@ -43,6 +43,8 @@ async function settingsFromConfig(flags: RawFlags, file: string): Promise<Confor
       : lib.deleteOriginalsAfterDays
         ? { deleteAfterDays: lib.deleteOriginalsAfterDays }
         : ('archive' as const),
+    keepMtime: lib.keepMtime,
+    workRetentionHours: lib.workRetentionHours,
     watch: lib.watch,
   }));
   return {
