@@ -6,4 +6,5 @@ export * from './history.js';
 export * from './restore.js';
 export * from './retention.js';
 export * from './versions.js';
+export * from './clean.js';
 export * from './archiver.js';

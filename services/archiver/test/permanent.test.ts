@@ -15,7 +15,7 @@ import {
   type RunningService,
   type TestBus,
 } from '@conform/bus';
-import { startArchiver } from '../src/index.js';
+import { cleanLeftovers, startArchiver } from '../src/index.js';
 import { bytesAt, makeSwap, ORIGINAL, OUTPUT } from './fixtures.js';
 import { mountTmpfs } from './mounts.js';
 
@@ -25,6 +25,8 @@ let archiver: RunningService;
 let base: string;
 const cleanups: (() => void)[] = [];
 const outcomes: MessageOutcome[] = [];
+/** The immutable original's swap, left failed for the clean test. */
+let locked: Awaited<ReturnType<typeof makeSwap>> | null = null;
 const lib = (name: string) => ({
   root: join(base, name, 'library'),
   archive: join(base, name, 'archive'),
@@ -113,6 +115,7 @@ describe('permanent filesystem errors end the swap at once, with the reason', ()
       archive: lib('immutable').archive,
       relativePath: 'Locked/Film.mkv',
     });
+    locked = f;
     execFileSync('chattr', ['+i', f.path]);
     cleanups.push(() => execFileSync('chattr', ['-i', f.path]));
     await publisher.publish(f.event);
@@ -121,5 +124,27 @@ describe('permanent filesystem errors end the swap at once, with the reason', ()
     assert.deepEqual(await bytesAt(f.outputPath), OUTPUT);
     assert.equal(failed.data.archivePath, f.archivePath);
     assert.deepEqual(await bytesAt(f.archivePath), ORIGINAL, 'the archive copy is whole');
+  });
+
+  it('conform clean: after workRetentionHours the failed swap’s output and identical archive copy go, the original stays', async () => {
+    const libs = [{ ...lib('immutable'), workRetentionHours: 2 }];
+    const f = locked!;
+    const soon = await cleanLeftovers(t.bus, libs, { dryRun: true, now: new Date() });
+    assert.deepEqual(soon, [], 'nothing is due before the retention time');
+    const later = new Date(Date.now() + 3 * 3_600_000);
+    const dry = await cleanLeftovers(t.bus, libs, { dryRun: true, now: later });
+    assert.deepEqual(dry.map((r) => [r.action.kind, r.action.path, r.done]).sort(), [
+      ['remove-archive-copy', f.archivePath, false],
+      ['remove-work-file', f.outputPath, false],
+    ]);
+    assert.deepEqual(await bytesAt(f.archivePath), ORIGINAL, 'a dry run removes nothing');
+    const done = await cleanLeftovers(t.bus, libs, { dryRun: false, now: later });
+    assert.ok(
+      done.every((r) => r.done),
+      JSON.stringify(done),
+    );
+    assert.equal(await bytesAt(f.archivePath), null);
+    assert.equal(await bytesAt(f.outputPath), null);
+    assert.deepEqual(await bytesAt(f.path), ORIGINAL, 'the original is untouched');
   });
 });
