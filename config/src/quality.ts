@@ -69,6 +69,9 @@ export interface LibraryConfig {
   keepOriginals: boolean;
   /** Opt-in retention: delete archived originals this many days after the swap. */
   deleteOriginalsAfterDays: number | null;
+  /** Leftovers (failed swaps' and verifications' outputs, their archive copies): hours, keepMtime. */
+  keepMtime: boolean;
+  workRetentionHours: number;
   /** Which files are watched, and how. */
   watch: LibraryWatch;
   policy: QualityPolicy;
@@ -162,6 +165,8 @@ export function resolveQualityConfig(src: YamlSource): QualityConfig {
       archive: lib.archive ? stripSlash(lib.archive) : null,
       keepOriginals: lib.keepOriginals === true,
       deleteOriginalsAfterDays: lib.deleteOriginalsAfterDays ?? null,
+      keepMtime: lib.keepMtime === true,
+      workRetentionHours: lib.workRetentionHours ?? 72,
       watch: {
         ...(lib.watch?.include ? { include: lib.watch.include } : {}),
         ...(lib.watch?.exclude ? { exclude: lib.watch.exclude } : {}),
@@ -196,6 +201,8 @@ interface RawConfig {
     archive?: string;
     keepOriginals?: boolean;
     deleteOriginalsAfterDays?: number;
+    keepMtime?: boolean;
+    workRetentionHours?: number;
     watch?: {
       include?: string[];
       exclude?: string[];

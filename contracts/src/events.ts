@@ -184,6 +184,12 @@ export interface FilePlannedData extends FileLocation {
   /** The policy's verification limits, for the encoder to pass on in `encode.completed`. */
   limits?: VerificationLimits;
   /**
+   * Free bytes the library's filesystem needs for this encode, by the shared rule
+   * ({@link freeSpaceNeeded}); the encoder waits for them. Optional: absent in plans from
+   * before the rule was shared (the encoder then applies it without the policy's reserve).
+   */
+  diskNeededBytes?: number;
+  /**
    * Set when a policy change re-planned the file: the policy version of the plan this one
    * replaces (`policyVersion` is the version that decided now).
    */
@@ -241,6 +247,17 @@ export interface ReplaceFailedData extends FileLocation {
   reason: string;
   /** True when the source changed after it was planned; the output was discarded. */
   stale: boolean;
+  /**
+   * True when a filesystem error no retry can fix stopped the swap (ENOSPC, EPERM, EROFS, …):
+   * the original is untouched; fix the cause, then `conform retry`. Optional: absent in events
+   * from before errors were classified.
+   */
+  permanent?: boolean;
+  /**
+   * The archive version the swap had already filled with a copy of the original before it
+   * failed; `conform clean` removes it after `workRetentionHours` while it matches the original.
+   */
+  archivePath?: string;
 }
 /**
  * An operator's restore finished: the archived original is back at `path` and the replacement
@@ -308,6 +325,22 @@ export interface EncoderPausedData {
   cancelRunning: boolean;
 }
 
+/**
+ * A pulled plan waits instead of encoding (or a running encode was stopped and its partial
+ * removed) because of a pause: the file is back in the queue, and this says why. The encoder
+ * still owns it: it encodes the file once the reason is gone (free space is polled, a quiet
+ * window ends, an operator resumes).
+ */
+export interface EncodeRequeuedData extends FileLocation {
+  reason: PauseReason;
+  /** In words, with units: `12.0 MiB free on /media, 40.0 MiB needed (…)`, `pause --now by …`. */
+  detail: string;
+  /** The delivery the plan was on. */
+  attempt: number;
+  /** True when an encode had started and was stopped; false when it waited before starting. */
+  abandoned: boolean;
+}
+
 /** One pause reason no longer holds on an encoder node. */
 export interface EncoderResumedData {
   node: string;
@@ -327,6 +360,7 @@ export interface EventDataByType {
   'encode.started': EncodeStartedData;
   'encode.completed': EncodeCompletedData;
   'encode.failed': EncodeFailedData;
+  'encode.requeued': EncodeRequeuedData;
   'verify.passed': VerificationData;
   'verify.failed': VerificationData;
   'file.replaced': FileReplacedData;

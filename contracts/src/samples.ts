@@ -73,6 +73,14 @@ export const sampleData: { [T in EventType]: EventDataByType[T] } = {
     reason: 'ffmpeg exited 1',
     permanent: false,
   },
+  'encode.requeued': {
+    library,
+    path,
+    reason: 'low-disk',
+    detail: '12.0 MiB free on /media/movies, 40.0 MiB needed (estimated output 36.4 MiB + 10 %)',
+    attempt: 1,
+    abandoned: false,
+  },
   'verify.passed': {
     library,
     path,

@@ -208,6 +208,7 @@ export const dataSchemas: Record<EventType, Schema> = {
       durationSec: nullableNumber,
       estimatedOutputBytes: nullableNumber,
       limits,
+      diskNeededBytes: nonNegInt,
       previousPolicyVersion: str,
     },
   ),
@@ -235,6 +236,12 @@ export const dataSchemas: Record<EventType, Schema> = {
     reason: str,
     permanent: { type: 'boolean' },
   }),
+  'encode.requeued': data(['reason', 'detail', 'attempt', 'abandoned'], {
+    reason: { enum: ['manual', 'schedule', 'low-disk'] },
+    detail: str,
+    attempt: { type: 'integer', minimum: 1 },
+    abandoned: { type: 'boolean' },
+  }),
   'verify.passed': verification,
   'verify.failed': verification,
   'file.replaced': data(['newPath', 'archivePath', 'originalSize', 'newSize', 'bytesSaved'], {
@@ -245,7 +252,12 @@ export const dataSchemas: Record<EventType, Schema> = {
     bytesSaved: { type: 'integer' },
     policyVersion: str,
   }),
-  'replace.failed': data(['reason', 'stale'], { reason: str, stale: { type: 'boolean' } }),
+  'replace.failed': data(['reason', 'stale'], {
+    reason: str,
+    stale: { type: 'boolean' },
+    permanent: { type: 'boolean' },
+    archivePath: absPath,
+  }),
   'file.restored': data(['replacedPath', 'replacementArchivePath', 'restoredSize'], {
     replacedPath: absPath,
     replacementArchivePath: absPath,

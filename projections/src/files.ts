@@ -96,6 +96,13 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
       });
     case 'encode.started':
       return located('encoding', { path: event.data.path, library: event.data.library });
+    case 'encode.requeued':
+      // Back in the queue, not a dead encode: the reason says what it waits for.
+      return located('queued', {
+        path: event.data.path,
+        library: event.data.library,
+        reason: `waiting (${event.data.reason}): ${event.data.detail}`,
+      });
     case 'encode.completed':
       return located('encoded', { path: event.data.path, library: event.data.library });
     case 'encode.failed':

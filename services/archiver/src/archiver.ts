@@ -7,12 +7,14 @@ import {
 } from '@conform/contracts';
 import {
   TransientError,
+  backoffDelayMs,
+  classifyFsError,
   consumerSpec,
   startSubscriptions,
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { applySwap, observeSwap, realFs, type SwapFs } from './apply.js';
+import { applySwap, factsOf, observeSwap, realFs, type SwapFs } from './apply.js';
 import { lastEventOf, lastEventsOfType } from '@conform/bus';
 import { restoreOriginal } from './restore.js';
 import { deleteExpiredOriginal, expiredOriginals } from './retention.js';
@@ -49,7 +51,7 @@ export async function startArchiver(
       consumer: consumerSpec('archiver', 'verify.passed'),
       handle: async (event, h) => {
         if (event.type !== 'verify.passed') return;
-        const result = await swapVerifiedOutput(event, libraries);
+        const result = await swapVerifiedOutput(event, libraries, realFs, h.attempt);
         if (result.type === 'file.replaced') {
           h.log.info(result.data, 'replaced');
         } else {
@@ -166,19 +168,42 @@ export async function swapVerifiedOutput(
   event: EventEnvelope<'verify.passed'>,
   libraries: readonly ArchiverLibrary[],
   fs: SwapFs = realFs,
+  attempt = 1,
 ): Promise<SwapResult> {
   const { data } = event;
   const resolved = resolveSwapPaths(data, libraries);
   if (!resolved.ok) return failed(data, resolved.reason, false);
-  const { paths } = resolved;
+  let slot: string | null = null;
   try {
-    const plan = planSwap(await observeSwap(paths, data.source, fs));
-    await applySwap(plan, paths, data.source, fs);
+    // The observation fixes which archive version this swap fills; every step uses it.
+    const observed = await observeSwap(resolved.paths, data.source, fs);
+    const { paths } = observed;
+    slot = paths.archivePath;
+    const plan = planSwap(observed);
+    const keepMtime = libraries.find((l) => resolve(l.root) === paths.library)?.keepMtime;
+    await applySwap(plan, paths, data.source, fs, { keepMtime: keepMtime === true });
     return resultEvent(data, paths, plan.outcome);
   } catch (err) {
     if (err instanceof SwapConflictError) return failed(data, err.message, false);
+    const verdict = classifyFsError(err);
+    if (verdict.permanent) {
+      // No retry can fix it: say why once, and name the archive copy the swap left behind.
+      const archived = slot && (await factsOf(fs, slot).catch(() => null))?.kind === 'file';
+      return {
+        type: 'replace.failed',
+        data: {
+          library: data.library,
+          path: data.path,
+          reason: `swap of ${data.path} failed, the original is untouched: ${verdict.reason}`,
+          stale: false,
+          permanent: true,
+          ...(archived ? { archivePath: slot! } : {}),
+        },
+      };
+    }
     throw new TransientError(`swap of ${data.path} failed: ${describeFsError(err)}`, {
       cause: err,
+      delayMs: backoffDelayMs(attempt, 5_000),
     });
   }
 }

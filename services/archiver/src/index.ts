@@ -4,4 +4,6 @@ export * from './plan.js';
 export * from './apply.js';
 export * from './restore.js';
 export * from './retention.js';
+export * from './versions.js';
+export * from './clean.js';
 export * from './archiver.js';

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './fs-errors.js';
 export * from './logging.js';
 export * from './nats-server.js';
 export * from './connection.js';

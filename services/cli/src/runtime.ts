@@ -159,6 +159,8 @@ export async function startConform(
             root: l.root,
             archive: l.archive,
             originals: l.originals,
+            keepMtime: l.keepMtime,
+            workRetentionHours: l.workRetentionHours,
           })),
         }),
       );

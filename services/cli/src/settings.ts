@@ -10,6 +10,10 @@ export interface LibrarySettings {
   archive: string;
   /** `archive` (default), `keep` beside the file, or delete from the archive after N days. */
   originals?: 'archive' | 'keep' | { deleteAfterDays: number };
+  /** Give replacements the original's mtime too (quality.yaml `keepMtime`). */
+  keepMtime?: boolean;
+  /** Hours before leftovers of failed swaps are cleaned (quality.yaml `workRetentionHours`). */
+  workRetentionHours?: number;
   /** Which files are watched and how (globs, extensions, polling, rescan interval). */
   watch?: {
     include?: string[];

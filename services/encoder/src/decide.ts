@@ -1,5 +1,10 @@
 import { join } from 'node:path';
-import type { EncodeTarget, EventEnvelope } from '@conform/contracts';
+import {
+  freeSpaceNeeded,
+  type EncodeTarget,
+  type EventEnvelope,
+  type FreeSpaceNeed,
+} from '@conform/contracts';
 import { isHdr10, type ProbeOutcome, type VideoColour } from '@conform/media';
 import type { EncodeArgsInput } from './args.js';
 import type { EncodeProfile } from './profiles.js';
@@ -58,6 +63,29 @@ const UNDECODABLE_PATTERNS = [
   /Error while decoding stream/i,
 ];
 
+// ffmpeg messages that mean the output cannot be written; only an operator can fix that.
+const UNWRITABLE_PATTERNS = [
+  /Read-only file system/i,
+  /Permission denied/i,
+  /Operation not permitted/i,
+];
+
+/** ffmpeg's way of saying the work folder's filesystem is full: wait for room, then encode. */
+export function ranOutOfSpace(stderrTail: readonly string[]): boolean {
+  return stderrTail.some((line) => /No space left on device|Disk quota exceeded/i.test(line));
+}
+
+/**
+ * The free space this plan's encode needs: the planner's figure under the shared rule, or the
+ * same rule without the policy's reserve for plans from before it was recorded. Pure.
+ */
+export function diskNeedFor(planned: EventEnvelope<'file.planned'>): FreeSpaceNeed {
+  const { diskNeededBytes, estimatedOutputBytes, source } = planned.data;
+  const rule = freeSpaceNeeded({ estimatedOutputBytes, sourceBytes: source.size, reserveBytes: 0 });
+  if (diskNeededBytes === undefined || diskNeededBytes === rule.bytes) return rule;
+  return { bytes: diskNeededBytes, why: `as planned under policy ${planned.data.policyVersion}` };
+}
+
 /** Whether a failed encode is worth retrying. */
 export type FailureVerdict = { permanent: true; reason: string } | { permanent: false };
 
@@ -72,6 +100,9 @@ export function classifyFailure(stderrTail: string[], sourceProbe: ProbeOutcome)
   const undecodable = stderrTail.find((line) => UNDECODABLE_PATTERNS.some((p) => p.test(line)));
   if (undecodable)
     return { permanent: true, reason: `ffmpeg cannot decode the source: ${undecodable}` };
+  const unwritable = stderrTail.find((line) => UNWRITABLE_PATTERNS.some((p) => p.test(line)));
+  if (unwritable)
+    return { permanent: true, reason: `ffmpeg cannot write the output: ${unwritable}` };
   return { permanent: false };
 }
 

@@ -1,6 +1,7 @@
 import {
   assertNever,
   CONTROL_FILE_ID,
+  formatBytes,
   type DomainEventOf,
   type EventEnvelope,
   type PauseReason,
@@ -25,7 +26,10 @@ export interface PauseState {
 export interface PauseObservation {
   /** Inside a configured "do not encode" window. */
   inQuietWindow: { window: ScheduleWindow } | null;
-  /** Free bytes on the work filesystem against the configured minimum; null if not checked. */
+  /**
+   * The watched filesystem furthest below what it needs (the node's floor, or the need of an
+   * encode waiting for room there); null if none was checked.
+   */
   disk: { path: string; freeBytes: number; minFreeBytes: number } | null;
 }
 
@@ -93,7 +97,7 @@ export function decidePause(obs: PauseObservation, state: PauseState): PauseEven
     'low-disk': {
       holds: lowDisk,
       detail: obs.disk
-        ? `${formatBytes(obs.disk.freeBytes)} free on ${obs.disk.path}, minimum ${formatBytes(obs.disk.minFreeBytes)}`
+        ? `${formatBytes(obs.disk.freeBytes)} free on ${obs.disk.path}, ${formatBytes(obs.disk.minFreeBytes)} needed`
         : 'disk not checked',
     },
   };
@@ -145,9 +149,4 @@ export function minutesOf(hhmm: string): number {
   const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
   if (!m) throw new RangeError(`schedule time must be HH:MM (00:00-23:59), got "${hhmm}"`);
   return Number(m[1]) * 60 + Number(m[2]);
-}
-
-function formatBytes(n: number): string {
-  const gib = n / 1024 ** 3;
-  return gib >= 1 ? `${gib.toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(0)} MiB`;
 }

@@ -47,7 +47,7 @@ describe('pause decider', () => {
       );
       assert.equal(e?.type, 'encoder.paused');
       assert.equal(e?.data.reason, 'low-disk');
-      assert.match(e?.data.detail ?? '', /1\.0 GiB free on \/lib, minimum 2\.0 GiB/);
+      assert.match(e?.data.detail ?? '', /1\.0 GiB free on \/lib, 2\.0 GiB needed/);
     });
     it('when inside a quiet window, then encoder.paused schedule', () => {
       const window = { from: '01:00', to: '07:00' };

@@ -142,6 +142,7 @@ function plannedData(
     target: plan.target,
     durationSec: media.durationSec,
     estimatedOutputBytes: plan.estimatedOutputBytes,
+    ...(plan.diskNeededBytes !== undefined ? { diskNeededBytes: plan.diskNeededBytes } : {}),
     ...(plan.decision === 'encode'
       ? { limits: { maxSizeRatio: policy.guardrails.maxOutputRatio } }
       : {}),

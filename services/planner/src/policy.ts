@@ -4,6 +4,7 @@ import {
   policyVersion as versionOf,
   type QualityPolicy,
 } from '@conform/config';
+import { checkFreeSpace, freeSpaceNeeded } from '@conform/contracts';
 import type {
   EncodeTarget,
   MediaSummary,
@@ -44,6 +45,8 @@ export interface FilePlan {
   target: EncodeTarget | null;
   /** Estimated size of the output; null unless encoding. */
   estimatedOutputBytes: number | null;
+  /** Free bytes the encode needs on the library's filesystem (shared rule); set when encoding. */
+  diskNeededBytes?: number;
 }
 
 const MB = 1_000_000;
@@ -170,15 +173,24 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     }
     reasons.push(`estimated saving ${savingPercent}% (${mb(input.size - estimate)} MB)`);
   }
+  // The shared rule: the encoder waits for exactly this much. Not a skip, which would stay
+  // until the file or the policy changed: the encoder pauses and resumes when space returns.
+  const need = freeSpaceNeeded({
+    estimatedOutputBytes: estimate,
+    sourceBytes: input.size,
+    reserveBytes: policy.guardrails.minFreeDiskGB * GB,
+  });
   if (input.freeBytes !== null) {
-    const needed = Math.max(policy.guardrails.minFreeDiskGB * GB, estimate ?? input.size);
-    if (input.freeBytes < needed) {
-      return skip(
-        `free space ${round1(input.freeBytes / GB)} GB is below the ${round1(needed / GB)} GB needed`,
-      );
-    }
+    const space = checkFreeSpace(input.freeBytes, need, input.library);
+    if (!space.ok) reasons.push(`${space.reason}: the encoder waits until there is room`);
   }
-  return { decision: 'encode', reasons, target, estimatedOutputBytes: estimate };
+  return {
+    decision: 'encode',
+    reasons,
+    target,
+    estimatedOutputBytes: estimate,
+    diskNeededBytes: need.bytes,
+  };
 }
 
 /** The resolution class a frame belongs to: the smallest configured height it fits (5% slack). */

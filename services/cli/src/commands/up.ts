@@ -43,6 +43,8 @@ export async function settingsFromConfig(flags: RawFlags, file: string): Promise
       : lib.deleteOriginalsAfterDays
         ? { deleteAfterDays: lib.deleteOriginalsAfterDays }
         : ('archive' as const),
+    keepMtime: lib.keepMtime,
+    workRetentionHours: lib.workRetentionHours,
     watch: lib.watch,
   }));
   return {
