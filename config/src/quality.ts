@@ -29,6 +29,8 @@ export interface QualityPolicy {
     tenBit: boolean;
     /** keep: encode HDR keeping HDR10 colour metadata; skip: leave HDR files alone. */
     hdr: 'keep' | 'skip';
+    /** Keep 4:2:2 / 4:4:4 chroma where the encoder supports it; false outputs 4:2:0. */
+    keepChroma: boolean;
   };
   compliant: {
     /** Video codecs (ffprobe names) that need no re-encode. */

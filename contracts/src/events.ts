@@ -114,6 +114,14 @@ export interface EncodeTarget {
   tenBit?: boolean;
   keepHdr?: boolean;
   streams?: StreamPlan[];
+  /**
+   * The output's pixel format as ffprobe names it (`yuv420p`, `yuv420p10le`, `yuv444p`, …): the
+   * policy's chroma and bit depth applied to the source. The verifier holds the output to it.
+   * Absent in events from before it was planned (the verifier then expects the source's).
+   */
+  pixFmt?: string;
+  /** The output frame size (even where the chroma needs it, downscaled per the policy). */
+  frameSize?: { width: number; height: number };
 }
 
 /** A single verification check with what was measured and the limit it was held to. */
@@ -210,6 +218,14 @@ export interface EncodeCompletedData extends FileLocation {
   policyVersion?: string;
   /** The plan's verification limits, passed on unchanged. */
   limits?: VerificationLimits;
+  /**
+   * The pixel format the encoder wrote, when it had to differ from the plan's `target.pixFmt`
+   * (a hardware encoder without 4:4:4 falls back to 4:2:0 of the same depth); the verifier
+   * holds the output to it. Absent: the plan's.
+   */
+  pixFmt?: string;
+  /** Why `pixFmt` differs from the plan's. */
+  pixFmtReason?: string;
 }
 export interface EncodeFailedData extends FileLocation {
   encoder: string;

@@ -55,6 +55,16 @@ const target = {
         },
       },
     },
+    pixFmt: str,
+    frameSize: {
+      type: 'object',
+      required: ['width', 'height'],
+      additionalProperties: false,
+      properties: {
+        width: { type: 'integer', minimum: 1 },
+        height: { type: 'integer', minimum: 1 },
+      },
+    },
   },
 } as const;
 
@@ -226,6 +236,8 @@ export const dataSchemas: Record<EventType, Schema> = {
       fps: { type: 'number', exclusiveMinimum: 0 },
       policyVersion: str,
       limits,
+      pixFmt: str,
+      pixFmtReason: str,
     },
   ),
   'encode.failed': data(['encoder', 'reason', 'permanent'], {

@@ -290,12 +290,13 @@ async function encode(
     return;
   }
   let args: string[];
+  const settings = encodeSettingsFor(action.target, profile, colour);
+  // The verifier holds the output to the format really written when it differs from the plan's.
+  const written = settings.formatFallback
+    ? { pixFmt: settings.pixFmt!, pixFmtReason: settings.formatFallback }
+    : {};
   try {
-    args = buildEncodeArgs({
-      inputPath: path,
-      outputPath: action.partialPath,
-      ...encodeSettingsFor(action.target, profile, colour),
-    });
+    args = buildEncodeArgs({ inputPath: path, outputPath: action.partialPath, ...settings });
   } catch (err) {
     if (!(err instanceof EncoderError)) throw err;
     await hctx.emit({
@@ -403,7 +404,7 @@ async function encode(
     }
     const elapsedMs = Date.now() - started;
     log.info({ elapsedMs }, 'encoded');
-    await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx);
+    await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx, written);
   } finally {
     unregister();
     release();
@@ -437,6 +438,7 @@ async function emitCompleted(
   encoder: string,
   measured: { elapsedMs: number; fps: number | null },
   hctx: HandlerContext,
+  written: { pixFmt?: string; pixFmtReason?: string } = {},
 ): Promise<void> {
   const { library, path, source, policyVersion, limits } = planned.data;
   const outputSize = (await stat(action.outputPath)).size;
@@ -454,6 +456,7 @@ async function emitCompleted(
       ...(measured.fps !== null ? { fps: measured.fps } : {}),
       policyVersion,
       ...(limits ? { limits } : {}),
+      ...written,
     },
   });
 }
