@@ -55,6 +55,8 @@ export interface QualityPolicy {
   /** Globs against the path relative to the library. */
   exclude: string[];
   guardrails: { minSavingPercent: number; maxOutputRatio: number; minFreeDiskGB: number };
+  /** The decode health check before an encode; a failing source is `damaged`. */
+  health: { check: 'quick' | 'full' | 'off'; maxErrors: number };
 }
 
 /** A library as the config file declares it, with its effective policy and that policy's version. */

@@ -209,7 +209,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     ],
     {
       source: sourceStamp,
-      decision: { enum: ['encode', 'skip', 'compliant'] },
+      decision: { enum: ['encode', 'skip', 'compliant', 'damaged'] },
       reasons: { type: 'array', items: str, minItems: 1 },
       policyVersion: str,
       target: { oneOf: [{ type: 'null' }, target] },
@@ -217,6 +217,19 @@ export const dataSchemas: Record<EventType, Schema> = {
       estimatedOutputBytes: nullableNumber,
       limits,
       previousPolicyVersion: str,
+      health: {
+        type: 'object',
+        required: ['mode', 'checked', 'errors', 'errorCount'],
+        additionalProperties: false,
+        properties: {
+          mode: { enum: ['quick', 'full'] },
+          checked: str,
+          errors: { type: 'array', items: str, maxItems: 10 },
+          errorCount: nonNegInt,
+          endsEarly: str,
+        },
+      },
+      heldBy: { enum: ['kept', 'restored'] },
     },
   ),
   'encode.started': data(['encoder', 'outputPath', 'attempt'], {
@@ -244,6 +257,16 @@ export const dataSchemas: Record<EventType, Schema> = {
     encoder: str,
     reason: str,
     permanent: { type: 'boolean' },
+    sizeGuard: {
+      type: 'object',
+      required: ['measuredRatio', 'limitRatio'],
+      additionalProperties: false,
+      properties: {
+        measuredRatio: { type: 'number', minimum: 0 },
+        limitRatio: { type: 'number', exclusiveMinimum: 0 },
+      },
+    },
+    policyVersion: str,
   }),
   'verify.passed': verification,
   'verify.failed': verification,
@@ -256,6 +279,13 @@ export const dataSchemas: Record<EventType, Schema> = {
     policyVersion: str,
   }),
   'replace.failed': data(['reason', 'stale'], { reason: str, stale: { type: 'boolean' } }),
+  'file.kept': data(['stage', 'outputRatio', 'limitRatio', 'reason'], {
+    stage: { enum: ['encode', 'verify'] },
+    outputRatio: { type: 'number', minimum: 0 },
+    limitRatio: { type: 'number', exclusiveMinimum: 0 },
+    reason: str,
+    policyVersion: str,
+  }),
   'file.restored': data(['replacedPath', 'replacementArchivePath', 'restoredSize'], {
     replacedPath: absPath,
     replacementArchivePath: absPath,

@@ -5,4 +5,5 @@ export * from './apply.js';
 export * from './history.js';
 export * from './restore.js';
 export * from './retention.js';
+export * from './kept.js';
 export * from './archiver.js';

@@ -151,3 +151,15 @@ export function sizeLimitFor(planned: EventEnvelope<'file.planned'>): number | n
   if (!(planned.data.source.size > 0)) return null;
   return Math.floor(planned.data.source.size * ratio);
 }
+
+/** The projected and allowed output/source ratios of an encode the size guard stopped. Pure. */
+export function sizeGuardOutcome(
+  planned: EventEnvelope<'file.planned'>,
+  projectedBytes: number,
+): { measuredRatio: number; limitRatio: number } {
+  const size = Math.max(1, planned.data.source.size);
+  return {
+    measuredRatio: Math.round((projectedBytes / size) * 10_000) / 10_000,
+    limitRatio: planned.data.limits?.maxSizeRatio ?? 1,
+  };
+}

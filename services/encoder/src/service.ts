@@ -32,6 +32,7 @@ import {
   classifyFailure,
   decideEncode,
   encodeSettingsFor,
+  sizeGuardOutcome,
   sizeLimitFor,
   type EncodeAction,
 } from './decide.js';
@@ -331,6 +332,7 @@ async function encode(
     const limitBytes = sizeLimitFor(planned);
     const throttle = new ProgressThrottle(1_000);
     let guardReason: string | null = null;
+    let guardProjected = 0;
     // ffmpeg's fps is the average since the encode began, so its last report covers all of it.
     let averageFps: number | null = null;
     const started = Date.now();
@@ -343,6 +345,7 @@ async function encode(
           const verdict = sizeGuard(p, limitBytes);
           if (verdict.stop && !guardReason) {
             guardReason = verdict.reason;
+            guardProjected = verdict.projectedBytes;
             local.abort(new Error(verdict.reason));
           }
           if (!throttle.admit(Date.now(), p.percent)) return;
@@ -375,7 +378,16 @@ async function encode(
         log.warn({ reason: guardReason }, 'size guard stopped the encode');
         await hctx.emit({
           type: 'encode.failed',
-          data: { library, path, encoder, reason: guardReason, permanent: true },
+          data: {
+            library,
+            path,
+            encoder,
+            reason: guardReason,
+            permanent: true,
+            // The archiver turns this into file.kept: not worth encoding is not a failure.
+            sizeGuard: sizeGuardOutcome(planned, guardProjected),
+            policyVersion: planned.data.policyVersion,
+          },
         });
         return;
       }

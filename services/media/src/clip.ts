@@ -30,6 +30,8 @@ export interface ClipOptions {
   timecode?: string;
   /** Chapters every second. */
   chapters?: boolean;
+  /** mp4: index at the front, so a truncated copy still probes with its full duration. */
+  faststart?: boolean;
 }
 
 const LANGUAGES = ['eng', 'fra', 'deu', 'spa', 'ita', 'jpn', 'por', 'nld'];
@@ -119,6 +121,7 @@ export async function generateClip(opts: ClipOptions): Promise<void> {
       args.push('-attach', font, '-metadata:s:t:0', 'mimetype=application/x-truetype-font');
     }
     if (opts.timecode) args.push('-timecode', opts.timecode);
+    if (mp4 && opts.faststart) args.push('-movflags', '+faststart');
     args.push('-t', String(durationSec), '-f', mp4 ? 'mp4' : 'matroska', opts.path);
     await runFfmpeg(args);
   } finally {
