@@ -34,6 +34,8 @@ export interface QualityPolicy {
     tenBit: boolean;
     /** keep: encode HDR keeping HDR10 colour metadata; skip: leave HDR files alone. */
     hdr: 'keep' | 'skip';
+    /** Keep 4:2:2 / 4:4:4 chroma where the encoder supports it; false outputs 4:2:0. */
+    keepChroma: boolean;
   };
   compliant: {
     /** Video codecs (ffprobe names) that need no re-encode. */
@@ -58,6 +60,8 @@ export interface QualityPolicy {
   /** Globs against the path relative to the library. */
   exclude: string[];
   guardrails: { minSavingPercent: number; maxOutputRatio: number; minFreeDiskGB: number };
+  /** The decode health check before an encode; a failing source is `damaged`. */
+  health: { check: 'quick' | 'full' | 'off'; maxErrors: number };
 }
 
 /** A library as the config file declares it, with its effective policy and that policy's version. */

@@ -114,6 +114,14 @@ export interface EncodeTarget {
   tenBit?: boolean;
   keepHdr?: boolean;
   streams?: StreamPlan[];
+  /**
+   * The output's pixel format as ffprobe names it (`yuv420p`, `yuv420p10le`, `yuv444p`, …): the
+   * policy's chroma and bit depth applied to the source. The verifier holds the output to it.
+   * Absent in events from before it was planned (the verifier then expects the source's).
+   */
+  pixFmt?: string;
+  /** The output frame size (even where the chroma needs it, downscaled per the policy). */
+  frameSize?: { width: number; height: number };
 }
 
 /** A single verification check with what was measured and the limit it was held to. */
@@ -135,7 +143,25 @@ export interface VerificationLimits {
   ssimFloor?: number;
 }
 
-export type PlanDecision = 'encode' | 'skip' | 'compliant';
+/**
+ * What the planner decided. `damaged`: the source failed its health check and is left alone
+ * (widened compatibly: events from before it never carry it).
+ */
+export type PlanDecision = 'encode' | 'skip' | 'compliant' | 'damaged';
+
+/** A decode health check of a source: which stretches were decoded and what ffmpeg reported. */
+export interface HealthReport {
+  /** `quick`: first and last 30 s and one sample in the middle; `full`: the whole file. */
+  mode: 'quick' | 'full';
+  /** The stretches decoded, in seconds, e.g. `0-30 s, 58-63 s, 90-120 s`. */
+  checked: string;
+  /** ffmpeg's error lines (at most 10). */
+  errors: string[];
+  /** How many error lines ffmpeg printed in all (`errors` keeps the first 10). */
+  errorCount: number;
+  /** Set when a stretch decoded short of what the header promises: the file ends early. */
+  endsEarly?: string;
+}
 
 /**
  * What identifies a file's content across a rename or move: where it lives on disk, its stamp,
@@ -193,7 +219,13 @@ export interface FilePlannedData extends FileLocation {
    * Set when a policy change re-planned the file: the policy version of the plan this one
    * replaces (`policyVersion` is the version that decided now).
    */
-  previousPolicyVersion?: string;
+  previousPolicyVersion?: string; /** The source's health check, when one ran (always with decision `damaged`). */
+  health?: HealthReport;
+  /**
+   * Set on a `skip` that only holds an earlier outcome under the same policy: the original was
+   * `kept` (no saving) or `restored` by the operator. Read models keep showing that outcome.
+   */
+  heldBy?: 'kept' | 'restored';
 }
 export interface EncodeStartedData extends FileLocation {
   encoder: string;
@@ -216,12 +248,27 @@ export interface EncodeCompletedData extends FileLocation {
   policyVersion?: string;
   /** The plan's verification limits, passed on unchanged. */
   limits?: VerificationLimits;
+  /**
+   * The pixel format the encoder wrote, when it had to differ from the plan's `target.pixFmt`
+   * (a hardware encoder without 4:4:4 falls back to 4:2:0 of the same depth); the verifier
+   * holds the output to it. Absent: the plan's.
+   */
+  pixFmt?: string;
+  /** Why `pixFmt` differs from the plan's. */
+  pixFmtReason?: string;
 }
 export interface EncodeFailedData extends FileLocation {
   encoder: string;
   reason: string;
   /** True when retrying cannot help (unsupported input); false for transient failures. */
   permanent: boolean;
+  /**
+   * Set when the encoder's size guard stopped the encode: the output was on course for
+   * `measuredRatio` of the source, above `limitRatio`. Not a failure: the original is kept.
+   */
+  sizeGuard?: { measuredRatio: number; limitRatio: number };
+  /** The plan's policy version, so a kept outcome names the policy it holds under. */
+  policyVersion?: string;
 }
 export interface VerificationData extends FileLocation {
   source: SourceStamp;
@@ -241,6 +288,23 @@ export interface FileReplacedData extends FileLocation {
   newSize: number;
   bytesSaved: number;
   /** The policy version the replacement was made under, when known. */
+  policyVersion?: string;
+}
+/**
+ * The original stays: a re-encode would not save enough (the encoder's size guard stopped it,
+ * or the verified output is above the size limit). Not a failure and not retried; the planner
+ * leaves the file alone until the file or the policy changes.
+ */
+export interface FileKeptData extends FileLocation {
+  /** Where it was measured: mid-encode (`encode`) or on the finished output (`verify`). */
+  stage: 'encode' | 'verify';
+  /** Output size ÷ source size: measured, or mid-encode the size it was on course for. */
+  outputRatio: number;
+  /** The largest ratio the policy accepts (maxOutputRatio and minSavingPercent). */
+  limitRatio: number;
+  /** In words, for the status page and audit. */
+  reason: string;
+  /** The policy version the outcome holds under, when known. */
   policyVersion?: string;
 }
 export interface ReplaceFailedData extends FileLocation {
@@ -365,6 +429,7 @@ export interface EventDataByType {
   'verify.failed': VerificationData;
   'file.replaced': FileReplacedData;
   'replace.failed': ReplaceFailedData;
+  'file.kept': FileKeptData;
   'file.restored': FileRestoredData;
   'restore.failed': RestoreFailedData;
   'original.deleted': OriginalDeletedData;

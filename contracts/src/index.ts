@@ -10,3 +10,4 @@ export * from './progress.js';
 export * from './decider-spec.js';
 export * from './upcasting.js';
 export * from './disk-space.js';
+export * from './outcomes.js';

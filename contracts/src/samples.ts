@@ -107,6 +107,16 @@ export const sampleData: { [T in EventType]: EventDataByType[T] } = {
     bytesSaved: 600_000,
   },
   'replace.failed': { library, path, reason: 'source changed since it was planned', stale: true },
+  'file.kept': {
+    library,
+    path,
+    stage: 'verify',
+    outputRatio: 0.97,
+    limitRatio: 0.9,
+    reason:
+      'the re-encode came out at 0.97 of the source, above the limit 0.9: the original is kept',
+    policyVersion: 'p1234',
+  },
   'file.restored': {
     library,
     path,

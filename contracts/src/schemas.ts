@@ -57,6 +57,16 @@ const target = {
         },
       },
     },
+    pixFmt: str,
+    frameSize: {
+      type: 'object',
+      required: ['width', 'height'],
+      additionalProperties: false,
+      properties: {
+        width: { type: 'integer', minimum: 1 },
+        height: { type: 'integer', minimum: 1 },
+      },
+    },
   },
 } as const;
 
@@ -201,7 +211,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     ],
     {
       source: sourceStamp,
-      decision: { enum: ['encode', 'skip', 'compliant'] },
+      decision: { enum: ['encode', 'skip', 'compliant', 'damaged'] },
       reasons: { type: 'array', items: str, minItems: 1 },
       policyVersion: str,
       target: { oneOf: [{ type: 'null' }, target] },
@@ -210,6 +220,19 @@ export const dataSchemas: Record<EventType, Schema> = {
       limits,
       diskNeededBytes: nonNegInt,
       previousPolicyVersion: str,
+      health: {
+        type: 'object',
+        required: ['mode', 'checked', 'errors', 'errorCount'],
+        additionalProperties: false,
+        properties: {
+          mode: { enum: ['quick', 'full'] },
+          checked: str,
+          errors: { type: 'array', items: str, maxItems: 10 },
+          errorCount: nonNegInt,
+          endsEarly: str,
+        },
+      },
+      heldBy: { enum: ['kept', 'restored'] },
     },
   ),
   'encode.started': data(['encoder', 'outputPath', 'attempt'], {
@@ -229,12 +252,24 @@ export const dataSchemas: Record<EventType, Schema> = {
       fps: { type: 'number', exclusiveMinimum: 0 },
       policyVersion: str,
       limits,
+      pixFmt: str,
+      pixFmtReason: str,
     },
   ),
   'encode.failed': data(['encoder', 'reason', 'permanent'], {
     encoder: str,
     reason: str,
     permanent: { type: 'boolean' },
+    sizeGuard: {
+      type: 'object',
+      required: ['measuredRatio', 'limitRatio'],
+      additionalProperties: false,
+      properties: {
+        measuredRatio: { type: 'number', minimum: 0 },
+        limitRatio: { type: 'number', exclusiveMinimum: 0 },
+      },
+    },
+    policyVersion: str,
   }),
   'encode.requeued': data(['reason', 'detail', 'attempt', 'abandoned'], {
     reason: { enum: ['manual', 'schedule', 'low-disk'] },
@@ -257,6 +292,13 @@ export const dataSchemas: Record<EventType, Schema> = {
     stale: { type: 'boolean' },
     permanent: { type: 'boolean' },
     archivePath: absPath,
+  }),
+  'file.kept': data(['stage', 'outputRatio', 'limitRatio', 'reason'], {
+    stage: { enum: ['encode', 'verify'] },
+    outputRatio: { type: 'number', minimum: 0 },
+    limitRatio: { type: 'number', exclusiveMinimum: 0 },
+    reason: str,
+    policyVersion: str,
   }),
   'file.restored': data(['replacedPath', 'replacementArchivePath', 'restoredSize'], {
     replacedPath: absPath,

@@ -6,4 +6,5 @@ export * from './restore.js';
 export * from './retention.js';
 export * from './versions.js';
 export * from './clean.js';
+export * from './kept.js';
 export * from './archiver.js';

@@ -3,6 +3,7 @@ import type {
   EventEnvelope,
   FileDiscoveredData,
   FilePlannedData,
+  HealthReport,
   MediaSummary,
   SourceStamp,
 } from '@conform/contracts';
@@ -54,9 +55,10 @@ export function planDiscovery(
         ? {
             ...planned,
             decision: 'skip',
-            reasons: [held],
+            reasons: [held.why],
             target: null,
             estimatedOutputBytes: null,
+            heldBy: held.by,
           }
         : planned,
     },
@@ -65,7 +67,10 @@ export function planDiscovery(
 
 /** What earlier outcomes of a file say about encoding it again: the policy versions they had. */
 export interface PlanningHistory {
-  /** Policy version of the latest verify.failed whose size guard failed, if any. */
+  /**
+   * Policy version of the latest outcome that kept the original for lack of saving (file.kept,
+   * or a verify.failed on its size guard from before file.kept existed), if any.
+   */
   sizeGuardFailedUnder: string | null;
   /** Policy version of the latest file.restored (the operator put the original back), if any. */
   restoredUnder: string | null;
@@ -78,12 +83,21 @@ export const NO_HISTORY: PlanningHistory = { sizeGuardFailedUnder: null, restore
  * (size guard), or an original the operator restored, would only be encoded again to the same
  * end; both hold until the policy changes.
  */
-export function heldBack(history: PlanningHistory, version: string): string | null {
+export function heldBack(
+  history: PlanningHistory,
+  version: string,
+): { why: string; by: 'kept' | 'restored' } | null {
   if (history.sizeGuardFailedUnder === version) {
-    return `an encode under policy ${version} failed the size guard; not planned again until the policy changes`;
+    return {
+      by: 'kept',
+      why: `an encode under policy ${version} saved too little and the original was kept; not planned again until the file or the policy changes`,
+    };
   }
   if (history.restoredUnder === version) {
-    return `the original was restored under policy ${version}; not planned again until the policy changes`;
+    return {
+      by: 'restored',
+      why: `the original was restored under policy ${version}; not planned again until the policy changes`,
+    };
   }
   return null;
 }
@@ -143,9 +157,58 @@ function plannedData(
     durationSec: media.durationSec,
     estimatedOutputBytes: plan.estimatedOutputBytes,
     ...(plan.diskNeededBytes !== undefined ? { diskNeededBytes: plan.diskNeededBytes } : {}),
-    ...(plan.decision === 'encode'
-      ? { limits: { maxSizeRatio: policy.guardrails.maxOutputRatio } }
-      : {}),
+    ...(plan.decision === 'encode' ? { limits: { maxSizeRatio: maxSizeRatioOf(policy) } } : {}),
+  };
+}
+
+/**
+ * The largest output/source ratio worth a swap: the policy's maxOutputRatio, tightened by its
+ * minimum saving (10 % saving means at most 0.9), so an output short of either is kept.
+ */
+export function maxSizeRatioOf(policy: Policy): number {
+  const bySaving = 1 - policy.guardrails.minSavingPercent / 100;
+  return Math.round(Math.min(policy.guardrails.maxOutputRatio, bySaving) * 10_000) / 10_000;
+}
+
+/** Whether a health check says the source is damaged: it ends early, or too many errors. Pure. */
+export function isDamaged(report: HealthReport, policy: Policy): boolean {
+  return report.endsEarly !== undefined || report.errorCount > policy.health.maxErrors;
+}
+
+/** Whether a plan needs the source's health checked before it is published. */
+export function needsHealthCheck(planned: FilePlannedData, policy: Policy): boolean {
+  return planned.decision === 'encode' && policy.health.check !== 'off';
+}
+
+/**
+ * A plan with its source's health check applied: unchanged when healthy; else `damaged`, with
+ * ffmpeg's own words in the reasons and the report attached, and nothing to encode. Pure.
+ */
+export function withHealth(
+  planned: FilePlannedData,
+  report: HealthReport,
+  policy: Policy,
+): FilePlannedData {
+  if (!isDamaged(report, policy)) return planned;
+  const reasons = [`the source failed its ${report.mode} health check (${report.checked})`];
+  if (report.endsEarly) reasons.push(report.endsEarly);
+  if (report.errorCount > 0) {
+    reasons.push(
+      `ffmpeg reported ${report.errorCount} decode error(s) (tolerated: ${policy.health.maxErrors}), first: ${report.errors[0] ?? ''}`,
+    );
+  }
+  reasons.push('not encoded; planned again when the file or the policy changes');
+  // Nothing is encoded, so neither encode limits nor a disk need apply.
+  const rest: FilePlannedData = { ...planned };
+  delete rest.limits;
+  delete rest.diskNeededBytes;
+  return {
+    ...rest,
+    decision: 'damaged',
+    reasons,
+    target: null,
+    estimatedOutputBytes: null,
+    health: report,
   };
 }
 

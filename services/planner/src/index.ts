@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './policy.js';
+export * from './picture.js';
 export * from './decide.js';
 export * from './known-files.js';
 export * from './service.js';

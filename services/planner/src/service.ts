@@ -1,5 +1,5 @@
 import { stat, statfs } from 'node:fs/promises';
-import type { SourceStamp } from '@conform/contracts';
+import type { DomainEvent, SourceStamp } from '@conform/contracts';
 import {
   consumerSpec,
   lastEventOf,
@@ -9,12 +9,14 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { tryProbeMedia } from '@conform/media';
+import { checkHealth, tryProbeMedia } from '@conform/media';
 import {
   checkFreshness,
+  needsHealthCheck,
   NO_HISTORY,
   planDiscovery,
   replanKnownFile,
+  withHealth,
   type PlanningHistory,
 } from './decide.js';
 import { readKnownFiles } from './known-files.js';
@@ -117,8 +119,9 @@ export async function replanChangedFiles(
     const library = file.probed.data.library;
     if (!free.has(library)) free.set(library, await freeBytes(library));
     const policy = policyOf(library);
-    const next = replanKnownFile(file, policy, free.get(library) ?? null);
-    if (!next) continue;
+    const planned = replanKnownFile(file, policy, free.get(library) ?? null);
+    if (!planned) continue;
+    const next = await checkedHealth(planned, policy);
     await ctx.publisher.emit(next, {
       fileId: file.fileId,
       causation: file.probed,
@@ -135,10 +138,12 @@ export async function readPlanningHistory(
   fileId: string,
 ): Promise<PlanningHistory> {
   const failed = (await lastEventOf(bus, 'verify.failed', fileId))?.event;
+  const kept = (await lastEventOf(bus, 'file.kept', fileId))?.event;
   const restored = (await lastEventOf(bus, 'file.restored', fileId))?.event;
   const sizeGuardFailed = failed?.data.checks.some((c) => c.name === 'size-guard' && !c.passed);
   return {
-    sizeGuardFailedUnder: sizeGuardFailed ? (failed?.data.policyVersion ?? null) : null,
+    sizeGuardFailedUnder:
+      kept?.data.policyVersion ?? (sizeGuardFailed ? (failed?.data.policyVersion ?? null) : null),
     restoredUnder: restored?.data.policyVersion ?? null,
   };
 }
@@ -167,9 +172,24 @@ export function plannerHandler(
     const free = await freeBytes(discovered.library);
     const history = await historyOf(event.fileId);
     for (const next of planDiscovery(discovered, probe, policy, free, history)) {
-      await hctx.emit(next);
+      await hctx.emit(await checkedHealth(next, policy, hctx.signal));
     }
   };
+}
+
+/**
+ * A plan to encode, after its source's decode health check (read → pure verdict): unchanged
+ * when healthy, `damaged` with ffmpeg's errors when not. Every other event passes through.
+ */
+export async function checkedHealth(
+  event: DomainEvent,
+  policy: Policy,
+  signal?: AbortSignal,
+): Promise<DomainEvent> {
+  if (event.type !== 'file.planned' || !needsHealthCheck(event.data, policy)) return event;
+  const mode = policy.health.check === 'full' ? 'full' : 'quick';
+  const report = await checkHealth(event.data.path, event.data.durationSec, mode, { signal });
+  return { type: 'file.planned', data: withHealth(event.data, report, policy) };
 }
 
 /** Free bytes for unprivileged users on the library's filesystem; null when it cannot be read. */
