@@ -3,6 +3,11 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigError } from './errors.js';
 import { parseYaml, readYaml, type YamlSource } from './yaml-source.js';
+import {
+  resolveIntegrations,
+  type IntegrationsConfig,
+  type RawIntegrations,
+} from './integrations.js';
 
 /** Target video codec a policy can ask for. */
 export type TargetVideoCodec = 'hevc' | 'av1' | 'h264';
@@ -53,6 +58,8 @@ export interface QualityPolicy {
   /** Globs against the path relative to the library. */
   exclude: string[];
   guardrails: { minSavingPercent: number; maxOutputRatio: number; minFreeDiskGB: number };
+  /** Files modified less than this many minutes ago are held back; absent: no hold. */
+  holdNewFilesMinutes?: number;
 }
 
 /** A library as the config file declares it, with its effective policy and that policy's version. */
@@ -87,6 +94,8 @@ export interface QualityConfig {
   file: string;
   defaults: QualityPolicy;
   libraries: LibraryConfig[];
+  /** Media servers, *arr apps, notifications (`integrations:`); empty when absent. */
+  integrations: IntegrationsConfig;
 }
 
 /** Absolute path of the published JSON Schema (the one `$schema` in quality.yaml points to). */
@@ -169,7 +178,16 @@ export function resolveQualityConfig(src: YamlSource): QualityConfig {
     };
   });
   checkLibraries(src, libraries);
-  return { file: src.file, defaults: effectivePolicy(doc.defaults, undefined), libraries };
+  const integrations = resolveIntegrations(
+    (withDefaults as RawConfig).integrations,
+    (pointer, message) => invalidAt(src, pointer, message),
+  );
+  return {
+    file: src.file,
+    defaults: effectivePolicy(doc.defaults, undefined),
+    libraries,
+    integrations,
+  };
 }
 
 /**
@@ -197,6 +215,7 @@ interface RawConfig {
     };
     policy?: unknown;
   }[];
+  integrations?: RawIntegrations;
 }
 
 function effectivePolicy(defaults: unknown, override: unknown): QualityPolicy {
