@@ -13,6 +13,7 @@ export * from './adapters/webhook.js';
 export * from './adapters/apprise.js';
 export * from './targets.js';
 export * from './deliver.js';
+export * from './history.js';
 export * from './summary.js';
 export * from './playback-watch.js';
 export * from './service.js';
