@@ -4,3 +4,5 @@ export * from './glob.js';
 export * from './decide.js';
 export * from './known-files.js';
 export * from './service.js';
+export * from './held.js';
+export * from './disk.js';

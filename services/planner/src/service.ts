@@ -1,5 +1,3 @@
-import { stat, statfs } from 'node:fs/promises';
-import type { SourceStamp } from '@conform/contracts';
 import {
   consumerSpec,
   lastEventOf,
@@ -9,14 +7,9 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { tryProbeMedia } from '@conform/media';
-import {
-  checkFreshness,
-  NO_HISTORY,
-  planDiscovery,
-  replanKnownFile,
-  type PlanningHistory,
-} from './decide.js';
+import { heldPlan, holdOf, NO_HISTORY, replanKnownFile, type PlanningHistory } from './decide.js';
+import { freeBytes, planFromDisk, stillFresh } from './disk.js';
+import { heldPlanHandler } from './held.js';
 import { readKnownFiles } from './known-files.js';
 import { DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
 
@@ -36,6 +29,8 @@ export interface PlannerOptions {
   libraries?: LibraryPolicy[];
   /** Re-decide known files whose plan came from another policy version at start; default true. */
   replanOnStart?: boolean;
+  /** The clock holds (`holdNewFilesMinutes`) are measured against; defaults to Date.now. */
+  now?: () => number;
 }
 
 /** What a re-plan pass did. */
@@ -66,17 +61,26 @@ export async function startPlanner(
     },
     'planner policy',
   );
+  const historyOf = (fileId: string) => readPlanningHistory(ctx.bus, fileId);
+  const now = opts.now ?? Date.now;
   const service = await startSubscriptions('planner', ctx, [
     {
       consumer: consumerSpec('planner', 'file.discovered'),
       slots: opts.slots ?? 2,
-      handle: plannerHandler(policyOf, (fileId) => readPlanningHistory(ctx.bus, fileId)),
+      handle: plannerHandler(policyOf, historyOf, now),
     },
     // New content at a known path (the watcher keeps its id) is planned like a new file.
     {
       consumer: consumerSpec('planner', 'file.changed'),
       slots: 1,
-      handle: plannerHandler(policyOf, (fileId) => readPlanningHistory(ctx.bus, fileId)),
+      handle: plannerHandler(policyOf, historyOf, now),
+    },
+    // Held plans come back when their hold ends. They wait in this consumer of their own (naked
+    // with the remaining time), so however many are held, discoveries are never held up.
+    {
+      consumer: consumerSpec('planner', 'file.planned', { maxAckPending: 10_000, maxDeliver: 10 }),
+      slots: 1,
+      handle: heldPlanHandler(ctx.bus, policyOf, historyOf, now),
     },
   ]);
   if (opts.replanOnStart ?? true) {
@@ -147,47 +151,18 @@ export async function readPlanningHistory(
 export function plannerHandler(
   policyOf: PolicyLookup,
   historyOf: (fileId: string) => Promise<PlanningHistory> = async () => NO_HISTORY,
+  now: () => number = Date.now,
 ): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.discovered' && event.type !== 'file.changed') return;
-    const discovered = event.data;
-    const freshness = checkFreshness(discovered, await currentStamp(discovered.path));
-    if (!freshness.fresh) {
-      hctx.log.info(
-        { path: discovered.path, why: freshness.why },
-        'file changed since it was discovered; waiting for the newer discovery',
-      );
+    const policy = policyOf(event.data.library);
+    const hold = holdOf(event.data, policy, now());
+    if (hold) {
+      if (!(await stillFresh(event.data, hctx))) return;
+      // Recorded as a plan so the status page says why; the held-plan consumer brings it back.
+      await hctx.emit(heldPlan(event.data, policy, hold), { discriminator: 'held' });
       return;
     }
-    const probe = await tryProbeMedia(discovered.path, { signal: hctx.signal });
-    if (!probe.ok) {
-      hctx.log.warn({ path: discovered.path, reason: probe.reason }, 'file is not readable media');
-    }
-    const policy = policyOf(discovered.library);
-    const free = await freeBytes(discovered.library);
-    const history = await historyOf(event.fileId);
-    for (const next of planDiscovery(discovered, probe, policy, free, history)) {
-      await hctx.emit(next);
-    }
+    await planFromDisk(event.fileId, event.data, policyOf, historyOf, hctx);
   };
-}
-
-/** Free bytes for unprivileged users on the library's filesystem; null when it cannot be read. */
-export async function freeBytes(dir: string): Promise<number | null> {
-  try {
-    const s = await statfs(dir);
-    return s.bavail * s.bsize;
-  } catch {
-    return null;
-  }
-}
-
-async function currentStamp(path: string): Promise<SourceStamp | null> {
-  try {
-    const s = await stat(path);
-    return { size: s.size, mtimeMs: s.mtimeMs };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }
