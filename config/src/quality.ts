@@ -73,10 +73,17 @@ export interface LibraryConfig {
   deleteOriginalsAfterDays: number | null;
   /** Which files are watched, and how. */
   watch: LibraryWatch;
+  /** Queue order of this library's encodes within a planning batch; null: as discovered. */
+  order: QueueOrder | null;
+  /** Higher goes first within a planning batch; default 0. */
+  priority: number;
   policy: QualityPolicy;
   /** {@link policyVersion} of `policy`. */
   policyVersion: string;
 }
+
+/** How a library's encodes are ordered in the queue (`order:` in quality.yaml). */
+export type QueueOrder = 'smallest' | 'largest' | 'oldest' | 'newest' | 'biggest-saving';
 
 /** Which files of a library are watched, and how (`watch:` in quality.yaml). */
 export interface LibraryWatch {
@@ -173,6 +180,8 @@ export function resolveQualityConfig(src: YamlSource): QualityConfig {
         usePolling: lib.watch?.polling === true,
         rescanIntervalMs: (lib.watch?.rescanMinutes ?? 15) * 60_000,
       },
+      order: lib.order ?? null,
+      priority: lib.priority ?? 0,
       policy,
       policyVersion: policyVersion(policy),
     };
@@ -214,6 +223,8 @@ interface RawConfig {
       rescanMinutes?: number;
     };
     policy?: unknown;
+    order?: QueueOrder;
+    priority?: number;
   }[];
   integrations?: RawIntegrations;
 }

@@ -178,7 +178,12 @@ export async function startConform(
           quality
             ? {
                 policy: quality.defaults,
-                libraries: quality.libraries.map((l) => ({ root: l.root, policy: l.policy })),
+                libraries: quality.libraries.map((l) => ({
+                  root: l.root,
+                  policy: l.policy,
+                  order: l.order,
+                  priority: l.priority,
+                })),
               }
             : {},
         ),

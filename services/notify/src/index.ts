@@ -3,7 +3,6 @@ export * from './paths.js';
 export * from './decide.js';
 export * from './templates.js';
 export * from './playback.js';
-export * from './batcher.js';
 export * from './http.js';
 export * from './adapters/types.js';
 export * from './adapters/media-browser.js';

@@ -1,4 +1,5 @@
 import {
+  Batcher,
   consumerSpec,
   lastEventOf,
   startSubscriptions,
@@ -17,7 +18,7 @@ import {
   planRefresh,
   planRescan,
 } from './decide.js';
-import { Batcher } from './batcher.js';
+
 import type { Delivery } from './adapters/types.js';
 import { deliveryHandler, type DeliveryOptions, type TargetHandling } from './deliver.js';
 import { startPlaybackWatch } from './playback-watch.js';

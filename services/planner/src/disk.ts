@@ -1,5 +1,5 @@
 import { stat, statfs } from 'node:fs/promises';
-import type { FileDiscoveredData, SourceStamp } from '@conform/contracts';
+import type { DomainEvent, FileDiscoveredData, SourceStamp } from '@conform/contracts';
 import type { HandlerContext } from '@conform/bus';
 import { tryProbeMedia } from '@conform/media';
 import { checkFreshness, planDiscovery, type PlanningHistory } from './decide.js';
@@ -20,25 +20,46 @@ export async function stillFresh(
   return freshness.fresh;
 }
 
-/** Read (stat, probe, free space, history) → pure plan → publish the plan's events. */
+/** Runs probes a few at a time, however many messages are in flight. */
+export type ProbeLimit = <T>(probe: () => Promise<T>) => Promise<T>;
+
+/** At most `n` at once. */
+export function probeLimit(n: number): ProbeLimit {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (probe) => {
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await probe();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/**
+ * Read (stat, probe, free space, history) → pure plan: the events to publish, or null when
+ * the file changed since it was described.
+ */
 export async function planFromDisk(
   fileId: string,
   discovered: FileDiscoveredData,
   policyOf: PolicyLookup,
   historyOf: (fileId: string) => Promise<PlanningHistory>,
   hctx: HandlerContext,
-): Promise<void> {
-  if (!(await stillFresh(discovered, hctx))) return;
-  const probe = await tryProbeMedia(discovered.path, { signal: hctx.signal });
+  limit: ProbeLimit = (probe) => probe(),
+): Promise<DomainEvent[] | null> {
+  if (!(await stillFresh(discovered, hctx))) return null;
+  const probe = await limit(() => tryProbeMedia(discovered.path, { signal: hctx.signal }));
   if (!probe.ok) {
     hctx.log.warn({ path: discovered.path, reason: probe.reason }, 'file is not readable media');
   }
   const policy = policyOf(discovered.library);
   const free = await freeBytes(discovered.library);
   const history = await historyOf(fileId);
-  for (const next of planDiscovery(discovered, probe, policy, free, history)) {
-    await hctx.emit(next);
-  }
+  return planDiscovery(discovered, probe, policy, free, history);
 }
 
 /** Free bytes for unprivileged users on the library's filesystem; null when it cannot be read. */

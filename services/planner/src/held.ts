@@ -26,6 +26,9 @@ export function heldPlanHandler(
     const latest = await lastEventOf(bus, 'file.planned', event.fileId);
     if (latest && latest.event.id !== event.id) return; // re-planned since (changed, re-discovered)
     const discovered = { library, path, relativePath: relative(library, path), ...source };
-    await planFromDisk(event.fileId, discovered, policyOf, historyOf, hctx);
+    for (const next of (await planFromDisk(event.fileId, discovered, policyOf, historyOf, hctx)) ??
+      []) {
+      await hctx.emit(next);
+    }
   };
 }

@@ -6,3 +6,5 @@ export * from './known-files.js';
 export * from './service.js';
 export * from './held.js';
 export * from './disk.js';
+export * from './order.js';
+export * from './queue.js';

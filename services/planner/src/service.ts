@@ -8,8 +8,10 @@ import {
   type ServiceContext,
 } from '@conform/bus';
 import { heldPlan, holdOf, NO_HISTORY, replanKnownFile, type PlanningHistory } from './decide.js';
-import { freeBytes, planFromDisk, stillFresh } from './disk.js';
+import { freeBytes, planFromDisk, probeLimit, stillFresh, type ProbeLimit } from './disk.js';
 import { heldPlanHandler } from './held.js';
+import type { QueueRule } from './order.js';
+import { publishAtOnce, publishInQueueOrder, type PublishPlans } from './queue.js';
 import { readKnownFiles } from './known-files.js';
 import { DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
 
@@ -17,6 +19,10 @@ import { DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
 export interface LibraryPolicy {
   root: string;
   policy: Policy;
+  /** Queue order of its encodes within a planning batch (quality.yaml `order`). */
+  order?: QueueRule['order'];
+  /** Higher goes first within a planning batch; default 0. */
+  priority?: number;
 }
 
 /** Options of {@link startPlanner}. */
@@ -31,6 +37,11 @@ export interface PlannerOptions {
   replanOnStart?: boolean;
   /** The clock holds (`holdNewFilesMinutes`) are measured against; defaults to Date.now. */
   now?: () => number;
+  /**
+   * When a library has an `order` or `priority`: how long plans are gathered before they are
+   * published in queue order, and at most how many; defaults 2 s and 64.
+   */
+  queueBatch?: { windowMs: number; max: number };
 }
 
 /** What a re-plan pass did. */
@@ -63,17 +74,23 @@ export async function startPlanner(
   );
   const historyOf = (fileId: string) => readPlanningHistory(ctx.bus, fileId);
   const now = opts.now ?? Date.now;
+  const probeSlots = opts.slots ?? 2;
+  const ordered = (opts.libraries ?? []).some((l) => l.order || l.priority);
+  const batch = opts.queueBatch ?? { windowMs: 2_000, max: 64 };
+  // Ordering needs a batch's messages in flight at once; probes stay `slots` at a time.
+  const limit = probeLimit(probeSlots);
+  const publish = ordered ? publishInQueueOrder(queueRules(opts), batch) : publishAtOnce;
   const service = await startSubscriptions('planner', ctx, [
     {
       consumer: consumerSpec('planner', 'file.discovered'),
-      slots: opts.slots ?? 2,
-      handle: plannerHandler(policyOf, historyOf, now),
+      slots: ordered ? batch.max : probeSlots,
+      handle: plannerHandler(policyOf, historyOf, now, publish, limit),
     },
     // New content at a known path (the watcher keeps its id) is planned like a new file.
     {
       consumer: consumerSpec('planner', 'file.changed'),
-      slots: 1,
-      handle: plannerHandler(policyOf, historyOf, now),
+      slots: ordered ? batch.max : 1,
+      handle: plannerHandler(policyOf, historyOf, now, publish, limit),
     },
     // Held plans come back when their hold ends. They wait in this consumer of their own (naked
     // with the remaining time), so however many are held, discoveries are never held up.
@@ -97,6 +114,21 @@ export async function startPlanner(
 
 /** Which policy decides a file of `library`. */
 export type PolicyLookup = (library: string) => Policy;
+
+/** Each library's queue rule; libraries not listed queue last among priority 0. */
+export function queueRules(
+  opts: Pick<PlannerOptions, 'libraries'>,
+): (library: string) => QueueRule {
+  const libraries = opts.libraries ?? [];
+  const byRoot = new Map(
+    libraries.map((l, rank) => [
+      l.root,
+      { priority: l.priority ?? 0, rank, order: l.order ?? null } satisfies QueueRule,
+    ]),
+  );
+  const fallback: QueueRule = { priority: 0, rank: libraries.length, order: null };
+  return (library) => byRoot.get(library) ?? fallback;
+}
 
 /** Resolves the policy of each library from the options: its own, else the default. */
 export function policyLookup(opts: Pick<PlannerOptions, 'policy' | 'libraries'>): PolicyLookup {
@@ -152,6 +184,8 @@ export function plannerHandler(
   policyOf: PolicyLookup,
   historyOf: (fileId: string) => Promise<PlanningHistory> = async () => NO_HISTORY,
   now: () => number = Date.now,
+  publish: PublishPlans = publishAtOnce,
+  limit?: ProbeLimit,
 ): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.discovered' && event.type !== 'file.changed') return;
@@ -163,6 +197,7 @@ export function plannerHandler(
       await hctx.emit(heldPlan(event.data, policy, hold), { discriminator: 'held' });
       return;
     }
-    await planFromDisk(event.fileId, event.data, policyOf, historyOf, hctx);
+    const events = await planFromDisk(event.fileId, event.data, policyOf, historyOf, hctx, limit);
+    if (events) await publish(event.data.library, events, hctx);
   };
 }
