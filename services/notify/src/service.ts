@@ -66,7 +66,9 @@ export async function startNotify(
   ) => {
     for (const type of types) {
       subscriptions.push({
-        consumer: consumerSpec(`notify-${name}`, type, { maxDeliver }),
+        // A target added to an existing installation hears about what happens from now on,
+        // not about every swap in the log's history.
+        consumer: consumerSpec(`notify-${name}`, type, { maxDeliver, startAt: 'new' }),
         handle: deliveryHandler(handling, delivery),
         // Enough messages in flight at once to fill a batch.
         slots,
