@@ -26,6 +26,10 @@ export const EventType = {
   EncoderPaused: 'encoder.paused',
   EncoderResumed: 'encoder.resumed',
   MessageDeadLettered: 'message.deadlettered',
+  NotifySent: 'notify.sent',
+  NotifyFailed: 'notify.failed',
+  PlaybackStarted: 'playback.started',
+  PlaybackEnded: 'playback.ended',
   ControlRequested: 'control.requested',
 } as const;
 
@@ -61,6 +65,10 @@ export const eventProducer: Record<EventType, ServiceName> = {
   'original.deleted': 'archiver',
   'encoder.paused': 'encoder',
   'encoder.resumed': 'encoder',
+  'notify.sent': 'notify',
+  'notify.failed': 'notify',
+  'playback.started': 'notify',
+  'playback.ended': 'notify',
   // Any service may dead-letter a message it could not handle.
   'message.deadlettered': 'bus',
   // An operator's request, from the CLI or the status API.
@@ -74,6 +82,7 @@ export const ServiceName = {
   Encoder: 'encoder',
   Verifier: 'verifier',
   Archiver: 'archiver',
+  Notify: 'notify',
   Projector: 'projector',
   Status: 'status',
   Bus: 'bus',

@@ -372,8 +372,12 @@ export interface ControlRequestedData {
 /** The fileId of control requests that are not about one file. */
 export const CONTROL_FILE_ID = 'control';
 
-/** Why an encoder node stopped (or resumed) pulling work. */
-export type PauseReason = 'manual' | 'schedule' | 'low-disk';
+/**
+ * Why an encoder node stopped (or resumed) pulling work. `playback`: a media server reports
+ * someone watching (see `playback.started`). Only the node that wrote a pause acts on it, so a
+ * reason added here is only ever read by nodes that know it.
+ */
+export type PauseReason = 'manual' | 'schedule' | 'low-disk' | 'playback';
 
 /**
  * One encoder node stopped pulling new work for `reason` (fileId {@link CONTROL_FILE_ID}).
@@ -412,6 +416,68 @@ export interface EncoderResumedData {
   detail: string;
 }
 
+/** What kind of integration a notify target is. */
+export type IntegrationKind =
+  'jellyfin' | 'emby' | 'plex' | 'sonarr' | 'radarr' | 'webhook' | 'apprise';
+
+/** What notify did for a target: refresh a media server, ask an *arr app to rescan, notify people. */
+export type NotifyAction = 'refresh' | 'rescan' | 'notification';
+
+/**
+ * notify told one configured target about a file's change (or sent a summary). `paths` are as
+ * the target sees them (after path mapping); `batched` is how many files the one request covered.
+ * Never carries a secret: targets are named, not addressed with their keys.
+ */
+export interface NotifySentData {
+  target: string;
+  kind: IntegrationKind;
+  action: NotifyAction;
+  /** What the request was about, e.g. `POST /Library/Media/Updated` or `RescanSeries 12`. */
+  request: string;
+  paths: string[];
+  batched: number;
+  /** HTTP status the target answered with. */
+  status: number;
+}
+
+/**
+ * A target could not be told: the reason (HTTP status and what it means, a timeout, the server
+ * down). `final` is true when notify gives up on it (a permanent answer such as 401, or the last
+ * attempt); the pipeline never waits for it either way.
+ */
+export interface NotifyFailedData {
+  target: string;
+  kind: IntegrationKind;
+  action: NotifyAction;
+  reason: string;
+  status: number | null;
+  attempt: number;
+  final: boolean;
+}
+
+/** One media server's view of who is watching, as polled. */
+export interface PlaybackServer {
+  name: string;
+  kind: 'jellyfin' | 'emby' | 'plex';
+  sessions: number;
+}
+
+/**
+ * A media server reports active playback (fileId {@link CONTROL_FILE_ID}): encoders pause with
+ * reason `playback` until `playback.ended`.
+ */
+export interface PlaybackStartedData {
+  sessions: number;
+  servers: PlaybackServer[];
+  detail: string;
+}
+
+/** No playback for the configured grace period: encoders may resume. */
+export interface PlaybackEndedData {
+  detail: string;
+  graceMinutes: number;
+}
+
 /** Maps each event type (version 1) to its data shape. */
 export interface EventDataByType {
   'file.discovered': FileDiscoveredData;
@@ -436,6 +502,10 @@ export interface EventDataByType {
   'encoder.paused': EncoderPausedData;
   'encoder.resumed': EncoderResumedData;
   'message.deadlettered': MessageDeadLetteredData;
+  'notify.sent': NotifySentData;
+  'notify.failed': NotifyFailedData;
+  'playback.started': PlaybackStartedData;
+  'playback.ended': PlaybackEndedData;
   'control.requested': ControlRequestedData;
 }
 

@@ -81,6 +81,14 @@ const limits = {
 
 const location = { library: absPath, path: absPath } as const;
 
+// `playback` was added after the first release: only the node that wrote a pause reads it back.
+const pauseReasons = ['manual', 'schedule', 'low-disk', 'playback'];
+const integrationKind = {
+  enum: ['jellyfin', 'emby', 'plex', 'sonarr', 'radarr', 'webhook', 'apprise'],
+};
+const notifyAction = { enum: ['refresh', 'rescan', 'notification'] };
+const targetName = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' } as const;
+
 const fingerprint = {
   type: 'object',
   required: ['dev', 'ino', 'size', 'mtimeMs', 'headTailSha256'],
@@ -318,7 +326,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     additionalProperties: false,
     properties: {
       node: str,
-      reason: { enum: ['manual', 'schedule', 'low-disk'] },
+      reason: { enum: pauseReasons },
       detail: str,
       cancelRunning: { type: 'boolean' },
     },
@@ -329,7 +337,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     additionalProperties: false,
     properties: {
       node: str,
-      reason: { enum: ['manual', 'schedule', 'low-disk'] },
+      reason: { enum: pauseReasons },
       detail: str,
     },
   },
@@ -345,6 +353,62 @@ export const dataSchemas: Record<EventType, Schema> = {
       reason: str,
       payload: { type: 'string' },
     },
+  },
+  'notify.sent': {
+    type: 'object',
+    required: ['target', 'kind', 'action', 'request', 'paths', 'batched', 'status'],
+    additionalProperties: false,
+    properties: {
+      target: targetName,
+      kind: integrationKind,
+      action: notifyAction,
+      request: str,
+      paths: { type: 'array', items: str },
+      batched: { type: 'integer', minimum: 1 },
+      status: { type: 'integer', minimum: 100, maximum: 599 },
+    },
+  },
+  'notify.failed': {
+    type: 'object',
+    required: ['target', 'kind', 'action', 'reason', 'status', 'attempt', 'final'],
+    additionalProperties: false,
+    properties: {
+      target: targetName,
+      kind: integrationKind,
+      action: notifyAction,
+      reason: str,
+      status: { type: ['integer', 'null'], minimum: 100, maximum: 599 },
+      attempt: { type: 'integer', minimum: 1 },
+      final: { type: 'boolean' },
+    },
+  },
+  'playback.started': {
+    type: 'object',
+    required: ['sessions', 'servers', 'detail'],
+    additionalProperties: false,
+    properties: {
+      sessions: { type: 'integer', minimum: 1 },
+      servers: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'kind', 'sessions'],
+          additionalProperties: false,
+          properties: {
+            name: targetName,
+            kind: { enum: ['jellyfin', 'emby', 'plex'] },
+            sessions: nonNegInt,
+          },
+        },
+      },
+      detail: str,
+    },
+  },
+  'playback.ended': {
+    type: 'object',
+    required: ['detail', 'graceMinutes'],
+    additionalProperties: false,
+    properties: { detail: str, graceMinutes: { type: 'number', minimum: 0 } },
   },
   'control.requested': {
     type: 'object',

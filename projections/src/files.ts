@@ -175,7 +175,13 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
     case 'control.requested':
     case 'encoder.paused':
     case 'encoder.resumed':
+    case 'playback.started':
+    case 'playback.ended':
       // A request changes nothing by itself, the events it causes do; pauses are node state.
+      return null;
+    case 'notify.sent':
+    case 'notify.failed':
+      // Telling the media stack about a file does not change the file's own status.
       return null;
     default:
       return assertNever(event, 'event');

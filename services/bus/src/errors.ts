@@ -21,6 +21,17 @@ export class TransientError extends BusError {
   }
 }
 
+/**
+ * Not a failure: the message is not due yet (e.g. a file held back for a while). The worker
+ * gives it back with `delayMs` and logs it as deferred; it still uses one delivery.
+ */
+export class DeferError extends TransientError {
+  constructor(message: string, options: { delayMs: number }) {
+    super(message, options);
+    this.name = 'DeferError';
+  }
+}
+
 /** The nats-server child could not be started or did not become ready. */
 export class NatsServerStartError extends BusError {
   constructor(message: string, options?: { cause?: unknown }) {

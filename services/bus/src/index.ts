@@ -14,3 +14,4 @@ export * from './history.js';
 export * from './process-info.js';
 export * from './state-lock.js';
 export * from './embedded-nats.js';
+export * from './batcher.js';

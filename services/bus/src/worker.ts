@@ -9,7 +9,7 @@ import {
 import type { Logger } from 'pino';
 import type { ConsumerSpec } from './consumers.js';
 import { EVENT_LOG_STREAM } from './event-log.js';
-import { TransientError } from './errors.js';
+import { DeferError, TransientError } from './errors.js';
 import type { EventPublisher } from './publisher.js';
 import { pullNext } from './pull.js';
 
@@ -183,8 +183,12 @@ async function handleMessage(msg: JsMsg, opts: WorkerOptions, log: Logger): Prom
       return;
     }
     const delayMs = err instanceof TransientError ? err.delayMs : (opts.retryDelayMs ?? 5_000);
-    eventLog.warn({ err, attempt: deliveryCount, delayMs }, 'handler failed; will retry');
-    msg.nak(delayMs);
+    if (err instanceof DeferError) {
+      eventLog.info({ why: reason, attempt: deliveryCount, delayMs }, 'deferred');
+    } else {
+      eventLog.warn({ err, attempt: deliveryCount, delayMs }, 'handler failed; will retry');
+    }
+    msg.nak(Math.ceil(delayMs)); // a fractional delay reaches the server as none at all
     opts.onOutcome?.({ kind: 'retried', type: event.type, reason, delayMs });
   } finally {
     clearInterval(keepAlive);

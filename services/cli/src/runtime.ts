@@ -19,6 +19,7 @@ import { startPlanner } from '@conform/planner';
 import { encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
 import { startVerifier } from '@conform/verifier';
 import { startArchiver } from '@conform/archiver';
+import { startNotify } from '@conform/notify';
 import { openReadModels, startProjector, type ReadModels } from '@conform/projections';
 import { startStatusServer } from '@conform/status';
 import { CliError } from './errors.js';
@@ -32,6 +33,7 @@ export const SERVICE_NAMES = [
   'encoder',
   'verifier',
   'archiver',
+  'notify',
   'status',
 ] as const;
 export type ServiceToRun = (typeof SERVICE_NAMES)[number];
@@ -152,6 +154,22 @@ export async function startConform(
       log.info({ url: served.url }, 'metrics served');
     }
     // Downstream first, so each stage is consuming before the one before it publishes.
+    if (services.includes('notify')) {
+      const integrations = settings.quality?.integrations;
+      const configured =
+        integrations &&
+        integrations.mediaServers.length +
+          integrations.arr.length +
+          integrations.notifications.length >
+          0;
+      if (configured) await started(startNotify(context('notify'), { integrations }));
+      else if (services.length === 1) {
+        throw new CliError(
+          'NOTIFY_NOT_CONFIGURED',
+          'conform run notify needs a --config whose integrations: section names at least one media server, *arr app or notification',
+        );
+      } else log.info('no integrations configured; notify not started');
+    }
     if (services.includes('archiver')) {
       await started(
         startArchiver(context('archiver'), {
@@ -183,7 +201,12 @@ export async function startConform(
           quality
             ? {
                 policy: quality.defaults,
-                libraries: quality.libraries.map((l) => ({ root: l.root, policy: l.policy })),
+                libraries: quality.libraries.map((l) => ({
+                  root: l.root,
+                  policy: l.policy,
+                  order: l.order,
+                  priority: l.priority,
+                })),
               }
             : {},
         ),

@@ -1,5 +1,6 @@
 import type {
   DomainEvent,
+  DomainEventOf,
   EventEnvelope,
   FileDiscoveredData,
   FilePlannedData,
@@ -63,6 +64,58 @@ export function planDiscovery(
         : planned,
     },
   ];
+}
+
+/** Every reason of a held plan starts with this. */
+export const HELD_REASON_PREFIX = 'held: ';
+
+/** A file too fresh to plan (`holdNewFilesMinutes`): why, and when the hold ends. */
+export interface Hold {
+  reason: string;
+  untilMs: number;
+}
+
+/**
+ * Whether a file modified at `source.mtimeMs` is still held at `nowMs`: an *arr app may still
+ * rename, upgrade or replace what it has just imported. Pure.
+ */
+export function holdOf(source: SourceStamp, policy: Policy, nowMs: number): Hold | null {
+  const minutes = policy.holdNewFilesMinutes;
+  if (!minutes) return null;
+  const untilMs = source.mtimeMs + minutes * 60_000;
+  if (nowMs >= untilMs) return null;
+  const ago = Math.max(0, Math.floor((nowMs - source.mtimeMs) / 60_000));
+  return { reason: `${HELD_REASON_PREFIX}imported ${ago} min ago`, untilMs };
+}
+
+/** The plan that records a hold: a skip with the hold as its reason, nothing probed yet. Pure. */
+export function heldPlan(
+  discovered: FileDiscoveredData,
+  policy: Policy,
+  hold: Hold,
+): DomainEventOf<'file.planned'> {
+  const { library, path } = discovered;
+  return {
+    type: 'file.planned',
+    data: {
+      library,
+      path,
+      source: { size: discovered.size, mtimeMs: discovered.mtimeMs },
+      decision: 'skip',
+      reasons: [hold.reason],
+      policyVersion: policyVersion(policy),
+      target: null,
+      durationSec: null,
+      estimatedOutputBytes: null,
+    },
+  };
+}
+
+/** Whether a plan is a hold that must be re-checked when it ends. */
+export function isHeldPlan(planned: FilePlannedData): boolean {
+  return (
+    planned.decision === 'skip' && (planned.reasons[0]?.startsWith(HELD_REASON_PREFIX) ?? false)
+  );
 }
 
 /** What earlier outcomes of a file say about encoding it again: the policy versions they had. */

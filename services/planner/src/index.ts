@@ -4,3 +4,7 @@ export * from './picture.js';
 export * from './decide.js';
 export * from './known-files.js';
 export * from './service.js';
+export * from './held.js';
+export * from './disk.js';
+export * from './order.js';
+export * from './queue.js';

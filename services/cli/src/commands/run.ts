@@ -16,7 +16,7 @@ export function register(program: Command): void {
       .option('--archive <dir>', 'archive folder (archiver)')
       .option(
         '--config <file>',
-        'quality.yaml: the libraries, their archives and the policy (env CONFORM_CONFIG)',
+        'quality.yaml: libraries, policy and integrations (notify needs it; env CONFORM_CONFIG)',
       ),
   ).action(async (service: string, flags: RawFlags & { config?: string }) => {
     if (!(SERVICE_NAMES as readonly string[]).includes(service)) {
@@ -33,7 +33,8 @@ export function register(program: Command): void {
     if (!settings.natsUrl) {
       throw new UsageError('conform run needs a NATS server: --nats URL or NATS_URL');
     }
-    await checkLibraries(settings.libraries);
+    // notify only talks to servers about paths; it never touches the library folders itself.
+    if (service !== 'notify') await checkLibraries(settings.libraries);
     await runUntilSignalled(settings, [service as ServiceToRun], logger());
   });
 }
