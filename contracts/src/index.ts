@@ -7,3 +7,4 @@ export * from './errors.js';
 export * from './decider.js';
 export * from './samples.js';
 export * from './progress.js';
+export * from './heartbeat.js';

@@ -47,6 +47,7 @@ import {
 } from './profiles.js';
 import { etaSeconds, ProgressThrottle, sizeGuard } from './progress.js';
 import { DeviceSlots } from './slots.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 
 /** Options of {@link startEncoder}. */
 export interface EncoderOptions extends PauseOptions {
@@ -71,6 +72,8 @@ export interface EncoderOptions extends PauseOptions {
   node?: string;
   /** Encoder availability, when already detected (tests, `conform doctor`). */
   availability?: readonly EncoderAvailability[];
+  /** How often the node writes its heartbeat to the nodes bucket; defaults to 10 s. */
+  heartbeatIntervalMs?: number;
 }
 
 const CODECS: readonly VideoCodec[] = ['hevc', 'h264', 'av1'];
@@ -123,6 +126,21 @@ export async function startEncoder(
   // The pause state is read from the log before the first pull, so the log must exist.
   await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
   const pause = await PauseController.start(ctx, { ...opts, node, log });
+  const heartbeat = await startHeartbeat(ctx, {
+    node,
+    intervalMs: opts.heartbeatIntervalMs ?? 10_000,
+    log,
+    snapshot: () => ({
+      devices: devices.map((backend) => ({
+        backend,
+        encoders: [...profiles.values()].filter((p) => p.backend === backend).map((p) => p.encoder),
+        ...deviceSlots.usage(backend),
+      })),
+      paused: pause.paused,
+      pauseReasons: pause.reasons,
+    }),
+  });
+  const unwatchPause = pause.onChange(() => heartbeat.beat());
   const ackWaitMs = opts.ackWaitMs ?? 60_000;
   const maxDeliver = opts.maxDeliver ?? 3;
   const maxInFlight = Math.max(pullSlots, opts.maxInFlight ?? 16);
@@ -132,6 +150,7 @@ export async function startEncoder(
     profiles,
     deviceSlots,
     pause,
+    heartbeat,
     maxDeliver,
     retryDelayMs: opts.retryDelayMs ?? 30_000,
   };
@@ -158,6 +177,8 @@ export async function startEncoder(
       },
     ]);
   } catch (err) {
+    unwatchPause();
+    await heartbeat.stop();
     await pause.stop();
     throw err;
   }
@@ -165,6 +186,8 @@ export async function startEncoder(
     name: 'encoder',
     stop: async () => {
       await service.stop();
+      unwatchPause();
+      await heartbeat.stop();
       await pause.stop();
     },
   };
@@ -176,6 +199,7 @@ interface EncodeEnv {
   profiles: Map<VideoCodec, EncodeProfile>;
   deviceSlots: DeviceSlots;
   pause: PauseController;
+  heartbeat: Heartbeat;
   maxDeliver: number;
   retryDelayMs: number;
 }
@@ -306,6 +330,8 @@ async function encode(
   }
 
   const release = await env.deviceSlots.acquire(profile.backend, hctx.signal);
+  // Slots in use are node state the nodes view shows: say so now, not at the next beat.
+  env.heartbeat.beat();
   // Stops this encode for `pause --now` or the size guard, apart from the worker's own stop.
   const local = new AbortController();
   const unregister = env.pause.onCancelRunning(() => {
@@ -407,6 +433,7 @@ async function encode(
   } finally {
     unregister();
     release();
+    env.heartbeat.beat();
   }
 }
 
