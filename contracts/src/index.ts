@@ -8,3 +8,4 @@ export * from './decider.js';
 export * from './samples.js';
 export * from './progress.js';
 export * from './heartbeat.js';
+export * from './dry-run.js';

@@ -98,6 +98,58 @@ describe('status server on a live bus', () => {
     assert.match(eventId, /^[0-9a-f-]{36}$/);
   });
 
+  it('POST /api/files/:id/retry authenticates before it looks the file up', async () => {
+    const retry = (id: string, token?: string) =>
+      fetch(`${server.url}/api/files/${id}/retry`, {
+        method: 'POST',
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+    // Unknown and known ids answer alike without the token: no probing for which ids exist.
+    assert.equal((await retry('nobody')).status, 401);
+    assert.equal((await retry('fail1')).status, 401);
+    assert.equal((await retry('nobody', 'wrong')).status, 401);
+    assert.equal((await retry('nobody', TOKEN)).status, 404);
+  });
+
+  it('closing one status server leaves another server’s event streams open', async () => {
+    const other = await startStatusServer({ readModels, log: silentLogger(), bus: t.bus });
+    const third = await startStatusServer({ readModels, log: silentLogger(), bus: t.bus });
+    const controller = new AbortController();
+    try {
+      const res = await fetch(`${other.url}/api/events`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      assert.match(new TextDecoder().decode(first.value), /connected/);
+      await third.close();
+      let seen = '';
+      await eventually(async () => {
+        await publisher.publish(sampleEvent('file.discovered', 'after1'));
+        const { value, done } = await reader.read();
+        assert.equal(done, false, 'the stream of the server still running was ended');
+        seen += new TextDecoder().decode(value);
+        return seen.includes('"fileId":"after1"');
+      });
+    } finally {
+      controller.abort();
+      await other.close();
+    }
+  });
+
+  it('forgets an event stream once its client has gone', async () => {
+    const clients = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(/^conform_live_clients (\d+)$/m.exec(text)?.[1] ?? NaN);
+    };
+    const before = await clients();
+    assert.ok(Number.isInteger(before), 'conform_live_clients is exported');
+    const controller = new AbortController();
+    const res = await fetch(`${server.url}/api/events`, { signal: controller.signal });
+    await res.body!.getReader().read();
+    assert.equal(await clients(), before + 1);
+    controller.abort();
+    await eventually(async () => (await clients()) === before);
+  });
+
   it('streams published events and encoder progress over SSE', async () => {
     const controller = new AbortController();
     const res = await fetch(`${server.url}/api/events`, { signal: controller.signal });

@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sampleData, sampleEvent, wrap, type EventEnvelope } from '@conform/contracts';
 import { silentLogger } from '@conform/bus';
-import { applyEvent, openReadModels, type FileRow, type ReadModels } from '@conform/projections';
+import {
+  applyBatch,
+  applyEvent,
+  openReadModels,
+  type FileRow,
+  type ReadModels,
+} from '@conform/projections';
 import { StatusListenError, startStatusServer, type StatusServer } from '../src/index.js';
 
 let dir: string;
@@ -264,5 +270,54 @@ describe('status server', () => {
       (err: unknown) =>
         err instanceof StatusListenError && /EADDRINUSE|address already in use/.test(err.message),
     );
+  });
+});
+
+describe('status server read-model defects (issue 11)', () => {
+  it('GET /api/files drops a failure reason once the file is compliant', async () => {
+    const models = openReadModels(':memory:');
+    const s = await startStatusServer({ readModels: models, log: silentLogger() });
+    try {
+      const compliant = wrap(
+        {
+          type: 'file.planned',
+          data: { ...sampleData['file.planned'], decision: 'compliant', reasons: [], target: null },
+        },
+        { fileId: 'fagain', producer: 'test@host', time: new Date('2026-01-02T00:00:00.000Z') },
+      );
+      await applyEvent(models.db, sampleEvent('encode.failed', 'fagain'), 1);
+      const failed = ((await get('/api/files', s.url)).body as FileRow[])[0];
+      assert.match(failed?.reason ?? '', /ffmpeg exited 1/);
+      await applyEvent(models.db, compliant, 2);
+      const [row] = (await get('/api/files', s.url)).body as FileRow[];
+      assert.equal(row?.status, 'compliant');
+      assert.equal(row?.reason, null);
+    } finally {
+      await s.close();
+      await models.close();
+    }
+  });
+
+  it('GET /api/files/:id lists a file’s failures even behind 1,000 newer ones', async () => {
+    const models = openReadModels(':memory:');
+    const s = await startStatusServer({ readModels: models, log: silentLogger() });
+    try {
+      await applyEvent(models.db, sampleEvent('encode.failed', 'fold'), 1);
+      const batch = Array.from({ length: 1_001 }, (_, i) => ({
+        event: sampleEvent('encode.failed', `fnew${i}`),
+        position: i + 2,
+      }));
+      applyBatch(models.sqlite, batch);
+      const r = await get('/api/files/fold', s.url);
+      assert.equal(r.status, 200);
+      const failures = (r.body as { failures: { fileId: string }[] }).failures;
+      assert.deepEqual(
+        failures.map((f) => f.fileId),
+        ['fold'],
+      );
+    } finally {
+      await s.close();
+      await models.close();
+    }
   });
 });
