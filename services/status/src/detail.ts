@@ -47,19 +47,18 @@ export interface FileDetail {
 /** Folds a file's history, oldest first, into the file view's summary. */
 export function fileDetailOf(history: readonly EventEnvelope[]): FileDetail {
   const detail: FileDetail = { before: null, after: null, plan: null, verification: null };
+  let lastProbe: FileDetail['before'] = null;
+  // The probe of the source the latest encode started from: "before" once anything was encoded.
+  let encodedFrom: FileDetail['before'] = null;
   let replaced = false;
   for (const e of history) {
     switch (e.type) {
       case 'file.probed':
+        lastProbe = { media: e.data.media, sizeBytes: e.data.source.size, time: e.time };
+        // The watcher sees the swapped-in replacement as changed: its probe is "after".
         if (replaced && detail.after) detail.after.media = e.data.media;
-        else detail.before = { media: e.data.media, sizeBytes: e.data.source.size, time: e.time };
         break;
       case 'file.planned':
-        // A plan after a replacement is about the new file: the view starts over from it.
-        if (replaced) {
-          replaced = false;
-          detail.before = null;
-        }
         detail.plan = {
           decision: e.data.decision,
           reasons: e.data.reasons,
@@ -69,6 +68,10 @@ export function fileDetailOf(history: readonly EventEnvelope[]): FileDetail {
           estimatedOutputBytes: e.data.estimatedOutputBytes,
           time: e.time,
         };
+        break;
+      case 'encode.started':
+        encodedFrom = lastProbe;
+        replaced = false;
         break;
       case 'encode.completed':
         detail.after = {
@@ -105,10 +108,12 @@ export function fileDetailOf(history: readonly EventEnvelope[]): FileDetail {
       case 'file.restored':
         replaced = false;
         detail.after = null;
+        encodedFrom = null;
         break;
       default:
         break;
     }
   }
+  detail.before = encodedFrom ?? lastProbe;
   return detail;
 }
