@@ -184,7 +184,7 @@ export async function fileView(main, route) {
       </dl>
       <p>
         <button type="button" id="retry"${RETRYABLE.has(f.status) ? '' : ' disabled'}>Retry</button>
-        <button type="button" id="restore"${f.status === 'replaced' ? '' : ' disabled'}>Restore original</button>
+        <button type="button" id="restore"${d.restorable ? '' : ' disabled'}>Restore original</button>
         <span id="action" role="status"></span>
       </p>
       <div class="columns">
@@ -208,6 +208,12 @@ export async function fileView(main, route) {
             <dt>Planned</dt><dd>${esc(when(d.plan.time))}</dd></dl>
             <ul id="reasons">${d.plan.reasons.map((r) => `<li>${esc(r)}</li>`).join('') || '<li>no reasons given</li>'}</ul>`
           : '<p class="muted">Not planned yet.</p>'
+      }
+      ${
+        d.encodePlan && d.encodePlan !== d.plan && d.encodePlan.time !== d.plan?.time
+          ? `<h3>Encoded because</h3><p class="muted">The plan of the last encode (policy <code>${esc(d.encodePlan.policyVersion)}</code>, ${esc(when(d.encodePlan.time))}):</p>
+            <ul id="encode-reasons">${d.encodePlan.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>`
+          : ''
       }
       <h2 id="checks-h">Verification</h2>
       ${

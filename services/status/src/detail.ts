@@ -27,6 +27,10 @@ export interface FileDetail {
     /** The replacement as probed after the swap, when the watcher has seen it since. */
     media: MediaSummary | null;
   } | null;
+  /** The plan the latest encode was made from (the current plan may be a later compliant one). */
+  encodePlan: FileDetail['plan'];
+  /** True while a replacement stands that a restore could undo. */
+  restorable: boolean;
   plan: {
     decision: PlanDecision;
     reasons: string[];
@@ -46,7 +50,14 @@ export interface FileDetail {
 
 /** Folds a file's history, oldest first, into the file view's summary. */
 export function fileDetailOf(history: readonly EventEnvelope[]): FileDetail {
-  const detail: FileDetail = { before: null, after: null, plan: null, verification: null };
+  const detail: FileDetail = {
+    before: null,
+    after: null,
+    plan: null,
+    encodePlan: null,
+    restorable: false,
+    verification: null,
+  };
   let lastProbe: FileDetail['before'] = null;
   // The probe of the source the latest encode started from: "before" once anything was encoded.
   let encodedFrom: FileDetail['before'] = null;
@@ -71,6 +82,7 @@ export function fileDetailOf(history: readonly EventEnvelope[]): FileDetail {
         break;
       case 'encode.started':
         encodedFrom = lastProbe;
+        detail.encodePlan = detail.plan;
         replaced = false;
         break;
       case 'encode.completed':
@@ -98,6 +110,7 @@ export function fileDetailOf(history: readonly EventEnvelope[]): FileDetail {
         break;
       case 'file.replaced':
         replaced = true;
+        detail.restorable = true;
         if (detail.after) {
           detail.after.replacedAt = e.time;
           detail.after.archivePath = e.data.archivePath;
@@ -107,6 +120,7 @@ export function fileDetailOf(history: readonly EventEnvelope[]): FileDetail {
         break;
       case 'file.restored':
         replaced = false;
+        detail.restorable = false;
         detail.after = null;
         encodedFrom = null;
         break;

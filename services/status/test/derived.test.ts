@@ -49,6 +49,8 @@ describe('file detail from a file’s history', () => {
     assert.equal(d.after?.fps, 48);
     assert.equal(d.after?.archivePath, sampleData['file.replaced'].archivePath);
     assert.deepEqual(d.plan?.reasons, ['is hevc']);
+    assert.deepEqual(d.encodePlan?.reasons, sampleData['file.planned'].reasons);
+    assert.equal(d.restorable, true);
     assert.equal(d.plan?.policyVersion, 'p1234');
     assert.deepEqual(d.verification?.checks, sampleData['verify.passed'].checks);
     assert.equal(d.verification?.passed, true);
@@ -60,6 +62,7 @@ describe('file detail from a file’s history', () => {
       at({ type: 'file.restored', data: sampleData['file.restored'] }),
     ]);
     assert.equal(d.after, null);
+    assert.equal(d.restorable, false);
   });
 
   it('shows a failed verification with each check', () => {

@@ -95,6 +95,8 @@ async function watch(url: string, intervalMs: number): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const multibar = new MultiBar({
+    // cli-progress writes to stderr by default; the summary is the command's output.
+    stream: process.stdout,
     format: ' {bar} {percentage}% {label}',
     barsize: 30,
     hideCursor: true,

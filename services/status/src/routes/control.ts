@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { CONTROL_FILE_ID, type ControlAction } from '@conform/contracts';
+import { CONTROL_FILE_ID, type ControlAction, type EventEnvelope } from '@conform/contracts';
+import { fileDetailOf } from '../detail.js';
 import { getFile, readFileHistory } from '@conform/projections';
 import { fileIdParamsSchema, problemSchema } from '../schemas.js';
 import type { RouteContext } from './context.js';
@@ -140,19 +141,19 @@ export function controlRoutes(ctx: RouteContext): FastifyPluginAsync {
             .code(404)
             .send({ error: 'not_found', message: `no file with id ${request.params.id}` });
         }
-        if (file.status !== 'replaced') {
+        // The archiver restores by the original path, which a container change may differ
+        // from; after a swap the file is usually `compliant` (its new content re-judged), so the
+        // history, not the status, says whether a replacement stands.
+        const history = ctx.bus ? await readFileHistory(ctx.bus, file.fileId) : [];
+        const events = history.map((m) => m.event).filter((e): e is EventEnvelope => e !== null);
+        const replaced = events.filter((e) => e.type === 'file.replaced').at(-1);
+        if (!fileDetailOf(events).restorable || replaced?.type !== 'file.replaced') {
           return reply.code(409).send({
             error: 'conflict',
-            message: `${file.path} is ${file.status}, not replaced: there is no original to restore`,
+            message: `${file.path} has no replacement to undo (status ${file.status}): there is no original to restore`,
           });
         }
-        // The archiver restores by the original path, which a container change may differ from.
-        const history = ctx.bus ? await readFileHistory(ctx.bus, file.fileId) : [];
-        const replaced = history
-          .map((m) => m.event)
-          .filter((e) => e?.type === 'file.replaced')
-          .at(-1);
-        const path = replaced?.type === 'file.replaced' ? replaced.data.path : file.path;
+        const path = replaced.data.path;
         return publish(request, reply, 'restore', { fileId: file.fileId, path, now: false });
       },
     );
