@@ -1,6 +1,8 @@
 // The conform dashboard: plain ES modules, no framework and no bundler. A hash router picks a
 // view; each view reads the JSON API and, where things move, the live event stream.
-import { fileView, filesView, nodesView, queueView, statsView, dryRunView } from './views.js';
+import { fileView, filesView } from './files.js';
+import { nodesView, queueView } from './activity.js';
+import { dryRunView, statsView } from './stats.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const esc = (s) =>
@@ -29,8 +31,12 @@ export const seconds = (s) => {
 };
 export const when = (iso) => (iso ? new Date(iso).toLocaleString() : '–');
 export const statusBadge = (s) => `<span class="status status-${esc(s)}">${esc(s)}</span>`;
-export const fileLink = (id, label) =>
-  `<a class="path" href="#/file/${encodeURIComponent(id)}">${esc(label)}</a>`;
+/** A link to a file's view; inside its library the path is shown relative to it (phones). */
+export const fileLink = (id, path, library) => {
+  const inside = library && path.startsWith(`${library}/`);
+  const label = inside ? path.slice(library.length + 1) : path;
+  return `<a class="path" href="#/file/${encodeURIComponent(id)}"${inside ? ` title="${esc(path)}"` : ''}>${esc(label)}</a>`;
+};
 export const progressBar = (percent, label) => {
   const pct = percent != null ? Math.round(percent) : 0;
   return `<progress max="100" value="${pct}" aria-label="progress ${esc(label)}"></progress> ${percent != null ? `${pct}%` : '?'}`;
@@ -134,7 +140,7 @@ async function overview(main) {
       s.activeEncodes
         .map(
           (a) =>
-            `<tr><td>${fileLink(a.fileId, a.path)}</td><td>${esc(a.encoder)}</td><td>${progressBar(a.progress?.percent, a.path)}</td></tr>`,
+            `<tr><td>${fileLink(a.fileId, a.path, a.library)}</td><td>${esc(a.encoder)}</td><td>${progressBar(a.progress?.percent, a.path)}</td></tr>`,
         )
         .join('') || '<tr><td>Nothing is encoding.</td></tr>';
     $('#compliance tbody').innerHTML = s.libraries
@@ -148,7 +154,7 @@ async function overview(main) {
       failures
         .map(
           (f) =>
-            `<tr><td>${fileLink(f.fileId, f.path)}</td><td>${esc(f.reason)}</td><td><button data-retry="${esc(f.fileId)}"${retried.has(f.fileId) ? ' disabled>Retry requested' : '>Retry'}</button></td></tr>`,
+            `<tr><td>${fileLink(f.fileId, f.path, f.library)}</td><td>${esc(f.reason)}</td><td><button data-retry="${esc(f.fileId)}"${retried.has(f.fileId) ? ' disabled>Retry requested' : '>Retry'}</button></td></tr>`,
         )
         .join('') || '<tr><td>No failures.</td></tr>';
   };
@@ -162,11 +168,11 @@ async function overview(main) {
     e.target.disabled = status === 202;
   });
   // Recent activity starts from the read model (what changed last), then follows the stream.
-  const row = (time, what, fileId, label, by) =>
-    `<tr><td>${esc(when(time))}</td><td>${esc(what)}</td><td>${fileId ? fileLink(fileId, label) : esc(label)}</td><td class="wide">${esc(by)}</td></tr>`;
+  const row = (time, what, fileId, label, by, library) =>
+    `<tr><td>${esc(when(time))}</td><td>${esc(what)}</td><td>${fileId ? fileLink(fileId, label, library) : esc(label)}</td><td class="wide">${esc(by)}</td></tr>`;
   const { body: lately } = await api('api/files?sort=updated&order=desc&limit=15');
   $('#events tbody').innerHTML = lately
-    .map((f) => row(f.updatedAt, f.lastEventType, f.fileId, f.path, ''))
+    .map((f) => row(f.updatedAt, f.lastEventType, f.fileId, f.path, '', f.library))
     .join('');
   const redraw = throttled(500, refresh);
   onLive((m) => {

@@ -5,7 +5,10 @@ import type { FastifyPluginAsync } from 'fastify';
 const ASSETS: Record<string, [string, string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/assets/app.js': ['app.js', 'text/javascript; charset=utf-8'],
-  '/assets/views.js': ['views.js', 'text/javascript; charset=utf-8'],
+  '/assets/shared.js': ['shared.js', 'text/javascript; charset=utf-8'],
+  '/assets/files.js': ['files.js', 'text/javascript; charset=utf-8'],
+  '/assets/activity.js': ['activity.js', 'text/javascript; charset=utf-8'],
+  '/assets/stats.js': ['stats.js', 'text/javascript; charset=utf-8'],
   '/assets/app.css': ['app.css', 'text/css; charset=utf-8'],
   '/assets/vendor/chart.umd.min.js': ['vendor/chart.umd.min.js', 'text/javascript; charset=utf-8'],
 };

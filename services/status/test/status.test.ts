@@ -355,7 +355,10 @@ describe('status server views', () => {
     for (const [path, type] of [
       ['/', /text\/html/],
       ['/assets/app.js', /javascript/],
-      ['/assets/views.js', /javascript/],
+      ['/assets/files.js', /javascript/],
+      ['/assets/activity.js', /javascript/],
+      ['/assets/stats.js', /javascript/],
+      ['/assets/shared.js', /javascript/],
       ['/assets/app.css', /text\/css/],
       ['/assets/vendor/chart.umd.min.js', /javascript/],
     ] as const) {
