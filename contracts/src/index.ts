@@ -11,3 +11,5 @@ export * from './decider-spec.js';
 export * from './upcasting.js';
 export * from './disk-space.js';
 export * from './outcomes.js';
+export * from './heartbeat.js';
+export * from './dry-run.js';

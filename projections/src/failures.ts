@@ -95,18 +95,19 @@ export interface FailureRow {
 export const retryableStatuses = ['failed', 'dead-lettered', 'unreadable'] as const;
 
 /**
- * Failures, newest first. `openOnly`: only each file's latest failure, and only while the file
+ * Failures, newest first; `fileId`: one file's only. `openOnly`: only each file's latest failure, and only while the file
  * is still in a retryable status (what a person has to act on).
  */
 export async function listFailures(
   db: Kysely<ReadModelSchema>,
-  opts: { openOnly?: boolean; limit?: number; offset?: number } = {},
+  opts: { openOnly?: boolean; fileId?: string; limit?: number; offset?: number } = {},
 ): Promise<FailureRow[]> {
   let query = db
     .selectFrom('failures')
     .leftJoin('files', 'files.file_id', 'failures.file_id')
     .selectAll('failures')
     .select('files.status as file_status');
+  if (opts.fileId !== undefined) query = query.where('failures.file_id', '=', opts.fileId);
   if (opts.openOnly) {
     query = query.where('files.status', 'in', [...retryableStatuses]).where((eb) =>
       eb(

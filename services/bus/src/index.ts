@@ -15,3 +15,4 @@ export * from './process-info.js';
 export * from './state-lock.js';
 export * from './embedded-nats.js';
 export * from './batcher.js';
+export * from './nodes.js';

@@ -15,7 +15,7 @@ import {
   type ServiceContext,
 } from '@conform/bus';
 import { startWatcher } from '@conform/watcher';
-import { startPlanner } from '@conform/planner';
+import { dryRunFromLog, policyLookup, startPlanner, type PlannerOptions } from '@conform/planner';
 import { encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
 import { startVerifier } from '@conform/verifier';
 import { startArchiver } from '@conform/archiver';
@@ -140,6 +140,7 @@ export async function startConform(
         publisher: context('status').publisher,
         controlToken: settings.controlToken ?? undefined,
         busMetrics: metrics.registry,
+        dryRun: () => dryRunFromLog(bus, policyLookup(plannerPolicies(settings))),
       });
       stopper.add(StopPhase.Services, 'status server', () => server.close());
       statusUrl = server.url;
@@ -194,23 +195,7 @@ export async function startConform(
       );
     }
     if (services.includes('planner')) {
-      const quality = settings.quality;
-      await started(
-        startPlanner(
-          context('planner'),
-          quality
-            ? {
-                policy: quality.defaults,
-                libraries: quality.libraries.map((l) => ({
-                  root: l.root,
-                  policy: l.policy,
-                  order: l.order,
-                  priority: l.priority,
-                })),
-              }
-            : {},
-        ),
-      );
+      await started(startPlanner(context('planner'), plannerPolicies(settings)));
     }
     if (services.includes('watcher')) {
       await started(
@@ -234,4 +219,20 @@ export async function startConform(
       cause: err,
     });
   }
+}
+
+/** The policies the planner decides with: quality.yaml's, or the built-in default. */
+function plannerPolicies(settings: ConformSettings): Pick<PlannerOptions, 'policy' | 'libraries'> {
+  const quality = settings.quality;
+  return quality
+    ? {
+        policy: quality.defaults,
+        libraries: quality.libraries.map((l) => ({
+          root: l.root,
+          policy: l.policy,
+          order: l.order,
+          priority: l.priority,
+        })),
+      }
+    : {};
 }

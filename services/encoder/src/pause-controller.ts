@@ -1,7 +1,12 @@
 import { statfs } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_LOG_STREAM, type Logger, type ServiceContext } from '@conform/bus';
-import { CONTROL_FILE_ID, decodeEvent, subjectFilterForFile } from '@conform/contracts';
+import {
+  CONTROL_FILE_ID,
+  decodeEvent,
+  subjectFilterForFile,
+  type PauseReason,
+} from '@conform/contracts';
 import {
   decidePause,
   evolvePause,
@@ -50,6 +55,7 @@ export class PauseController {
   private readonly needs = new Set<{ path: string; bytes: number }>();
   private readonly waiters = new Set<() => void>();
   private readonly cancelListeners = new Set<() => void>();
+  private readonly changeListeners = new Set<() => void>();
   private readonly abort = new AbortController();
   private messages: ControlMessages | null = null;
   private lastSeq = 0;
@@ -126,8 +132,21 @@ export class PauseController {
     }
   }
 
+  /** Called whenever this node pauses or resumes; returns the unregister function. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   get paused(): boolean {
     return isPaused(this.state);
+  }
+
+  /** The reasons that hold this node paused now (empty while it runs). */
+  get reasons(): PauseReason[] {
+    return (Object.entries(this.state.recorded) as [PauseReason, boolean][])
+      .filter(([, held]) => held)
+      .map(([reason]) => reason);
   }
 
   async stop(): Promise<void> {
@@ -190,6 +209,14 @@ export class PauseController {
         isPaused(this.state) ? 'encoder paused' : 'encoder resumed',
       );
       if (!isPaused(this.state)) for (const w of [...this.waiters]) w();
+    }
+    // Heartbeats follow this node's own pause changes (playback events name no node).
+    if (
+      live &&
+      (event.type === 'encoder.paused' || event.type === 'encoder.resumed') &&
+      event.data.node === this.opts.node
+    ) {
+      for (const listener of [...this.changeListeners]) listener();
     }
   }
 

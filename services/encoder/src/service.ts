@@ -53,6 +53,7 @@ import {
 } from './profiles.js';
 import { etaSeconds, ProgressThrottle, sizeGuard } from './progress.js';
 import { DeviceSlots } from './slots.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 
 /** Options of {@link startEncoder}. */
 export interface EncoderOptions extends PauseOptions {
@@ -77,6 +78,8 @@ export interface EncoderOptions extends PauseOptions {
   node?: string;
   /** Encoder availability, when already detected (tests, `conform doctor`). */
   availability?: readonly EncoderAvailability[];
+  /** How often the node writes its heartbeat to the nodes bucket; defaults to 10 s. */
+  heartbeatIntervalMs?: number;
 }
 
 const CODECS: readonly VideoCodec[] = ['hevc', 'h264', 'av1'];
@@ -129,6 +132,21 @@ export async function startEncoder(
   // The pause state is read from the log before the first pull, so the log must exist.
   await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
   const pause = await PauseController.start(ctx, { ...opts, node, log });
+  const heartbeat = await startHeartbeat(ctx, {
+    node,
+    intervalMs: opts.heartbeatIntervalMs ?? 10_000,
+    log,
+    snapshot: () => ({
+      devices: devices.map((backend) => ({
+        backend,
+        encoders: [...profiles.values()].filter((p) => p.backend === backend).map((p) => p.encoder),
+        ...deviceSlots.usage(backend),
+      })),
+      paused: pause.paused,
+      pauseReasons: pause.reasons,
+    }),
+  });
+  const unwatchPause = pause.onChange(() => heartbeat.beat());
   const ackWaitMs = opts.ackWaitMs ?? 60_000;
   const maxDeliver = opts.maxDeliver ?? 3;
   const maxInFlight = Math.max(pullSlots, opts.maxInFlight ?? 16);
@@ -138,6 +156,7 @@ export async function startEncoder(
     profiles,
     deviceSlots,
     pause,
+    heartbeat,
     maxDeliver,
     retryDelayMs: opts.retryDelayMs ?? 30_000,
   };
@@ -164,6 +183,8 @@ export async function startEncoder(
       },
     ]);
   } catch (err) {
+    unwatchPause();
+    await heartbeat.stop();
     await pause.stop();
     throw err;
   }
@@ -171,6 +192,8 @@ export async function startEncoder(
     name: 'encoder',
     stop: async () => {
       await service.stop();
+      unwatchPause();
+      await heartbeat.stop();
       await pause.stop();
     },
   };
@@ -182,6 +205,7 @@ interface EncodeEnv {
   profiles: Map<VideoCodec, EncodeProfile>;
   deviceSlots: DeviceSlots;
   pause: PauseController;
+  heartbeat: Heartbeat;
   maxDeliver: number;
   retryDelayMs: number;
 }
@@ -363,6 +387,8 @@ async function encodeOnce(
   }
 
   const release = await env.deviceSlots.acquire(profile.backend, hctx.signal);
+  // Slots in use are node state the nodes view shows: say so now, not at the next beat.
+  env.heartbeat.beat();
   // Stops this encode for `pause --now` or the size guard, apart from the worker's own stop.
   const local = new AbortController();
   const unregister = env.pause.onCancelRunning(() => {
@@ -516,6 +542,7 @@ async function encodeOnce(
   } finally {
     unregister();
     release();
+    env.heartbeat.beat();
   }
 }
 

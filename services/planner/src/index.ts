@@ -8,3 +8,4 @@ export * from './held.js';
 export * from './disk.js';
 export * from './order.js';
 export * from './queue.js';
+export * from './dry-run.js';

@@ -13,6 +13,7 @@ import { register as registerReplay } from './replay.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerStatus } from './status.js';
 import { register as registerClean } from './clean.js';
+import { register as registerLs } from './ls.js';
 
 /** Every `conform` subcommand; a new command is a file in this folder and a line here. */
 export const commands: ((program: Command) => void)[] = [
@@ -30,4 +31,5 @@ export const commands: ((program: Command) => void)[] = [
   registerAudit,
   registerStatus,
   registerClean,
+  registerLs,
 ];
