@@ -46,6 +46,14 @@ if [ "$engine" = podman ]; then
   done
 fi
 if ((${#need[@]})); then apt_install "${need[@]}"; fi
+if [ "$engine" = podman ]; then
+  # Compose services find each other by name (nats://nats:4222): podman's networks need their
+  # DNS plugin for that (dnsname under CNI, aardvark-dns under netavark).
+  case "$(podman info --format '{{.Host.NetworkBackend}}')" in
+    cni) [ -e /usr/lib/cni/dnsname ] || apt_install golang-github-containernetworking-plugin-dnsname ;;
+    netavark) [ -e /usr/lib/podman/aardvark-dns ] || apt_install aardvark-dns ;;
+  esac
+fi
 
 compose=(docker-compose)
 podman_service_pid=""
@@ -116,7 +124,8 @@ if [ "$engine" = podman ]; then
     podman import "$work/base.tar" "$base_image" >/dev/null
     rm -f "$work/base.tar"
   fi
-  build_args+=(--build-arg "BASE_IMAGE=$base_image" --ulimit nofile=20000:20000)
+  # --format docker: OCI images cannot carry the HEALTHCHECK.
+  build_args+=(--build-arg "BASE_IMAGE=$base_image" --ulimit nofile=20000:20000 --format docker)
 fi
 # A TLS-inspecting proxy's CA (the host trusts it) reaches npm inside the build as a secret.
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
@@ -141,6 +150,7 @@ mkdir -p "$work/library/Movies" "$work/archive"
 chown -R "$puid:$pgid" "$work/library" "$work/archive"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 http_port=$(free_port)
+monitor_port=$(free_port)
 # The smoke policy: the shipped one encodes nothing under 50 MB, so a 4-second clip would be
 # skipped; the libraries are the container paths docker-compose.yml mounts.
 cat >"$work/quality.yaml" <<'EOF'
@@ -161,7 +171,7 @@ sed -e "s|^LIBRARY_PATH=.*|LIBRARY_PATH=$work/library|" \
   -e "s|^CONFORM_CONTROL_TOKEN=.*|CONFORM_CONTROL_TOKEN=smoke-$$|" \
   -e "s|^CONFORM_HTTP_PORT=.*|CONFORM_HTTP_PORT=$http_port|" \
   -e "s|^NATS_PORT=.*|NATS_PORT=$(free_port)|" \
-  -e "s|^NATS_MONITOR_PORT=.*|NATS_MONITOR_PORT=$(free_port)|" \
+  -e "s|^NATS_MONITOR_PORT=.*|NATS_MONITOR_PORT=$monitor_port|" \
   -e "s|^CONFORM_IMAGE=.*|CONFORM_IMAGE=$image|" \
   deploy/.env.example >"$env_file"
 grep -q '^COMPOSE_PROFILES=cpu$' "$env_file" || fail "deploy/.env.example no longer selects the cpu profile"
@@ -228,6 +238,23 @@ grep -q '^conform_files{status="replaced"} 1$' <<<"$metrics" ||
   fail "/metrics does not count the replaced file: $(grep '^conform_files' <<<"$metrics" | tr '\n' ' ')"
 grep -q '^conform_projection_lag ' <<<"$metrics" || fail "/metrics has no conform_projection_lag"
 say "/api/files lists it as replaced; /metrics counts conform_files{status=\"replaced\"} 1"
+
+# The event log as NATS's monitoring port shows it (what the nats CLI's users see).
+curl -fsS "http://127.0.0.1:$monitor_port/jsz?streams=true&consumers=true&config=true" | python3 -c '
+import json, sys
+jsz = json.load(sys.stdin)
+streams = [s for a in jsz.get("account_details", []) for s in a.get("stream_detail", [])]
+log = next((s for s in streams if s["name"] == "CONFORM_EVENTS"), None)
+if not log:
+    sys.exit("no CONFORM_EVENTS stream in /jsz")
+c = log["config"]
+if (c["storage"], c["retention"], c["discard"], c.get("deny_delete"), c.get("deny_purge")) != ("file", "limits", "new", True, True):
+    sys.exit("CONFORM_EVENTS is not file/limits/discard-new/deny-delete/deny-purge: %r" % c)
+consumers = {d["name"] for d in log.get("consumer_detail", [])}
+if "encoder-file-planned" not in consumers:
+    sys.exit("no encoder-file-planned consumer: %s" % sorted(consumers))
+print("smoke: /jsz: CONFORM_EVENTS (%d events, file storage, discard new), %d consumers" % (log["state"]["messages"], len(consumers)), file=sys.stderr)
+' || fail "the event log's layout in /jsz is not what the bus provisions"
 
 run_compose down -v --remove-orphans >/dev/null 2>&1 || fail "docker-compose down failed"
 left=$($engine ps -a --filter "label=com.docker.compose.project=$project" -q | wc -l)

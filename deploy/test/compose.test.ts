@@ -31,6 +31,7 @@ type Service = {
     resources?: { reservations?: { devices?: { driver?: string; capabilities?: string[] }[] } };
   };
   devices?: string[];
+  depends_on?: unknown;
 };
 type Compose = { services: Record<string, Service>; volumes?: Record<string, unknown> };
 
@@ -185,6 +186,13 @@ describe('docker-compose.yml', () => {
       published.some((p) => p.startsWith('nats:')),
       'NATS is reachable from the host',
     );
+  });
+
+  it('starts NATS first and stops it last, waiting for no healthcheck', () => {
+    for (const name of [...CONFORM_SERVICES, ...Object.values(ENCODERS)]) {
+      // The short form: service_started only (podman without systemd runs no healthchecks).
+      assert.deepEqual(raw.services[name]?.depends_on, ['nats'], name);
+    }
   });
 
   it('runs NATS with JetStream on a named volume, from the same image', () => {
