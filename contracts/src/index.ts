@@ -13,3 +13,5 @@ export * from './disk-space.js';
 export * from './outcomes.js';
 export * from './heartbeat.js';
 export * from './dry-run.js';
+export * from './paths.js';
+export * from './media.js';

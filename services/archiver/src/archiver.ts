@@ -4,6 +4,7 @@ import {
   type EventEnvelope,
   type FileReplacedData,
   type VerificationData,
+  relativeInside,
 } from '@conform/contracts';
 import {
   TransientError,
@@ -20,7 +21,7 @@ import { keptAfterEncodeHandler, keptAfterVerifyHandler } from './kept.js';
 import { restoreOriginal } from './restore.js';
 import { deleteExpiredOriginal, expiredOriginals } from './retention.js';
 import { SwapConflictError } from './errors.js';
-import { relativeInside, resolveSwapPaths, type ArchiverLibrary, type SwapPaths } from './paths.js';
+import { resolveSwapPaths, type ArchiverLibrary, type SwapPaths } from './paths.js';
 import { resolve } from 'node:path';
 import { planSwap, type SwapOutcome } from './plan.js';
 

@@ -1,9 +1,10 @@
+import { WORK_DIR_NAME } from '@conform/contracts';
 import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { EventType } from '@conform/contracts';
 import { lastEventOf, lastEventsOfType, type Bus } from '@conform/bus';
 import { factsOf, fsyncPath, realFs, sha256Of, type SwapFs } from './apply.js';
-import { WORK_DIR_NAME, type ArchiverLibrary } from './paths.js';
+import { type ArchiverLibrary } from './paths.js';
 
 /** Default of quality.yaml `workRetentionHours`. */
 export const DEFAULT_WORK_RETENTION_HOURS = 72;

@@ -5,9 +5,10 @@ import {
   SIZE_GUARD_CHECK,
   type DomainEventOf,
   type EventEnvelope,
+  relativeInside,
+  WORK_DIR_NAME,
 } from '@conform/contracts';
 import type { EventHandler } from '@conform/bus';
-import { relativeInside, WORK_DIR_NAME } from './paths.js';
 
 /**
  * The `file.kept` an encode stopped by the size guard leads to, or null for a real failure.

@@ -1,8 +1,14 @@
 import { dirname, extname, join, resolve } from 'node:path';
-import { assertNever, type DomainEventOf, type FileReplacedData } from '@conform/contracts';
+import {
+  assertNever,
+  type DomainEventOf,
+  type FileReplacedData,
+  relativeInside,
+  WORK_DIR_NAME,
+} from '@conform/contracts';
 import { copyVerified, factsOf, fsyncPath, realFs, sha256Of, type SwapFs } from './apply.js';
 import { SwapConflictError, SwapStepError } from './errors.js';
-import { relativeInside, WORK_DIR_NAME, type ArchiverLibrary } from './paths.js';
+import { type ArchiverLibrary } from './paths.js';
 import type { FileFacts } from './plan.js';
 import { chooseVersionSlot } from './versions.js';
 

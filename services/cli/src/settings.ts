@@ -1,3 +1,4 @@
+import { relativeInside } from '@conform/contracts';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
@@ -166,7 +167,7 @@ export async function checkLibraries(libraries: LibrarySettings[]): Promise<void
 function isInside(child: string, parent: string): boolean {
   const c = resolve(child);
   const p = resolve(parent);
-  return c === p || c.startsWith(p.endsWith('/') ? p : p + '/');
+  return c === p || relativeInside(p, c) !== null;
 }
 
 function parseInteger(

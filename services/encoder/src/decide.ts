@@ -4,13 +4,11 @@ import {
   type EncodeTarget,
   type EventEnvelope,
   type FreeSpaceNeed,
+  WORK_DIR_NAME,
 } from '@conform/contracts';
 import { isHdr10, type ProbeOutcome, type VideoColour } from '@conform/media';
 import type { EncodeArgsInput } from './args.js';
 import type { EncodeProfile } from './profiles.js';
-
-/** The work directory inside each library; on the library's filesystem so the swap is a rename. */
-export const WORK_DIR_NAME = '.conform-work';
 
 /**
  * Where the output of one planned event goes. Deterministic, so a redelivery finds the

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sampleEvent, type EventEnvelope } from '@conform/contracts';
-import {
-  classifyFailure,
-  decideEncode,
-  outputPathFor,
-  partialPathFor,
-  WORK_DIR_NAME,
-} from '../src/index.js';
+import { sampleEvent, type EventEnvelope, WORK_DIR_NAME } from '@conform/contracts';
+import { classifyFailure, decideEncode, outputPathFor, partialPathFor } from '../src/index.js';
 
 const planned = sampleEvent('file.planned', 'f123');
 const media = sampleEvent('file.probed').data.media;

@@ -4,7 +4,7 @@ import {
   policyVersion as versionOf,
   type QualityPolicy,
 } from '@conform/config';
-import { checkFreeSpace, freeSpaceNeeded } from '@conform/contracts';
+import { checkFreeSpace, freeSpaceNeeded, isHdrTransfer } from '@conform/contracts';
 import type {
   EncodeTarget,
   MediaSummary,
@@ -52,7 +52,6 @@ export interface FilePlan {
 
 const MB = 1_000_000;
 const GB = 1_000_000_000;
-const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
 const MP4_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov']);
 const IMAGE_SUBTITLES = new Set(['hdmv_pgs_subtitle', 'dvd_subtitle', 'dvb_subtitle', 'xsub']);
 const MP4_AUDIO = new Set(['aac', 'ac3', 'eac3', 'mp3', 'alac', 'opus', 'flac']);
@@ -100,8 +99,7 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
       `duration ${round1(media.durationSec)} s is below the minimum ${policy.minimum.durationSec} s`,
     );
   }
-  const hdr =
-    video.colorTransfer && HDR_TRANSFERS.has(video.colorTransfer) ? video.colorTransfer : null;
+  const hdr = isHdrTransfer(video.colorTransfer) ? video.colorTransfer : null;
   if (hdr && policy.video.hdr === 'skip')
     return skip(`HDR video (${hdr}) and the policy skips HDR`);
 

@@ -1,3 +1,4 @@
+import { isHdrTransfer } from '@conform/contracts';
 import type {
   DomainEvent,
   EncodeCompletedData,
@@ -36,8 +37,6 @@ const CONTAINER_FORMATS: Record<EncodeTarget['container'], RegExp> = {
   mp4: /(^|,)mp4(,|$)/,
   mkv: /(^|,)matroska(,|$)/,
 };
-
-const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
 
 /** The failed `output-probes` check of an output ffprobe cannot read; nothing else is measurable. */
 export function unreadableOutputCheck(reason: string): VerificationCheck {
@@ -151,9 +150,9 @@ function frameSizeCheck(
 function hdrCheck(source: MediaFacts, output: MediaFacts): VerificationCheck {
   const tags = (v: MediaFacts['video']) =>
     `${v?.colorPrimaries ?? '-'}/${v?.colorTransfer ?? '-'}/${v?.colorSpace ?? '-'}`;
-  const sourceHdr = HDR_TRANSFERS.has(source.video?.colorTransfer ?? '');
+  const sourceHdr = isHdrTransfer(source.video?.colorTransfer);
   if (!sourceHdr) {
-    const outputHdr = HDR_TRANSFERS.has(output.video?.colorTransfer ?? '');
+    const outputHdr = isHdrTransfer(output.video?.colorTransfer);
     return {
       name: 'hdr-metadata',
       passed: !outputHdr,
