@@ -13,3 +13,4 @@ export * from './history.js';
 export * from './process-info.js';
 export * from './state-lock.js';
 export * from './embedded-nats.js';
+export * from './health.js';

@@ -35,8 +35,11 @@ export interface StatusServerOptions {
   host?: string;
   /** 0 (the default) picks any free port; the returned `url` has the real one. */
   port?: number;
-  /** Whether the rest of the process is ready (bus connected, projector caught up). */
-  isReady?: () => Promise<boolean>;
+  /**
+   * Whether the rest of the process is ready (bus connected, consumers healthy, projector
+   * moving); a report's reasons are served in the 503 body.
+   */
+  isReady?: () => Promise<boolean | { ready: boolean; reasons: string[] }>;
   /** The bus: per-file history from the stream, the live stream, projection lag. */
   bus?: Bus;
   /** Publishes control requests; without it (or without `controlToken`) control answers 403. */
@@ -108,13 +111,18 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    let ready: boolean;
+    let ready: boolean | { ready: boolean; reasons: string[] };
     try {
       ready = await isReady();
     } catch (err) {
       return reply
         .code(503)
         .send({ status: 'unavailable', reason: `readiness check failed: ${message(err)}` });
+    }
+    if (typeof ready === 'object' && !ready.ready) {
+      return reply
+        .code(503)
+        .send({ status: 'unavailable', reason: ready.reasons.join('; '), reasons: ready.reasons });
     }
     if (!ready) {
       return reply
