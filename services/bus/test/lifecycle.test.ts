@@ -198,7 +198,10 @@ describe('BusHealth', () => {
           },
           { timeoutMs: 20_000, what: 'the consumer reported failing' },
         );
-        assert.match(report.reasons.join(), /consumer health-probe-encode-failed failed \d+ times in a row/);
+        assert.match(
+          report.reasons.join(),
+          /consumer health-probe-encode-failed failed \d+ times in a row/,
+        );
         assert.match(await registry.metrics(), /^conform_consumers_failing 1$/m);
         assert.match(await registry.metrics(), /^conform_ready 0$/m);
         await provisionConsumer(t.bus.jsm, consumer);
