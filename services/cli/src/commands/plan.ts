@@ -4,7 +4,8 @@ import {
   connectBus,
   EVENT_LOG_STREAM,
   isNotFound,
-  startNatsServer,
+  silentLogger,
+  startEmbeddedNats,
   type Bus,
   type NatsServerHandle,
 } from '@conform/bus';
@@ -18,7 +19,6 @@ import {
   type KnownFile,
   type PolicyLookup,
 } from '@conform/planner';
-import { join } from 'node:path';
 import { CliError, UsageError } from '../errors.js';
 import { defaultStateDir } from '../settings.js';
 import { loadConfigOrFail } from './config.js';
@@ -170,7 +170,8 @@ async function withEventLog<T>(
   let server: NatsServerHandle | null = null;
   if (!url) {
     const stateDir = flags.stateDir ?? defaultStateDir();
-    server = await startNatsServer({ storeDir: join(stateDir, 'nats') });
+    // Under the state directory's lock: never a second server on a store conform up holds.
+    server = await startEmbeddedNats({ stateDir, log: silentLogger() });
   }
   let bus: Bus | null = null;
   try {
