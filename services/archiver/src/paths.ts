@@ -12,6 +12,13 @@ export interface ArchiverLibrary {
    * the archive once that many days have passed since the replacement.
    */
   originals?: OriginalsPolicy;
+  /** Give a replacement the original's mtime as well as its mode, owner and group; default false. */
+  keepMtime?: boolean;
+  /**
+   * Hours after which leftovers of failed swaps and verifications (outputs in the work folder,
+   * archive copies of originals still in place) are removed by `conform clean` and the sweep.
+   */
+  workRetentionHours?: number;
 }
 
 /** Per-library originals policy; see {@link ArchiverLibrary.originals}. */

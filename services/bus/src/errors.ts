@@ -1,10 +1,10 @@
+import { ConformError } from '@conform/contracts';
+
 /** Base of the bus's errors; `code` is stable for programs to match on. */
-export class BusError extends Error {
-  readonly code: string;
+export class BusError extends ConformError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'BusError';
-    this.code = code;
   }
 }
 
@@ -18,6 +18,17 @@ export class TransientError extends BusError {
     super('TRANSIENT', message, options);
     this.name = 'TransientError';
     this.delayMs = options?.delayMs ?? 5_000;
+  }
+}
+
+/**
+ * Not a failure: the message is not due yet (e.g. a file held back for a while). The worker
+ * gives it back with `delayMs` and logs it as deferred; it still uses one delivery.
+ */
+export class DeferError extends TransientError {
+  constructor(message: string, options: { delayMs: number }) {
+    super(message, options);
+    this.name = 'DeferError';
   }
 }
 

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './fs-errors.js';
 export * from './logging.js';
 export * from './nats-server.js';
 export * from './connection.js';
@@ -14,3 +15,4 @@ export * from './process-info.js';
 export * from './state-lock.js';
 export * from './embedded-nats.js';
 export * from './health.js';
+export * from './batcher.js';

@@ -29,6 +29,11 @@ export interface StartNatsServerOptions {
   /** Called with each line the server logs (for debugging). */
   onLog?: (line: string) => void;
   startTimeoutMs?: number;
+  /**
+   * Appended to the command line; later flags win, so `-p 4222` here overrides the random
+   * port. Clusters pass `-c FILE` (server name, routes) and fixed ports so a restart rejoins.
+   */
+  extraArgs?: string[];
 }
 
 /**
@@ -41,7 +46,7 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
   const binary = opts.binary ?? 'nats-server';
   const port = String(opts.port ?? -1);
   const args = ['-js', '-sd', opts.storeDir, '-a', '127.0.0.1', '-p', port, '-m', '-1'];
-  args.push('--ports_file_dir', portsDir);
+  args.push('--ports_file_dir', portsDir, ...(opts.extraArgs ?? []));
   let child: ChildProcess;
   try {
     // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the

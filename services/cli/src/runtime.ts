@@ -21,6 +21,7 @@ import { startPlanner } from '@conform/planner';
 import { encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
 import { startVerifier } from '@conform/verifier';
 import { startArchiver } from '@conform/archiver';
+import { startNotify } from '@conform/notify';
 import {
   lastAppliedSequence,
   openReadModels,
@@ -39,6 +40,7 @@ export const SERVICE_NAMES = [
   'encoder',
   'verifier',
   'archiver',
+  'notify',
   'status',
 ] as const;
 export type ServiceToRun = (typeof SERVICE_NAMES)[number];
@@ -66,6 +68,7 @@ export async function startConform(
   settings: ConformSettings,
   services: readonly ServiceToRun[],
   log: Logger,
+  opts: { signal?: AbortSignal } = {},
 ): Promise<RunningConform> {
   await mkdir(settings.stateDir, { recursive: true });
   const stopper = new Stopper(log);
@@ -87,13 +90,34 @@ export async function startConform(
       );
     }
 
-    const bus: Bus = await connectBus({ servers: natsUrl, name: `conform@${hostname()}` });
+    // Services wait for NATS themselves (retry with backoff, logged), so a stack starts in any order.
+    const bus: Bus = await connectBus({
+      servers: natsUrl,
+      name: `conform@${hostname()}`,
+      retry:
+        settings.natsWaitMs > 0
+          ? { log, signal: opts.signal, timeoutMs: settings.natsWaitMs }
+          : undefined,
+    });
     stopper.add(StopPhase.Bus, 'bus', () => bus.close());
-    const eventLog = { maxBytes: settings.eventLogMaxBytes };
+    const eventLog = {
+      maxBytes: settings.eventLogMaxBytes,
+      replicas: settings.streamReplicas,
+      placementTags: settings.placementTags,
+    };
     await provisionEventLog(bus.jsm, eventLog);
 
     // One registry per process: every service here counts into it, /metrics serves it.
-    const metrics = createBusMetrics({ jsm: bus.jsm });
+    const metrics = createBusMetrics({
+      jsm: bus.jsm,
+      // Only the services that write into libraries and archives watch their free space.
+      disks: services.some((s) => s === 'watcher' || s === 'archiver' || s === 'encoder')
+        ? settings.libraries.flatMap((l) => [
+            { path: l.root, role: 'library' as const },
+            { path: l.archive, role: 'archive' as const },
+          ])
+        : [],
+    });
     const health = new BusHealth(bus.nc, log, { registry: metrics.registry });
     const context = (service: string): ServiceContext => ({
       bus,
@@ -140,6 +164,22 @@ export async function startConform(
       log.info({ url: served.url }, 'metrics served');
     }
     // Downstream first, so each stage is consuming before the one before it publishes.
+    if (services.includes('notify')) {
+      const integrations = settings.quality?.integrations;
+      const configured =
+        integrations &&
+        integrations.mediaServers.length +
+          integrations.arr.length +
+          integrations.notifications.length >
+          0;
+      if (configured) await started(startNotify(context('notify'), { integrations }));
+      else if (services.length === 1) {
+        throw new CliError(
+          'NOTIFY_NOT_CONFIGURED',
+          'conform run notify needs a --config whose integrations: section names at least one media server, *arr app or notification',
+        );
+      } else log.info('no integrations configured; notify not started');
+    }
     if (services.includes('archiver')) {
       await started(
         startArchiver(context('archiver'), {
@@ -147,6 +187,8 @@ export async function startConform(
             root: l.root,
             archive: l.archive,
             originals: l.originals,
+            keepMtime: l.keepMtime,
+            workRetentionHours: l.workRetentionHours,
           })),
         }),
       );
@@ -169,7 +211,12 @@ export async function startConform(
           quality
             ? {
                 policy: quality.defaults,
-                libraries: quality.libraries.map((l) => ({ root: l.root, policy: l.policy })),
+                libraries: quality.libraries.map((l) => ({
+                  root: l.root,
+                  policy: l.policy,
+                  order: l.order,
+                  priority: l.priority,
+                })),
               }
             : {},
         ),

@@ -8,6 +8,8 @@ import {
   provisionEventLog,
   startSubscriptions,
   TransientError,
+  backoffDelayMs,
+  classifyFsError,
   type EventHandler,
   type HandlerContext,
   type RunningService,
@@ -15,6 +17,7 @@ import {
 } from '@conform/bus';
 import {
   assertNever,
+  checkFreeSpace,
   progressSubjectFor,
   type EncodeProgressMessage,
   type EventEnvelope,
@@ -31,13 +34,16 @@ import { buildEncodeArgs } from './args.js';
 import {
   classifyFailure,
   decideEncode,
+  diskNeedFor,
+  ranOutOfSpace,
   encodeSettingsFor,
+  sizeGuardOutcome,
   sizeLimitFor,
   type EncodeAction,
 } from './decide.js';
 import { chooseEncoder, detectEncodersOnce, type EncoderAvailability } from './detect.js';
 import { EncoderError, OutputCommitError } from './errors.js';
-import { PauseController, type PauseOptions } from './pause-controller.js';
+import { freeBytesOf, PauseController, type PauseOptions } from './pause-controller.js';
 import {
   ENCODE_PROFILES,
   type Backend,
@@ -249,12 +255,62 @@ async function handlePlan(
   }
 }
 
+/**
+ * Encodes one plan, first waiting for the room it needs on the library's filesystem (the
+ * shared rule): while there is none, the file is back in the queue with `encode.requeued`
+ * saying why, the node records a low-disk pause, and this handler owns the plan and polls free
+ * space until it returns. A run that still hits a full disk waits again with twice the room.
+ */
 async function encode(
   env: EncodeEnv,
   planned: EventEnvelope<'file.planned'>,
   action: Extract<EncodeAction, { kind: 'encode' }>,
   hctx: HandlerContext,
 ): Promise<void> {
+  const { library, path } = planned.data;
+  let need = diskNeedFor(planned);
+  for (let run = 1; ; run++) {
+    const free = await freeBytesOf(library);
+    const room = free === null ? { ok: true as const } : checkFreeSpace(free, need, library);
+    if (!room.ok) {
+      hctx.log.warn({ path, reason: room.reason }, 'waiting for disk space');
+      await hctx.emit(
+        {
+          type: 'encode.requeued',
+          data: {
+            library,
+            path,
+            reason: 'low-disk',
+            detail: room.reason,
+            attempt: hctx.attempt,
+            abandoned: run > 1,
+          },
+        },
+        { discriminator: `low-disk-${hctx.attempt}-${run}` },
+      );
+      await env.pause.waitForSpace(library, need.bytes, hctx.signal);
+      // Stopping while waiting: the worker gives the plan straight back to the queue.
+      if (hctx.signal.aborted) throw new Error(`stopped while waiting for room for ${path}`);
+    }
+    if ((await encodeOnce(env, planned, action, hctx, run)) === 'done') return;
+    need = { bytes: need.bytes * 2, why: `twice ${need.why}: the last run ran out of space` };
+  }
+}
+
+/** ffmpeg, or the output's commit, failed because the filesystem is full. */
+function outOfSpace(err: unknown): boolean {
+  if (err instanceof FfmpegFailedError) return ranOutOfSpace(err.stderrTail);
+  if (err instanceof OutputCommitError) return classifyFsError(err.cause).code === 'ENOSPC';
+  return false;
+}
+
+async function encodeOnce(
+  env: EncodeEnv,
+  planned: EventEnvelope<'file.planned'>,
+  action: Extract<EncodeAction, { kind: 'encode' }>,
+  hctx: HandlerContext,
+  run: number,
+): Promise<'done' | 'out-of-space'> {
   const { library, path, durationSec } = planned.data;
   const profile = env.profiles.get(action.target.videoCodec);
   if (!profile) {
@@ -268,7 +324,7 @@ async function encode(
         permanent: true,
       },
     });
-    return;
+    return 'done';
   }
   const encoder = profile.encoder;
   const log = hctx.log.child({ path, outputPath: action.outputPath, encoder });
@@ -287,22 +343,23 @@ async function encode(
         permanent: true,
       },
     });
-    return;
+    return 'done';
   }
   let args: string[];
+  const settings = encodeSettingsFor(action.target, profile, colour);
+  // The verifier holds the output to the format really written when it differs from the plan's.
+  const written = settings.formatFallback
+    ? { pixFmt: settings.pixFmt!, pixFmtReason: settings.formatFallback }
+    : {};
   try {
-    args = buildEncodeArgs({
-      inputPath: path,
-      outputPath: action.partialPath,
-      ...encodeSettingsFor(action.target, profile, colour),
-    });
+    args = buildEncodeArgs({ inputPath: path, outputPath: action.partialPath, ...settings });
   } catch (err) {
     if (!(err instanceof EncoderError)) throw err;
     await hctx.emit({
       type: 'encode.failed',
       data: { library, path, encoder, reason: err.message, permanent: true },
     });
-    return;
+    return 'done';
   }
 
   const release = await env.deviceSlots.acquire(profile.backend, hctx.signal);
@@ -316,20 +373,33 @@ async function encode(
     local.abort(new Error('paused with --now'));
   });
   try {
-    await mkdir(dirname(action.outputPath), { recursive: true });
-    // A killed earlier attempt may have left a partial (or an orphaned ffmpeg writing one):
-    // unlink it so this run writes a fresh file.
-    await rm(action.partialPath, { force: true });
+    try {
+      await mkdir(dirname(action.outputPath), { recursive: true });
+      // A killed earlier attempt may have left a partial (or an orphaned ffmpeg writing one):
+      // unlink it so this run writes a fresh file.
+      await rm(action.partialPath, { force: true });
+    } catch (err) {
+      const verdict = classifyFsError(err);
+      if (!verdict.permanent || verdict.code === 'ENOSPC') throw err;
+      await hctx.emit({
+        type: 'encode.failed',
+        data: { library, path, encoder, reason: verdict.reason, permanent: true },
+      });
+      return 'done';
+    }
     await hctx.emit(
       {
         type: 'encode.started',
         data: { library, path, encoder, outputPath: action.outputPath, attempt: hctx.attempt },
       },
-      { discriminator: `attempt-${hctx.attempt}` },
-    ); // every attempt is its own fact
+      {
+        discriminator: run === 1 ? `attempt-${hctx.attempt}` : `attempt-${hctx.attempt}-run-${run}`,
+      },
+    ); // every attempt (and every run after waiting for room) is its own fact
     const limitBytes = sizeLimitFor(planned);
     const throttle = new ProgressThrottle(1_000);
     let guardReason: string | null = null;
+    let guardProjected = 0;
     // ffmpeg's fps is the average since the encode began, so its last report covers all of it.
     let averageFps: number | null = null;
     const started = Date.now();
@@ -342,6 +412,7 @@ async function encode(
           const verdict = sizeGuard(p, limitBytes);
           if (verdict.stop && !guardReason) {
             guardReason = verdict.reason;
+            guardProjected = verdict.projectedBytes;
             local.abort(new Error(verdict.reason));
           }
           if (!throttle.admit(Date.now(), p.percent)) return;
@@ -374,12 +445,39 @@ async function encode(
         log.warn({ reason: guardReason }, 'size guard stopped the encode');
         await hctx.emit({
           type: 'encode.failed',
-          data: { library, path, encoder, reason: guardReason, permanent: true },
+          data: {
+            library,
+            path,
+            encoder,
+            reason: guardReason,
+            permanent: true,
+            // The archiver turns this into file.kept: not worth encoding is not a failure.
+            sizeGuard: sizeGuardOutcome(planned, guardProjected),
+            policyVersion: planned.data.policyVersion,
+          },
         });
-        return;
+        return 'done';
+      }
+      if (outOfSpace(err)) {
+        log.warn('the work folder ran out of space mid-encode; removed the partial output');
+        return 'out-of-space';
       }
       if (local.signal.aborted || err instanceof FfmpegAbortedError) {
         log.info('paused with --now; returned the plan to the queue');
+        await hctx.emit(
+          {
+            type: 'encode.requeued',
+            data: {
+              library,
+              path,
+              reason: 'manual',
+              detail: 'pause --now stopped the running encode; it starts again on resume',
+              attempt: hctx.attempt,
+              abandoned: true,
+            },
+          },
+          { discriminator: `now-${hctx.attempt}-${run}` },
+        );
         throw new TransientError(`encoding ${path} was stopped by pause --now`, {
           cause: err,
           delayMs: 1_000,
@@ -393,17 +491,28 @@ async function encode(
             type: 'encode.failed',
             data: { library, path, encoder, reason: verdict.reason, permanent: true },
           });
-          return;
+          return 'done';
+        }
+      }
+      if (err instanceof OutputCommitError) {
+        const verdict = classifyFsError(err.cause);
+        if (verdict.permanent) {
+          await hctx.emit({
+            type: 'encode.failed',
+            data: { library, path, encoder, reason: verdict.reason, permanent: true },
+          });
+          return 'done';
         }
       }
       throw new TransientError(`encoding ${path} failed: ${(err as Error).message}`, {
         cause: err,
-        delayMs: env.retryDelayMs,
+        delayMs: backoffDelayMs(hctx.attempt, env.retryDelayMs),
       });
     }
     const elapsedMs = Date.now() - started;
     log.info({ elapsedMs }, 'encoded');
-    await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx);
+    await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx, written);
+    return 'done';
   } finally {
     unregister();
     release();
@@ -437,6 +546,7 @@ async function emitCompleted(
   encoder: string,
   measured: { elapsedMs: number; fps: number | null },
   hctx: HandlerContext,
+  written: { pixFmt?: string; pixFmtReason?: string } = {},
 ): Promise<void> {
   const { library, path, source, policyVersion, limits } = planned.data;
   const outputSize = (await stat(action.outputPath)).size;
@@ -454,6 +564,7 @@ async function emitCompleted(
       ...(measured.fps !== null ? { fps: measured.fps } : {}),
       policyVersion,
       ...(limits ? { limits } : {}),
+      ...written,
     },
   });
 }

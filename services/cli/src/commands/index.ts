@@ -12,6 +12,7 @@ import { register as registerRetry } from './retry.js';
 import { register as registerReplay } from './replay.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerStatus } from './status.js';
+import { register as registerClean } from './clean.js';
 
 /** Every `conform` subcommand; a new command is a file in this folder and a line here. */
 export const commands: ((program: Command) => void)[] = [
@@ -28,4 +29,5 @@ export const commands: ((program: Command) => void)[] = [
   registerReplay,
   registerAudit,
   registerStatus,
+  registerClean,
 ];
