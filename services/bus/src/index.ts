@@ -14,5 +14,6 @@ export * from './history.js';
 export * from './process-info.js';
 export * from './state-lock.js';
 export * from './embedded-nats.js';
+export * from './health.js';
 export * from './batcher.js';
 export * from './nodes.js';

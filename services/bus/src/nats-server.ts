@@ -24,6 +24,8 @@ export interface StartNatsServerOptions {
   storeDir: string;
   /** Binary to run; defaults to `nats-server` on PATH. */
   binary?: string;
+  /** Client port; a free one by default (a test restarting a server passes the old one). */
+  port?: number;
   /** Called with each line the server logs (for debugging). */
   onLog?: (line: string) => void;
   startTimeoutMs?: number;
@@ -42,7 +44,8 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
   await mkdir(opts.storeDir, { recursive: true });
   const portsDir = await mkdtemp(join(tmpdir(), 'conform-nats-ports-'));
   const binary = opts.binary ?? 'nats-server';
-  const args = ['-js', '-sd', opts.storeDir, '-a', '127.0.0.1', '-p', '-1', '-m', '-1'];
+  const port = String(opts.port ?? -1);
+  const args = ['-js', '-sd', opts.storeDir, '-a', '127.0.0.1', '-p', port, '-m', '-1'];
   args.push('--ports_file_dir', portsDir, ...(opts.extraArgs ?? []));
   let child: ChildProcess;
   try {

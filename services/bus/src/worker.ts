@@ -55,6 +55,9 @@ export interface WorkerOptions {
    * leaves its messages in the queue for others (nats-server 2.9 has no consumer pause).
    */
   beforePull?: (signal: AbortSignal) => Promise<void>;
+  /** Told when a pull loop fails (and is re-created) and when a pull works again: readiness. */
+  onPullError?: (err: unknown) => void;
+  onPullOk?: () => void;
 }
 
 /** What the worker did with one delivery. */
@@ -94,6 +97,7 @@ async function slotLoop(opts: WorkerOptions, slot: number): Promise<void> {
       if (opts.signal.aborted) break;
       // The consumer vanished, the connection dropped, …: re-create it after a pause.
       log.warn({ err }, 'pull loop failed; re-creating the consumer');
+      opts.onPullError?.(err);
       await sleep(1_000, undefined, { signal: opts.signal }).catch(() => undefined);
     }
   }
@@ -105,6 +109,7 @@ async function* pullOneAtATime(consumer: Consumer, opts: WorkerOptions): AsyncGe
     if (opts.signal.aborted) return;
     // nats.js refuses pulls shorter than a second.
     const msg = await pullNext(consumer, Math.max(1_000, opts.pullExpiresMs ?? 2_000), opts.signal);
+    opts.onPullOk?.();
     if (msg) yield msg;
   }
 }

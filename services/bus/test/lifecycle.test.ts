@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sampleEvent } from '@conform/contracts';
 import {
+  EVENT_LOG_STREAM,
   EventPublisher,
   STATE_LOCK_FILE,
   StateDirLockedError,
@@ -158,4 +159,61 @@ describe('usesStore', () => {
     assert.equal(usesStore(['nats-server', '-sd', '/s/nats2'], '/s/nats'), false);
     assert.equal(usesStore(['node', 'x.js', '-sd', '/s/nats'], '/s/nats'), false);
   });
+});
+
+describe('BusHealth', () => {
+  it(
+    'reports a consumer whose pull loop keeps failing, and its recovery',
+    { timeout: 60_000 },
+    async () => {
+      const { BusHealth } = await import('../src/index.js');
+      const { Registry } = await import('prom-client');
+      const registry = new Registry();
+      const health = new BusHealth(t.bus.nc, silentLogger(), { registry });
+      const consumer = consumerSpec('health-probe', 'encode.failed', {
+        ackWaitMs: 5_000,
+        maxDeliver: 3,
+      });
+      consumer.filterSubject = 'conform.evt.encode.failed.health-probe';
+      await provisionConsumer(t.bus.jsm, consumer);
+      const abort = new AbortController();
+      const done = runWorker({
+        js: t.bus.js,
+        publisher: new EventPublisher(t.bus.js, { producer: 'test@host' }),
+        consumer,
+        handle: async () => undefined,
+        log: silentLogger(),
+        signal: abort.signal,
+        pullExpiresMs: 1_000,
+        onPullError: (err) => health.consumerFailed(consumer.durable, err),
+        onPullOk: () => health.consumerOk(consumer.durable),
+      });
+      try {
+        assert.deepEqual(await health.report(), { ready: true, reasons: [] });
+        await t.bus.jsm.consumers.delete(EVENT_LOG_STREAM, consumer.durable);
+        const report = await eventually(
+          async () => {
+            const r = await health.report();
+            return r.ready ? null : r;
+          },
+          { timeoutMs: 20_000, what: 'the consumer reported failing' },
+        );
+        assert.match(
+          report.reasons.join(),
+          /consumer health-probe-encode-failed failed \d+ times in a row/,
+        );
+        assert.match(await registry.metrics(), /^conform_consumers_failing 1$/m);
+        assert.match(await registry.metrics(), /^conform_ready 0$/m);
+        await provisionConsumer(t.bus.jsm, consumer);
+        await eventually(async () => (await health.report()).ready, {
+          timeoutMs: 20_000,
+          what: 'healthy again once the consumer exists',
+        });
+        assert.match(await registry.metrics(), /^conform_ready 1$/m);
+      } finally {
+        abort.abort();
+        await done;
+      }
+    },
+  );
 });

@@ -2,7 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
+  BusHealth,
   connectBus,
+  EVENT_LOG_STREAM,
   createBusMetrics,
   EventPublisher,
   serveMetrics,
@@ -20,7 +22,12 @@ import { encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
 import { startVerifier } from '@conform/verifier';
 import { startArchiver } from '@conform/archiver';
 import { startNotify } from '@conform/notify';
-import { openReadModels, startProjector, type ReadModels } from '@conform/projections';
+import {
+  lastAppliedSequence,
+  openReadModels,
+  startProjector,
+  type ReadModels,
+} from '@conform/projections';
 import { startStatusServer } from '@conform/status';
 import { CliError } from './errors.js';
 import { Stopper, StopPhase } from './stopper.js';
@@ -111,6 +118,7 @@ export async function startConform(
           ])
         : [],
     });
+    const health = new BusHealth(bus.nc, log, { registry: metrics.registry });
     const context = (service: string): ServiceContext => ({
       bus,
       publisher: metrics.instrument(
@@ -119,6 +127,7 @@ export async function startConform(
       log,
       eventLog,
       onOutcome: metrics.onOutcome,
+      health,
     });
     const started = async (service: Promise<RunningService>) => {
       const s = await service;
@@ -130,12 +139,13 @@ export async function startConform(
       const readModels: ReadModels = openReadModels(join(settings.stateDir, 'read-models.sqlite'));
       stopper.add(StopPhase.ReadModels, 'read models', () => readModels.close());
       await started(startProjector(context('projector'), { readModels }));
+      health.addCheck('projection', projectionStallCheck(bus, readModels));
       const server = await startStatusServer({
         readModels,
         log,
         host: settings.host,
         port: settings.port,
-        isReady: async () => !bus.nc.isClosed(),
+        isReady: () => health.report(),
         bus,
         publisher: context('status').publisher,
         controlToken: settings.controlToken ?? undefined,
@@ -235,4 +245,31 @@ function plannerPolicies(settings: ConformSettings): Pick<PlannerOptions, 'polic
         })),
       }
     : {};
+}
+
+/** How long the read models may trail the log without moving before readiness says so. */
+export const PROJECTION_STALL_MS = 30_000;
+
+/**
+ * Readiness check of the projector: lagging is normal under a burst of events, so what is not
+ * ready is a lag that has not shrunk for {@link PROJECTION_STALL_MS} (a projector that stopped
+ * applying: a broken read model, a consumer that died).
+ */
+function projectionStallCheck(bus: Bus, readModels: ReadModels): () => Promise<string | null> {
+  let lastApplied = -1;
+  let movedAt = Date.now();
+  return async () => {
+    const info = await bus.jsm.streams.info(EVENT_LOG_STREAM);
+    const applied = await lastAppliedSequence(readModels.db);
+    const lag = Math.max(0, info.state.last_seq - applied);
+    if (applied !== lastApplied || lag === 0) {
+      lastApplied = applied;
+      movedAt = Date.now();
+      return null;
+    }
+    const stalled = Date.now() - movedAt;
+    return stalled >= PROJECTION_STALL_MS
+      ? `read models ${lag} events behind the log and not moving for ${Math.round(stalled / 1000)} s`
+      : null;
+  };
 }

@@ -1,3 +1,4 @@
+import type { Readiness } from './routes/context.js';
 import Fastify, {
   LogController,
   type FastifyError,
@@ -26,8 +27,11 @@ export interface StatusServerOptions {
   host?: string;
   /** 0 (the default) picks any free port; the returned `url` has the real one. */
   port?: number;
-  /** Whether the rest of the process is ready (bus connected, projector caught up). */
-  isReady?: () => Promise<boolean>;
+  /**
+   * Whether the rest of the process is ready (bus connected, consumers healthy, projector
+   * moving); a report's reasons are served in the 503 body.
+   */
+  isReady?: () => Promise<Readiness>;
   /** The bus: per-file history from the stream, the live stream, nodes, projection lag. */
   bus?: Bus;
   /** Publishes control requests; without it (or without `controlToken`) control answers 403. */

@@ -4,13 +4,13 @@ import {
   connectBus,
   EVENT_LOG_STREAM,
   isNotFound,
-  startNatsServer,
+  silentLogger,
+  startEmbeddedNats,
   type Bus,
   type NatsServerHandle,
 } from '@conform/bus';
 import type { DryRunReport } from '@conform/contracts';
 import { DEFAULT_POLICY, dryRun, dryRunFromLog, policyLookup } from '@conform/planner';
-import { join } from 'node:path';
 import { CliError, UsageError } from '../errors.js';
 import { defaultStateDir } from '../settings.js';
 import { loadConfigOrFail } from './config.js';
@@ -88,7 +88,8 @@ async function withEventLog(
   let server: NatsServerHandle | null = null;
   if (!url) {
     const stateDir = flags.stateDir ?? defaultStateDir();
-    server = await startNatsServer({ storeDir: join(stateDir, 'nats') });
+    // Under the state directory's lock: never a second server on a store conform up holds.
+    server = await startEmbeddedNats({ stateDir, log: silentLogger() });
   }
   let bus: Bus | null = null;
   try {

@@ -9,7 +9,7 @@ export interface RouteContext {
   db: ReadModels['db'];
   bus: Bus | null;
   live: LiveFeed;
-  isReady: () => Promise<boolean>;
+  isReady: () => Promise<Readiness>;
   metrics: Registry;
   publisher: EventPublisher | null;
   controlToken: string | null;
@@ -19,3 +19,6 @@ export interface RouteContext {
 export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A readiness answer: a plain yes/no, or a report whose reasons the 503 body names. */
+export type Readiness = boolean | { ready: boolean; reasons: string[] };

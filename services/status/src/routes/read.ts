@@ -26,7 +26,7 @@ import {
   pageProperties,
   problemSchema,
 } from '../schemas.js';
-import { message, type RouteContext } from './context.js';
+import { message, type Readiness, type RouteContext } from './context.js';
 import { viewRoutes } from './views.js';
 
 interface FilesQuery {
@@ -70,13 +70,20 @@ export function readRoutes(ctx: RouteContext): FastifyPluginAsync {
     app.get('/healthz', { schema: { tags: ['health'] } }, async () => ({ status: 'ok' }));
 
     app.get('/readyz', { schema: { tags: ['health'] } }, async (_request, reply) => {
-      let ready: boolean;
+      let ready: Readiness;
       try {
         ready = await ctx.isReady();
       } catch (err) {
         return reply
           .code(503)
           .send({ status: 'unavailable', reason: `readiness check failed: ${message(err)}` });
+      }
+      if (typeof ready === 'object' && !ready.ready) {
+        return reply.code(503).send({
+          status: 'unavailable',
+          reason: ready.reasons.join('; '),
+          reasons: ready.reasons,
+        });
       }
       if (!ready) {
         return reply.code(503).send({
