@@ -10,6 +10,7 @@ import {
   TransientError,
   backoffDelayMs,
   classifyFsError,
+  explainMkdirFailure,
   type EventHandler,
   type HandlerContext,
   type RunningService,
@@ -296,6 +297,15 @@ async function encode(
   }
 }
 
+/** mkdir -p, failing with the real cause (EROFS, not node's ENOENT) so it is classified right. */
+async function makeWorkDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw await explainMkdirFailure(dir, err);
+  }
+}
+
 /** ffmpeg, or the output's commit, failed because the filesystem is full. */
 function outOfSpace(err: unknown): boolean {
   if (err instanceof FfmpegFailedError) return ranOutOfSpace(err.stderrTail);
@@ -372,7 +382,7 @@ async function encodeOnce(
   });
   try {
     try {
-      await mkdir(dirname(action.outputPath), { recursive: true });
+      await makeWorkDir(dirname(action.outputPath));
       // A killed earlier attempt may have left a partial (or an orphaned ffmpeg writing one):
       // unlink it so this run writes a fresh file.
       await rm(action.partialPath, { force: true });
