@@ -17,20 +17,36 @@ const turbo = spawnSync(
 
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 const perWorkspace = [];
+const skippedNames = [];
 if (existsSync(results)) {
   for (const file of readdirSync(results)
     .filter((f) => f.endsWith('.tap'))
     .sort()) {
     const tap = readFileSync(join(results, file), 'utf8');
     const p = Number(/^# pass (\d+)$/m.exec(tap)?.[1] ?? 0);
-    const f = Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0);
+    // A cancelled test (a timeout, a hung hook) did not pass: it counts as failed.
+    const f =
+      Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0) +
+      Number(/^# cancelled (\d+)$/m.exec(tap)?.[1] ?? 0);
+    // A skipped or todo test is a test that did not run: say so, with its name.
+    const s =
+      Number(/^# skipped (\d+)$/m.exec(tap)?.[1] ?? 0) +
+      Number(/^# todo (\d+)$/m.exec(tap)?.[1] ?? 0);
     passed += p;
     failed += f;
-    perWorkspace.push(`${file.replace(/\.tap$/, '')}: ${p} passed, ${f} failed`);
+    skipped += s;
+    for (const m of tap.matchAll(/^\s*ok \d+ - (.*) # (SKIP|TODO)\b.*$/gm)) {
+      skippedNames.push(`${file.replace(/\.tap$/, '')}: ${m[1]} (${m[2].toLowerCase()})`);
+    }
+    perWorkspace.push(
+      `${file.replace(/\.tap$/, '')}: ${p} passed, ${f} failed${s ? `, ${s} skipped` : ''}`,
+    );
   }
 }
 console.log('\n' + perWorkspace.join('\n'));
+if (skippedNames.length) console.log('not run:\n  ' + skippedNames.join('\n  '));
 if (turbo.status !== 0 && failed === 0) failed = 1; // a build or runner failure is a failure
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(turbo.status === 0 && failed === 0 ? 0 : 1);

@@ -1,6 +1,7 @@
+import { ConformError } from '@conform/contracts';
+
 /** A configuration file is unreadable or invalid; the message names the file, line and key. */
-export class ConfigError extends Error {
-  readonly code: string;
+export class ConfigError extends ConformError {
   readonly file: string;
   readonly line: number | null;
   constructor(
@@ -8,9 +9,8 @@ export class ConfigError extends Error {
     message: string,
     opts: { file: string; line?: number | null; cause?: unknown },
   ) {
-    super(message, { cause: opts.cause });
+    super(code, message, { cause: opts.cause });
     this.name = 'ConfigError';
-    this.code = code;
     this.file = opts.file;
     this.line = opts.line ?? null;
   }

@@ -1,8 +1,18 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { configure } from 'safe-stable-stringify';
 import { ConfigError } from './errors.js';
 import { parseYaml, readYaml, type YamlSource } from './yaml-source.js';
+import {
+  resolveIntegrations,
+  type IntegrationsConfig,
+  type RawIntegrations,
+} from './integrations.js';
+
+// Keys sorted, undefined left out, lists as given: the same rules hash the same whatever the
+// key order or file layout.
+const canonicalJson = configure({ deterministic: true, bigint: false });
 
 /** Target video codec a policy can ask for. */
 export type TargetVideoCodec = 'hevc' | 'av1' | 'h264';
@@ -29,6 +39,8 @@ export interface QualityPolicy {
     tenBit: boolean;
     /** keep: encode HDR keeping HDR10 colour metadata; skip: leave HDR files alone. */
     hdr: 'keep' | 'skip';
+    /** Keep 4:2:2 / 4:4:4 chroma where the encoder supports it; false outputs 4:2:0. */
+    keepChroma: boolean;
   };
   compliant: {
     /** Video codecs (ffprobe names) that need no re-encode. */
@@ -53,6 +65,10 @@ export interface QualityPolicy {
   /** Globs against the path relative to the library. */
   exclude: string[];
   guardrails: { minSavingPercent: number; maxOutputRatio: number; minFreeDiskGB: number };
+  /** The decode health check before an encode; a failing source is `damaged`. */
+  health: { check: 'quick' | 'full' | 'off'; maxErrors: number };
+  /** Files modified less than this many minutes ago are held back; absent: no hold. */
+  holdNewFilesMinutes?: number;
 }
 
 /** A library as the config file declares it, with its effective policy and that policy's version. */
@@ -69,10 +85,17 @@ export interface LibraryConfig {
   workRetentionHours: number;
   /** Which files are watched, and how. */
   watch: LibraryWatch;
+  /** Queue order of this library's encodes within a planning batch; null: as discovered. */
+  order: QueueOrder | null;
+  /** Higher goes first within a planning batch; default 0. */
+  priority: number;
   policy: QualityPolicy;
   /** {@link policyVersion} of `policy`. */
   policyVersion: string;
 }
+
+/** How a library's encodes are ordered in the queue (`order:` in quality.yaml). */
+export type QueueOrder = 'smallest' | 'largest' | 'oldest' | 'newest' | 'biggest-saving';
 
 /** Which files of a library are watched, and how (`watch:` in quality.yaml). */
 export interface LibraryWatch {
@@ -90,6 +113,8 @@ export interface QualityConfig {
   file: string;
   defaults: QualityPolicy;
   libraries: LibraryConfig[];
+  /** Media servers, *arr apps, notifications (`integrations:`); empty when absent. */
+  integrations: IntegrationsConfig;
 }
 
 /** Absolute path of the published JSON Schema (the one `$schema` in quality.yaml points to). */
@@ -169,12 +194,23 @@ export function resolveQualityConfig(src: YamlSource): QualityConfig {
         usePolling: lib.watch?.polling === true,
         rescanIntervalMs: (lib.watch?.rescanMinutes ?? 15) * 60_000,
       },
+      order: lib.order ?? null,
+      priority: lib.priority ?? 0,
       policy,
       policyVersion: policyVersion(policy),
     };
   });
   checkLibraries(src, libraries);
-  return { file: src.file, defaults: effectivePolicy(doc.defaults, undefined), libraries };
+  const integrations = resolveIntegrations(
+    (withDefaults as RawConfig).integrations,
+    (pointer, message) => invalidAt(src, pointer, message),
+  );
+  return {
+    file: src.file,
+    defaults: effectivePolicy(doc.defaults, undefined),
+    libraries,
+    integrations,
+  };
 }
 
 /**
@@ -182,7 +218,10 @@ export function resolveQualityConfig(src: YamlSource): QualityConfig {
  * as given), so the same rules give the same version whatever the key order or file layout.
  */
 export function policyVersion(policy: QualityPolicy): string {
-  return createHash('sha256').update(canonicalJson(policy)).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(canonicalJson(policy) ?? '')
+    .digest('hex')
+    .slice(0, 12);
 }
 
 interface RawConfig {
@@ -203,7 +242,10 @@ interface RawConfig {
       rescanMinutes?: number;
     };
     policy?: unknown;
+    order?: QueueOrder;
+    priority?: number;
   }[];
+  integrations?: RawIntegrations;
 }
 
 function effectivePolicy(defaults: unknown, override: unknown): QualityPolicy {
@@ -343,15 +385,4 @@ function valueAt(doc: unknown, pointer: string): unknown {
     node = (node as Record<string, unknown>)[k.replace(/~1/g, '/').replace(/~0/g, '~')];
   }
   return node;
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

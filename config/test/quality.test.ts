@@ -32,9 +32,14 @@ describe('shipped configuration', () => {
     assert.match(text, /yaml-language-server: \$schema=\.\/quality\.schema\.json/);
   });
 
-  it('has the three promised examples, each valid', async () => {
+  it('has the promised examples, each valid', async () => {
     const files = (await readdir(QUALITY_EXAMPLES_DIR)).filter((f) => f.endsWith('.yaml')).sort();
-    assert.deepEqual(files, ['cpu-av1.yaml', 'keep-originals.yaml', 'nvidia-hevc.yaml']);
+    assert.deepEqual(files, [
+      'cpu-av1.yaml',
+      'integrations.yaml',
+      'keep-originals.yaml',
+      'nvidia-hevc.yaml',
+    ]);
     for (const f of files) {
       const config = await loadQualityConfig(join(QUALITY_EXAMPLES_DIR, f));
       assert.ok(config.libraries.length > 0, f);
@@ -139,7 +144,7 @@ libraries: [{ root: /m, archive: /a }]
 `);
     assert.match(
       err.message,
-      /quality\.yaml:4: defaults\.video\.crf: unknown key; expected one of codec, quality, maxHeight, tenBit, hdr/,
+      /quality\.yaml:4: defaults\.video\.crf: unknown key; expected one of codec, quality, maxHeight, tenBit, hdr, keepChroma/,
     );
   });
 

@@ -7,4 +7,7 @@ export * from './errors.js';
 export * from './decider.js';
 export * from './samples.js';
 export * from './progress.js';
+export * from './decider-spec.js';
+export * from './upcasting.js';
 export * from './disk-space.js';
+export * from './outcomes.js';

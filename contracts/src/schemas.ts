@@ -3,7 +3,9 @@ import { allEventTypes, type EventType } from './event-types.js';
 
 // JSON Schemas (draft-07, as ajv compiles by default) for the envelope and for each
 // event type's data at version 1. `additionalProperties: false` on data keeps producers
-// honest: a new field is a deliberate contract change, reviewed here.
+// honest: a new field is a deliberate contract change, reviewed here. Readers apply the same
+// schemas tolerantly (unknown keys removed, see validation.ts), so an added optional field
+// is a compatible change and nodes can be upgraded one at a time.
 
 type Schema = Record<string, unknown>;
 
@@ -55,6 +57,16 @@ const target = {
         },
       },
     },
+    pixFmt: str,
+    frameSize: {
+      type: 'object',
+      required: ['width', 'height'],
+      additionalProperties: false,
+      properties: {
+        width: { type: 'integer', minimum: 1 },
+        height: { type: 'integer', minimum: 1 },
+      },
+    },
   },
 } as const;
 
@@ -68,6 +80,14 @@ const limits = {
 } as const;
 
 const location = { library: absPath, path: absPath } as const;
+
+// `playback` was added after the first release: only the node that wrote a pause reads it back.
+const pauseReasons = ['manual', 'schedule', 'low-disk', 'playback'];
+const integrationKind = {
+  enum: ['jellyfin', 'emby', 'plex', 'sonarr', 'radarr', 'webhook', 'apprise'],
+};
+const notifyAction = { enum: ['refresh', 'rescan', 'notification'] };
+const targetName = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' } as const;
 
 const fingerprint = {
   type: 'object',
@@ -199,7 +219,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     ],
     {
       source: sourceStamp,
-      decision: { enum: ['encode', 'skip', 'compliant'] },
+      decision: { enum: ['encode', 'skip', 'compliant', 'damaged'] },
       reasons: { type: 'array', items: str, minItems: 1 },
       policyVersion: str,
       target: { oneOf: [{ type: 'null' }, target] },
@@ -208,6 +228,19 @@ export const dataSchemas: Record<EventType, Schema> = {
       limits,
       diskNeededBytes: nonNegInt,
       previousPolicyVersion: str,
+      health: {
+        type: 'object',
+        required: ['mode', 'checked', 'errors', 'errorCount'],
+        additionalProperties: false,
+        properties: {
+          mode: { enum: ['quick', 'full'] },
+          checked: str,
+          errors: { type: 'array', items: str, maxItems: 10 },
+          errorCount: nonNegInt,
+          endsEarly: str,
+        },
+      },
+      heldBy: { enum: ['kept', 'restored'] },
     },
   ),
   'encode.started': data(['encoder', 'outputPath', 'attempt'], {
@@ -227,15 +260,27 @@ export const dataSchemas: Record<EventType, Schema> = {
       fps: { type: 'number', exclusiveMinimum: 0 },
       policyVersion: str,
       limits,
+      pixFmt: str,
+      pixFmtReason: str,
     },
   ),
   'encode.failed': data(['encoder', 'reason', 'permanent'], {
     encoder: str,
     reason: str,
     permanent: { type: 'boolean' },
+    sizeGuard: {
+      type: 'object',
+      required: ['measuredRatio', 'limitRatio'],
+      additionalProperties: false,
+      properties: {
+        measuredRatio: { type: 'number', minimum: 0 },
+        limitRatio: { type: 'number', exclusiveMinimum: 0 },
+      },
+    },
+    policyVersion: str,
   }),
   'encode.requeued': data(['reason', 'detail', 'attempt', 'abandoned'], {
-    reason: { enum: ['manual', 'schedule', 'low-disk'] },
+    reason: { enum: pauseReasons },
     detail: str,
     attempt: { type: 'integer', minimum: 1 },
     abandoned: { type: 'boolean' },
@@ -256,6 +301,13 @@ export const dataSchemas: Record<EventType, Schema> = {
     permanent: { type: 'boolean' },
     archivePath: absPath,
   }),
+  'file.kept': data(['stage', 'outputRatio', 'limitRatio', 'reason'], {
+    stage: { enum: ['encode', 'verify'] },
+    outputRatio: { type: 'number', minimum: 0 },
+    limitRatio: { type: 'number', exclusiveMinimum: 0 },
+    reason: str,
+    policyVersion: str,
+  }),
   'file.restored': data(['replacedPath', 'replacementArchivePath', 'restoredSize'], {
     replacedPath: absPath,
     replacementArchivePath: absPath,
@@ -274,7 +326,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     additionalProperties: false,
     properties: {
       node: str,
-      reason: { enum: ['manual', 'schedule', 'low-disk'] },
+      reason: { enum: pauseReasons },
       detail: str,
       cancelRunning: { type: 'boolean' },
     },
@@ -285,7 +337,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     additionalProperties: false,
     properties: {
       node: str,
-      reason: { enum: ['manual', 'schedule', 'low-disk'] },
+      reason: { enum: pauseReasons },
       detail: str,
     },
   },
@@ -302,6 +354,62 @@ export const dataSchemas: Record<EventType, Schema> = {
       payload: { type: 'string' },
     },
   },
+  'notify.sent': {
+    type: 'object',
+    required: ['target', 'kind', 'action', 'request', 'paths', 'batched', 'status'],
+    additionalProperties: false,
+    properties: {
+      target: targetName,
+      kind: integrationKind,
+      action: notifyAction,
+      request: str,
+      paths: { type: 'array', items: str },
+      batched: { type: 'integer', minimum: 1 },
+      status: { type: 'integer', minimum: 100, maximum: 599 },
+    },
+  },
+  'notify.failed': {
+    type: 'object',
+    required: ['target', 'kind', 'action', 'reason', 'status', 'attempt', 'final'],
+    additionalProperties: false,
+    properties: {
+      target: targetName,
+      kind: integrationKind,
+      action: notifyAction,
+      reason: str,
+      status: { type: ['integer', 'null'], minimum: 100, maximum: 599 },
+      attempt: { type: 'integer', minimum: 1 },
+      final: { type: 'boolean' },
+    },
+  },
+  'playback.started': {
+    type: 'object',
+    required: ['sessions', 'servers', 'detail'],
+    additionalProperties: false,
+    properties: {
+      sessions: { type: 'integer', minimum: 1 },
+      servers: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'kind', 'sessions'],
+          additionalProperties: false,
+          properties: {
+            name: targetName,
+            kind: { enum: ['jellyfin', 'emby', 'plex'] },
+            sessions: nonNegInt,
+          },
+        },
+      },
+      detail: str,
+    },
+  },
+  'playback.ended': {
+    type: 'object',
+    required: ['detail', 'graceMinutes'],
+    additionalProperties: false,
+    properties: { detail: str, graceMinutes: { type: 'number', minimum: 0 } },
+  },
   'control.requested': {
     type: 'object',
     required: ['action', 'path', 'now', 'requestedBy'],
@@ -317,9 +425,18 @@ export const dataSchemas: Record<EventType, Schema> = {
 
 /** JSON Schema of a whole event (envelope and data) of one type at version 1. */
 export function eventSchema(type: EventType): Schema {
+  return envelopeSchema(type, 1, dataSchemas[type]);
+}
+
+/**
+ * The envelope around one version's data schema. A new version of a type is
+ * `envelopeSchema(type, 2, newData)` added to {@link eventSchemas} next to v1 (which stays, so
+ * old events are still read, then upcast), plus its upcaster in upcasting.ts.
+ */
+export function envelopeSchema(type: EventType, version: number, data: Schema): Schema {
   return {
-    $id: `https://conform.dev/schemas/${type}.v1.json`,
-    title: `${type} v1`,
+    $id: `https://conform.dev/schemas/${type}.v${version}.json`,
+    title: `${type} v${version}`,
     type: 'object',
     required: [
       'id',
@@ -336,7 +453,7 @@ export function eventSchema(type: EventType): Schema {
     properties: {
       id: str,
       type: { const: type },
-      version: { const: 1 },
+      version: { const: version },
       time: {
         type: 'string',
         pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$',
@@ -345,7 +462,7 @@ export function eventSchema(type: EventType): Schema {
       correlationId: str,
       causationId: { type: ['string', 'null'], minLength: 1 },
       producer: str,
-      data: dataSchemas[type],
+      data,
     },
   };
 }

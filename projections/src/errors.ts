@@ -1,10 +1,10 @@
+import { ConformError } from '@conform/contracts';
+
 /** Base of the projections' errors; `code` is stable for programs to match on. */
-export class ProjectionError extends Error {
-  readonly code: string;
+export class ProjectionError extends ConformError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'ProjectionError';
-    this.code = code;
   }
 }
 

@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { EventType } from '@conform/contracts';
+import { failedOnSizeOnly, type EventType } from '@conform/contracts';
 import type { Projection } from './projection.js';
 import { queryBuilder, type ReadModelSchema } from './schema.js';
 
@@ -42,13 +42,18 @@ export const failuresProjection: Projection = {
   evolve(event, position) {
     let reason: string;
     switch (event.type) {
-      case 'file.unreadable':
       case 'encode.failed':
+        // The size guard stopping an encode keeps the original: an outcome, not a failure.
+        if (event.data.sizeGuard) return [];
+        reason = event.data.reason;
+        break;
+      case 'file.unreadable':
       case 'replace.failed':
       case 'restore.failed':
         reason = event.data.reason;
         break;
       case 'verify.failed':
+        if (failedOnSizeOnly(event.data.checks)) return [];
         reason = event.data.checks
           .filter((c) => !c.passed)
           .map((c) => `${c.name} measured ${String(c.measured)}, limit ${String(c.limit)}`)

@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import {
   assertNever,
+  failedOnSizeOnly,
   type EventEnvelope,
   type EventType,
   type MediaSummary,
@@ -21,6 +22,8 @@ export const fileStatuses = [
   'verified',
   'failed',
   'replaced',
+  'kept',
+  'damaged',
   'restored',
   'dead-lettered',
   'removed',
@@ -81,9 +84,12 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
         case 'encode':
           return located('queued', base);
         case 'skip':
-          return located('skipped', { ...base, reason: reasons.join('; ') });
+          // A skip that only holds an earlier outcome keeps showing that outcome.
+          return located(event.data.heldBy ?? 'skipped', { ...base, reason: reasons.join('; ') });
         case 'compliant':
           return located('compliant', base);
+        case 'damaged':
+          return located('damaged', { ...base, reason: reasons.join('; ') });
         default:
           return assertNever(decision, 'plan decision');
       }
@@ -106,6 +112,14 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
     case 'encode.completed':
       return located('encoded', { path: event.data.path, library: event.data.library });
     case 'encode.failed':
+      if (event.data.sizeGuard) {
+        // The archiver's file.kept follows; the outcome is already known.
+        return located('kept', {
+          path: event.data.path,
+          library: event.data.library,
+          reason: event.data.reason,
+        });
+      }
       return located('failed', {
         path: event.data.path,
         library: event.data.library,
@@ -118,6 +132,13 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
       const detail = failed
         .map((c) => `${c.name} measured ${String(c.measured)}, limit ${String(c.limit)}`)
         .join('; ');
+      if (failedOnSizeOnly(event.data.checks)) {
+        return located('kept', {
+          path: event.data.path,
+          library: event.data.library,
+          reason: `no saving worth the swap: ${detail}`,
+        });
+      }
       return located('failed', {
         path: event.data.path,
         library: event.data.library,
@@ -137,6 +158,12 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
         library: event.data.library,
         reason: `replace failed: ${event.data.reason}`,
       });
+    case 'file.kept':
+      return located('kept', {
+        path: event.data.path,
+        library: event.data.library,
+        reason: event.data.reason,
+      });
     case 'file.restored':
       return located('restored', { path: event.data.path, library: event.data.library });
     case 'restore.failed':
@@ -148,7 +175,13 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
     case 'control.requested':
     case 'encoder.paused':
     case 'encoder.resumed':
+    case 'playback.started':
+    case 'playback.ended':
       // A request changes nothing by itself, the events it causes do; pauses are node state.
+      return null;
+    case 'notify.sent':
+    case 'notify.failed':
+      // Telling the media stack about a file does not change the file's own status.
       return null;
     default:
       return assertNever(event, 'event');

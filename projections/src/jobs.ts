@@ -12,6 +12,7 @@ const jobEvents = new Set<EventType>([
   'verify.failed',
   'file.replaced',
   'replace.failed',
+  'file.kept',
 ]);
 
 const START_JOB =
@@ -130,6 +131,9 @@ export const jobsProjection: Projection = {
         return outcome('replaced');
       case 'replace.failed':
         return outcome('replace-failed', event.data.reason);
+      case 'file.kept':
+        // The attempt ended with the original kept: not a failure of the job.
+        return outcome('kept', event.data.reason);
       default:
         return [];
     }

@@ -15,7 +15,8 @@ import {
   type ServiceContext,
 } from '@conform/bus';
 import { applySwap, factsOf, observeSwap, realFs, type SwapFs } from './apply.js';
-import { lastEventOf, lastEventsOfType } from './history.js';
+import { lastEventOf, lastEventsOfType } from '@conform/bus';
+import { keptAfterEncodeHandler, keptAfterVerifyHandler } from './kept.js';
 import { restoreOriginal } from './restore.js';
 import { deleteExpiredOriginal, expiredOriginals } from './retention.js';
 import { cleanLeftovers } from './clean.js';
@@ -41,7 +42,8 @@ export type SwapResult = DomainEventOf<'file.replaced'> | DomainEventOf<'replace
 
 /**
  * Consumes `verify.passed` and swaps each verified output in for its original, archiving the
- * original first (`file.replaced` or `replace.failed`); consumes `control.requested` and acts on
+ * original first (`file.replaced` or `replace.failed`); turns an `encode.failed` stopped by the
+ * size guard, or a `verify.failed` on the size guard alone, into `file.kept`; consumes `control.requested` and acts on
  * `restore` (`file.restored` or `restore.failed`); sweeps expired originals of libraries that
  * opted into deletion (`original.deleted`).
  */
@@ -64,6 +66,9 @@ export async function startArchiver(
         await h.emit(result);
       },
     },
+    // A re-encode that would not save enough ends with the original kept, said as such.
+    { consumer: consumerSpec('archiver', 'encode.failed'), handle: keptAfterEncodeHandler() },
+    { consumer: consumerSpec('archiver', 'verify.failed'), handle: keptAfterVerifyHandler() },
     {
       consumer: consumerSpec('archiver', 'control.requested'),
       handle: async (event, h) => {

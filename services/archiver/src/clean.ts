@@ -1,9 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { EventType } from '@conform/contracts';
-import { lastEventOf, type Bus } from '@conform/bus';
+import { lastEventOf, lastEventsOfType, type Bus } from '@conform/bus';
 import { factsOf, fsyncPath, realFs, sha256Of, type SwapFs } from './apply.js';
-import { lastEventsOfType } from './history.js';
 import { WORK_DIR_NAME, type ArchiverLibrary } from './paths.js';
 
 /** Default of quality.yaml `workRetentionHours`. */

@@ -1,10 +1,10 @@
+import { ConformError } from '@conform/contracts';
+
 /** Base of the archiver's errors; `code` is stable for programs to match on. */
-export class ArchiverError extends Error {
-  readonly code: string;
+export class ArchiverError extends ConformError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'ArchiverError';
-    this.code = code;
   }
 }
 

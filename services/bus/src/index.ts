@@ -11,3 +11,7 @@ export * from './service.js';
 export * from './testing.js';
 export * from './metrics.js';
 export * from './history.js';
+export * from './process-info.js';
+export * from './state-lock.js';
+export * from './embedded-nats.js';
+export * from './batcher.js';

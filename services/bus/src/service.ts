@@ -40,8 +40,10 @@ export async function startSubscriptions(
   ctx: ServiceContext,
   subscriptions: Subscription[],
 ): Promise<RunningService> {
-  await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
-  for (const s of subscriptions) await provisionConsumer(ctx.bus.jsm, s.consumer);
+  const log0 = await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
+  // Consumers follow the stream's replicas, which may be higher than this node's setting.
+  const replicas = log0.config.num_replicas || 1;
+  for (const s of subscriptions) await provisionConsumer(ctx.bus.jsm, s.consumer, replicas);
   const abort = new AbortController();
   const log = ctx.log.child({ service: name });
   const running = Promise.all(

@@ -9,8 +9,9 @@ import {
 import type { Logger } from 'pino';
 import type { ConsumerSpec } from './consumers.js';
 import { EVENT_LOG_STREAM } from './event-log.js';
-import { TransientError } from './errors.js';
+import { DeferError, TransientError } from './errors.js';
 import type { EventPublisher } from './publisher.js';
+import { pullNext } from './pull.js';
 
 /** What a handler gets besides the event. */
 export interface HandlerContext {
@@ -58,7 +59,8 @@ export interface WorkerOptions {
 
 /** What the worker did with one delivery. */
 export type MessageOutcome =
-  | { kind: 'acked'; type: string; durationMs: number }
+  /** `eventId` and `fileId` name the message handled, so a caller can wait for that one. */
+  | { kind: 'acked'; type: string; durationMs: number; eventId: string; fileId: string }
   | { kind: 'retried'; type: string; reason: string; delayMs: number }
   | { kind: 'returned'; type: string }
   | { kind: 'dead-lettered'; subject: string; reason: string };
@@ -102,7 +104,7 @@ async function* pullOneAtATime(consumer: Consumer, opts: WorkerOptions): AsyncGe
     if (opts.beforePull) await opts.beforePull(opts.signal);
     if (opts.signal.aborted) return;
     // nats.js refuses pulls shorter than a second.
-    const msg = await consumer.next({ expires: Math.max(1_000, opts.pullExpiresMs ?? 2_000) });
+    const msg = await pullNext(consumer, Math.max(1_000, opts.pullExpiresMs ?? 2_000), opts.signal);
     if (msg) yield msg;
   }
 }
@@ -110,6 +112,14 @@ async function* pullOneAtATime(consumer: Consumer, opts: WorkerOptions): AsyncGe
 async function handleMessage(msg: JsMsg, opts: WorkerOptions, log: Logger): Promise<void> {
   const { deliveryCount, streamSequence } = msg.info;
   const decoded = decodeEvent(msg.data);
+  if (!decoded.ok && decoded.newer && deliveryCount < opts.consumer.maxDeliver) {
+    // Written by an upgraded node in a rolling upgrade: leave it to an instance that reads it.
+    const delayMs = opts.retryDelayMs ?? 5_000;
+    log.warn({ subject: msg.subject, reason: decoded.error }, 'event of a newer version; returned');
+    msg.nak(delayMs);
+    opts.onOutcome?.({ kind: 'retried', type: 'unknown', reason: decoded.error, delayMs });
+    return;
+  }
   if (!decoded.ok) {
     await deadLetter(msg, opts, log, `invalid event: ${decoded.error}`, null);
     return;
@@ -147,7 +157,13 @@ async function handleMessage(msg: JsMsg, opts: WorkerOptions, log: Logger): Prom
         }),
     });
     await msg.ackAck();
-    opts.onOutcome?.({ kind: 'acked', type: event.type, durationMs: Date.now() - started });
+    opts.onOutcome?.({
+      kind: 'acked',
+      type: event.type,
+      durationMs: Date.now() - started,
+      eventId: event.id,
+      fileId: event.fileId,
+    });
   } catch (err) {
     if (handlerAbort.signal.aborted) {
       msg.nak(); // stopped mid-work: another instance (or the next start) takes it at once
@@ -167,8 +183,12 @@ async function handleMessage(msg: JsMsg, opts: WorkerOptions, log: Logger): Prom
       return;
     }
     const delayMs = err instanceof TransientError ? err.delayMs : (opts.retryDelayMs ?? 5_000);
-    eventLog.warn({ err, attempt: deliveryCount, delayMs }, 'handler failed; will retry');
-    msg.nak(delayMs);
+    if (err instanceof DeferError) {
+      eventLog.info({ why: reason, attempt: deliveryCount, delayMs }, 'deferred');
+    } else {
+      eventLog.warn({ err, attempt: deliveryCount, delayMs }, 'handler failed; will retry');
+    }
+    msg.nak(Math.ceil(delayMs)); // a fractional delay reaches the server as none at all
     opts.onOutcome?.({ kind: 'retried', type: event.type, reason, delayMs });
   } finally {
     clearInterval(keepAlive);

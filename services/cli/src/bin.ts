@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { commands } from './commands/index.js';
-import { CliError } from './errors.js';
+import { ConformError } from '@conform/contracts';
+import { exitCodeOf } from './errors.js';
 
 // The only place errors become exit codes: every command throws typed errors.
 
@@ -16,9 +17,9 @@ for (const register of commands) register(program);
 program.parseAsync(process.argv).then(
   () => process.exit(0),
   (err: unknown) => {
-    if (err instanceof CliError) {
+    if (err instanceof ConformError) {
       process.stderr.write(`conform: ${err.message}\n`);
-      process.exit(err.exitCode);
+      process.exit(exitCodeOf(err));
     }
     process.stderr.write(`conform: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(1);

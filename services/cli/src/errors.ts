@@ -1,11 +1,11 @@
+import { ConformError } from '@conform/contracts';
+
 /** An error the CLI reports to the user as one line and turns into an exit code. */
-export class CliError extends Error {
-  readonly code: string;
+export class CliError extends ConformError {
   readonly exitCode: number;
   constructor(code: string, message: string, options?: { cause?: unknown; exitCode?: number }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'CliError';
-    this.code = code;
     this.exitCode = options?.exitCode ?? 1;
   }
 }
@@ -16,4 +16,13 @@ export class UsageError extends CliError {
     super('USAGE', message, { exitCode: 2 });
     this.name = 'UsageError';
   }
+}
+
+/**
+ * The exit code for any error a command let through: a CliError says its own; every other
+ * ConformError (config, bus, media, ...) already carries a message meant for the user.
+ */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof CliError) return err.exitCode;
+  return 1;
 }

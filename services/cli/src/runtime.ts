@@ -7,7 +7,7 @@ import {
   EventPublisher,
   serveMetrics,
   provisionEventLog,
-  startNatsServer,
+  startEmbeddedNats,
   type Bus,
   type Logger,
   type NatsServerHandle,
@@ -19,9 +19,11 @@ import { startPlanner } from '@conform/planner';
 import { encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
 import { startVerifier } from '@conform/verifier';
 import { startArchiver } from '@conform/archiver';
+import { startNotify } from '@conform/notify';
 import { openReadModels, startProjector, type ReadModels } from '@conform/projections';
 import { startStatusServer } from '@conform/status';
 import { CliError } from './errors.js';
+import { Stopper, StopPhase } from './stopper.js';
 import type { ConformSettings } from './settings.js';
 
 /** The services `conform run` can start alone; `conform up` starts them all. */
@@ -31,47 +33,47 @@ export const SERVICE_NAMES = [
   'encoder',
   'verifier',
   'archiver',
+  'notify',
   'status',
 ] as const;
 export type ServiceToRun = (typeof SERVICE_NAMES)[number];
 
-/** A running conform: what was started, and how to stop all of it in order. */
+/** A running conform: what was started, and how to stop all of it. */
 export interface RunningConform {
   natsUrl: string;
   /** Set when this process started its own nats-server. */
   embeddedNats: NatsServerHandle | null;
   /** Set when the status service runs in this process. */
   statusUrl: string | null;
-  stop(): Promise<void>;
+  /** The clean stop: see {@link Stopper.stop}. */
+  stop(opts?: { deadlineMs?: number }): Promise<void>;
+  /** The fast stop of a second signal: see {@link Stopper.force}. */
+  force(): Promise<void>;
 }
 
 /**
  * Starts the chosen services against NATS. With no NATS URL, starts an embedded nats-server
- * (JetStream, free loopback port, store under the state directory) and owns its lifetime.
- * Stop order: sources first (watcher), then workers, then read side, then the bus and server,
- * so nothing is left half-done and no child process outlives us.
+ * (JetStream, free loopback port, store under the state directory, one server per store) and
+ * owns its lifetime. Stopping stops the services in parallel, then the read models, the bus and
+ * the server, within one deadline, so no child process outlives us.
  */
 export async function startConform(
   settings: ConformSettings,
   services: readonly ServiceToRun[],
   log: Logger,
+  opts: { signal?: AbortSignal } = {},
 ): Promise<RunningConform> {
   await mkdir(settings.stateDir, { recursive: true });
-  const cleanups: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((err: unknown) => log.error({ err }, 'error while stopping'));
-    }
-    cleanups.length = 0;
-  };
+  const stopper = new Stopper(log);
 
   try {
     let embeddedNats: NatsServerHandle | null = null;
     let natsUrl = settings.natsUrl;
     if (!natsUrl) {
-      embeddedNats = await startNatsServer({ storeDir: join(settings.stateDir, 'nats') });
-      cleanups.push(async () => {
-        await embeddedNats?.stop();
+      const embedded = await startEmbeddedNats({ stateDir: settings.stateDir, log });
+      embeddedNats = stopper.embeddedNats = embedded;
+      stopper.add(StopPhase.Server, 'nats-server', async () => {
+        await embedded.stop();
         log.info('embedded nats-server stopped');
       });
       natsUrl = embeddedNats.url;
@@ -81,13 +83,34 @@ export async function startConform(
       );
     }
 
-    const bus: Bus = await connectBus({ servers: natsUrl, name: `conform@${hostname()}` });
-    cleanups.push(() => bus.close());
-    const eventLog = { maxBytes: settings.eventLogMaxBytes };
+    // Services wait for NATS themselves (retry with backoff, logged), so a stack starts in any order.
+    const bus: Bus = await connectBus({
+      servers: natsUrl,
+      name: `conform@${hostname()}`,
+      retry:
+        settings.natsWaitMs > 0
+          ? { log, signal: opts.signal, timeoutMs: settings.natsWaitMs }
+          : undefined,
+    });
+    stopper.add(StopPhase.Bus, 'bus', () => bus.close());
+    const eventLog = {
+      maxBytes: settings.eventLogMaxBytes,
+      replicas: settings.streamReplicas,
+      placementTags: settings.placementTags,
+    };
     await provisionEventLog(bus.jsm, eventLog);
 
     // One registry per process: every service here counts into it, /metrics serves it.
-    const metrics = createBusMetrics({ jsm: bus.jsm });
+    const metrics = createBusMetrics({
+      jsm: bus.jsm,
+      // Only the services that write into libraries and archives watch their free space.
+      disks: services.some((s) => s === 'watcher' || s === 'archiver' || s === 'encoder')
+        ? settings.libraries.flatMap((l) => [
+            { path: l.root, role: 'library' as const },
+            { path: l.archive, role: 'archive' as const },
+          ])
+        : [],
+    });
     const context = (service: string): ServiceContext => ({
       bus,
       publisher: metrics.instrument(
@@ -99,13 +122,13 @@ export async function startConform(
     });
     const started = async (service: Promise<RunningService>) => {
       const s = await service;
-      cleanups.push(() => s.stop());
+      stopper.add(StopPhase.Services, s.name, () => s.stop());
     };
 
     let statusUrl: string | null = null;
     if (services.includes('status')) {
       const readModels: ReadModels = openReadModels(join(settings.stateDir, 'read-models.sqlite'));
-      cleanups.push(() => readModels.close());
+      stopper.add(StopPhase.ReadModels, 'read models', () => readModels.close());
       await started(startProjector(context('projector'), { readModels }));
       const server = await startStatusServer({
         readModels,
@@ -118,7 +141,7 @@ export async function startConform(
         controlToken: settings.controlToken ?? undefined,
         busMetrics: metrics.registry,
       });
-      cleanups.push(() => server.close());
+      stopper.add(StopPhase.Services, 'status server', () => server.close());
       statusUrl = server.url;
       log.info({ url: server.url }, 'status server listening');
     } else if (settings.metricsPort !== null) {
@@ -127,10 +150,26 @@ export async function startConform(
         host: settings.host,
         port: settings.metricsPort,
       });
-      cleanups.push(() => served.close());
+      stopper.add(StopPhase.Services, 'metrics server', () => served.close());
       log.info({ url: served.url }, 'metrics served');
     }
     // Downstream first, so each stage is consuming before the one before it publishes.
+    if (services.includes('notify')) {
+      const integrations = settings.quality?.integrations;
+      const configured =
+        integrations &&
+        integrations.mediaServers.length +
+          integrations.arr.length +
+          integrations.notifications.length >
+          0;
+      if (configured) await started(startNotify(context('notify'), { integrations }));
+      else if (services.length === 1) {
+        throw new CliError(
+          'NOTIFY_NOT_CONFIGURED',
+          'conform run notify needs a --config whose integrations: section names at least one media server, *arr app or notification',
+        );
+      } else log.info('no integrations configured; notify not started');
+    }
     if (services.includes('archiver')) {
       await started(
         startArchiver(context('archiver'), {
@@ -162,7 +201,12 @@ export async function startConform(
           quality
             ? {
                 policy: quality.defaults,
-                libraries: quality.libraries.map((l) => ({ root: l.root, policy: l.policy })),
+                libraries: quality.libraries.map((l) => ({
+                  root: l.root,
+                  policy: l.policy,
+                  order: l.order,
+                  priority: l.priority,
+                })),
               }
             : {},
         ),
@@ -176,9 +220,15 @@ export async function startConform(
         }),
       );
     }
-    return { natsUrl, embeddedNats, statusUrl, stop: stopAll };
+    return {
+      natsUrl,
+      embeddedNats,
+      statusUrl,
+      stop: (opts) => stopper.stop(opts),
+      force: () => stopper.force(),
+    };
   } catch (err) {
-    await stopAll();
+    await stopper.stop();
     if (err instanceof CliError) throw err;
     throw new CliError('START_FAILED', `conform could not start: ${(err as Error).message}`, {
       cause: err,

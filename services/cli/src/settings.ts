@@ -30,12 +30,18 @@ export interface ConformSettings {
   stateDir: string;
   /** External NATS; when absent an embedded nats-server is started under stateDir. */
   natsUrl: string | null;
+  /** How long a start waits for NATS to be reachable (--nats-wait, env CONFORM_NATS_WAIT; seconds in, ms here); 0: one attempt. */
+  natsWaitMs: number;
   host: string;
   port: number;
   stabilityWindowMs: number;
   encoderSlots: number;
   encoder: 'auto' | 'libx265' | 'hevc_nvenc';
   eventLogMaxBytes: number | undefined;
+  /** Replicas of the event log and its consumers (--replicas, CONFORM_STREAM_REPLICAS): 1 on one box, 3 on a cluster. */
+  streamReplicas: number;
+  /** nats-server tags the replicas must sit on (CONFORM_PLACEMENT_TAGS, comma-separated). */
+  placementTags: string[];
   /** The quality.yaml given with --config; absent: the built-in default policy. */
   quality?: QualityConfig;
   /** Bearer token for the status API's control endpoints (env CONFORM_CONTROL_TOKEN); none: they answer 403. */
@@ -50,15 +56,19 @@ export interface RawFlags {
   archive?: string;
   stateDir?: string;
   nats?: string;
+  natsWait?: string;
   host?: string;
   port?: string;
   stabilityWindow?: string;
   slots?: string;
   encoder?: string;
   metricsPort?: string;
+  replicas?: string;
 }
 
 export const DEFAULT_PORT = 8484;
+/** A service started before its NATS waits this long for it (compose starts everything at once). */
+export const DEFAULT_NATS_WAIT_SECONDS = 300;
 
 /** Default state directory: $CONFORM_STATE_DIR, else $XDG_STATE_HOME/conform, else ~/.local/state/conform. */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -96,6 +106,15 @@ export function resolveSettings(
     libraries,
     stateDir: resolve(flags.stateDir ?? defaultStateDir(env)),
     natsUrl: flags.nats ?? env.NATS_URL ?? null,
+    natsWaitMs:
+      1000 *
+      parseInteger(
+        '--nats-wait',
+        flags.natsWait ?? env.CONFORM_NATS_WAIT,
+        DEFAULT_NATS_WAIT_SECONDS,
+        0,
+        86_400,
+      ),
     host: flags.host ?? env.CONFORM_HOST ?? '127.0.0.1',
     port,
     stabilityWindowMs: parseInteger(
@@ -107,6 +126,18 @@ export function resolveSettings(
     ),
     encoderSlots: parseInteger('--slots', flags.slots ?? env.CONFORM_ENCODER_SLOTS, 1, 1, 64),
     encoder: parseEncoder(flags.encoder ?? env.CONFORM_ENCODER),
+    // JetStream allows 1 to 5 replicas; an even count buys nothing over the odd one below it.
+    streamReplicas: parseInteger(
+      '--replicas',
+      flags.replicas ?? env.CONFORM_STREAM_REPLICAS,
+      1,
+      1,
+      5,
+    ),
+    placementTags: (env.CONFORM_PLACEMENT_TAGS ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
     eventLogMaxBytes: env.CONFORM_EVENT_LOG_MAX_BYTES
       ? parseInteger(
           'CONFORM_EVENT_LOG_MAX_BYTES',

@@ -13,6 +13,20 @@ describe('resolveSettings', () => {
     assert.equal(s.host, '127.0.0.1');
     assert.equal(s.natsUrl, null);
     assert.equal(s.encoder, 'auto');
+    assert.equal(s.natsWaitMs, 300_000, 'a start waits five minutes for NATS by default');
+  });
+
+  it('takes the NATS wait from --nats-wait or CONFORM_NATS_WAIT, in seconds', () => {
+    const lib = { library: '/l', archive: '/a' };
+    assert.equal(resolveSettings(lib, { CONFORM_NATS_WAIT: '30' }).natsWaitMs, 30_000);
+    assert.equal(
+      resolveSettings({ ...lib, natsWait: '0' }, { CONFORM_NATS_WAIT: '30' }).natsWaitMs,
+      0,
+    );
+    assert.throws(
+      () => resolveSettings({ ...lib, natsWait: 'soon' }, {}),
+      /--nats-wait must be a whole number from 0 to 86400, got "soon"/,
+    );
   });
 
   it('lets the environment override connection settings, and flags override the environment', () => {
@@ -39,6 +53,19 @@ describe('resolveSettings', () => {
     assert.throws(
       () => resolveSettings({ library: '/l', archive: '/a', encoder: 'x264' }, {}),
       /--encoder must be auto, libx265 or hevc_nvenc/,
+    );
+  });
+
+  it('takes stream replicas from --replicas over CONFORM_STREAM_REPLICAS, and placement tags', () => {
+    const lib = { library: '/l', archive: '/a' };
+    assert.equal(resolveSettings(lib, {}).streamReplicas, 1);
+    const env = { CONFORM_STREAM_REPLICAS: '3', CONFORM_PLACEMENT_TAGS: 'ssd, eu' };
+    assert.equal(resolveSettings(lib, env).streamReplicas, 3);
+    assert.deepEqual(resolveSettings(lib, env).placementTags, ['ssd', 'eu']);
+    assert.equal(resolveSettings({ ...lib, replicas: '5' }, env).streamReplicas, 5);
+    assert.throws(
+      () => resolveSettings({ ...lib, replicas: '7' }, {}),
+      /--replicas must be a whole number from 1 to 5, got "7"/,
     );
   });
 

@@ -117,11 +117,12 @@ export function encodeSettingsFor(
   target: EncodeTarget,
   profile: EncodeProfile,
   colour: VideoColour,
-): Omit<EncodeArgsInput, 'inputPath' | 'outputPath'> {
+): EncodeSettings {
   const hdr10 =
     target.keepHdr !== false && isHdr10(colour)
       ? { masterDisplay: colour.masterDisplay, maxCll: colour.maxCll }
       : null;
+  const format = target.pixFmt ? outputFormatFor(profile, target.pixFmt) : null;
   return {
     profile,
     container: target.container,
@@ -130,7 +131,37 @@ export function encodeSettingsFor(
     quality: qualityForBackend(target, profile),
     maxHeight: target.maxHeight ?? null,
     ...(target.streams ? { streams: target.streams } : {}),
+    ...(format ? { pixFmt: format.pixFmt } : {}),
+    ...(target.frameSize ? { frameSize: target.frameSize } : {}),
+    formatFallback: format?.fallback ?? null,
   };
+}
+
+/** The encode settings of one plan, and why the pixel format differs from the plan's, if it does. */
+export type EncodeSettings = Omit<EncodeArgsInput, 'inputPath' | 'outputPath'> & {
+  formatFallback: string | null;
+};
+
+/**
+ * The output pixel format for a plan's: the plan's when the encoder writes it, else 4:2:0 of
+ * the same depth (a GPU encoder without 4:4:4), else 8-bit 4:2:0; `fallback` says why. Pure.
+ */
+export function outputFormatFor(
+  profile: EncodeProfile,
+  wanted: string,
+): { pixFmt: string; fallback: string | null } {
+  if (profile.formats[wanted] !== undefined) return { pixFmt: wanted, fallback: null };
+  const tenBit = /p10(le|be)?$/.test(wanted);
+  for (const candidate of tenBit ? ['yuv420p10le', 'yuv420p'] : ['yuv420p']) {
+    if (profile.formats[candidate] !== undefined) {
+      return {
+        pixFmt: candidate,
+        fallback: `${profile.encoder} cannot encode ${wanted}: wrote ${candidate}`,
+      };
+    }
+  }
+  // Let the argument builder refuse it with its own error.
+  return { pixFmt: wanted, fallback: null };
 }
 
 function qualityForBackend(target: EncodeTarget, profile: EncodeProfile): number | null {
@@ -152,4 +183,16 @@ export function sizeLimitFor(planned: EventEnvelope<'file.planned'>): number | n
   const ratio = planned.data.limits?.maxSizeRatio ?? 1;
   if (!(planned.data.source.size > 0)) return null;
   return Math.floor(planned.data.source.size * ratio);
+}
+
+/** The projected and allowed output/source ratios of an encode the size guard stopped. Pure. */
+export function sizeGuardOutcome(
+  planned: EventEnvelope<'file.planned'>,
+  projectedBytes: number,
+): { measuredRatio: number; limitRatio: number } {
+  const size = Math.max(1, planned.data.source.size);
+  return {
+    measuredRatio: Math.round((projectedBytes / size) * 10_000) / 10_000,
+    limitRatio: planned.data.limits?.maxSizeRatio ?? 1,
+  };
 }

@@ -1,10 +1,10 @@
+import { ConformError } from '@conform/contracts';
+
 /** Base of the encoder's errors; `code` is stable for programs to match on. */
-export class EncoderError extends Error {
-  readonly code: string;
+export class EncoderError extends ConformError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'EncoderError';
-    this.code = code;
   }
 }
 

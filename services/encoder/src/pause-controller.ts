@@ -172,7 +172,10 @@ export class PauseController {
   private apply(event: PauseSourceEvent, live: boolean): void {
     const wasPaused = isPaused(this.state);
     this.state = evolvePause(this.state, event);
-    if (event.type === 'control.requested' && live) void this.check();
+    // Operator requests and playback reports change what holds now: decide at once.
+    if (live && (event.type === 'control.requested' || event.type.startsWith('playback.'))) {
+      void this.check();
+    }
     if (
       live &&
       event.type === 'encoder.paused' &&
@@ -251,6 +254,8 @@ function isPauseSource(event: { type: string }): event is PauseSourceEvent {
   return (
     event.type === 'control.requested' ||
     event.type === 'encoder.paused' ||
-    event.type === 'encoder.resumed'
+    event.type === 'encoder.resumed' ||
+    event.type === 'playback.started' ||
+    event.type === 'playback.ended'
   );
 }

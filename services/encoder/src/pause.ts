@@ -20,6 +20,8 @@ export interface PauseState {
   manualRequested: { paused: boolean; now: boolean; by: string };
   /** What this node last recorded, per reason (its own encoder.paused / encoder.resumed). */
   recorded: Record<PauseReason, boolean>;
+  /** What notify last reported from the media servers' sessions (playback.started / ended). */
+  playback: { active: boolean; detail: string };
 }
 
 /** What the node observes now; manual requests come from the state. */
@@ -38,14 +40,15 @@ export type PauseEvent = DomainEventOf<'encoder.paused'> | DomainEventOf<'encode
 
 /** The events the pause state is folded from (everything on fileId `control`). */
 export type PauseSourceEvent = EventEnvelope<
-  'control.requested' | 'encoder.paused' | 'encoder.resumed'
+  'control.requested' | 'encoder.paused' | 'encoder.resumed' | 'playback.started' | 'playback.ended'
 >;
 
 export function initialPauseState(node: string): PauseState {
   return {
     node,
     manualRequested: { paused: false, now: false, by: '' },
-    recorded: { manual: false, schedule: false, 'low-disk': false },
+    recorded: { manual: false, schedule: false, 'low-disk': false, playback: false },
+    playback: { active: false, detail: 'no playback reported' },
   };
 }
 
@@ -71,6 +74,12 @@ export function evolvePause(state: PauseState, event: PauseSourceEvent): PauseSt
       return {
         ...state,
         recorded: { ...state.recorded, [event.data.reason]: event.type === 'encoder.paused' },
+      };
+    case 'playback.started':
+    case 'playback.ended':
+      return {
+        ...state,
+        playback: { active: event.type === 'playback.started', detail: event.data.detail },
       };
     default:
       return assertNever(event, 'pause source event');
@@ -100,9 +109,10 @@ export function decidePause(obs: PauseObservation, state: PauseState): PauseEven
         ? `${formatBytes(obs.disk.freeBytes)} free on ${obs.disk.path}, ${formatBytes(obs.disk.minFreeBytes)} needed`
         : 'disk not checked',
     },
+    playback: { holds: state.playback.active, detail: state.playback.detail },
   };
   const events: PauseEvent[] = [];
-  for (const reason of ['manual', 'schedule', 'low-disk'] as const) {
+  for (const reason of ['manual', 'schedule', 'low-disk', 'playback'] as const) {
     const { holds, detail } = want[reason];
     if (holds === state.recorded[reason]) continue;
     events.push(

@@ -38,6 +38,7 @@ import {
   diskNeedFor,
   ranOutOfSpace,
   encodeSettingsFor,
+  sizeGuardOutcome,
   sizeLimitFor,
   type EncodeAction,
 } from './decide.js';
@@ -355,12 +356,13 @@ async function encodeOnce(
     return 'done';
   }
   let args: string[];
+  const settings = encodeSettingsFor(action.target, profile, colour);
+  // The verifier holds the output to the format really written when it differs from the plan's.
+  const written = settings.formatFallback
+    ? { pixFmt: settings.pixFmt!, pixFmtReason: settings.formatFallback }
+    : {};
   try {
-    args = buildEncodeArgs({
-      inputPath: path,
-      outputPath: action.partialPath,
-      ...encodeSettingsFor(action.target, profile, colour),
-    });
+    args = buildEncodeArgs({ inputPath: path, outputPath: action.partialPath, ...settings });
   } catch (err) {
     if (!(err instanceof EncoderError)) throw err;
     await hctx.emit({
@@ -407,6 +409,7 @@ async function encodeOnce(
     const limitBytes = sizeLimitFor(planned);
     const throttle = new ProgressThrottle(1_000);
     let guardReason: string | null = null;
+    let guardProjected = 0;
     // ffmpeg's fps is the average since the encode began, so its last report covers all of it.
     let averageFps: number | null = null;
     const started = Date.now();
@@ -419,6 +422,7 @@ async function encodeOnce(
           const verdict = sizeGuard(p, limitBytes);
           if (verdict.stop && !guardReason) {
             guardReason = verdict.reason;
+            guardProjected = verdict.projectedBytes;
             local.abort(new Error(verdict.reason));
           }
           if (!throttle.admit(Date.now(), p.percent)) return;
@@ -451,7 +455,16 @@ async function encodeOnce(
         log.warn({ reason: guardReason }, 'size guard stopped the encode');
         await hctx.emit({
           type: 'encode.failed',
-          data: { library, path, encoder, reason: guardReason, permanent: true },
+          data: {
+            library,
+            path,
+            encoder,
+            reason: guardReason,
+            permanent: true,
+            // The archiver turns this into file.kept: not worth encoding is not a failure.
+            sizeGuard: sizeGuardOutcome(planned, guardProjected),
+            policyVersion: planned.data.policyVersion,
+          },
         });
         return 'done';
       }
@@ -508,7 +521,7 @@ async function encodeOnce(
     }
     const elapsedMs = Date.now() - started;
     log.info({ elapsedMs }, 'encoded');
-    await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx);
+    await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx, written);
     return 'done';
   } finally {
     unregister();
@@ -543,6 +556,7 @@ async function emitCompleted(
   encoder: string,
   measured: { elapsedMs: number; fps: number | null },
   hctx: HandlerContext,
+  written: { pixFmt?: string; pixFmtReason?: string } = {},
 ): Promise<void> {
   const { library, path, source, policyVersion, limits } = planned.data;
   const outputSize = (await stat(action.outputPath)).size;
@@ -560,6 +574,7 @@ async function emitCompleted(
       ...(measured.fps !== null ? { fps: measured.fps } : {}),
       policyVersion,
       ...(limits ? { limits } : {}),
+      ...written,
     },
   });
 }

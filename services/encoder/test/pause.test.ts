@@ -106,6 +106,31 @@ describe('pause decider', () => {
       );
     });
   });
+
+  describe('given notify reported playback', () => {
+    const playback = (type: 'playback.started' | 'playback.ended') =>
+      sampleEvent(type, 'control') as PauseSourceEvent;
+    it("when it started, then encoder.paused playback with notify's detail", () => {
+      const events = decidePause(quiet, given(playback('playback.started')));
+      assert.deepEqual(
+        events.map((e) => [e.type, e.data.reason, e.data.detail]),
+        [['encoder.paused', 'playback', sampleEvent('playback.started').data.detail]],
+      );
+    });
+    it('when it ended after the grace period, then encoder.resumed playback', () => {
+      const state = given(
+        playback('playback.started'),
+        recorded('encoder.paused', 'playback'),
+        playback('playback.ended'),
+      );
+      assert.equal(isPaused(state), true);
+      const events = decidePause(quiet, state);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.data.reason]),
+        [['encoder.resumed', 'playback']],
+      );
+    });
+  });
 });
 
 describe('quietWindowAt', () => {

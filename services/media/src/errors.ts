@@ -1,10 +1,10 @@
+import { ConformError } from '@conform/contracts';
+
 /** Base of the media adapter's errors; `code` is stable for programs to match on. */
-export class MediaError extends Error {
-  readonly code: string;
+export class MediaError extends ConformError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'MediaError';
-    this.code = code;
   }
 }
 

@@ -1,10 +1,10 @@
+import { ConformError } from '@conform/contracts';
+
 /** Base of the planner's errors; `code` is stable for programs to match on. */
-export class PlannerError extends Error {
-  readonly code: string;
+export class PlannerError extends ConformError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'PlannerError';
-    this.code = code;
   }
 }
 

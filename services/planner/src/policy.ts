@@ -12,7 +12,8 @@ import type {
   StreamInfo,
   StreamPlan,
 } from '@conform/contracts';
-import { matchesGlob } from './glob.js';
+import { matchesGlob } from '@conform/config';
+import { depthOf, outputPicture } from './picture.js';
 
 /** The quality policy the planner applies to one library (see @conform/config). */
 export type Policy = QualityPolicy;
@@ -141,15 +142,24 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     container = 'mkv';
   }
 
+  const picture = outputPicture(
+    video,
+    policy,
+    hdr !== null,
+    downscale ? policy.video.maxHeight : null,
+  );
   const target: EncodeTarget = {
     videoCodec: policy.video.codec,
     container,
     quality: { ...policy.video.quality },
     maxHeight: downscale ? policy.video.maxHeight : null,
-    tenBit: policy.video.tenBit || hdr !== null,
+    tenBit: depthOf(picture.pixFmt) === 10,
     keepHdr: hdr !== null,
+    pixFmt: picture.pixFmt,
+    frameSize: { width: picture.width, height: picture.height },
   };
   if (hdr) reasons.push(`HDR video (${hdr}): keep HDR10 colour metadata, 10-bit`);
+  reasons.push(...picture.reasons);
   if (media.streams) {
     target.streams = [
       ...planAudio(media.streams, policy, container, reasons),

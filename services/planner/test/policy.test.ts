@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MediaSummary, StreamInfo } from '@conform/contracts';
+import { matchesGlob } from '@conform/config';
 import {
   DEFAULT_POLICY,
-  matchesGlob,
   planFile,
   policyVersion,
   type FilePlan,

@@ -1,10 +1,10 @@
+import { ConformError } from '@conform/contracts';
+
 /** Base of the status service's errors; `code` is stable for programs to match on. */
-export class StatusServerError extends Error {
-  readonly code: string;
+export class StatusServerError extends ConformError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'StatusServerError';
-    this.code = code;
   }
 }
 

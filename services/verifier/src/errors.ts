@@ -1,9 +1,9 @@
+import { ConformError } from '@conform/contracts';
+
 /** Base of the verifier's errors; `code` is stable for programs to match on. */
-export class VerifierError extends Error {
-  readonly code: string;
+export class VerifierError extends ConformError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'VerifierError';
-    this.code = code;
   }
 }

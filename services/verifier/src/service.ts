@@ -69,6 +69,7 @@ export async function verifyEncode(
     completed.source.size,
     completed.target,
     limits,
+    completed.pixFmt,
   );
   if (!allPassed(checks)) return checks;
   const decode = decodeCheck(await decodePass(outputPath, opts));

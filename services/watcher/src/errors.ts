@@ -1,10 +1,10 @@
+import { ConformError } from '@conform/contracts';
+
 /** Base of the watcher's errors; `code` is stable for programs to match on. */
-export class WatcherError extends Error {
-  readonly code: string;
+export class WatcherError extends ConformError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'WatcherError';
-    this.code = code;
   }
 }
 

@@ -1,5 +1,7 @@
 export * from './errors.js';
 export * from './filters.js';
 export * from './stability.js';
-export { startWatcher, observePath, DEFAULT_STABILITY_WINDOW_MS } from './watcher.js';
-export type { WatchedLibrary, WatcherOptions, PathObservation } from './watcher.js';
+export { startWatcher, DEFAULT_STABILITY_WINDOW_MS } from './service.js';
+export type { WatcherOptions } from './service.js';
+export { observePath } from './library-fs.js';
+export type { WatchedLibrary, PathObservation } from './library-fs.js';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DeciderSpecification } from '@conform/contracts';
 import {
   isHiddenBelow,
   rejectFileName,
@@ -12,15 +13,7 @@ const WINDOW = 1_000;
 const decider = stabilityDecider(WINDOW);
 const path = '/lib/Film.mkv';
 
-function given(...history: StabilityEvent[]) {
-  const state = history.reduce(decider.evolve, decider.initialState());
-  return {
-    when: (input: StabilityInput) => ({
-      then: (expected: StabilityEvent[]) =>
-        assert.deepEqual(decider.decide(input, state), expected),
-    }),
-  };
-}
+const given = DeciderSpecification(decider);
 
 const observed = (size: number, mtimeMs: number, now: number): StabilityInput => ({
   kind: 'observed',
@@ -49,7 +42,7 @@ describe('stability decider', () => {
       given()
         .when(observed(10, 5, 100))
         .then([settling(10, 5, 100)]));
-    it('ignores a vanish', () => given().when({ kind: 'vanished', path }).then([]));
+    it('ignores a vanish', () => given().when({ kind: 'vanished', path }).thenNothingHappened());
   });
 
   describe('a settling path', () => {
@@ -57,7 +50,7 @@ describe('stability decider', () => {
     it('stays quiet while the window has not passed', () =>
       given(...history)
         .when(observed(10, 5, 100 + WINDOW - 1))
-        .then([]));
+        .thenNothingHappened());
     it('is stable once unchanged for the whole window', () =>
       given(...history)
         .when(observed(10, 5, 100 + WINDOW))
@@ -77,7 +70,7 @@ describe('stability decider', () => {
     it('measures the window from the last change, not the first sighting', () =>
       given(settling(10, 5, 100), settling(20, 6, 900))
         .when(observed(20, 6, 100 + WINDOW))
-        .then([]));
+        .thenNothingHappened());
   });
 
   describe('a stable path', () => {
@@ -85,7 +78,7 @@ describe('stability decider', () => {
     it('is not announced again while unchanged', () =>
       given(...history)
         .when(observed(10, 5, 100 + 10 * WINDOW))
-        .then([]));
+        .thenNothingHappened());
     it('settles again when it changes (e.g. the archiver swapped in the output)', () =>
       given(...history)
         .when(observed(7, 9, 5_000))

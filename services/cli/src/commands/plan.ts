@@ -82,7 +82,14 @@ export function dryRun(
       };
     })
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const totals = { encode: 0, skip: 0, compliant: 0, estimatedBytesSaved: 0, changes: 0 };
+  const totals = {
+    encode: 0,
+    skip: 0,
+    compliant: 0,
+    damaged: 0,
+    estimatedBytesSaved: 0,
+    changes: 0,
+  };
   for (const f of files) {
     totals[f.decision]++;
     totals.estimatedBytesSaved += f.estimatedBytesSaved;

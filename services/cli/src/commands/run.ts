@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { connectionOptions, logger, runUntilSignalled } from '../lifecycle.js';
 import { SERVICE_NAMES, type ServiceToRun } from '../runtime.js';
 import { checkLibraries, resolveSettings, type RawFlags } from '../settings.js';
+import { settingsFromConfig } from './up.js';
 
 /** Registers `conform run`. */
 export function register(program: Command): void {
@@ -12,19 +13,28 @@ export function register(program: Command): void {
       .description(`run one service against an existing NATS (${SERVICE_NAMES.join(', ')})`)
       .argument('<service>', 'the service to run')
       .option('--library <dir>', 'library folder (watcher, archiver)')
-      .option('--archive <dir>', 'archive folder (archiver)'),
-  ).action(async (service: string, flags: RawFlags) => {
+      .option('--archive <dir>', 'archive folder (archiver)')
+      .option(
+        '--config <file>',
+        'quality.yaml: libraries, policy and integrations (notify needs it; env CONFORM_CONFIG)',
+      ),
+  ).action(async (service: string, flags: RawFlags & { config?: string }) => {
     if (!(SERVICE_NAMES as readonly string[]).includes(service)) {
       throw new UsageError(
         `unknown service "${service}"; choose one of ${SERVICE_NAMES.join(', ')}`,
       );
     }
     const needsLibrary = service === 'watcher' || service === 'archiver';
-    const settings = resolveSettings(flags, process.env, { requireLibrary: needsLibrary });
+    // Compose passes the mounted quality.yaml; --library/--archive still win for a quick start.
+    const config = flags.config ?? (flags.library ? undefined : process.env.CONFORM_CONFIG);
+    const settings = config
+      ? await settingsFromConfig(flags, config)
+      : resolveSettings(flags, process.env, { requireLibrary: needsLibrary });
     if (!settings.natsUrl) {
       throw new UsageError('conform run needs a NATS server: --nats URL or NATS_URL');
     }
-    await checkLibraries(settings.libraries);
+    // notify only talks to servers about paths; it never touches the library folders itself.
+    if (service !== 'notify') await checkLibraries(settings.libraries);
     await runUntilSignalled(settings, [service as ServiceToRun], logger());
   });
 }

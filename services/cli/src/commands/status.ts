@@ -6,7 +6,13 @@ import { DEFAULT_PORT } from '../settings.js';
 interface SummaryBody {
   total: number;
   counts: Record<string, number>;
-  compliance: { percent: number; conforming: number; judged: number };
+  compliance: {
+    percent: number;
+    conforming: number;
+    judged: number;
+    /** Absent from servers older than the kept/damaged outcomes. */
+    excluded?: Record<string, number>;
+  };
   bytesSaved: number;
   queueDepth: number;
   deadLetters: number;
@@ -25,11 +31,20 @@ export function bar(percent: number | null, width = 30): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(percent)).padStart(3)}%`;
 }
 
+/** `not judged: 2 kept (no saving), 1 damaged`, or nothing when every file could be judged. */
+function excludedLine(excluded: Record<string, number> | undefined): string[] {
+  const parts = Object.entries(excluded ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}${k === 'kept' ? ' (no saving)' : ''}`);
+  return parts.length ? [`not judged: ${parts.join(', ')}`] : [];
+}
+
 /** The summary as terminal text. */
 export function formatSummary(s: SummaryBody): string {
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
   const lines = [
     `files ${s.total}   compliance ${s.compliance.percent}% (${s.compliance.conforming}/${s.compliance.judged})   saved ${mib(s.bytesSaved)}   queued ${s.queueDepth}   dead letters ${s.deadLetters}`,
+    ...excludedLine(s.compliance.excluded),
     Object.entries(s.counts)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || 'no files yet',

@@ -9,7 +9,7 @@ import {
   type CatalogueDecision,
   type CatalogueInput,
   type IdentityEvent,
-} from '../src/catalogue.js';
+} from '../src/decide.js';
 
 const WINDOW = 1_000;
 const library = '/lib';
@@ -117,6 +117,29 @@ describe('catalogue: a known path', () => {
       .then((d) =>
         assert.deepEqual(d, [{ kind: 'came-back', fileId: fileIdFor(library, 'a.mkv') }]),
       ));
+});
+
+describe('catalogue: a stat before any stability wait (seen)', () => {
+  const seen = (size: number, mtimeMs: number): CatalogueInput => ({
+    kind: 'seen',
+    path: '/lib/a.mkv',
+    size,
+    mtimeMs,
+  });
+  it('of a known file seen missing, with its stamp, clears the missing mark', () =>
+    given({ input: stable('a.mkv') }, { input: { kind: 'missing', path: '/lib/a.mkv', now: 0 } })
+      .when(seen(100, 5))
+      .then((d) =>
+        assert.deepEqual(d, [{ kind: 'came-back', fileId: fileIdFor(library, 'a.mkv') }]),
+      ));
+  it('of a known file not missing is nothing new', () =>
+    given({ input: stable('a.mkv') })
+      .when(seen(100, 5))
+      .then((d) => assert.deepEqual(d, [])));
+  it('with another stamp decides nothing yet: the stability wait comes first', () =>
+    given({ input: stable('a.mkv') }, { input: { kind: 'missing', path: '/lib/a.mkv', now: 0 } })
+      .when(seen(101, 5))
+      .then((d) => assert.deepEqual(d, [])));
 });
 
 describe('catalogue: a known file gone missing', () => {

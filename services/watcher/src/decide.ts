@@ -38,6 +38,8 @@ export type CatalogueInput =
       fingerprint: FileFingerprint;
     }
   | { kind: 'missing'; path: string; now: number }
+  /** A stat of a path, before any stability wait: an unchanged known file needs none. */
+  | { kind: 'seen'; path: string; size: number; mtimeMs: number }
   | { kind: 'tick'; now: number };
 
 /** The events the watcher publishes. */
@@ -81,6 +83,8 @@ export function decideCatalogue(
       if (!fileId || state.vanished.has(fileId)) return [];
       return [{ kind: 'went-missing', fileId, since: input.now }];
     }
+    case 'seen':
+      return cameBack(state, input.path, input.size, input.mtimeMs);
     case 'tick': {
       const removed: IdentityEvent[] = [];
       for (const [fileId, since] of state.vanished) {
@@ -97,6 +101,34 @@ export function decideCatalogue(
     default:
       return assertNever(input, 'catalogue input');
   }
+}
+
+/**
+ * The path is known with exactly this size and mtime: nothing about it is new, so it needs
+ * neither a stability wait nor a fingerprint (a restart over 100,000 unchanged files costs one
+ * stat each).
+ */
+export function isKnownUnchanged(
+  state: Catalogue,
+  path: string,
+  size: number,
+  mtimeMs: number,
+): boolean {
+  const known = state.files.get(state.byPath.get(path) ?? '');
+  return known !== undefined && known.size === size && known.mtimeMs === mtimeMs;
+}
+
+/** A known file seen missing that is back unchanged just loses its missing mark. */
+function cameBack(
+  state: Catalogue,
+  path: string,
+  size: number,
+  mtimeMs: number,
+): CatalogueDecision[] {
+  const fileId = state.byPath.get(path);
+  if (!fileId || !state.vanished.has(fileId) || !isKnownUnchanged(state, path, size, mtimeMs))
+    return [];
+  return [{ kind: 'came-back', fileId }];
 }
 
 /** An empty catalogue. */
@@ -119,11 +151,8 @@ function decideStable(
   };
   const knownId = state.byPath.get(path);
   if (knownId) {
-    const known = state.files.get(knownId);
-    const unchanged =
-      known && known.size === fingerprint.size && known.mtimeMs === fingerprint.mtimeMs;
-    if (unchanged)
-      return state.vanished.has(knownId) ? [{ kind: 'came-back', fileId: knownId }] : [];
+    if (isKnownUnchanged(state, path, fingerprint.size, fingerprint.mtimeMs))
+      return cameBack(state, path, fingerprint.size, fingerprint.mtimeMs);
     return [{ fileId: knownId, type: 'file.changed', data }];
   }
   for (const fileId of state.vanished.keys()) {

@@ -1,0 +1,75 @@
+// Decided announcements the event log has not accepted yet. Publishing is the only I/O here;
+// a refused publish stays pending and is tried again on the next tick.
+import { wrap, type EventEnvelope } from '@conform/contracts';
+import type { EventPublisher, Logger } from '@conform/bus';
+import type { Catalogue, IdentityEvent } from './decide.js';
+
+// Different paths are independent, so publishes are pipelined this many at a time.
+const PUBLISH_WINDOW = 256;
+
+/** Pending announcements by path: a newer decision for a path replaces the older one. */
+export class Outbox {
+  private readonly pending = new Map<string, IdentityEvent>();
+
+  constructor(
+    private readonly publisher: Pick<EventPublisher, 'publish' | 'producer'>,
+    private readonly log: Logger,
+    /** Reads the catalogue (for a removal's discriminator) at publish time. */
+    private readonly catalogue: () => Catalogue,
+    /** Called with each event the log accepted and its stream sequence. */
+    private readonly logged: (envelope: EventEnvelope, sequence: number) => void,
+  ) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  add(event: IdentityEvent): void {
+    this.pending.set(event.data.path, event);
+  }
+
+  /** A path that was forgotten loses its pending sighting, but not a pending removal. */
+  forget(path: string): void {
+    if (this.pending.get(path)?.type !== 'file.removed') this.pending.delete(path);
+  }
+
+  async flush(stopped: () => boolean): Promise<void> {
+    const pending = [...this.pending];
+    for (let i = 0; i < pending.length && !stopped(); i += PUBLISH_WINDOW) {
+      await Promise.all(
+        pending.slice(i, i + PUBLISH_WINDOW).map(([path, e]) => this.publishOne(path, e)),
+      );
+    }
+  }
+
+  private async publishOne(path: string, pending: IdentityEvent): Promise<void> {
+    const { fileId, ...event } = pending;
+    try {
+      const envelope = wrap(event as Omit<IdentityEvent, 'fileId'> as never, {
+        fileId,
+        producer: this.publisher.producer,
+        time: new Date(),
+        discriminator: discriminatorOf(pending, this.catalogue()),
+      });
+      const { seq } = await this.publisher.publish(envelope);
+      this.logged(envelope, seq);
+      if (this.pending.get(path) === pending) this.pending.delete(path);
+      this.log.info({ path, fileId, event: pending.type }, pending.type.replace('file.', ''));
+    } catch (err) {
+      this.log.warn({ err, path }, `could not publish ${pending.type}; retrying on the next tick`);
+    }
+  }
+}
+
+/** Dedupe key of an announcement: the same sighting twice is one event in the log. */
+export function discriminatorOf(event: IdentityEvent, catalogue: Catalogue): string {
+  switch (event.type) {
+    case 'file.discovered':
+    case 'file.changed':
+      return `${event.data.size}:${event.data.mtimeMs}`;
+    case 'file.moved':
+      return `${event.data.fromPath}>${event.data.path}:${event.data.size}:${event.data.mtimeMs}`;
+    case 'file.removed':
+      return `removed:${catalogue.files.get(event.fileId)?.sequence ?? 0}`;
+  }
+}
