@@ -276,6 +276,36 @@ libraries:
     assert.equal(local!.deleteOriginalsAfterDays, null);
   });
 
+  it('reads keepMtime and workRetentionHours, with their defaults', () => {
+    const config = parseQualityConfig(
+      `version: 1
+libraries:
+  - root: /media/nas
+    archive: /archive/nas
+    keepMtime: true
+    workRetentionHours: 6
+  - root: /media/local
+    archive: /archive/local
+`,
+      'q.yaml',
+    );
+    const [nas, local] = config.libraries;
+    assert.equal(nas!.keepMtime, true);
+    assert.equal(nas!.workRetentionHours, 6);
+    assert.equal(local!.keepMtime, false);
+    assert.equal(local!.workRetentionHours, 72);
+  });
+
+  it('names the line and key of a bad workRetentionHours', () => {
+    const err = problem(`version: 1
+libraries:
+  - root: /media/nas
+    archive: /archive/nas
+    workRetentionHours: 0
+`);
+    assert.match(err.message, /quality\.yaml:5: libraries\[0\]\.workRetentionHours: must be >= 1/);
+  });
+
   it('names the line and key of a bad watch setting', () => {
     const err = problem(`version: 1
 libraries:

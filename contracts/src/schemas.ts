@@ -280,7 +280,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     policyVersion: str,
   }),
   'encode.requeued': data(['reason', 'detail', 'attempt', 'abandoned'], {
-    reason: { enum: ['manual', 'schedule', 'low-disk'] },
+    reason: { enum: pauseReasons },
     detail: str,
     attempt: { type: 'integer', minimum: 1 },
     abandoned: { type: 'boolean' },

@@ -7,6 +7,7 @@ const jobEvents = new Set<EventType>([
   'encode.started',
   'encode.completed',
   'encode.failed',
+  'encode.requeued',
   'verify.passed',
   'verify.failed',
   'file.replaced',
@@ -115,6 +116,11 @@ export const jobsProjection: Projection = {
             event.fileId,
           ]),
         ];
+      case 'encode.requeued':
+        // A stopped run is not running any more; one that waited before starting has no row.
+        return event.data.abandoned
+          ? outcome('requeued', `${event.data.reason}: ${event.data.detail}`)
+          : [];
       case 'verify.passed':
         return outcome('verified');
       case 'verify.failed': {

@@ -250,6 +250,33 @@ describe('compliance and summary', () => {
   });
 });
 
+describe('an encode returned to the queue by a pause', () => {
+  it('is queued with the reason, not a dead active encode, and its job is requeued', async () => {
+    const requeued = wrap(
+      {
+        type: 'encode.requeued',
+        data: {
+          ...sampleData['encode.requeued'],
+          reason: 'manual',
+          detail: 'pause --now',
+          abandoned: true,
+        },
+      },
+      { fileId: 'q1', producer: 'encoder@test', time: new Date(T1) },
+    );
+    const rm = given(ev('file.planned', 'q1', T0), ev('encode.started', 'q1', T0), requeued);
+    const summary = await readSummary(rm.db);
+    assert.deepEqual(summary.activeEncodes, []);
+    assert.equal(summary.queueDepth, 1);
+    const file = await getFile(rm.db, 'q1');
+    assert.equal(file?.status, 'queued');
+    assert.equal(file?.reason, 'waiting (manual): pause --now');
+    const [job] = await listJobs(rm.db);
+    assert.equal(job?.outcome, 'requeued');
+    await rm.close();
+  });
+});
+
 describe('kept and damaged outcomes', () => {
   const at = (fileId: string) => ({ library: '/lib/k', path: `/lib/k/${fileId}.mp4` });
   const plannedAs = (fileId: string, decision: 'encode' | 'compliant' | 'damaged') =>

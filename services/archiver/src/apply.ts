@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { explainMkdirFailure } from '@conform/bus';
 import { assertNever, type SourceStamp } from '@conform/contracts';
 import { SwapConflictError, SwapStepError } from './errors.js';
 import type { SwapPaths } from './paths.js';
@@ -188,7 +189,9 @@ async function archiveOriginal(fs: SwapFs, paths: SwapPaths): Promise<void> {
   }
   if (await archiveAlreadyHolds(fs, paths, original)) return;
   const archiveDir = dirname(paths.archivePath);
-  const firstCreated = await fs.mkdir(archiveDir, { recursive: true });
+  const firstCreated = await fs.mkdir(archiveDir, { recursive: true }).catch(async (err) => {
+    throw await explainMkdirFailure(archiveDir, err); // EROFS, not node's ENOENT
+  });
   try {
     await fs.link(paths.path, paths.archivePath);
   } catch (err) {

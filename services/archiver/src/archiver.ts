@@ -20,6 +20,7 @@ import { lastEventOf, lastEventsOfType } from '@conform/bus';
 import { keptAfterEncodeHandler, keptAfterVerifyHandler } from './kept.js';
 import { restoreOriginal } from './restore.js';
 import { deleteExpiredOriginal, expiredOriginals } from './retention.js';
+import { cleanLeftovers } from './clean.js';
 import { SwapConflictError } from './errors.js';
 import { resolveSwapPaths, type ArchiverLibrary, type SwapPaths } from './paths.js';
 import { resolve } from 'node:path';
@@ -28,7 +29,10 @@ import { planSwap, type SwapOutcome } from './plan.js';
 /** Options of {@link startArchiver}. */
 export interface ArchiverOptions {
   libraries: ArchiverLibrary[];
-  /** How often libraries with `{deleteAfterDays}` are swept for expired originals; default 1 h. */
+  /**
+   * How often libraries with `{deleteAfterDays}` are swept for expired originals, and libraries
+   * with `workRetentionHours` for leftovers (see {@link cleanLeftovers}); default 1 h.
+   */
   retentionSweepMs?: number;
   /** The clock, for the retention sweep. */
   now?: () => Date;
@@ -96,15 +100,23 @@ export async function startArchiver(
       },
     },
   ]);
-  const sweeping = libraries.some((l) => typeof l.originals === 'object');
-  if (!sweeping) return service;
+  const sweepsOriginals = libraries.some((l) => typeof l.originals === 'object');
+  // Leftovers are swept where a library states its workRetentionHours (quality.yaml always does).
+  const sweepsLeftovers = libraries.some((l) => l.workRetentionHours !== undefined);
+  if (!sweepsOriginals && !sweepsLeftovers) return service;
   const now = opts.now ?? (() => new Date());
   const log = ctx.log.child({ service: 'archiver' });
   let sweep: Promise<void> = Promise.resolve();
   const runSweep = () => {
     sweep = sweep
       .then(async () => {
-        await sweepExpiredOriginals(ctx, libraries, now());
+        if (sweepsOriginals) await sweepExpiredOriginals(ctx, libraries, now());
+        if (sweepsLeftovers) {
+          const cleaned = await cleanLeftovers(ctx.bus, libraries, { dryRun: false, now: now() });
+          for (const r of cleaned.filter((c) => c.done)) {
+            log.info({ path: r.action.path, why: r.action.why }, 'removed a leftover');
+          }
+        }
       })
       .catch((err: unknown) => log.error({ err }, 'retention sweep failed; will try again'));
   };

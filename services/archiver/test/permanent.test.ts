@@ -17,7 +17,7 @@ import {
 } from '@conform/bus';
 import { cleanLeftovers, startArchiver } from '../src/index.js';
 import { bytesAt, makeSwap, ORIGINAL, OUTPUT } from './fixtures.js';
-import { mountTmpfs } from './mounts.js';
+import { makeReadOnly, mountTmpfs } from './mounts.js';
 
 let t: TestBus;
 let publisher: EventPublisher;
@@ -36,8 +36,10 @@ before(async () => {
   t = await startTestBus('archiver-permanent-test');
   publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
   base = await mkdtemp(join(tmpdir(), 'conform-permanent-'));
-  for (const name of ['full', 'immutable']) await mkdir(lib(name).root, { recursive: true });
+  for (const name of ['full', 'immutable', 'ro']) await mkdir(lib(name).root, { recursive: true });
   cleanups.push(await mountTmpfs(lib('full').archive, '16k'));
+  await mkdir(lib('ro').archive);
+  cleanups.push(await makeReadOnly(lib('ro').archive));
   archiver = await startArchiver(
     {
       bus: t.bus,
@@ -46,7 +48,7 @@ before(async () => {
       eventLog: { maxBytes: 64 * 1024 ** 2 },
       onOutcome: (_service, outcome) => outcomes.push(outcome),
     },
-    { libraries: [lib('full'), lib('immutable')] },
+    { libraries: [lib('full'), lib('immutable'), lib('ro')] },
   );
 });
 after(async () => {
@@ -105,6 +107,18 @@ describe('permanent filesystem errors end the swap at once, with the reason', ()
     await publisher.publish(f.event);
     const failed = await assertFailedOnce(f.event, /no space left on the device.*\(ENOSPC\)/);
     assert.equal(failed.data.archivePath, undefined, 'nothing was archived');
+    assert.deepEqual(await bytesAt(f.path), ORIGINAL);
+    assert.deepEqual(await bytesAt(f.outputPath), OUTPUT);
+  });
+
+  it('EROFS on a read-only archive → replace.failed naming it, not a retried ENOENT', async () => {
+    const f = await makeSwap({
+      library: lib('ro').root,
+      archive: lib('ro').archive,
+      relativePath: 'Deep/Er/Film.mkv',
+    });
+    await publisher.publish(f.event);
+    await assertFailedOnce(f.event, /read-only; remount it read-write.*\(EROFS\)/);
     assert.deepEqual(await bytesAt(f.path), ORIGINAL);
     assert.deepEqual(await bytesAt(f.outputPath), OUTPUT);
   });

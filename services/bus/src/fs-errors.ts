@@ -1,3 +1,6 @@
+import { access, mkdir, rmdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
 /**
  * One classification of filesystem errors for every service that touches files (encoder,
  * archiver): a permanent error needs an operator (free the disk, lift `chattr +i`, remount
@@ -38,4 +41,31 @@ export function classifyFsError(err: unknown): FsErrorVerdict {
 export function backoffDelayMs(attempt: number, baseMs: number, maxMs = 15 * 60_000): number {
   const n = Math.max(1, Math.floor(attempt));
   return Math.min(maxMs, baseMs * 2 ** (n - 1));
+}
+
+/**
+ * The real cause of a failed `mkdir -p`: node's recursive mkdir answers ENOENT on a read-only
+ * or unwritable filesystem, which would read as transient. A plain mkdir of the first missing
+ * folder below an existing one surfaces EROFS/EACCES/EPERM; otherwise the error stays as it was.
+ */
+export async function explainMkdirFailure(dir: string, err: unknown): Promise<unknown> {
+  if ((err as { code?: unknown })?.code !== 'ENOENT') return err;
+  let missing = dir;
+  while (dirname(missing) !== missing && !(await exists(dirname(missing)))) {
+    missing = dirname(missing);
+  }
+  try {
+    await mkdir(missing);
+    await rmdir(missing); // it worked after all: leave nothing behind, report the original
+    return err;
+  } catch (real) {
+    return (real as { code?: unknown }).code === 'EEXIST' ? err : real;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  formatBytes,
   freeSpaceNeeded,
   type EncodeTarget,
   type EventEnvelope,
@@ -80,8 +81,9 @@ export function ranOutOfSpace(stderrTail: readonly string[]): boolean {
 export function diskNeedFor(planned: EventEnvelope<'file.planned'>): FreeSpaceNeed {
   const { diskNeededBytes, estimatedOutputBytes, source } = planned.data;
   const rule = freeSpaceNeeded({ estimatedOutputBytes, sourceBytes: source.size, reserveBytes: 0 });
-  if (diskNeededBytes === undefined || diskNeededBytes === rule.bytes) return rule;
-  return { bytes: diskNeededBytes, why: `as planned under policy ${planned.data.policyVersion}` };
+  if (diskNeededBytes === undefined || diskNeededBytes <= rule.bytes) return rule;
+  // The planner's figure is above the bare rule only by the policy's reserve.
+  return { bytes: diskNeededBytes, why: `the policy's reserve ${formatBytes(diskNeededBytes)}` };
 }
 
 /** Whether a failed encode is worth retrying. */

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import {
@@ -17,7 +17,6 @@ import {
 } from '@conform/bus';
 import {
   assertNever,
-  checkFreeSpace,
   progressSubjectFor,
   type EncodeProgressMessage,
   type EventEnvelope,
@@ -35,7 +34,6 @@ import {
   classifyFailure,
   decideEncode,
   diskNeedFor,
-  ranOutOfSpace,
   encodeSettingsFor,
   sizeGuardOutcome,
   sizeLimitFor,
@@ -43,7 +41,8 @@ import {
 } from './decide.js';
 import { chooseEncoder, detectEncodersOnce, type EncoderAvailability } from './detect.js';
 import { EncoderError, OutputCommitError } from './errors.js';
-import { freeBytesOf, PauseController, type PauseOptions } from './pause-controller.js';
+import { PauseController, type PauseOptions } from './pause-controller.js';
+import { makeWorkDir, outOfSpace, waitForRoom } from './room.js';
 import {
   ENCODE_PROFILES,
   type Backend,
@@ -280,10 +279,8 @@ async function handlePlan(
 }
 
 /**
- * Encodes one plan, first waiting for the room it needs on the library's filesystem (the
- * shared rule): while there is none, the file is back in the queue with `encode.requeued`
- * saying why, the node records a low-disk pause, and this handler owns the plan and polls free
- * space until it returns. A run that still hits a full disk waits again with twice the room.
+ * Encodes one plan, first waiting for the room it needs on the library's filesystem (see
+ * {@link waitForRoom}). A run that still hits a full disk waits again with twice the room.
  */
 async function encode(
   env: EncodeEnv,
@@ -291,41 +288,12 @@ async function encode(
   action: Extract<EncodeAction, { kind: 'encode' }>,
   hctx: HandlerContext,
 ): Promise<void> {
-  const { library, path } = planned.data;
   let need = diskNeedFor(planned);
   for (let run = 1; ; run++) {
-    const free = await freeBytesOf(library);
-    const room = free === null ? { ok: true as const } : checkFreeSpace(free, need, library);
-    if (!room.ok) {
-      hctx.log.warn({ path, reason: room.reason }, 'waiting for disk space');
-      await hctx.emit(
-        {
-          type: 'encode.requeued',
-          data: {
-            library,
-            path,
-            reason: 'low-disk',
-            detail: room.reason,
-            attempt: hctx.attempt,
-            abandoned: run > 1,
-          },
-        },
-        { discriminator: `low-disk-${hctx.attempt}-${run}` },
-      );
-      await env.pause.waitForSpace(library, need.bytes, hctx.signal);
-      // Stopping while waiting: the worker gives the plan straight back to the queue.
-      if (hctx.signal.aborted) throw new Error(`stopped while waiting for room for ${path}`);
-    }
+    await waitForRoom(env.pause, planned, need, hctx, run);
     if ((await encodeOnce(env, planned, action, hctx, run)) === 'done') return;
     need = { bytes: need.bytes * 2, why: `twice ${need.why}: the last run ran out of space` };
   }
-}
-
-/** ffmpeg, or the output's commit, failed because the filesystem is full. */
-function outOfSpace(err: unknown): boolean {
-  if (err instanceof FfmpegFailedError) return ranOutOfSpace(err.stderrTail);
-  if (err instanceof OutputCommitError) return classifyFsError(err.cause).code === 'ENOSPC';
-  return false;
 }
 
 async function encodeOnce(
@@ -400,7 +368,7 @@ async function encodeOnce(
   });
   try {
     try {
-      await mkdir(dirname(action.outputPath), { recursive: true });
+      await makeWorkDir(dirname(action.outputPath));
       // A killed earlier attempt may have left a partial (or an orphaned ffmpeg writing one):
       // unlink it so this run writes a fresh file.
       await rm(action.partialPath, { force: true });

@@ -56,7 +56,16 @@ const jobsQuerySchema = {
   properties: {
     outcome: {
       type: 'string',
-      enum: ['running', 'encoded', 'failed', 'verified', 'rejected', 'replaced', 'replace-failed'],
+      enum: [
+        'running',
+        'requeued',
+        'encoded',
+        'failed',
+        'verified',
+        'rejected',
+        'replaced',
+        'replace-failed',
+      ],
     },
     fileId: { type: 'string', pattern: FILE_ID_PATTERN },
     ...pageProperties,
