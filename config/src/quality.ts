@@ -57,6 +57,8 @@ export interface QualityPolicy {
   guardrails: { minSavingPercent: number; maxOutputRatio: number; minFreeDiskGB: number };
   /** The decode health check before an encode; a failing source is `damaged`. */
   health: { check: 'quick' | 'full' | 'off'; maxErrors: number };
+  /** Cover art, attachments and chapters: kept or dropped (data streams are always dropped). */
+  streams: { coverArt: 'keep' | 'drop'; attachments: 'keep' | 'drop'; chapters: 'keep' | 'drop' };
 }
 
 /** A library as the config file declares it, with its effective policy and that policy's version. */

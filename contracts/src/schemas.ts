@@ -12,6 +12,8 @@ const absPath = { type: 'string', minLength: 1, pattern: '^/' } as const;
 const nonNegInt = { type: 'integer', minimum: 0 } as const;
 const nullableNumber = { type: ['number', 'null'], minimum: 0 } as const;
 
+const STREAM_KINDS = ['audio', 'subtitle', 'attachment', 'cover', 'data', 'video'];
+
 const sourceStamp = {
   type: 'object',
   required: ['size', 'mtimeMs'],
@@ -48,10 +50,11 @@ const target = {
         additionalProperties: false,
         properties: {
           index: { type: 'integer', minimum: 0 },
-          kind: { enum: ['audio', 'subtitle'] },
+          kind: { enum: STREAM_KINDS },
           action: { enum: ['copy', 'convert', 'drop'] },
           codec: { type: ['string', 'null'], minLength: 1 },
           bitrateKbps: { type: ['integer', 'null'], minimum: 1 },
+          reason: str,
         },
       },
     },
@@ -65,6 +68,8 @@ const target = {
         height: { type: 'integer', minimum: 1 },
       },
     },
+    allStreams: { type: 'boolean' },
+    chapters: { enum: ['keep', 'drop'] },
   },
 } as const;
 
@@ -168,12 +173,14 @@ export const dataSchemas: Record<EventType, Schema> = {
                 colorSpace: { type: ['string', 'null'] },
                 hdr: { enum: ['hdr10', 'hdr10+', 'hlg', 'dolby-vision', null] },
                 sideData: { type: 'array', items: str },
+                timecode: { type: ['string', 'null'] },
               },
             },
           ],
         },
         audioStreams: nonNegInt,
         subtitleStreams: nonNegInt,
+        chapters: nonNegInt,
         streams: {
           type: 'array',
           items: {
@@ -182,7 +189,7 @@ export const dataSchemas: Record<EventType, Schema> = {
             additionalProperties: false,
             properties: {
               index: nonNegInt,
-              kind: { enum: ['audio', 'subtitle'] },
+              kind: { enum: STREAM_KINDS },
               codec: str,
               language: { type: ['string', 'null'] },
               channels: { type: ['integer', 'null'], minimum: 0 },
@@ -191,6 +198,9 @@ export const dataSchemas: Record<EventType, Schema> = {
               default: { type: 'boolean' },
               forced: { type: 'boolean' },
               title: { type: ['string', 'null'] },
+              filename: { type: ['string', 'null'] },
+              mimetype: { type: ['string', 'null'] },
+              codecTag: { type: ['string', 'null'] },
             },
           },
         },

@@ -2,7 +2,12 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EncodeCompletedData, VerificationCheck } from '@conform/contracts';
 import { DEFAULT_POLICY, planFile, type FilePlan, type Policy } from '@conform/planner';
-import { buildEncodeArgs, encodeSettingsFor, ENCODE_PROFILES } from '@conform/encoder';
+import {
+  buildEncodeArgs,
+  encodeSettingsFor,
+  ENCODE_PROFILES,
+  extractCoverArt,
+} from '@conform/encoder';
 import { probeVideoColour, readFfprobe, runFfmpeg, tryProbeMedia } from '@conform/media';
 import { verifyEncode } from '@conform/verifier';
 
@@ -83,12 +88,22 @@ export async function runPipeline(
     ENCODE_PROFILES.libx265,
     await probeVideoColour(path),
   );
-  await runFfmpeg(
-    buildEncodeArgs({ inputPath: path, outputPath, ...settings }).map((a) =>
-      // The fast preset's quality is not what these cases are about; ultrafast keeps them quick.
-      a === 'fast' ? 'ultrafast' : a,
-    ),
-  );
+  const covers = await extractCoverArt(path, plan.target, `${outputPath}.partial`);
+  try {
+    await runFfmpeg(
+      buildEncodeArgs({
+        inputPath: path,
+        outputPath,
+        ...settings,
+        attachFiles: covers.files,
+      }).map((a) =>
+        // The fast preset's quality is not what these cases are about; ultrafast keeps them quick.
+        a === 'fast' ? 'ultrafast' : a,
+      ),
+    );
+  } finally {
+    await covers.cleanup();
+  }
   const completed: EncodeCompletedData = {
     library,
     path,

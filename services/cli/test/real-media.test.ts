@@ -81,3 +81,102 @@ describe('pixel format, chroma, bit depth and odd sizes', () => {
     assert.equal(r.streams.find((s) => s.codec_type === 'video')?.pix_fmt, 'yuv420p10le');
   });
 });
+
+describe('every stream accounted for', () => {
+  const kinds = (r: { streams: { codec_type: string; disposition?: Record<string, number> }[] }) =>
+    r.streams.map((s) => (s.disposition?.attached_pic === 1 ? 'cover' : s.codec_type));
+
+  it('an mp4 with cover art, a timecode track and chapters keeps the cover, timecode and chapters; the data stream is dropped with the reason', async () => {
+    const path = join(library, 'camera.mp4');
+    await generateClip({
+      path,
+      durationSec: 2,
+      coverArt: true,
+      timecode: '01:00:00:00',
+      chapters: true,
+    });
+    const r = await runPipeline(library, path, testPolicy(), join(dir, 'wcover'));
+    const text = r.plan.reasons.join('\n');
+    assert.match(text, /keep cover art \(stream \d, png\): policy streams.coverArt is keep/);
+    assert.match(text, /drop data stream \d \(tmcd\): .*start timecode 01:00:00:00 is kept/);
+    assert.match(text, /keep 2 chapter\(s\)/);
+    assert.deepEqual(failures(r.checks), []);
+    assert.ok(r.checks.some((c) => c.name === 'timecode' && c.passed));
+    assert.deepEqual(
+      kinds(r).filter((k) => k !== 'data'),
+      ['video', 'audio', 'cover'],
+    );
+    assert.equal(r.chapters, 2);
+  });
+
+  it('cover art going into mkv becomes an image attachment, not a video track', async () => {
+    const path = join(library, 'album.mp4');
+    await generateClip({ path, durationSec: 1, coverArt: true });
+    const r = await runPipeline(
+      library,
+      path,
+      testPolicy({ container: 'mkv' }),
+      join(dir, 'wcovermkv'),
+    );
+    assert.match(r.plan.reasons.join('\n'), /keep cover art .* as an image attachment/);
+    assert.deepEqual(failures(r.checks), []);
+    const cover = r.streams.find((s) => s.disposition?.attached_pic === 1);
+    assert.equal(cover?.tags?.filename, 'cover.png');
+    assert.equal(
+      r.streams.filter((s) => s.codec_type === 'video').length,
+      2,
+      'main video and the cover',
+    );
+  });
+
+  it('an mkv with a font attachment, flac audio, subtitles and chapters keeps each, checked stream by stream', async () => {
+    const path = join(library, 'anime.mkv');
+    await generateClip({
+      path,
+      durationSec: 2,
+      fontAttachment: true,
+      audioCodec: 'flac',
+      subtitles: true,
+      chapters: true,
+    });
+    const r = await runPipeline(library, path, testPolicy(), join(dir, 'wfont'));
+    assert.match(
+      r.plan.reasons.join('\n'),
+      /keep attachment DejaVuSans.ttf \(stream \d\): policy streams.attachments is keep/,
+    );
+    assert.deepEqual(failures(r.checks), []);
+    const font = r.streams.find((s) => s.codec_type === 'attachment');
+    assert.equal(font?.tags?.filename, 'DejaVuSans.ttf');
+    assert.equal(font?.tags?.mimetype, 'application/x-truetype-font');
+    assert.equal(r.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'flac');
+    assert.equal(r.chapters, 2);
+    for (const name of ['streams', 'stream-titles', 'dispositions', 'chapters']) {
+      assert.ok(
+        r.checks.some((c) => c.name === name && c.passed),
+        `${name} checked`,
+      );
+    }
+  });
+
+  it('the policy can drop cover art, attachments and chapters, each with its rule in the plan', async () => {
+    const path = join(library, 'dropped.mkv');
+    await generateClip({ path, durationSec: 1, fontAttachment: true, chapters: true });
+    const r = await runPipeline(
+      library,
+      path,
+      testPolicy({ streams: { attachments: 'drop', chapters: 'drop' } }),
+      join(dir, 'wdrop'),
+    );
+    assert.match(
+      r.plan.reasons.join('\n'),
+      /drop attachment DejaVuSans.ttf .*streams.attachments is drop/,
+    );
+    assert.match(r.plan.reasons.join('\n'), /drop 1 chapter\(s\)/);
+    assert.deepEqual(failures(r.checks), []);
+    assert.equal(
+      r.streams.some((s) => s.codec_type === 'attachment'),
+      false,
+    );
+    assert.equal(r.chapters, 0);
+  });
+});

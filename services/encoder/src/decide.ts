@@ -100,6 +100,8 @@ export function encodeSettingsFor(
     ...(target.streams ? { streams: target.streams } : {}),
     ...(format ? { pixFmt: format.pixFmt } : {}),
     ...(target.frameSize ? { frameSize: target.frameSize } : {}),
+    ...(target.allStreams ? { allStreams: true } : {}),
+    ...(target.chapters ? { chapters: target.chapters } : {}),
     formatFallback: format?.fallback ?? null,
   };
 }

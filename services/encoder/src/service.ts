@@ -28,6 +28,7 @@ import {
   tryProbeMedia,
 } from '@conform/media';
 import { buildEncodeArgs } from './args.js';
+import { extractCoverArt } from './attachments.js';
 import {
   classifyFailure,
   decideEncode,
@@ -317,11 +318,22 @@ async function encode(
     }
     local.abort(new Error('paused with --now'));
   });
+  let covers: Awaited<ReturnType<typeof extractCoverArt>> | null = null;
   try {
     await mkdir(dirname(action.outputPath), { recursive: true });
     // A killed earlier attempt may have left a partial (or an orphaned ffmpeg writing one):
     // unlink it so this run writes a fresh file.
     await rm(action.partialPath, { force: true });
+    // mkv takes cover art as an image attachment: extracted first, attached by the encode.
+    covers = await extractCoverArt(path, action.target, action.partialPath, hctx.signal);
+    if (covers.files.length > 0) {
+      args = buildEncodeArgs({
+        inputPath: path,
+        outputPath: action.partialPath,
+        ...settings,
+        attachFiles: covers.files,
+      });
+    }
     await hctx.emit(
       {
         type: 'encode.started',
@@ -418,6 +430,7 @@ async function encode(
     log.info({ elapsedMs }, 'encoded');
     await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx, written);
   } finally {
+    await covers?.cleanup();
     unregister();
     release();
   }

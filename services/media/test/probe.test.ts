@@ -115,10 +115,27 @@ describe('summarizeProbe', () => {
         colorSpace: 'bt709',
         hdr: null,
         sideData: [],
+        timecode: null,
       },
       audioStreams: 2,
       subtitleStreams: 1,
+      chapters: 0,
       streams: [
+        // Cover art is listed as a stream of its own, so the plan gives it a rule.
+        {
+          index: 0,
+          kind: 'cover',
+          codec: 'mjpeg',
+          language: null,
+          channels: null,
+          profile: null,
+          channelLayout: null,
+          default: false,
+          forced: false,
+          title: null,
+          filename: null,
+          mimetype: null,
+        },
         {
           index: 2,
           kind: 'audio',

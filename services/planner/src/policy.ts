@@ -4,15 +4,10 @@ import {
   policyVersion as versionOf,
   type QualityPolicy,
 } from '@conform/config';
-import type {
-  EncodeTarget,
-  MediaSummary,
-  PlanDecision,
-  StreamInfo,
-  StreamPlan,
-} from '@conform/contracts';
+import type { EncodeTarget, MediaSummary, PlanDecision } from '@conform/contracts';
 import { matchesGlob } from './glob.js';
 import { depthOf, outputPicture } from './picture.js';
+import { IMAGE_SUBTITLES, keptStreams, planStreams } from './streams.js';
 
 /** The quality policy the planner applies to one library (see @conform/config). */
 export type Policy = QualityPolicy;
@@ -51,8 +46,6 @@ const MB = 1_000_000;
 const GB = 1_000_000_000;
 const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
 const MP4_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov']);
-const IMAGE_SUBTITLES = new Set(['hdmv_pgs_subtitle', 'dvd_subtitle', 'dvb_subtitle', 'xsub']);
-const MP4_AUDIO = new Set(['aac', 'ac3', 'eac3', 'mp3', 'alac', 'opus', 'flac']);
 
 /**
  * Relative bits needed for the same picture quality, per codec (MPEG-2 = 1). Only ratios
@@ -138,6 +131,14 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     reasons.push(`image subtitles (${codecs}) cannot go in mp4: output mkv instead`);
     container = 'mkv';
   }
+  const attachments = (media.streams ?? []).filter((s) => s.kind === 'attachment');
+  if (container === 'mp4' && attachments.length > 0 && policy.streams.attachments === 'keep') {
+    const names = attachments.map((s) => s.filename ?? `stream ${s.index}`).join(', ');
+    reasons.push(
+      `attachments (${names}) cannot go in mp4 and the policy keeps them: output mkv instead`,
+    );
+    container = 'mkv';
+  }
 
   const picture = outputPicture(
     video,
@@ -158,10 +159,16 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
   if (hdr) reasons.push(`HDR video (${hdr}): keep HDR10 colour metadata, 10-bit`);
   reasons.push(...picture.reasons);
   if (media.streams) {
-    target.streams = [
-      ...planAudio(media.streams, policy, container, reasons),
-      ...planSubtitles(subtitles, container, reasons),
-    ].sort((a, b) => a.index - b.index);
+    target.streams = planStreams(media, subtitles, policy, container, reasons);
+    target.allStreams = true;
+  }
+  if (media.chapters !== undefined) {
+    target.chapters = policy.streams.chapters;
+    if (media.chapters > 0) {
+      reasons.push(
+        `${policy.streams.chapters === 'keep' ? 'keep' : 'drop'} ${media.chapters} chapter(s): policy streams.chapters is ${policy.streams.chapters}`,
+      );
+    }
   }
 
   const estimate = estimateOutputBytes(input, policy, downscale, ceiling?.kbps ?? null);
@@ -213,101 +220,6 @@ function containerFor(path: string, policy: Policy, reasons: string[]): 'mkv' | 
   if (MP4_EXTENSIONS.has(ext)) return 'mp4';
   if (ext !== '.mkv') reasons.push(`container ${ext || '(none)'} cannot be kept: output mkv`);
   return 'mkv';
-}
-
-function keptStreams(
-  streams: StreamInfo[] | undefined,
-  kind: StreamInfo['kind'],
-  languages: string[],
-): { kept: StreamInfo[]; dropped: StreamInfo[] } {
-  const all = (streams ?? []).filter((s) => s.kind === kind);
-  const wanted = (s: StreamInfo) =>
-    languages.length === 0 || s.language === null || languages.includes(s.language);
-  return { kept: all.filter(wanted), dropped: all.filter((s) => !wanted(s)) };
-}
-
-function planAudio(
-  streams: StreamInfo[],
-  policy: Policy,
-  container: 'mkv' | 'mp4',
-  reasons: string[],
-): StreamPlan[] {
-  const { keepLanguages, allowedCodecs, reencode } = policy.audio;
-  let { kept, dropped } = keptStreams(streams, 'audio', keepLanguages);
-  if (kept.length === 0 && dropped.length > 0) {
-    // A film without sound is worse than one in the wrong language.
-    const first = dropped[0]!;
-    reasons.push(
-      `no audio track in ${keepLanguages.join(', ')}: keeping track ${first.index} (${first.language ?? 'untagged'})`,
-    );
-    kept = [first];
-    dropped = dropped.slice(1);
-  }
-  const plans: StreamPlan[] = dropped.map((s) => {
-    reasons.push(`drop audio track ${s.index} (${s.language}): language not kept`);
-    return { index: s.index, kind: 'audio', action: 'drop', codec: null, bitrateKbps: null };
-  });
-  for (const s of kept) {
-    const notAllowed = allowedCodecs.length > 0 && !allowedCodecs.includes(s.codec);
-    const notInMp4 = container === 'mp4' && !MP4_AUDIO.has(s.codec);
-    if (notAllowed || notInMp4) {
-      reasons.push(
-        `re-encode audio track ${s.index} from ${s.codec} to ${reencode.codec} ${reencode.bitrateKbps} kbit/s: ${notAllowed ? 'codec not in the allowed list' : 'mp4 cannot hold it'}`,
-      );
-      plans.push({
-        index: s.index,
-        kind: 'audio',
-        action: 'convert',
-        codec: reencode.codec,
-        bitrateKbps: reencode.bitrateKbps,
-      });
-    } else {
-      plans.push({ index: s.index, kind: 'audio', action: 'copy', codec: null, bitrateKbps: null });
-    }
-  }
-  return plans;
-}
-
-function planSubtitles(
-  subtitles: { kept: StreamInfo[]; dropped: StreamInfo[] },
-  container: 'mkv' | 'mp4',
-  reasons: string[],
-): StreamPlan[] {
-  const plans: StreamPlan[] = subtitles.dropped.map((s) => {
-    reasons.push(`drop subtitle track ${s.index} (${s.language}): language not kept`);
-    return { index: s.index, kind: 'subtitle', action: 'drop', codec: null, bitrateKbps: null };
-  });
-  for (const s of subtitles.kept) {
-    // Text subtitles change format to what the container holds; image ones only ever copy.
-    const convertTo = IMAGE_SUBTITLES.has(s.codec)
-      ? null
-      : container === 'mp4' && s.codec !== 'mov_text'
-        ? 'mov_text'
-        : container === 'mkv' && s.codec === 'mov_text'
-          ? 'subrip'
-          : null;
-    if (convertTo) {
-      reasons.push(
-        `convert subtitle track ${s.index} from ${s.codec} to ${convertTo} for ${container}`,
-      );
-      plans.push({
-        index: s.index,
-        kind: 'subtitle',
-        action: 'convert',
-        codec: convertTo,
-        bitrateKbps: null,
-      });
-    } else {
-      plans.push({
-        index: s.index,
-        kind: 'subtitle',
-        action: 'copy',
-        codec: null,
-        bitrateKbps: null,
-      });
-    }
-  }
-  return plans;
 }
 
 /**

@@ -21,6 +21,23 @@ export interface MediaFacts {
   /** Language tag of each audio stream in order (`und` when untagged). */
   audioLanguages: string[];
   subtitleLanguages: string[];
+  /** Every stream besides the main video, in file order (what the stream plan is checked on). */
+  streams: FactStream[];
+  chapters: number;
+  /** The start timecode from the video's or a timecode track's tags, if any. */
+  timecode: string | null;
+}
+
+/** One stream besides the main video, as the stream plan check compares it. */
+export interface FactStream {
+  index: number;
+  kind: 'audio' | 'subtitle' | 'attachment' | 'cover' | 'data' | 'video';
+  codec: string;
+  language: string;
+  title: string | null;
+  default: boolean;
+  forced: boolean;
+  filename: string | null;
 }
 
 /** A probe result: unreadable media is an expected outcome, carried as a value. */
@@ -29,7 +46,9 @@ export type FactsOutcome = { ok: true; facts: MediaFacts } | { ok: false; reason
 /** The parts of ffprobe's `-show_format -show_streams` JSON the verifier reads. */
 export interface FfprobeJson {
   format?: { format_name?: string; duration?: string; size?: string };
+  chapters?: unknown[];
   streams?: {
+    index?: number;
     codec_type?: string;
     codec_name?: string;
     width?: number;
@@ -39,8 +58,8 @@ export interface FfprobeJson {
     color_transfer?: string;
     color_space?: string;
     duration?: string;
-    tags?: { language?: string };
-    disposition?: { attached_pic?: number };
+    tags?: Record<string, string | undefined>;
+    disposition?: { attached_pic?: number; default?: number; forced?: number };
   }[];
 }
 
@@ -70,7 +89,45 @@ export function factsFromProbe(json: FfprobeJson, sizeBytes: number): MediaFacts
       : null,
     audioLanguages: languages('audio'),
     subtitleLanguages: languages('subtitle'),
+    streams: streams.flatMap((s, position): FactStream[] => {
+      if (s === video) return [];
+      const kind =
+        s.codec_type === 'video'
+          ? s.disposition?.attached_pic === 1
+            ? 'cover'
+            : 'video'
+          : s.codec_type;
+      if (
+        kind !== 'audio' &&
+        kind !== 'subtitle' &&
+        kind !== 'attachment' &&
+        kind !== 'cover' &&
+        kind !== 'data' &&
+        kind !== 'video'
+      ) {
+        return [];
+      }
+      return [
+        {
+          index: s.index ?? position,
+          kind,
+          codec: s.codec_name ?? 'unknown',
+          language: tagOf(s, 'language') ?? 'und',
+          title: tagOf(s, 'title'),
+          default: s.disposition?.default === 1,
+          forced: s.disposition?.forced === 1,
+          filename: tagOf(s, 'filename'),
+        },
+      ];
+    }),
+    chapters: json.chapters?.length ?? 0,
+    timecode: [video, ...streams].map((s) => (s ? tagOf(s, 'timecode') : null)).find(Boolean) ?? null,
   };
+}
+
+// mkv tags come back upper case when ffmpeg wrote them from another container's.
+function tagOf(s: { tags?: Record<string, string | undefined> }, key: string): string | null {
+  return s.tags?.[key] ?? s.tags?.[key.toUpperCase()] ?? null;
 }
 
 /**

@@ -6,6 +6,7 @@ import type {
   VerificationLimits,
 } from '@conform/contracts';
 import type { MediaFacts } from './facts.js';
+import { streamPlanChecks } from './streams.js';
 import type { DecodeResult, SsimSample } from './passes.js';
 
 /** The limits used when the policy sets none (documented in the README). */
@@ -80,8 +81,13 @@ export function probeChecks(
       limit: target.container,
     },
     durationCheck(source.durationSec, output.durationSec),
-    streamsCheck('audio-streams', source.audioLanguages, output.audioLanguages),
-    streamsCheck('subtitle-streams', source.subtitleLanguages, output.subtitleLanguages),
+    // A plan naming every stream is checked stream by stream; older plans copied everything.
+    ...(target.allStreams
+      ? streamPlanChecks(source, output, target)
+      : [
+          streamsCheck('audio-streams', source.audioLanguages, output.audioLanguages),
+          streamsCheck('subtitle-streams', source.subtitleLanguages, output.subtitleLanguages),
+        ]),
     pixelFormatCheck(output, expectedPixFmt),
     ...(target.frameSize ? [frameSizeCheck(output, target.frameSize)] : []),
     hdrCheck(source, output),
