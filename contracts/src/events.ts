@@ -44,6 +44,10 @@ export interface MediaSummary {
     sideData?: string[];
     /** The start timecode (`01:00:00:00`) from the video's or a timecode track's tags. */
     timecode?: string | null;
+    /** ffprobe's field_order: `progressive`, `tt`, `bb`, `tb`, `bt`; null when unknown. */
+    fieldOrder?: string | null;
+    /** An `idet` sample, taken when field_order says nothing. */
+    idet?: IdetSample | null;
   } | null;
   audioStreams: number;
   subtitleStreams: number;
@@ -63,6 +67,16 @@ export interface MediaSummary {
  * stream was probed.
  */
 export type StreamKind = 'audio' | 'subtitle' | 'attachment' | 'cover' | 'data' | 'video';
+
+/** ffmpeg's idet filter over a sample of frames: its multi-frame counts. */
+export interface IdetSample {
+  fromSec: number;
+  frames: number;
+  tff: number;
+  bff: number;
+  progressive: number;
+  undetermined: number;
+}
 
 /** One stream besides the main video as ffprobe described it. */
 export interface StreamInfo {
@@ -149,6 +163,8 @@ export interface EncodeTarget {
   allStreams?: boolean;
   /** Chapters: kept (the default) or dropped, by the policy. */
   chapters?: 'keep' | 'drop';
+  /** Deinterlace (bwdif, one frame per frame) with this field parity; the output is progressive. */
+  deinterlace?: { parity: 'tff' | 'bff' | 'auto' };
 }
 
 /** A single verification check with what was measured and the limit it was held to. */

@@ -70,6 +70,12 @@ const target = {
     },
     allStreams: { type: 'boolean' },
     chapters: { enum: ['keep', 'drop'] },
+    deinterlace: {
+      type: 'object',
+      required: ['parity'],
+      additionalProperties: false,
+      properties: { parity: { enum: ['tff', 'bff', 'auto'] } },
+    },
   },
 } as const;
 
@@ -174,6 +180,25 @@ export const dataSchemas: Record<EventType, Schema> = {
                 hdr: { enum: ['hdr10', 'hdr10+', 'hlg', 'dolby-vision', null] },
                 sideData: { type: 'array', items: str },
                 timecode: { type: ['string', 'null'] },
+                fieldOrder: { type: ['string', 'null'] },
+                idet: {
+                  oneOf: [
+                    { type: 'null' },
+                    {
+                      type: 'object',
+                      required: ['fromSec', 'frames', 'tff', 'bff', 'progressive', 'undetermined'],
+                      additionalProperties: false,
+                      properties: {
+                        fromSec: { type: 'number', minimum: 0 },
+                        frames: nonNegInt,
+                        tff: nonNegInt,
+                        bff: nonNegInt,
+                        progressive: nonNegInt,
+                        undetermined: nonNegInt,
+                      },
+                    },
+                  ],
+                },
               },
             },
           ],

@@ -1,7 +1,13 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EncodeCompletedData, VerificationCheck } from '@conform/contracts';
-import { DEFAULT_POLICY, planFile, type FilePlan, type Policy } from '@conform/planner';
+import {
+  DEFAULT_POLICY,
+  planFile,
+  withIdetSample,
+  type FilePlan,
+  type Policy,
+} from '@conform/planner';
 import {
   buildEncodeArgs,
   encodeSettingsFor,
@@ -72,7 +78,8 @@ export async function runPipeline(
   workDir: string,
 ): Promise<PipelineResult> {
   const s = await stat(path);
-  const probe = await tryProbeMedia(path);
+  // The planner service's own read step: probe, plus an idet sample where field order is unknown.
+  const probe = await withIdetSample(await tryProbeMedia(path), path, policy);
   if (!probe.ok) throw new Error(`${path} does not probe: ${probe.reason}`);
   const plan = planFile(
     { library, path, size: s.size, media: probe.media, freeBytes: null },

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateClip } from '@conform/media';
+import { generateClip, runFfmpeg } from '@conform/media';
 import { failures, runPipeline, testPolicy } from './pipeline.js';
 
 // Files shaped like real libraries, through the real planner, encoder arguments, ffmpeg and
@@ -178,5 +178,96 @@ describe('every stream accounted for', () => {
       false,
     );
     assert.equal(r.chapters, 0);
+  });
+});
+
+describe('interlacing', () => {
+  const fieldOrder = (r: { streams: { codec_type: string; field_order?: string }[] }) =>
+    r.streams.find((s) => s.codec_type === 'video')?.field_order;
+
+  it('an interlaced MPEG-2 recording (field order tt) is deinterlaced with bwdif to progressive HEVC', async () => {
+    const path = join(library, 'broadcast.mkv');
+    await generateClip({ path, durationSec: 1, mpeg2: true, interlaced: true, audioCodec: 'ac3' });
+    const r = await runPipeline(library, path, testPolicy(), join(dir, 'wint'));
+    assert.deepEqual(r.plan.target?.deinterlace, { parity: 'tff' });
+    assert.match(
+      r.plan.reasons.join('\n'),
+      /interlaced source, field order tt \(top field first\): deinterlace with bwdif, progressive output/,
+    );
+    assert.deepEqual(failures(r.checks), []);
+    assert.ok(r.checks.some((c) => c.name === 'field-order' && c.measured === 'progressive'));
+    assert.equal(fieldOrder(r), 'progressive');
+  });
+
+  it('deinterlace: never encodes the fields as they are, saying so', async () => {
+    const path = join(library, 'broadcast-never.mkv');
+    await generateClip({ path, durationSec: 1, mpeg2: true, interlaced: true });
+    const r = await runPipeline(
+      library,
+      path,
+      testPolicy({ video: { deinterlace: 'never' } }),
+      join(dir, 'wnever'),
+    );
+    assert.equal(r.plan.target?.deinterlace, undefined);
+    assert.match(
+      r.plan.reasons.join('\n'),
+      /interlaced source, field order tt .*not deinterlaced \(deinterlace: never\)/,
+    );
+    assert.notEqual(fieldOrder(r), 'progressive');
+  });
+
+  it('where field order says nothing (MPEG-4 in AVI), an idet sample finds the interlacing', async () => {
+    const path = join(library, 'capture.avi');
+    // Real interlaced content: 50p motion woven into 25i fields, stored by a codec that keeps no field order.
+    await runFfmpeg([
+      '-nostdin',
+      '-y',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=50:duration=2',
+      '-vf',
+      'rotate=t,tinterlace=mode=interleave_top,setfield=tff',
+      '-c:v',
+      'mpeg4',
+      '-q:v',
+      '2',
+      path,
+    ]);
+    const r = await runPipeline(library, path, testPolicy(), join(dir, 'widet'));
+    assert.match(
+      r.plan.reasons.join('\n'),
+      /field order unknown; idet over \d+ frames from 0 s: TFF \d+.* → interlaced \(top field first\)/,
+    );
+    assert.deepEqual(r.plan.target?.deinterlace, { parity: 'tff' });
+    assert.deepEqual(failures(r.checks), []);
+    assert.equal(fieldOrder(r), 'progressive');
+  });
+
+  it('a progressive source with unknown field order is left as it is after the idet sample', async () => {
+    const path = join(library, 'progressive.avi');
+    await runFfmpeg([
+      '-nostdin',
+      '-y',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=25:duration=2',
+      '-vf',
+      'rotate=t',
+      '-c:v',
+      'mpeg4',
+      '-q:v',
+      '2',
+      path,
+    ]);
+    const r = await runPipeline(library, path, testPolicy(), join(dir, 'wprog'));
+    assert.match(r.plan.reasons.join('\n'), /idet over .* → progressive: not deinterlaced/);
+    assert.equal(r.plan.target?.deinterlace, undefined);
+    assert.deepEqual(failures(r.checks), []);
   });
 });

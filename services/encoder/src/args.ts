@@ -40,6 +40,8 @@ export interface EncodeArgsInput {
   chapters?: 'keep' | 'drop';
   /** Files to attach (mkv): cover art extracted from the source, see {@link coverArtFiles}. */
   attachFiles?: readonly AttachFile[];
+  /** Deinterlace with bwdif first (one frame per frame); the output is progressive. */
+  deinterlace?: { parity: 'tff' | 'bff' | 'auto' } | null;
 }
 
 /** A file `-attach`ed to an mkv output, with the tags players look for. */
@@ -95,6 +97,10 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   if (implicitAttachments) args.push('-map', '0:t?');
   // Most encoders refuse odd widths or heights with 4:2:0 chroma; never upscale.
   const filters = [
+    // Fields are weaved back into frames before scaling, which would blend them.
+    ...(input.deinterlace
+      ? [`bwdif=mode=send_frame:parity=${input.deinterlace.parity}:deint=all`]
+      : []),
     input.frameSize
       ? `scale=${input.frameSize.width}:${input.frameSize.height}`
       : input.maxHeight

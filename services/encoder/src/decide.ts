@@ -102,6 +102,7 @@ export function encodeSettingsFor(
     ...(target.frameSize ? { frameSize: target.frameSize } : {}),
     ...(target.allStreams ? { allStreams: true } : {}),
     ...(target.chapters ? { chapters: target.chapters } : {}),
+    ...(target.deinterlace ? { deinterlace: target.deinterlace } : {}),
     formatFallback: format?.fallback ?? null,
   };
 }

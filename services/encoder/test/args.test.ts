@@ -175,3 +175,15 @@ describe('output pixel format and frame size from the plan', () => {
     assert.equal(outputFormatFor(ENCODE_PROFILES.h264_nvenc, 'yuv422p').pixFmt, 'yuv420p');
   });
 });
+
+describe('deinterlacing', () => {
+  it('puts bwdif with the plan’s parity before the scale', () => {
+    const args = buildEncodeArgs(
+      input('libx265', { deinterlace: { parity: 'tff' }, frameSize: { width: 720, height: 576 } }),
+    );
+    assert.equal(
+      args[args.indexOf('-filter:v:0') + 1],
+      'bwdif=mode=send_frame:parity=tff:deint=all,scale=720:576',
+    );
+  });
+});

@@ -23,6 +23,7 @@ export interface FfprobeOutput {
     channel_layout?: string;
     index?: number;
     codec_tag_string?: string;
+    field_order?: string;
     tags?: {
       language?: string;
       title?: string;
@@ -70,6 +71,8 @@ export function summarizeProbe(json: FfprobeOutput): MediaSummary {
           hdr: hdrOf(video.color_transfer, sideDataOf(video)),
           sideData: sideDataOf(video),
           timecode: timecodeOf(streams, video),
+          fieldOrder:
+            video.field_order && video.field_order !== 'unknown' ? video.field_order : null,
         }
       : null,
     audioStreams: streams.filter((s) => s.codec_type === 'audio').length,
@@ -174,7 +177,16 @@ export async function readFfprobe<T extends { streams?: unknown[] } = FfprobeOut
 ): Promise<T> {
   const result = await execa(
     'ffprobe',
-    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-show_chapters', path],
+    [
+      '-v',
+      'error',
+      '-print_format',
+      'json',
+      '-show_format',
+      '-show_streams',
+      '-show_chapters',
+      path,
+    ],
     { reject: false, stdin: 'ignore', cancelSignal: opts.signal, forceKillAfterDelay: 2_000 },
   );
   if (result.code === 'ENOENT' && result.exitCode === undefined) {

@@ -116,6 +116,7 @@ describe('summarizeProbe', () => {
         hdr: null,
         sideData: [],
         timecode: null,
+        fieldOrder: null,
       },
       audioStreams: 2,
       subtitleStreams: 1,

@@ -6,6 +6,7 @@ import {
 } from '@conform/config';
 import type { EncodeTarget, MediaSummary, PlanDecision } from '@conform/contracts';
 import { matchesGlob } from './glob.js';
+import { interlaceDecision } from './interlace.js';
 import { depthOf, outputPicture } from './picture.js';
 import { IMAGE_SUBTITLES, keptStreams, planStreams } from './streams.js';
 
@@ -158,6 +159,9 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
   };
   if (hdr) reasons.push(`HDR video (${hdr}): keep HDR10 colour metadata, 10-bit`);
   reasons.push(...picture.reasons);
+  const interlace = interlaceDecision(video, policy);
+  if (interlace.deinterlace) target.deinterlace = interlace.deinterlace;
+  reasons.push(...interlace.reasons);
   if (media.streams) {
     target.streams = planStreams(media, subtitles, policy, container, reasons);
     target.allStreams = true;

@@ -9,7 +9,7 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { checkHealth, tryProbeMedia } from '@conform/media';
+import { checkHealth, sampleInterlacing, tryProbeMedia, type ProbeOutcome } from '@conform/media';
 import {
   checkFreshness,
   needsHealthCheck,
@@ -143,8 +143,7 @@ export async function readPlanningHistory(
   const sizeGuardFailed = failed?.data.checks.some((c) => c.name === 'size-guard' && !c.passed);
   return {
     sizeGuardFailedUnder:
-      kept?.data.policyVersion ??
-      (sizeGuardFailed ? (failed?.data.policyVersion ?? null) : null),
+      kept?.data.policyVersion ?? (sizeGuardFailed ? (failed?.data.policyVersion ?? null) : null),
     restoredUnder: restored?.data.policyVersion ?? null,
   };
 }
@@ -165,17 +164,38 @@ export function plannerHandler(
       );
       return;
     }
-    const probe = await tryProbeMedia(discovered.path, { signal: hctx.signal });
+    const policy = policyOf(discovered.library);
+    const probe = await withIdetSample(
+      await tryProbeMedia(discovered.path, { signal: hctx.signal }),
+      discovered.path,
+      policy,
+      hctx.signal,
+    );
     if (!probe.ok) {
       hctx.log.warn({ path: discovered.path, reason: probe.reason }, 'file is not readable media');
     }
-    const policy = policyOf(discovered.library);
     const free = await freeBytes(discovered.library);
     const history = await historyOf(event.fileId);
     for (const next of planDiscovery(discovered, probe, policy, free, history)) {
       await hctx.emit(await checkedHealth(next, policy, hctx.signal));
     }
   };
+}
+
+/**
+ * A probe with an idet sample added where the stream's field order says nothing and the policy
+ * deinterlaces by detection; it goes into file.probed, so a re-plan decides from it too.
+ */
+export async function withIdetSample(
+  probe: ProbeOutcome,
+  path: string,
+  policy: Policy,
+  signal?: AbortSignal,
+): Promise<ProbeOutcome> {
+  const video = probe.ok ? probe.media.video : null;
+  if (!probe.ok || !video || video.fieldOrder || policy.video.deinterlace !== 'auto') return probe;
+  const idet = await sampleInterlacing(path, probe.media.durationSec, { signal });
+  return { ok: true, media: { ...probe.media, video: { ...video, idet } } };
 }
 
 /**

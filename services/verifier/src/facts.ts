@@ -10,6 +10,8 @@ export interface VideoFacts {
   colorPrimaries: string | null;
   colorTransfer: string | null;
   colorSpace: string | null;
+  /** ffprobe's field_order; null when unknown. */
+  fieldOrder: string | null;
 }
 
 /** What the verifier reads about one file: more than the planner's summary (languages, colour). */
@@ -57,6 +59,7 @@ export interface FfprobeJson {
     color_primaries?: string;
     color_transfer?: string;
     color_space?: string;
+    field_order?: string;
     duration?: string;
     tags?: Record<string, string | undefined>;
     disposition?: { attached_pic?: number; default?: number; forced?: number };
@@ -85,6 +88,7 @@ export function factsFromProbe(json: FfprobeJson, sizeBytes: number): MediaFacts
           colorPrimaries: tag(video.color_primaries),
           colorTransfer: tag(video.color_transfer),
           colorSpace: tag(video.color_space),
+          fieldOrder: tag(video.field_order),
         }
       : null,
     audioLanguages: languages('audio'),

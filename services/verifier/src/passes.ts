@@ -84,12 +84,16 @@ export async function measureSsim(
   outputPath: string,
   segment: Segment,
   size: { width: number; height: number },
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; deinterlace?: { parity: string } | null } = {},
 ): Promise<SsimSample> {
   const seek = ['-ss', String(segment.startSec), '-t', String(segment.lengthSec)];
+  // A deinterlaced output is compared with the source deinterlaced the same way, not its fields.
+  const sourceFilter = opts.deinterlace
+    ? `bwdif=mode=send_frame:parity=${opts.deinterlace.parity}:deint=all,`
+    : '';
   const filter =
     `[0:v:0]scale=${size.width}:${size.height},setpts=PTS-STARTPTS[o];` +
-    `[1:v:0]setpts=PTS-STARTPTS[s];[o][s]ssim`;
+    `[1:v:0]${sourceFilter}setpts=PTS-STARTPTS[s];[o][s]ssim`;
   const result = await runTool(
     'ffmpeg',
     [

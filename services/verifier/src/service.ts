@@ -79,7 +79,12 @@ export async function verifyEncode(
   const samples: SsimSample[] = [];
   // probeChecks passed, so the source duration is known.
   for (const segment of ssimSegments(source.facts.durationSec ?? 0)) {
-    samples.push(await measureSsim(path, outputPath, segment, size, opts));
+    samples.push(
+      await measureSsim(path, outputPath, segment, size, {
+        ...opts,
+        deinterlace: completed.target.deinterlace ?? null,
+      }),
+    );
   }
   checks.push(ssimCheck(samples, limits.ssimFloor));
   return checks;

@@ -90,6 +90,7 @@ export function probeChecks(
         ]),
     pixelFormatCheck(output, expectedPixFmt),
     ...(target.frameSize ? [frameSizeCheck(output, target.frameSize)] : []),
+    ...(target.deinterlace ? [progressiveCheck(output)] : []),
     hdrCheck(source, output),
     sizeGuardCheck(sourceSizeBytes, output.sizeBytes, limits.maxSizeRatio),
   ];
@@ -151,6 +152,17 @@ function frameSizeCheck(
   const got = output.video ? `${output.video.width}x${output.video.height}` : null;
   const limit = `${want.width}x${want.height}`;
   return { name: 'frame-size', passed: got === limit, measured: got, limit };
+}
+
+/** A deinterlaced output is progressive: no field order that says the frames are fields. */
+function progressiveCheck(output: MediaFacts): VerificationCheck {
+  const got = output.video?.fieldOrder ?? null;
+  return {
+    name: 'field-order',
+    passed: got === 'progressive',
+    measured: got ?? 'unknown',
+    limit: 'progressive',
+  };
 }
 
 /** An HDR source (PQ or HLG) must keep its primaries, transfer and matrix tags. */

@@ -30,6 +30,7 @@ const source: MediaFacts = {
     colorPrimaries: null,
     colorTransfer: null,
     colorSpace: null,
+    fieldOrder: 'progressive',
   },
   audioLanguages: ['eng', 'fra'],
   subtitleLanguages: ['eng'],
