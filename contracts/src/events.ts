@@ -102,6 +102,8 @@ export interface StreamInfo {
   mimetype?: string | null;
   /** ffprobe's codec tag, e.g. `tmcd` for a QuickTime timecode track. */
   codecTag?: string | null;
+  /** Bits per second: ffprobe's stream bit_rate, or mkv's BPS statistics tag; null when unknown. */
+  bitRate?: number | null;
 }
 
 /** What to do with one stream of the source besides the main video. */
@@ -163,6 +165,8 @@ export interface EncodeTarget {
   allStreams?: boolean;
   /** Chapters: kept (the default) or dropped, by the policy. */
   chapters?: 'keep' | 'drop';
+  /** Remux only: the video is copied as it is (decision `remux`). */
+  videoCopy?: boolean;
   /** Deinterlace (bwdif, one frame per frame) with this field parity; the output is progressive. */
   deinterlace?: { parity: 'tff' | 'bff' | 'auto' };
 }
@@ -187,10 +191,11 @@ export interface VerificationLimits {
 }
 
 /**
- * What the planner decided. `damaged`: the source failed its health check and is left alone
- * (widened compatibly: events from before it never carry it).
+ * What the planner decided. `remux`: the video complies but streams or container change, so it
+ * is copied, not re-encoded (same verify and swap path). `damaged`: the source failed its health
+ * check and is left alone. Both widened compatibly: events from before them never carry them.
  */
-export type PlanDecision = 'encode' | 'skip' | 'compliant' | 'damaged';
+export type PlanDecision = 'encode' | 'remux' | 'skip' | 'compliant' | 'damaged';
 
 /** A decode health check of a source: which stretches were decoded and what ffmpeg reported. */
 export interface HealthReport {

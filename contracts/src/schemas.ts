@@ -69,6 +69,7 @@ const target = {
       },
     },
     allStreams: { type: 'boolean' },
+    videoCopy: { type: 'boolean' },
     chapters: { enum: ['keep', 'drop'] },
     deinterlace: {
       type: 'object',
@@ -226,6 +227,7 @@ export const dataSchemas: Record<EventType, Schema> = {
               filename: { type: ['string', 'null'] },
               mimetype: { type: ['string', 'null'] },
               codecTag: { type: ['string', 'null'] },
+              bitRate: { type: ['number', 'null'], minimum: 0 },
             },
           },
         },
@@ -244,7 +246,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     ],
     {
       source: sourceStamp,
-      decision: { enum: ['encode', 'skip', 'compliant', 'damaged'] },
+      decision: { enum: ['encode', 'remux', 'skip', 'compliant', 'damaged'] },
       reasons: { type: 'array', items: str, minItems: 1 },
       policyVersion: str,
       target: { oneOf: [{ type: 'null' }, target] },

@@ -82,6 +82,7 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
       };
       switch (decision) {
         case 'encode':
+        case 'remux':
           return located('queued', base);
         case 'skip':
           // A skip that only holds an earlier outcome keeps showing that outcome.

@@ -85,7 +85,7 @@ export async function runPipeline(
     { library, path, size: s.size, media: probe.media, freeBytes: null },
     policy,
   );
-  if (plan.decision !== 'encode' || !plan.target) {
+  if ((plan.decision !== 'encode' && plan.decision !== 'remux') || !plan.target) {
     return { plan, outputPath: null, checks: [], streams: [], chapters: 0 };
   }
   await mkdir(workDir, { recursive: true });
@@ -120,7 +120,7 @@ export async function runPipeline(
     outputPath,
     outputSize: (await stat(outputPath)).size,
     elapsedMs: 0,
-    limits: { maxSizeRatio: policy.guardrails.maxOutputRatio },
+    limits: { maxSizeRatio: Math.max(policy.guardrails.maxOutputRatio, 1.05) },
   };
   const checks = await verifyEncode(completed);
   const json = await readFfprobe<{ streams: OutStream[]; chapters?: unknown[] }>(outputPath);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -269,5 +269,71 @@ describe('interlacing', () => {
     assert.match(r.plan.reasons.join('\n'), /idet over .* → progressive: not deinterlaced/);
     assert.equal(r.plan.target?.deinterlace, undefined);
     assert.deepEqual(failures(r.checks), []);
+  });
+});
+
+describe('remux only', () => {
+  /** md5 of the video packets: equal when the video was copied, not re-encoded. */
+  async function videoPacketsMd5(path: string): Promise<string> {
+    const out = join(dir, `md5-${Math.random().toString(36).slice(2)}.txt`);
+    await runFfmpeg([
+      '-nostdin',
+      '-y',
+      '-v',
+      'error',
+      '-i',
+      path,
+      '-map',
+      '0:v:0',
+      '-c',
+      'copy',
+      '-f',
+      'md5',
+      out,
+    ]);
+    return (await readFile(out, 'utf8')).trim();
+  }
+
+  it('drops an unwanted audio language from a compliant HEVC file without re-encoding the video', async () => {
+    const path = join(library, 'compliant-two-languages.mkv');
+    await generateClip({ path, durationSec: 1, videoCodec: 'hevc', audioTracks: 2 });
+    const r = await runPipeline(
+      library,
+      path,
+      testPolicy({ audio: { keepLanguages: ['eng'] } }),
+      join(dir, 'wremux'),
+    );
+    assert.equal(r.plan.decision, 'remux');
+    assert.equal(r.plan.target?.videoCopy, true);
+    assert.match(r.plan.reasons.join('\n'), /remux only, the video is copied \(drop audio 2\)/);
+    assert.match(r.plan.reasons.join('\n'), /drop audio track 2 \(fra\): language not kept/);
+    assert.deepEqual(failures(r.checks), []);
+    assert.deepEqual(
+      r.streams.filter((s) => s.codec_type === 'audio').map((s) => s.tags?.language),
+      ['eng'],
+    );
+    assert.equal(await videoPacketsMd5(r.outputPath!), await videoPacketsMd5(path));
+  });
+
+  it('moves a compliant file into the container the policy names', async () => {
+    const path = join(library, 'compliant.mkv');
+    await generateClip({ path, durationSec: 1, videoCodec: 'hevc' });
+    const r = await runPipeline(
+      library,
+      path,
+      testPolicy({ container: 'mp4' }),
+      join(dir, 'wremux2'),
+    );
+    assert.equal(r.plan.decision, 'remux');
+    assert.match(r.plan.reasons.join('\n'), /container mkv → mp4/);
+    assert.deepEqual(failures(r.checks), []);
+    assert.equal(await videoPacketsMd5(r.outputPath!), await videoPacketsMd5(path));
+  });
+
+  it('leaves a compliant file whose streams and container need nothing alone', async () => {
+    const path = join(library, 'fine.mkv');
+    await generateClip({ path, durationSec: 1, videoCodec: 'hevc' });
+    const r = await runPipeline(library, path, testPolicy(), join(dir, 'wfine'));
+    assert.equal(r.plan.decision, 'compliant');
   });
 });

@@ -40,6 +40,8 @@ export interface EncodeArgsInput {
   chapters?: 'keep' | 'drop';
   /** Files to attach (mkv): cover art extracted from the source, see {@link coverArtFiles}. */
   attachFiles?: readonly AttachFile[];
+  /** Remux only: copy the video as it is (a compliant video whose streams or container change). */
+  videoCopy?: boolean;
   /** Deinterlace with bwdif first (one frame per frame); the output is progressive. */
   deinterlace?: { parity: 'tff' | 'bff' | 'auto' } | null;
 }
@@ -84,7 +86,10 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   if (pixFmt === null) {
     throw new EncodeProfileViolationError(profile.encoder, 'cannot encode 10-bit video');
   }
-  const args = ['-hide_banner', '-nostdin', '-y', ...profile.deviceArgs, '-i', input.inputPath];
+  const remux = input.videoCopy === true;
+  const args = ['-hide_banner', '-nostdin', '-y'];
+  if (!remux) args.push(...profile.deviceArgs);
+  args.push('-i', input.inputPath);
   args.push('-map', '0:v:0');
   // Cover art goes into mkv as an image attachment (-attach), not as a one-frame video track.
   const kept = input.streams?.filter(
@@ -95,6 +100,41 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   // Older plans name audio and subtitles only: fonts for styled subtitles follow implicitly.
   const implicitAttachments = input.container === 'mkv' && !input.allStreams;
   if (implicitAttachments) args.push('-map', '0:t?');
+  if (remux) {
+    // Remux only: the compliant video is copied bit for bit; only streams and container change.
+    args.push('-c:v:0', 'copy');
+  } else {
+    args.push(...videoEncodeArgs(input, pixFmt, tenBit));
+  }
+  args.push(...streamCodecArgs(kept));
+  if (implicitAttachments) args.push('-c:t', 'copy');
+  const mappedAttachments = kept?.filter((s) => s.kind === 'attachment').length ?? 0;
+  if (input.container === 'mkv') {
+    (input.attachFiles ?? []).forEach((f, i) => {
+      const at = `-metadata:s:t:${mappedAttachments + i}`;
+      args.push('-attach', f.path, at, `mimetype=${f.mimetype}`, at, `filename=${f.filename}`);
+    });
+  }
+  args.push('-map_metadata', '0', '-map_chapters', input.chapters === 'drop' ? '-1' : '0');
+  // Sparse subtitle streams can otherwise overflow the muxer queue on long files.
+  args.push('-max_muxing_queue_size', '4096');
+  args.push(...containerArgs(input.container, profile), input.outputPath);
+  const required = remux ? REMUX_REQUIRED : [...ALWAYS_REQUIRED, ...profile.requiredArgs];
+  for (const flag of required) {
+    if (!args.includes(flag)) {
+      throw new EncodeProfileViolationError(profile.encoder, `the arguments lack ${flag}`);
+    }
+  }
+  return args;
+}
+
+// A remux carries no video encoder flags, but everything an output must keep.
+const REMUX_REQUIRED = ['-map_metadata', '-map_chapters', '-max_muxing_queue_size', '-f'];
+
+/** The main video's filter chain, encoder, pixel format, preset, quality and HDR flags. */
+function videoEncodeArgs(input: EncodeArgsInput, pixFmt: string, tenBit: boolean): string[] {
+  const { profile } = input;
+  const args: string[] = [];
   // Most encoders refuse odd widths or heights with 4:2:0 chroma; never upscale.
   const filters = [
     // Fields are weaved back into frames before scaling, which would blend them.
@@ -118,24 +158,6 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   args.push(...privateParams(profile, input.hdr10));
   if (input.hdr10) {
     args.push('-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc');
-  }
-  args.push(...streamCodecArgs(kept));
-  if (implicitAttachments) args.push('-c:t', 'copy');
-  const mappedAttachments = kept?.filter((s) => s.kind === 'attachment').length ?? 0;
-  if (input.container === 'mkv') {
-    (input.attachFiles ?? []).forEach((f, i) => {
-      const at = `-metadata:s:t:${mappedAttachments + i}`;
-      args.push('-attach', f.path, at, `mimetype=${f.mimetype}`, at, `filename=${f.filename}`);
-    });
-  }
-  args.push('-map_metadata', '0', '-map_chapters', input.chapters === 'drop' ? '-1' : '0');
-  // Sparse subtitle streams can otherwise overflow the muxer queue on long files.
-  args.push('-max_muxing_queue_size', '4096');
-  args.push(...containerArgs(input.container, profile), input.outputPath);
-  for (const flag of [...ALWAYS_REQUIRED, ...profile.requiredArgs]) {
-    if (!args.includes(flag)) {
-      throw new EncodeProfileViolationError(profile.encoder, `the arguments lack ${flag}`);
-    }
   }
   return args;
 }

@@ -41,6 +41,7 @@ import { chooseEncoder, detectEncodersOnce, type EncoderAvailability } from './d
 import { EncoderError, OutputCommitError } from './errors.js';
 import { PauseController, type PauseOptions } from './pause-controller.js';
 import {
+  CPU_ENCODER,
   ENCODE_PROFILES,
   type Backend,
   type EncodeProfile,
@@ -258,7 +259,11 @@ async function encode(
   hctx: HandlerContext,
 ): Promise<void> {
   const { library, path, durationSec } = planned.data;
-  const profile = env.profiles.get(action.target.videoCodec);
+  // A remux copies the video: it needs no working encoder, only the codec's manifest.
+  const remux = action.target.videoCopy === true;
+  const profile =
+    env.profiles.get(action.target.videoCodec) ??
+    (remux ? ENCODE_PROFILES[CPU_ENCODER[action.target.videoCodec]] : undefined);
   if (!profile) {
     await hctx.emit({
       type: 'encode.failed',
@@ -272,7 +277,7 @@ async function encode(
     });
     return;
   }
-  const encoder = profile.encoder;
+  const encoder = remux ? 'copy' : profile.encoder;
   const log = hctx.log.child({ path, outputPath: action.outputPath, encoder });
   let colour;
   try {
@@ -308,7 +313,7 @@ async function encode(
     return;
   }
 
-  const release = await env.deviceSlots.acquire(profile.backend, hctx.signal);
+  const release = await env.deviceSlots.acquire(remux ? 'cpu' : profile.backend, hctx.signal);
   // Stops this encode for `pause --now` or the size guard, apart from the worker's own stop.
   const local = new AbortController();
   const unregister = env.pause.onCancelRunning(() => {

@@ -187,3 +187,23 @@ describe('deinterlacing', () => {
     );
   });
 });
+
+describe('remux only', () => {
+  it('copies the video (no device, filter, quality or pixel format) and applies the stream plan', () => {
+    const args = buildEncodeArgs(
+      input('hevc_nvenc', {
+        videoCopy: true,
+        container: 'mp4',
+        allStreams: true,
+        streams: [
+          { index: 1, kind: 'audio', action: 'copy', codec: null, bitrateKbps: null },
+          { index: 2, kind: 'audio', action: 'drop', codec: null, bitrateKbps: null },
+        ],
+      }),
+    );
+    assert.equal(
+      render(args),
+      `${head} -i /lib/in put.mkv -map 0:v:0 -map 0:1 -c:v:0 copy -c:1 copy -map_metadata 0 -map_chapters 0 -max_muxing_queue_size 4096 -tag:v:0 hvc1 -movflags +faststart -f mp4 /w/o.partial`,
+    );
+  });
+});

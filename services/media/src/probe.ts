@@ -24,6 +24,7 @@ export interface FfprobeOutput {
     index?: number;
     codec_tag_string?: string;
     field_order?: string;
+    bit_rate?: string;
     tags?: {
       language?: string;
       title?: string;
@@ -31,6 +32,8 @@ export interface FfprobeOutput {
       mimetype?: string;
       timecode?: string;
       TIMECODE?: string;
+      BPS?: string;
+      'BPS-eng'?: string;
     };
     duration?: string;
     disposition?: { attached_pic?: number; default?: number; forced?: number };
@@ -98,10 +101,20 @@ export function summarizeProbe(json: FfprobeOutput): MediaSummary {
             ? { filename: s.tags?.filename ?? null, mimetype: s.tags?.mimetype ?? null }
             : {}),
           ...(kind === 'data' ? { codecTag: s.codec_tag_string ?? null } : {}),
+          ...(kind === 'audio' || kind === 'subtitle' || kind === 'attachment'
+            ? { bitRate: streamBitRate(s) }
+            : {}),
         },
       ];
     }),
   };
+}
+
+/** ffprobe's stream bit_rate (mp4), else the BPS statistics tag mkvmerge writes; null. */
+function streamBitRate(s: ProbedStream): number | null {
+  return (
+    positiveNumber(s.bit_rate) ?? positiveNumber(s.tags?.BPS) ?? positiveNumber(s.tags?.['BPS-eng'])
+  );
 }
 
 /** Every stream besides the main video, by what it is; null for what ffprobe cannot type. */

@@ -4,10 +4,17 @@ import {
   policyVersion as versionOf,
   type QualityPolicy,
 } from '@conform/config';
-import type { EncodeTarget, MediaSummary, PlanDecision } from '@conform/contracts';
+import type {
+  EncodeTarget,
+  MediaSummary,
+  PlanDecision,
+  StreamInfo,
+  StreamPlan,
+} from '@conform/contracts';
 import { matchesGlob } from './glob.js';
 import { interlaceDecision } from './interlace.js';
 import { depthOf, outputPicture } from './picture.js';
+import { remuxPlan } from './remux.js';
 import { IMAGE_SUBTITLES, keptStreams, planStreams } from './streams.js';
 
 /** The quality policy the planner applies to one library (see @conform/config). */
@@ -107,6 +114,9 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     if (ceiling && kbps !== null) {
       why.push(`bit rate ${kbps} kbit/s is within ${ceiling.kbps} kbit/s for ${ceiling.label}`);
     }
+    // The video stays; the container or the stream rules may still ask for a remux.
+    const remux = remuxPlan(input, policy, why);
+    if (remux) return remux;
     return { decision: 'compliant', reasons: why, target: null, estimatedOutputBytes: null };
   }
   if (!codecOk) {
@@ -121,25 +131,10 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     reasons.push(`bit rate ${kbps} kbit/s is above ${ceiling.kbps} kbit/s for ${ceiling.label}`);
   }
 
-  let container = containerFor(input.path, policy, reasons);
   const subtitles = keptStreams(media.streams, 'subtitle', policy.subtitles.keepLanguages);
-  const images = subtitles.kept.filter((s) => IMAGE_SUBTITLES.has(s.codec));
-  if (container === 'mp4' && images.length > 0) {
-    const codecs = [...new Set(images.map((s) => s.codec))].join(', ');
-    if (policy.subtitles.imageSubtitlesInMp4 === 'skip') {
-      return skip(`image subtitles (${codecs}) cannot go in mp4 and the policy skips such files`);
-    }
-    reasons.push(`image subtitles (${codecs}) cannot go in mp4: output mkv instead`);
-    container = 'mkv';
-  }
-  const attachments = (media.streams ?? []).filter((s) => s.kind === 'attachment');
-  if (container === 'mp4' && attachments.length > 0 && policy.streams.attachments === 'keep') {
-    const names = attachments.map((s) => s.filename ?? `stream ${s.index}`).join(', ');
-    reasons.push(
-      `attachments (${names}) cannot go in mp4 and the policy keeps them: output mkv instead`,
-    );
-    container = 'mkv';
-  }
+  const chosen = outputContainer(input, policy, subtitles, reasons);
+  if ('skip' in chosen) return skip(chosen.skip);
+  const container = chosen.container;
 
   const picture = outputPicture(
     video,
@@ -175,7 +170,13 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     }
   }
 
-  const estimate = estimateOutputBytes(input, policy, downscale, ceiling?.kbps ?? null);
+  const estimate = estimateOutputBytes(
+    input,
+    policy,
+    downscale,
+    ceiling?.kbps ?? null,
+    target.streams,
+  );
   if (estimate !== null) {
     const ratio = estimate / Math.max(input.size, 1);
     const savingPercent = Math.round((1 - ratio) * 100);
@@ -218,7 +219,41 @@ function bitrateCeiling(
   return { kbps: ceilings[String(chosen)]!, label: `${chosen}p` };
 }
 
-function containerFor(path: string, policy: Policy, reasons: string[]): 'mkv' | 'mp4' {
+/**
+ * The output container: the policy's (or the source's under `keep`), switched to mkv when it
+ * must hold image subtitles or attachments mp4 cannot; or why the file is skipped instead.
+ */
+export function outputContainer(
+  input: PlanInput,
+  policy: Policy,
+  subtitles: { kept: StreamInfo[] },
+  reasons: string[],
+): { container: 'mkv' | 'mp4' } | { skip: string } {
+  let container = containerFor(input.path, policy, reasons);
+  const images = subtitles.kept.filter((s) => IMAGE_SUBTITLES.has(s.codec));
+  if (container === 'mp4' && images.length > 0) {
+    const codecs = [...new Set(images.map((s) => s.codec))].join(', ');
+    if (policy.subtitles.imageSubtitlesInMp4 === 'skip') {
+      return {
+        skip: `image subtitles (${codecs}) cannot go in mp4 and the policy skips such files`,
+      };
+    }
+    reasons.push(`image subtitles (${codecs}) cannot go in mp4: output mkv instead`);
+    container = 'mkv';
+  }
+  const attachments = (input.media.streams ?? []).filter((s) => s.kind === 'attachment');
+  if (container === 'mp4' && attachments.length > 0 && policy.streams.attachments === 'keep') {
+    const names = attachments.map((s) => s.filename ?? `stream ${s.index}`).join(', ');
+    reasons.push(
+      `attachments (${names}) cannot go in mp4 and the policy keeps them: output mkv instead`,
+    );
+    container = 'mkv';
+  }
+  return { container };
+}
+
+/** The container the policy asks for; `keep` keeps mp4-family files in mp4, others go to mkv. */
+export function containerFor(path: string, policy: Policy, reasons: string[]): 'mkv' | 'mp4' {
   if (policy.container !== 'keep') return policy.container;
   const ext = extname(path).toLowerCase();
   if (MP4_EXTENSIONS.has(ext)) return 'mp4';
@@ -230,24 +265,52 @@ function containerFor(path: string, policy: Policy, reasons: string[]): 'mkv' | 
  * Source size × (bits the target codec needs ÷ bits the source codec needs, at most 1), × the
  * pixel ratio^0.75 when downscaling, capped at the resolution class's bit-rate ceiling.
  */
-function estimateOutputBytes(
+export function estimateOutputBytes(
   input: PlanInput,
   policy: Policy,
   downscale: boolean,
   ceilingKbps: number | null,
+  plans: readonly StreamPlan[] = [],
 ): number | null {
   const video = input.media.video;
   if (!video || input.size <= 0) return null;
   const from = BITS_PER_QUALITY[video.codec] ?? UNKNOWN_CODEC_BITS;
   const to = BITS_PER_QUALITY[policy.video.codec]!;
-  let estimate = input.size * Math.min(1, to / from);
+  // Only the video is re-encoded: copied streams keep their bytes, converted ones take their
+  // new bit rate, dropped ones none. Streams of unknown rate count as video (the old estimate).
+  const others = otherStreamBytes(input, plans);
+  const videoBytes = Math.max(0, input.size - others.sourceBytes);
+  let estimate = videoBytes * Math.min(1, to / from);
   if (downscale && policy.video.maxHeight !== null && video.height > 0) {
     estimate *= Math.pow(policy.video.maxHeight / video.height, 1.5);
   }
   if (ceilingKbps !== null && input.media.durationSec !== null) {
     estimate = Math.min(estimate, (ceilingKbps * 1000 * input.media.durationSec) / 8);
   }
-  return Math.round(estimate);
+  return Math.round(estimate + others.outputBytes);
+}
+
+/** Bytes of the non-video streams whose rate is known: in the source, and as the plan leaves them. */
+function otherStreamBytes(
+  input: PlanInput,
+  plans: readonly StreamPlan[],
+): { sourceBytes: number; outputBytes: number } {
+  const duration = input.media.durationSec;
+  if (duration === null) return { sourceBytes: 0, outputBytes: 0 };
+  const byIndex = new Map(plans.map((p) => [p.index, p]));
+  let sourceBytes = 0;
+  let outputBytes = 0;
+  for (const s of input.media.streams ?? []) {
+    if (!s.bitRate) continue;
+    const bytes = (s.bitRate * duration) / 8;
+    sourceBytes += bytes;
+    const plan = byIndex.get(s.index);
+    if (!plan || plan.action === 'copy') outputBytes += bytes;
+    else if (plan.action === 'convert') {
+      outputBytes += plan.bitrateKbps ? (plan.bitrateKbps * 1000 * duration) / 8 : bytes;
+    }
+  }
+  return { sourceBytes: Math.min(sourceBytes, input.size), outputBytes };
 }
 
 function mb(bytes: number): number {
