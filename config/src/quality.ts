@@ -29,6 +29,8 @@ export interface QualityPolicy {
     tenBit: boolean;
     /** keep: encode HDR keeping HDR10 colour metadata; skip: leave HDR files alone. */
     hdr: 'keep' | 'skip';
+    /** HDR10+ / Dolby Vision: skip (default) or encode the HDR10 base layer only. */
+    dynamicHdr: 'skip' | 'baseLayer';
     /** auto: deinterlace what field order or idet shows interlaced; always; never. */
     deinterlace: 'auto' | 'always' | 'never';
     /** Keep 4:2:2 / 4:4:4 chroma where the encoder supports it; false outputs 4:2:0. */

@@ -44,6 +44,8 @@ export interface MediaSummary {
     sideData?: string[];
     /** The start timecode (`01:00:00:00`) from the video's or a timecode track's tags. */
     timecode?: string | null;
+    /** Display matrix rotation in degrees (phone footage: 90, -90, 180); null when none. */
+    rotation?: number | null;
     /** ffprobe's field_order: `progressive`, `tt`, `bb`, `tb`, `bt`; null when unknown. */
     fieldOrder?: string | null;
     /** An `idet` sample, taken when field_order says nothing. */
@@ -165,6 +167,11 @@ export interface EncodeTarget {
   allStreams?: boolean;
   /** Chapters: kept (the default) or dropped, by the policy. */
   chapters?: 'keep' | 'drop';
+  /**
+   * Keep the source's display matrix (rotation) on the output instead of rotating the pixels:
+   * mp4 carries it; for mkv, which cannot, frames are rotated and `frameSize` says so.
+   */
+  keepRotation?: boolean;
   /** Remux only: the video is copied as it is (decision `remux`). */
   videoCopy?: boolean;
   /** Deinterlace (bwdif, one frame per frame) with this field parity; the output is progressive. */

@@ -70,6 +70,7 @@ const target = {
     },
     allStreams: { type: 'boolean' },
     videoCopy: { type: 'boolean' },
+    keepRotation: { type: 'boolean' },
     chapters: { enum: ['keep', 'drop'] },
     deinterlace: {
       type: 'object',
@@ -182,6 +183,7 @@ export const dataSchemas: Record<EventType, Schema> = {
                 sideData: { type: 'array', items: str },
                 timecode: { type: ['string', 'null'] },
                 fieldOrder: { type: ['string', 'null'] },
+                rotation: { type: ['number', 'null'] },
                 idet: {
                   oneOf: [
                     { type: 'null' },

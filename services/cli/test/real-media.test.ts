@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -335,5 +336,56 @@ describe('remux only', () => {
     await generateClip({ path, durationSec: 1, videoCodec: 'hevc' });
     const r = await runPipeline(library, path, testPolicy(), join(dir, 'wfine'));
     assert.equal(r.plan.decision, 'compliant');
+  });
+});
+
+describe('rotation, variable frame rate and dynamic HDR', () => {
+  it('phone footage keeps its display matrix (rotation 90) in mp4 and its variable frame rate', async () => {
+    const path = join(library, 'phone.mp4');
+    await generateClip({ path, durationSec: 2, rotation: 90, variableFrameRate: true });
+    const r = await runPipeline(library, path, testPolicy(), join(dir, 'wphone'));
+    assert.match(r.plan.reasons.join('\n'), /display matrix \(rotation -?90°\) kept on the output/);
+    assert.deepEqual(failures(r.checks), []);
+    assert.ok(r.checks.some((c) => c.name === 'rotation' && c.passed && c.measured !== null));
+    const count = (p: string) =>
+      execFileSync(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          '-count_frames',
+          '-select_streams',
+          'v:0',
+          '-show_entries',
+          'stream=nb_read_frames',
+          '-of',
+          'csv=p=0',
+          p,
+        ],
+        { encoding: 'utf8' },
+      )
+        .trim()
+        .replace(/,$/, '');
+    // 25 frames in the first second and 10 a second after: not duplicated up to a constant rate.
+    assert.equal(count(path), '35');
+    assert.equal(count(r.outputPath!), count(path));
+  });
+
+  it('rotated footage going into mkv, which has no display matrix, has its frames rotated', async () => {
+    const path = join(library, 'phone-mkv.mp4');
+    await generateClip({ path, durationSec: 1, rotation: 90 });
+    const r = await runPipeline(
+      library,
+      path,
+      testPolicy({ container: 'mkv' }),
+      join(dir, 'wphonemkv'),
+    );
+    assert.match(
+      r.plan.reasons.join('\n'),
+      /mkv carries no display matrix, so the frames are rotated \(240x320\)/,
+    );
+    assert.deepEqual(failures(r.checks), []);
+    const video = r.streams.find((s) => s.codec_type === 'video')!;
+    assert.deepEqual([video.width, video.height], [240, 320]);
   });
 });

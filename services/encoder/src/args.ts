@@ -40,6 +40,8 @@ export interface EncodeArgsInput {
   chapters?: 'keep' | 'drop';
   /** Files to attach (mkv): cover art extracted from the source, see {@link coverArtFiles}. */
   attachFiles?: readonly AttachFile[];
+  /** Keep the display matrix (`-noautorotate`) rather than rotating the frames. */
+  keepRotation?: boolean;
   /** Remux only: copy the video as it is (a compliant video whose streams or container change). */
   videoCopy?: boolean;
   /** Deinterlace with bwdif first (one frame per frame); the output is progressive. */
@@ -89,6 +91,8 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   const remux = input.videoCopy === true;
   const args = ['-hide_banner', '-nostdin', '-y'];
   if (!remux) args.push(...profile.deviceArgs);
+  // The display matrix is carried over instead of rotating the pixels (mp4 holds it).
+  if (input.keepRotation) args.push('-noautorotate');
   args.push('-i', input.inputPath);
   args.push('-map', '0:v:0');
   // Cover art goes into mkv as an image attachment (-attach), not as a one-frame video track.
@@ -152,6 +156,8 @@ function videoEncodeArgs(input: EncodeArgsInput, pixFmt: string, tenBit: boolean
   }
   // The filter is for the main video only: cover art mapped into mp4 is copied, not filtered.
   args.push('-filter:v:0', filters.join(','), '-c:v', profile.encoder, '-pix_fmt', pixFmt);
+  // Variable frame rate stays variable: mp4 would otherwise duplicate frames up to a constant rate.
+  args.push('-fps_mode', 'passthrough');
   args.push(...profile.presetArgs);
   args.push(profile.quality.flag, String(qualityFor(profile, input.quality)));
   args.push(...profile.quality.extra);

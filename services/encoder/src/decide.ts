@@ -106,6 +106,7 @@ export function encodeSettingsFor(
     ...(target.chapters ? { chapters: target.chapters } : {}),
     ...(target.deinterlace ? { deinterlace: target.deinterlace } : {}),
     ...(target.videoCopy ? { videoCopy: true } : {}),
+    ...(target.keepRotation ? { keepRotation: true } : {}),
     formatFallback: format?.fallback ?? null,
   };
 }

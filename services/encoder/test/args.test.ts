@@ -30,17 +30,17 @@ const tailMkv =
 
 // One golden line per backend: the whole argument list for an 8-bit SDR plan into mkv.
 const golden: Record<EncoderName, string> = {
-  libx265: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v libx265 -pix_fmt yuv420p -preset fast -crf 26 -x265-params log-level=error ${tailMkv}`,
-  libx264: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v libx264 -pix_fmt yuv420p -preset medium -crf 21 ${tailMkv}`,
-  libsvtav1: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v libsvtav1 -pix_fmt yuv420p -preset 8 -crf 32 ${tailMkv}`,
-  hevc_nvenc: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v hevc_nvenc -pix_fmt yuv420p -preset p5 -rc vbr -cq 28 -b:v 0 ${tailMkv}`,
-  h264_nvenc: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v h264_nvenc -pix_fmt yuv420p -preset p5 -rc vbr -cq 23 -b:v 0 ${tailMkv}`,
-  av1_nvenc: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v av1_nvenc -pix_fmt yuv420p -preset p5 -rc vbr -cq 28 -b:v 0 ${tailMkv}`,
-  hevc_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v hevc_qsv -pix_fmt nv12 -preset medium -global_quality 25 ${tailMkv}`,
-  h264_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v h264_qsv -pix_fmt nv12 -preset medium -global_quality 25 ${tailMkv}`,
-  av1_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v av1_qsv -pix_fmt nv12 -preset medium -global_quality 25 ${tailMkv}`,
-  hevc_vaapi: `${head} -vaapi_device /dev/dri/renderD128 -i /lib/in put.mkv ${maps} -filter:v:0 ${even},format=nv12,hwupload -c:v hevc_vaapi -pix_fmt vaapi -rc_mode CQP -qp 25 ${tailMkv}`,
-  h264_vaapi: `${head} -vaapi_device /dev/dri/renderD128 -i /lib/in put.mkv ${maps} -filter:v:0 ${even},format=nv12,hwupload -c:v h264_vaapi -pix_fmt vaapi -rc_mode CQP -qp 25 ${tailMkv}`,
+  libx265: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v libx265 -pix_fmt yuv420p -fps_mode passthrough -preset fast -crf 26 -x265-params log-level=error ${tailMkv}`,
+  libx264: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v libx264 -pix_fmt yuv420p -fps_mode passthrough -preset medium -crf 21 ${tailMkv}`,
+  libsvtav1: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v libsvtav1 -pix_fmt yuv420p -fps_mode passthrough -preset 8 -crf 32 ${tailMkv}`,
+  hevc_nvenc: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v hevc_nvenc -pix_fmt yuv420p -fps_mode passthrough -preset p5 -rc vbr -cq 28 -b:v 0 ${tailMkv}`,
+  h264_nvenc: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v h264_nvenc -pix_fmt yuv420p -fps_mode passthrough -preset p5 -rc vbr -cq 23 -b:v 0 ${tailMkv}`,
+  av1_nvenc: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v av1_nvenc -pix_fmt yuv420p -fps_mode passthrough -preset p5 -rc vbr -cq 28 -b:v 0 ${tailMkv}`,
+  hevc_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v hevc_qsv -pix_fmt nv12 -fps_mode passthrough -preset medium -global_quality 25 ${tailMkv}`,
+  h264_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v h264_qsv -pix_fmt nv12 -fps_mode passthrough -preset medium -global_quality 25 ${tailMkv}`,
+  av1_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v av1_qsv -pix_fmt nv12 -fps_mode passthrough -preset medium -global_quality 25 ${tailMkv}`,
+  hevc_vaapi: `${head} -vaapi_device /dev/dri/renderD128 -i /lib/in put.mkv ${maps} -filter:v:0 ${even},format=nv12,hwupload -c:v hevc_vaapi -pix_fmt vaapi -fps_mode passthrough -rc_mode CQP -qp 25 ${tailMkv}`,
+  h264_vaapi: `${head} -vaapi_device /dev/dri/renderD128 -i /lib/in put.mkv ${maps} -filter:v:0 ${even},format=nv12,hwupload -c:v h264_vaapi -pix_fmt vaapi -fps_mode passthrough -rc_mode CQP -qp 25 ${tailMkv}`,
 };
 
 describe('buildEncodeArgs (golden, every backend)', () => {
@@ -63,7 +63,7 @@ describe('buildEncodeArgs (policy options)', () => {
       render(
         buildEncodeArgs(input('libx265', { container: 'mp4', outputPath: '/w/o.mp4.partial' })),
       ),
-      `${head} -i /lib/in put.mkv -map 0:v:0 -map 0:a? -map 0:s? -filter:v:0 ${even} -c:v libx265 -pix_fmt yuv420p -preset fast -crf 26 -x265-params log-level=error -c:a copy -c:s copy -map_metadata 0 -map_chapters 0 -max_muxing_queue_size 4096 -tag:v:0 hvc1 -movflags +faststart -f mp4 /w/o.mp4.partial`,
+      `${head} -i /lib/in put.mkv -map 0:v:0 -map 0:a? -map 0:s? -filter:v:0 ${even} -c:v libx265 -pix_fmt yuv420p -fps_mode passthrough -preset fast -crf 26 -x265-params log-level=error -c:a copy -c:s copy -map_metadata 0 -map_chapters 0 -max_muxing_queue_size 4096 -tag:v:0 hvc1 -movflags +faststart -f mp4 /w/o.mp4.partial`,
     );
     const av1 = buildEncodeArgs(input('libsvtav1', { container: 'mp4' }));
     assert.ok(!av1.includes('-tag:v'));
@@ -139,7 +139,7 @@ describe('output pixel format and frame size from the plan', () => {
     );
     assert.equal(
       render(args),
-      `${head} -i /lib/in put.mkv ${maps} -filter:v:0 scale=321:241 -c:v libx265 -pix_fmt yuv444p -preset fast -crf 26 -x265-params log-level=error ${tailMkv}`,
+      `${head} -i /lib/in put.mkv ${maps} -filter:v:0 scale=321:241 -c:v libx265 -pix_fmt yuv444p -fps_mode passthrough -preset fast -crf 26 -x265-params log-level=error ${tailMkv}`,
     );
   });
 

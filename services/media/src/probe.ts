@@ -37,7 +37,7 @@ export interface FfprobeOutput {
     };
     duration?: string;
     disposition?: { attached_pic?: number; default?: number; forced?: number };
-    side_data_list?: { side_data_type?: string }[];
+    side_data_list?: { side_data_type?: string; rotation?: number }[];
   }[];
 }
 
@@ -76,6 +76,7 @@ export function summarizeProbe(json: FfprobeOutput): MediaSummary {
           timecode: timecodeOf(streams, video),
           fieldOrder:
             video.field_order && video.field_order !== 'unknown' ? video.field_order : null,
+          rotation: rotationOf(video),
         }
       : null,
     audioStreams: streams.filter((s) => s.codec_type === 'audio').length,
@@ -108,6 +109,13 @@ export function summarizeProbe(json: FfprobeOutput): MediaSummary {
       ];
     }),
   };
+}
+
+/** The display matrix's rotation in degrees, or null when there is none (or it is 0). */
+function rotationOf(s: ProbedStream): number | null {
+  const matrix = (s.side_data_list ?? []).find((d) => d.side_data_type === 'Display Matrix');
+  const r = matrix?.rotation;
+  return typeof r === 'number' && Number.isFinite(r) && r !== 0 ? r : null;
 }
 
 /** ffprobe's stream bit_rate (mp4), else the BPS statistics tag mkvmerge writes; null. */

@@ -117,6 +117,7 @@ describe('summarizeProbe', () => {
         sideData: [],
         timecode: null,
         fieldOrder: null,
+        rotation: null,
       },
       audioStreams: 2,
       subtitleStreams: 1,

@@ -102,6 +102,12 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     video.colorTransfer && HDR_TRANSFERS.has(video.colorTransfer) ? video.colorTransfer : null;
   if (hdr && policy.video.hdr === 'skip')
     return skip(`HDR video (${hdr}) and the policy skips HDR`);
+  const dynamic = video.hdr === 'hdr10+' || video.hdr === 'dolby-vision' ? video.hdr : null;
+  if (dynamic && policy.video.dynamicHdr === 'skip') {
+    return skip(
+      `${dynamic === 'dolby-vision' ? 'Dolby Vision' : 'HDR10+'} source: a re-encode would lose its dynamic metadata, so it is left alone (video.dynamicHdr: skip; baseLayer encodes the HDR10 base layer only)`,
+    );
+  }
 
   const codecOk = policy.compliant.codecs.includes(video.codec);
   const downscale = policy.video.maxHeight !== null && video.height > policy.video.maxHeight;
@@ -153,7 +159,26 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     frameSize: { width: picture.width, height: picture.height },
   };
   if (hdr) reasons.push(`HDR video (${hdr}): keep HDR10 colour metadata, 10-bit`);
+  if (dynamic) {
+    reasons.push(
+      `${dynamic} source: encoding the HDR10 base layer only, its dynamic metadata is dropped (video.dynamicHdr: baseLayer)`,
+    );
+  }
   reasons.push(...picture.reasons);
+  const rotation = video.rotation ?? null;
+  if (rotation !== null) {
+    if (container === 'mp4') {
+      target.keepRotation = true;
+      reasons.push(`display matrix (rotation ${rotation}°) kept on the output`);
+    } else {
+      if (Math.abs(rotation) % 180 === 90) {
+        target.frameSize = { width: picture.height, height: picture.width };
+      }
+      reasons.push(
+        `rotation ${rotation}°: mkv carries no display matrix, so the frames are rotated (${target.frameSize!.width}x${target.frameSize!.height})`,
+      );
+    }
+  }
   const interlace = interlaceDecision(video, policy);
   if (interlace.deinterlace) target.deinterlace = interlace.deinterlace;
   reasons.push(...interlace.reasons);

@@ -12,6 +12,8 @@ export interface VideoFacts {
   colorSpace: string | null;
   /** ffprobe's field_order; null when unknown. */
   fieldOrder: string | null;
+  /** The display matrix rotation in degrees; null when none. */
+  rotation: number | null;
 }
 
 /** What the verifier reads about one file: more than the planner's summary (languages, colour). */
@@ -60,6 +62,7 @@ export interface FfprobeJson {
     color_transfer?: string;
     color_space?: string;
     field_order?: string;
+    side_data_list?: { side_data_type?: string; rotation?: number }[];
     duration?: string;
     tags?: Record<string, string | undefined>;
     disposition?: { attached_pic?: number; default?: number; forced?: number };
@@ -89,6 +92,9 @@ export function factsFromProbe(json: FfprobeJson, sizeBytes: number): MediaFacts
           colorTransfer: tag(video.color_transfer),
           colorSpace: tag(video.color_space),
           fieldOrder: tag(video.field_order),
+          rotation:
+            video.side_data_list?.find((d) => d.side_data_type === 'Display Matrix')?.rotation ??
+            null,
         }
       : null,
     audioLanguages: languages('audio'),

@@ -91,6 +91,7 @@ export function probeChecks(
     pixelFormatCheck(output, expectedPixFmt),
     ...(target.frameSize ? [frameSizeCheck(output, target.frameSize)] : []),
     ...(target.deinterlace ? [progressiveCheck(output)] : []),
+    ...(target.keepRotation ? [rotationCheck(source, output)] : []),
     hdrCheck(source, output),
     sizeGuardCheck(sourceSizeBytes, output.sizeBytes, limits.maxSizeRatio),
   ];
@@ -152,6 +153,13 @@ function frameSizeCheck(
   const got = output.video ? `${output.video.width}x${output.video.height}` : null;
   const limit = `${want.width}x${want.height}`;
   return { name: 'frame-size', passed: got === limit, measured: got, limit };
+}
+
+/** The display matrix the plan keeps is on the output, at the source's angle. */
+function rotationCheck(source: MediaFacts, output: MediaFacts): VerificationCheck {
+  const want = source.video?.rotation ?? null;
+  const got = output.video?.rotation ?? null;
+  return { name: 'rotation', passed: got === want, measured: got, limit: want };
 }
 
 /** A deinterlaced output is progressive: no field order that says the frames are fields. */

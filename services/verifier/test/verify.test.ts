@@ -31,6 +31,7 @@ const source: MediaFacts = {
     colorTransfer: null,
     colorSpace: null,
     fieldOrder: 'progressive',
+    rotation: null,
   },
   audioLanguages: ['eng', 'fra'],
   subtitleLanguages: ['eng'],
