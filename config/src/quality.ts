@@ -48,6 +48,17 @@ export interface QualityPolicy {
     /** Codecs copied as they are; empty copies everything. */
     allowedCodecs: string[];
     reencode: { codec: 'aac' | 'ac3' | 'eac3' | 'opus'; bitrateKbps: number };
+    /** Optional conversion of lossless / very high bit-rate tracks. */
+    lossless: {
+      convert: boolean;
+      codec: 'eac3' | 'ac3' | 'opus' | 'aac';
+      bitrateKbps: number;
+      /** Only tracks in these languages; empty: every language. */
+      languages: string[];
+      /** Leave the original-language tracks (the first audio track's language) lossless. */
+      keepOriginalLanguage: boolean;
+      minBitrateKbps: number;
+    };
   };
   subtitles: {
     keepLanguages: string[];

@@ -389,3 +389,49 @@ describe('rotation, variable frame rate and dynamic HDR', () => {
     assert.deepEqual([video.width, video.height], [240, 320]);
   });
 });
+
+describe('lossless audio', () => {
+  it('converts lossless tracks to the named codec, keeping the original-language track lossless', async () => {
+    const path = join(library, 'concert.mkv');
+    await generateClip({ path, durationSec: 1, audioTracks: 2, audioCodec: 'pcm_s16le' });
+    const r = await runPipeline(
+      library,
+      path,
+      testPolicy({ audio: { lossless: { convert: true, codec: 'eac3', bitrateKbps: 448 } } }),
+      join(dir, 'wlossless'),
+    );
+    const text = r.plan.reasons.join('\n');
+    assert.match(text, /keep audio track 1 \(pcm_s16le, eng\) lossless: the original language/);
+    assert.match(
+      text,
+      /convert audio track 2 \(pcm_s16le, lossless\) to eac3 448 kbit\/s: policy audio.lossless/,
+    );
+    assert.deepEqual(failures(r.checks), []);
+    assert.deepEqual(
+      r.streams
+        .filter((s) => s.codec_type === 'audio')
+        .map((s) => [s.tags?.language, s.codec_name]),
+      [
+        ['eng', 'pcm_s16le'],
+        ['fra', 'eac3'],
+      ],
+    );
+  });
+
+  it('converts FLAC of every language to Opus when the original language is not kept apart', async () => {
+    const path = join(library, 'album.mkv');
+    await generateClip({ path, durationSec: 1, audioCodec: 'flac' });
+    const r = await runPipeline(
+      library,
+      path,
+      testPolicy({
+        audio: {
+          lossless: { convert: true, codec: 'opus', bitrateKbps: 128, keepOriginalLanguage: false },
+        },
+      }),
+      join(dir, 'wflac'),
+    );
+    assert.deepEqual(failures(r.checks), []);
+    assert.equal(r.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'opus');
+  });
+});

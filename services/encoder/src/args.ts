@@ -168,6 +168,9 @@ function videoEncodeArgs(input: EncodeArgsInput, pixFmt: string, tenBit: boolean
   return args;
 }
 
+// ffmpeg's own Opus encoder is experimental; libopus is the one to use.
+const AUDIO_ENCODERS: Record<string, string> = { opus: 'libopus' };
+
 function streamCodecArgs(kept: readonly StreamPlan[] | undefined): string[] {
   if (!kept) return ['-c:a', 'copy', '-c:s', 'copy'];
   // Output stream 0 is the video; kept streams follow in the order they were mapped.
@@ -177,7 +180,7 @@ function streamCodecArgs(kept: readonly StreamPlan[] | undefined): string[] {
     if (s.kind === 'cover') return [`-c:${out}`, 'copy', `-disposition:${out}`, 'attached_pic'];
     if (s.action === 'copy' || !s.codec) return [`-c:${out}`, 'copy'];
     const rate = s.bitrateKbps ? [`-b:${out}`, `${s.bitrateKbps}k`] : [];
-    return [`-c:${out}`, s.codec, ...rate];
+    return [`-c:${out}`, AUDIO_ENCODERS[s.codec] ?? s.codec, ...rate];
   });
 }
 

@@ -121,7 +121,29 @@ function planAudio(
     reasons.push(`drop audio track ${s.index} (${s.language}): language not kept`);
     return { index: s.index, kind: 'audio', action: 'drop', codec: null, bitrateKbps: null };
   });
+  const lossless = policy.audio.lossless;
+  // The film's original language: that of the first audio track in the file.
+  const original = streams.find((s) => s.kind === 'audio')?.language ?? null;
   for (const s of kept) {
+    const heavy = losslessRule(s, lossless, original);
+    if (heavy) {
+      reasons.push(
+        `convert audio track ${s.index} (${heavy}) to ${lossless.codec} ${lossless.bitrateKbps} kbit/s: policy audio.lossless`,
+      );
+      plans.push({
+        index: s.index,
+        kind: 'audio',
+        action: 'convert',
+        codec: lossless.codec,
+        bitrateKbps: lossless.bitrateKbps,
+      });
+      continue;
+    }
+    if (lossless.convert && isHeavy(s, lossless) && original !== null && s.language === original) {
+      reasons.push(
+        `keep audio track ${s.index} (${s.codec}, ${original}) lossless: the original language (audio.lossless.keepOriginalLanguage)`,
+      );
+    }
     const notAllowed = allowedCodecs.length > 0 && !allowedCodecs.includes(s.codec);
     const notInMp4 = container === 'mp4' && !MP4_AUDIO.has(s.codec);
     if (notAllowed || notInMp4) {
@@ -140,6 +162,34 @@ function planAudio(
     }
   }
   return plans;
+}
+
+const LOSSLESS_CODECS = new Set(['truehd', 'mlp', 'flac', 'alac']);
+
+/** Lossless by codec (or DTS-HD MA by profile), or lossy above the policy's rate: why, or null. */
+function isHeavy(s: StreamInfo, rule: Policy['audio']['lossless']): string | null {
+  if (LOSSLESS_CODECS.has(s.codec) || s.codec.startsWith('pcm_')) return `${s.codec}, lossless`;
+  if (s.codec === 'dts' && /MA/.test(s.profile ?? '')) return `DTS-HD MA, lossless`;
+  if (s.bitRate && s.bitRate / 1000 >= rule.minBitrateKbps) {
+    return `${s.codec} at ${Math.round(s.bitRate / 1000)} kbit/s, at or above ${rule.minBitrateKbps}`;
+  }
+  return null;
+}
+
+/** Why the lossless rule converts this track, or null when it leaves it. Pure. */
+function losslessRule(
+  s: StreamInfo,
+  rule: Policy['audio']['lossless'],
+  original: string | null,
+): string | null {
+  if (!rule.convert) return null;
+  const heavy = isHeavy(s, rule);
+  if (!heavy) return null;
+  if (rule.languages.length > 0 && (s.language === null || !rule.languages.includes(s.language))) {
+    return null;
+  }
+  if (rule.keepOriginalLanguage && original !== null && s.language === original) return null;
+  return heavy;
 }
 
 function planSubtitles(
