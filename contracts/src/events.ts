@@ -268,7 +268,7 @@ export interface FilePlannedData extends FileLocation {
    * Set when a policy change re-planned the file: the policy version of the plan this one
    * replaces (`policyVersion` is the version that decided now).
    */
-  previousPolicyVersion?: string;  /** The source's health check, when one ran (always with decision `damaged`). */
+  previousPolicyVersion?: string; /** The source's health check, when one ran (always with decision `damaged`). */
   health?: HealthReport;
   /**
    * Set on a `skip` that only holds an earlier outcome under the same policy: the original was

@@ -105,7 +105,8 @@ export const sampleData: { [T in EventType]: EventDataByType[T] } = {
     stage: 'verify',
     outputRatio: 0.97,
     limitRatio: 0.9,
-    reason: 'the re-encode came out at 0.97 of the source, above the limit 0.9: the original is kept',
+    reason:
+      'the re-encode came out at 0.97 of the source, above the limit 0.9: the original is kept',
     policyVersion: 'p1234',
   },
   'file.restored': {

@@ -204,7 +204,9 @@ export function withHealth(
     );
   }
   reasons.push('not encoded; planned again when the file or the policy changes');
-  const { limits: _limits, ...rest } = planned;
+  // Nothing will be encoded, so the plan carries no verification limits.
+  const rest: FilePlannedData = { ...planned };
+  delete rest.limits;
   return {
     ...rest,
     decision: 'damaged',

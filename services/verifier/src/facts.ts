@@ -131,7 +131,8 @@ export function factsFromProbe(json: FfprobeJson, sizeBytes: number): MediaFacts
       ];
     }),
     chapters: json.chapters?.length ?? 0,
-    timecode: [video, ...streams].map((s) => (s ? tagOf(s, 'timecode') : null)).find(Boolean) ?? null,
+    timecode:
+      [video, ...streams].map((s) => (s ? tagOf(s, 'timecode') : null)).find(Boolean) ?? null,
   };
 }
 
