@@ -39,6 +39,10 @@ export interface QualityPolicy {
     tenBit: boolean;
     /** keep: encode HDR keeping HDR10 colour metadata; skip: leave HDR files alone. */
     hdr: 'keep' | 'skip';
+    /** HDR10+ / Dolby Vision: skip (default) or encode the HDR10 base layer only. */
+    dynamicHdr: 'skip' | 'baseLayer';
+    /** auto: deinterlace what field order or idet shows interlaced; always; never. */
+    deinterlace: 'auto' | 'always' | 'never';
     /** Keep 4:2:2 / 4:4:4 chroma where the encoder supports it; false outputs 4:2:0. */
     keepChroma: boolean;
   };
@@ -54,6 +58,17 @@ export interface QualityPolicy {
     /** Codecs copied as they are; empty copies everything. */
     allowedCodecs: string[];
     reencode: { codec: 'aac' | 'ac3' | 'eac3' | 'opus'; bitrateKbps: number };
+    /** Optional conversion of lossless / very high bit-rate tracks. */
+    lossless: {
+      convert: boolean;
+      codec: 'eac3' | 'ac3' | 'opus' | 'aac';
+      bitrateKbps: number;
+      /** Only tracks in these languages; empty: every language. */
+      languages: string[];
+      /** Leave the original-language tracks (the first audio track's language) lossless. */
+      keepOriginalLanguage: boolean;
+      minBitrateKbps: number;
+    };
   };
   subtitles: {
     keepLanguages: string[];
@@ -69,6 +84,8 @@ export interface QualityPolicy {
   health: { check: 'quick' | 'full' | 'off'; maxErrors: number };
   /** Files modified less than this many minutes ago are held back; absent: no hold. */
   holdNewFilesMinutes?: number;
+  /** Cover art, attachments and chapters: kept or dropped (data streams are always dropped). */
+  streams: { coverArt: 'keep' | 'drop'; attachments: 'keep' | 'drop'; chapters: 'keep' | 'drop' };
 }
 
 /** A library as the config file declares it, with its effective policy and that policy's version. */

@@ -144,7 +144,7 @@ libraries: [{ root: /m, archive: /a }]
 `);
     assert.match(
       err.message,
-      /quality\.yaml:4: defaults\.video\.crf: unknown key; expected one of codec, quality, maxHeight, tenBit, hdr, keepChroma/,
+      /quality\.yaml:4: defaults\.video\.crf: unknown key; expected one of codec, quality, maxHeight, tenBit, hdr, dynamicHdr, deinterlace, keepChroma/,
     );
   });
 

@@ -42,9 +42,19 @@ export interface MediaSummary {
     hdr?: 'hdr10' | 'hdr10+' | 'hlg' | 'dolby-vision' | null;
     /** ffprobe's stream side data types (mastering display, content light level, DOVI, …). */
     sideData?: string[];
+    /** The start timecode (`01:00:00:00`) from the video's or a timecode track's tags. */
+    timecode?: string | null;
+    /** Display matrix rotation in degrees (phone footage: 90, -90, 180); null when none. */
+    rotation?: number | null;
+    /** ffprobe's field_order: `progressive`, `tt`, `bb`, `tb`, `bt`; null when unknown. */
+    fieldOrder?: string | null;
+    /** An `idet` sample, taken when field_order says nothing. */
+    idet?: IdetSample | null;
   } | null;
   audioStreams: number;
   subtitleStreams: number;
+  /** Number of chapters; absent in events from before chapters were probed. */
+  chapters?: number;
   /**
    * Per-stream detail of the audio and subtitle streams, in file order. Optional: absent in
    * events from before it was probed; deciders then treat streams as "copy all".
@@ -52,11 +62,29 @@ export interface MediaSummary {
   streams?: StreamInfo[];
 }
 
-/** One audio or subtitle stream as ffprobe described it. */
+/**
+ * What a stream other than the main video is: `cover` is an attached picture (cover art),
+ * `attachment` a file such as a font, `data` e.g. a QuickTime timecode track, `video` a second
+ * video stream (not cover art). Only `audio` and `subtitle` appear in events from before every
+ * stream was probed.
+ */
+export type StreamKind = 'audio' | 'subtitle' | 'attachment' | 'cover' | 'data' | 'video';
+
+/** ffmpeg's idet filter over a sample of frames: its multi-frame counts. */
+export interface IdetSample {
+  fromSec: number;
+  frames: number;
+  tff: number;
+  bff: number;
+  progressive: number;
+  undetermined: number;
+}
+
+/** One stream besides the main video as ffprobe described it. */
 export interface StreamInfo {
   /** ffprobe's absolute stream index (what `-map 0:<index>` selects). */
   index: number;
-  kind: 'audio' | 'subtitle';
+  kind: StreamKind;
   /** ffprobe codec name, e.g. `aac`, `truehd`, `subrip`, `hdmv_pgs_subtitle`. */
   codec: string;
   /** ISO 639-2 `language` tag, lower case; null when untagged or `und`. */
@@ -71,19 +99,28 @@ export interface StreamInfo {
   default?: boolean;
   forced?: boolean;
   title?: string | null;
+  /** Attachments (and cover art in mkv): the file name and mime type tags. */
+  filename?: string | null;
+  mimetype?: string | null;
+  /** ffprobe's codec tag, e.g. `tmcd` for a QuickTime timecode track. */
+  codecTag?: string | null;
+  /** Bits per second: ffprobe's stream bit_rate, or mkv's BPS statistics tag; null when unknown. */
+  bitRate?: number | null;
 }
 
-/** What to do with one audio or subtitle stream of the source. */
+/** What to do with one stream of the source besides the main video. */
 export interface StreamPlan {
   /** ffprobe's absolute stream index in the source. */
   index: number;
-  kind: 'audio' | 'subtitle';
+  kind: StreamKind;
   /** copy as is; convert to `codec` (audio re-encode, text subtitle format change); drop. */
   action: 'copy' | 'convert' | 'drop';
   /** Output codec for `convert` (e.g. `aac`, `mov_text`, `srt`); null otherwise. */
   codec: string | null;
   /** Audio bit rate for `convert`; null otherwise. */
   bitrateKbps: number | null;
+  /** The policy rule that decided it, in words (absent in events from before it was recorded). */
+  reason?: string;
 }
 
 /** Constant-quality level per encoder family, from the policy (lower: better, bigger). */
@@ -122,6 +159,23 @@ export interface EncodeTarget {
   pixFmt?: string;
   /** The output frame size (even where the chroma needs it, downscaled per the policy). */
   frameSize?: { width: number; height: number };
+  /**
+   * True when `streams` names every stream of the source besides the main video (cover art,
+   * attachments, data streams too), so nothing is mapped implicitly. Absent in older events:
+   * attachments then follow the old implicit rule.
+   */
+  allStreams?: boolean;
+  /** Chapters: kept (the default) or dropped, by the policy. */
+  chapters?: 'keep' | 'drop';
+  /**
+   * Keep the source's display matrix (rotation) on the output instead of rotating the pixels:
+   * mp4 carries it; for mkv, which cannot, frames are rotated and `frameSize` says so.
+   */
+  keepRotation?: boolean;
+  /** Remux only: the video is copied as it is (decision `remux`). */
+  videoCopy?: boolean;
+  /** Deinterlace (bwdif, one frame per frame) with this field parity; the output is progressive. */
+  deinterlace?: { parity: 'tff' | 'bff' | 'auto' };
 }
 
 /** A single verification check with what was measured and the limit it was held to. */
@@ -144,10 +198,11 @@ export interface VerificationLimits {
 }
 
 /**
- * What the planner decided. `damaged`: the source failed its health check and is left alone
- * (widened compatibly: events from before it never carry it).
+ * What the planner decided. `remux`: the video complies but streams or container change, so it
+ * is copied, not re-encoded (same verify and swap path). `damaged`: the source failed its health
+ * check and is left alone. Both widened compatibly: events from before them never carry them.
  */
-export type PlanDecision = 'encode' | 'skip' | 'compliant' | 'damaged';
+export type PlanDecision = 'encode' | 'remux' | 'skip' | 'compliant' | 'damaged';
 
 /** A decode health check of a source: which stretches were decoded and what ffmpeg reported. */
 export interface HealthReport {

@@ -14,6 +14,8 @@ const absPath = { type: 'string', minLength: 1, pattern: '^/' } as const;
 const nonNegInt = { type: 'integer', minimum: 0 } as const;
 const nullableNumber = { type: ['number', 'null'], minimum: 0 } as const;
 
+const STREAM_KINDS = ['audio', 'subtitle', 'attachment', 'cover', 'data', 'video'];
+
 const sourceStamp = {
   type: 'object',
   required: ['size', 'mtimeMs'],
@@ -50,10 +52,11 @@ const target = {
         additionalProperties: false,
         properties: {
           index: { type: 'integer', minimum: 0 },
-          kind: { enum: ['audio', 'subtitle'] },
+          kind: { enum: STREAM_KINDS },
           action: { enum: ['copy', 'convert', 'drop'] },
           codec: { type: ['string', 'null'], minLength: 1 },
           bitrateKbps: { type: ['integer', 'null'], minimum: 1 },
+          reason: str,
         },
       },
     },
@@ -66,6 +69,16 @@ const target = {
         width: { type: 'integer', minimum: 1 },
         height: { type: 'integer', minimum: 1 },
       },
+    },
+    allStreams: { type: 'boolean' },
+    videoCopy: { type: 'boolean' },
+    keepRotation: { type: 'boolean' },
+    chapters: { enum: ['keep', 'drop'] },
+    deinterlace: {
+      type: 'object',
+      required: ['parity'],
+      additionalProperties: false,
+      properties: { parity: { enum: ['tff', 'bff', 'auto'] } },
     },
   },
 } as const;
@@ -178,12 +191,34 @@ export const dataSchemas: Record<EventType, Schema> = {
                 colorSpace: { type: ['string', 'null'] },
                 hdr: { enum: ['hdr10', 'hdr10+', 'hlg', 'dolby-vision', null] },
                 sideData: { type: 'array', items: str },
+                timecode: { type: ['string', 'null'] },
+                fieldOrder: { type: ['string', 'null'] },
+                rotation: { type: ['number', 'null'] },
+                idet: {
+                  oneOf: [
+                    { type: 'null' },
+                    {
+                      type: 'object',
+                      required: ['fromSec', 'frames', 'tff', 'bff', 'progressive', 'undetermined'],
+                      additionalProperties: false,
+                      properties: {
+                        fromSec: { type: 'number', minimum: 0 },
+                        frames: nonNegInt,
+                        tff: nonNegInt,
+                        bff: nonNegInt,
+                        progressive: nonNegInt,
+                        undetermined: nonNegInt,
+                      },
+                    },
+                  ],
+                },
               },
             },
           ],
         },
         audioStreams: nonNegInt,
         subtitleStreams: nonNegInt,
+        chapters: nonNegInt,
         streams: {
           type: 'array',
           items: {
@@ -192,7 +227,7 @@ export const dataSchemas: Record<EventType, Schema> = {
             additionalProperties: false,
             properties: {
               index: nonNegInt,
-              kind: { enum: ['audio', 'subtitle'] },
+              kind: { enum: STREAM_KINDS },
               codec: str,
               language: { type: ['string', 'null'] },
               channels: { type: ['integer', 'null'], minimum: 0 },
@@ -201,6 +236,10 @@ export const dataSchemas: Record<EventType, Schema> = {
               default: { type: 'boolean' },
               forced: { type: 'boolean' },
               title: { type: ['string', 'null'] },
+              filename: { type: ['string', 'null'] },
+              mimetype: { type: ['string', 'null'] },
+              codecTag: { type: ['string', 'null'] },
+              bitRate: { type: ['number', 'null'], minimum: 0 },
             },
           },
         },
@@ -219,7 +258,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     ],
     {
       source: sourceStamp,
-      decision: { enum: ['encode', 'skip', 'compliant', 'damaged'] },
+      decision: { enum: ['encode', 'remux', 'skip', 'compliant', 'damaged'] },
       reasons: { type: 'array', items: str, minItems: 1 },
       policyVersion: str,
       target: { oneOf: [{ type: 'null' }, target] },

@@ -84,6 +84,8 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
       switch (decision) {
         case 'encode':
           return located('queued', reasonOf(base, reasons));
+        case 'remux':
+          return located('queued', reasonOf(base, reasons));
         case 'skip':
           // A skip that only holds an earlier outcome keeps showing that outcome.
           return located(event.data.heldBy ?? 'skipped', reasonOf(base, reasons));

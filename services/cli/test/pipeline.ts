@@ -1,8 +1,19 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EncodeCompletedData, VerificationCheck } from '@conform/contracts';
-import { DEFAULT_POLICY, planFile, type FilePlan, type Policy } from '@conform/planner';
-import { buildEncodeArgs, encodeSettingsFor, ENCODE_PROFILES } from '@conform/encoder';
+import {
+  DEFAULT_POLICY,
+  planFile,
+  withIdetSample,
+  type FilePlan,
+  type Policy,
+} from '@conform/planner';
+import {
+  buildEncodeArgs,
+  encodeSettingsFor,
+  ENCODE_PROFILES,
+  extractCoverArt,
+} from '@conform/encoder';
 import { probeVideoColour, readFfprobe, runFfmpeg, tryProbeMedia } from '@conform/media';
 import { verifyEncode } from '@conform/verifier';
 
@@ -67,13 +78,14 @@ export async function runPipeline(
   workDir: string,
 ): Promise<PipelineResult> {
   const s = await stat(path);
-  const probe = await tryProbeMedia(path);
+  // The planner service's own read step: probe, plus an idet sample where field order is unknown.
+  const probe = await withIdetSample(await tryProbeMedia(path), path, policy);
   if (!probe.ok) throw new Error(`${path} does not probe: ${probe.reason}`);
   const plan = planFile(
     { library, path, size: s.size, media: probe.media, freeBytes: null },
     policy,
   );
-  if (plan.decision !== 'encode' || !plan.target) {
+  if ((plan.decision !== 'encode' && plan.decision !== 'remux') || !plan.target) {
     return { plan, outputPath: null, checks: [], streams: [], chapters: 0 };
   }
   await mkdir(workDir, { recursive: true });
@@ -83,12 +95,22 @@ export async function runPipeline(
     ENCODE_PROFILES.libx265,
     await probeVideoColour(path),
   );
-  await runFfmpeg(
-    buildEncodeArgs({ inputPath: path, outputPath, ...settings }).map((a) =>
-      // The fast preset's quality is not what these cases are about; ultrafast keeps them quick.
-      a === 'fast' ? 'ultrafast' : a,
-    ),
-  );
+  const covers = await extractCoverArt(path, plan.target, `${outputPath}.partial`);
+  try {
+    await runFfmpeg(
+      buildEncodeArgs({
+        inputPath: path,
+        outputPath,
+        ...settings,
+        attachFiles: covers.files,
+      }).map((a) =>
+        // The fast preset's quality is not what these cases are about; ultrafast keeps them quick.
+        a === 'fast' ? 'ultrafast' : a,
+      ),
+    );
+  } finally {
+    await covers.cleanup();
+  }
   const completed: EncodeCompletedData = {
     library,
     path,
@@ -98,7 +120,7 @@ export async function runPipeline(
     outputPath,
     outputSize: (await stat(outputPath)).size,
     elapsedMs: 0,
-    limits: { maxSizeRatio: policy.guardrails.maxOutputRatio },
+    limits: { maxSizeRatio: Math.max(policy.guardrails.maxOutputRatio, 1.05) },
   };
   const checks = await verifyEncode(completed);
   const json = await readFfprobe<{ streams: OutStream[]; chapters?: unknown[] }>(outputPath);

@@ -34,6 +34,25 @@ export interface EncodeArgsInput {
   pixFmt?: string;
   /** Scale to exactly this size (the plan worked it out); absent: even-rounded source size. */
   frameSize?: { width: number; height: number } | null;
+  /** `streams` names every stream (nothing mapped implicitly); see EncodeTarget.allStreams. */
+  allStreams?: boolean;
+  /** Drop the chapters; absent or `keep` copies them. */
+  chapters?: 'keep' | 'drop';
+  /** Files to attach (mkv): cover art extracted from the source, see {@link coverArtFiles}. */
+  attachFiles?: readonly AttachFile[];
+  /** Keep the display matrix (`-noautorotate`) rather than rotating the frames. */
+  keepRotation?: boolean;
+  /** Remux only: copy the video as it is (a compliant video whose streams or container change). */
+  videoCopy?: boolean;
+  /** Deinterlace with bwdif first (one frame per frame); the output is progressive. */
+  deinterlace?: { parity: 'tff' | 'bff' | 'auto' } | null;
+}
+
+/** A file `-attach`ed to an mkv output, with the tags players look for. */
+export interface AttachFile {
+  path: string;
+  mimetype: string;
+  filename: string;
 }
 
 // What every encode must carry, whatever the backend; checked after building.
@@ -42,7 +61,7 @@ const ALWAYS_REQUIRED = [
   '-map_chapters',
   '-max_muxing_queue_size',
   '-pix_fmt',
-  '-vf',
+  '-filter:v:0',
   '-f',
 ];
 
@@ -69,15 +88,63 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   if (pixFmt === null) {
     throw new EncodeProfileViolationError(profile.encoder, 'cannot encode 10-bit video');
   }
-  const args = ['-hide_banner', '-nostdin', '-y', ...profile.deviceArgs, '-i', input.inputPath];
+  const remux = input.videoCopy === true;
+  const args = ['-hide_banner', '-nostdin', '-y'];
+  if (!remux) args.push(...profile.deviceArgs);
+  // The display matrix is carried over instead of rotating the pixels (mp4 holds it).
+  if (input.keepRotation) args.push('-noautorotate');
+  args.push('-i', input.inputPath);
   args.push('-map', '0:v:0');
-  const kept = input.streams?.filter((s) => s.action !== 'drop');
+  // Cover art goes into mkv as an image attachment (-attach), not as a one-frame video track.
+  const kept = input.streams?.filter(
+    (s) => s.action !== 'drop' && !(s.kind === 'cover' && input.container === 'mkv'),
+  );
   if (kept) for (const s of kept) args.push('-map', `0:${s.index}`);
   else args.push('-map', '0:a?', '-map', '0:s?');
-  // Fonts for styled subtitles live in attachments; mp4 has no place for them.
-  if (input.container === 'mkv') args.push('-map', '0:t?');
+  // Older plans name audio and subtitles only: fonts for styled subtitles follow implicitly.
+  const implicitAttachments = input.container === 'mkv' && !input.allStreams;
+  if (implicitAttachments) args.push('-map', '0:t?');
+  if (remux) {
+    // Remux only: the compliant video is copied bit for bit; only streams and container change.
+    args.push('-c:v:0', 'copy');
+  } else {
+    args.push(...videoEncodeArgs(input, pixFmt, tenBit));
+  }
+  args.push(...streamCodecArgs(kept));
+  if (implicitAttachments) args.push('-c:t', 'copy');
+  const mappedAttachments = kept?.filter((s) => s.kind === 'attachment').length ?? 0;
+  if (input.container === 'mkv') {
+    (input.attachFiles ?? []).forEach((f, i) => {
+      const at = `-metadata:s:t:${mappedAttachments + i}`;
+      args.push('-attach', f.path, at, `mimetype=${f.mimetype}`, at, `filename=${f.filename}`);
+    });
+  }
+  args.push('-map_metadata', '0', '-map_chapters', input.chapters === 'drop' ? '-1' : '0');
+  // Sparse subtitle streams can otherwise overflow the muxer queue on long files.
+  args.push('-max_muxing_queue_size', '4096');
+  args.push(...containerArgs(input.container, profile), input.outputPath);
+  const required = remux ? REMUX_REQUIRED : [...ALWAYS_REQUIRED, ...profile.requiredArgs];
+  for (const flag of required) {
+    if (!args.includes(flag)) {
+      throw new EncodeProfileViolationError(profile.encoder, `the arguments lack ${flag}`);
+    }
+  }
+  return args;
+}
+
+// A remux carries no video encoder flags, but everything an output must keep.
+const REMUX_REQUIRED = ['-map_metadata', '-map_chapters', '-max_muxing_queue_size', '-f'];
+
+/** The main video's filter chain, encoder, pixel format, preset, quality and HDR flags. */
+function videoEncodeArgs(input: EncodeArgsInput, pixFmt: string, tenBit: boolean): string[] {
+  const { profile } = input;
+  const args: string[] = [];
   // Most encoders refuse odd widths or heights with 4:2:0 chroma; never upscale.
   const filters = [
+    // Fields are weaved back into frames before scaling, which would blend them.
+    ...(input.deinterlace
+      ? [`bwdif=mode=send_frame:parity=${input.deinterlace.parity}:deint=all`]
+      : []),
     input.frameSize
       ? `scale=${input.frameSize.width}:${input.frameSize.height}`
       : input.maxHeight
@@ -87,7 +154,10 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   if (profile.uploadFilter) {
     filters.push(tenBit ? profile.uploadFilter.tenBit : profile.uploadFilter.eightBit);
   }
-  args.push('-vf', filters.join(','), '-c:v', profile.encoder, '-pix_fmt', pixFmt);
+  // The filter is for the main video only: cover art mapped into mp4 is copied, not filtered.
+  args.push('-filter:v:0', filters.join(','), '-c:v', profile.encoder, '-pix_fmt', pixFmt);
+  // Variable frame rate stays variable: mp4 would otherwise duplicate frames up to a constant rate.
+  args.push('-fps_mode', 'passthrough');
   args.push(...profile.presetArgs);
   args.push(profile.quality.flag, String(qualityFor(profile, input.quality)));
   args.push(...profile.quality.extra);
@@ -95,28 +165,22 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   if (input.hdr10) {
     args.push('-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc');
   }
-  args.push(...streamCodecArgs(kept));
-  if (input.container === 'mkv') args.push('-c:t', 'copy');
-  args.push('-map_metadata', '0', '-map_chapters', '0');
-  // Sparse subtitle streams can otherwise overflow the muxer queue on long files.
-  args.push('-max_muxing_queue_size', '4096');
-  args.push(...containerArgs(input.container, profile), input.outputPath);
-  for (const flag of [...ALWAYS_REQUIRED, ...profile.requiredArgs]) {
-    if (!args.includes(flag)) {
-      throw new EncodeProfileViolationError(profile.encoder, `the arguments lack ${flag}`);
-    }
-  }
   return args;
 }
+
+// ffmpeg's own Opus encoder is experimental; libopus is the one to use.
+const AUDIO_ENCODERS: Record<string, string> = { opus: 'libopus' };
 
 function streamCodecArgs(kept: readonly StreamPlan[] | undefined): string[] {
   if (!kept) return ['-c:a', 'copy', '-c:s', 'copy'];
   // Output stream 0 is the video; kept streams follow in the order they were mapped.
   return kept.flatMap((s, i) => {
     const out = i + 1;
+    // mp4 marks cover art by disposition; copying alone may not carry it.
+    if (s.kind === 'cover') return [`-c:${out}`, 'copy', `-disposition:${out}`, 'attached_pic'];
     if (s.action === 'copy' || !s.codec) return [`-c:${out}`, 'copy'];
     const rate = s.bitrateKbps ? [`-b:${out}`, `${s.bitrateKbps}k`] : [];
-    return [`-c:${out}`, s.codec, ...rate];
+    return [`-c:${out}`, AUDIO_ENCODERS[s.codec] ?? s.codec, ...rate];
   });
 }
 
@@ -142,7 +206,7 @@ function containerArgs(container: 'mkv' | 'mp4', profile: EncodeProfile): string
     case 'mp4':
       // faststart moves the index to the front so players can start before the end loads.
       return [
-        ...(profile.mp4Tag ? ['-tag:v', profile.mp4Tag] : []),
+        ...(profile.mp4Tag ? ['-tag:v:0', profile.mp4Tag] : []),
         '-movflags',
         '+faststart',
         '-f',
@@ -151,4 +215,46 @@ function containerArgs(container: 'mkv' | 'mp4', profile: EncodeProfile): string
     case 'mkv':
       return ['-f', 'matroska'];
   }
+}
+
+/**
+ * The cover art an mkv output attaches, one file per kept cover stream, named as players expect
+ * (`cover.png`, then `cover-<index>.png`); `dir` is where they are extracted. Pure.
+ */
+export function coverArtFiles(
+  streams: readonly StreamPlan[] | undefined,
+  container: 'mkv' | 'mp4',
+  prefix: string,
+): (AttachFile & { index: number })[] {
+  if (container !== 'mkv') return [];
+  return (streams ?? [])
+    .filter((s) => s.kind === 'cover' && s.action !== 'drop')
+    .map((s, i) => ({
+      index: s.index,
+      path: `${prefix}.cover-${s.index}.png`,
+      mimetype: 'image/png',
+      filename: i === 0 ? 'cover.png' : `cover-${s.index}.png`,
+    }));
+}
+
+/** ffmpeg arguments that extract one cover art stream of `input` to a PNG at `path`. Pure. */
+export function coverExtractArgs(input: string, index: number, path: string): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-v',
+    'error',
+    '-i',
+    input,
+    '-map',
+    `0:${index}`,
+    '-frames:v',
+    '1',
+    '-c:v',
+    'png',
+    '-f',
+    'image2',
+    path,
+  ];
 }

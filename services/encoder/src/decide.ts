@@ -45,7 +45,9 @@ export function decideEncode(
   runId: string = planned.id,
 ): EncodeAction {
   const { decision, target, library } = planned.data;
-  if (decision !== 'encode') return { kind: 'ignore', why: `decision is ${decision}` };
+  if (decision !== 'encode' && decision !== 'remux') {
+    return { kind: 'ignore', why: `decision is ${decision}` };
+  }
   if (!target) return { kind: 'ignore', why: 'planned to encode but has no target' };
   const outputPath = outputPathFor(library, planned.fileId, runId, target.container);
   if (outputExists(outputPath)) return { kind: 'already-encoded', outputPath, target };
@@ -131,6 +133,11 @@ export function encodeSettingsFor(
     ...(target.streams ? { streams: target.streams } : {}),
     ...(format ? { pixFmt: format.pixFmt } : {}),
     ...(target.frameSize ? { frameSize: target.frameSize } : {}),
+    ...(target.allStreams ? { allStreams: true } : {}),
+    ...(target.chapters ? { chapters: target.chapters } : {}),
+    ...(target.deinterlace ? { deinterlace: target.deinterlace } : {}),
+    ...(target.videoCopy ? { videoCopy: true } : {}),
+    ...(target.keepRotation ? { keepRotation: true } : {}),
     formatFallback: format?.fallback ?? null,
   };
 }

@@ -30,6 +30,7 @@ import {
   tryProbeMedia,
 } from '@conform/media';
 import { buildEncodeArgs } from './args.js';
+import { extractCoverArt } from './attachments.js';
 import {
   classifyFailure,
   decideEncode,
@@ -44,6 +45,7 @@ import { EncoderError, OutputCommitError } from './errors.js';
 import { PauseController, type PauseOptions } from './pause-controller.js';
 import { makeWorkDir, outOfSpace, waitForRoom } from './room.js';
 import {
+  CPU_ENCODER,
   ENCODE_PROFILES,
   type Backend,
   type EncodeProfile,
@@ -304,7 +306,11 @@ async function encodeOnce(
   run: number,
 ): Promise<'done' | 'out-of-space'> {
   const { library, path, durationSec } = planned.data;
-  const profile = env.profiles.get(action.target.videoCodec);
+  // A remux copies the video: it needs no working encoder, only the codec's manifest.
+  const remux = action.target.videoCopy === true;
+  const profile =
+    env.profiles.get(action.target.videoCodec) ??
+    (remux ? ENCODE_PROFILES[CPU_ENCODER[action.target.videoCodec]] : undefined);
   if (!profile) {
     await hctx.emit({
       type: 'encode.failed',
@@ -318,7 +324,7 @@ async function encodeOnce(
     });
     return 'done';
   }
-  const encoder = profile.encoder;
+  const encoder = remux ? 'copy' : profile.encoder;
   const log = hctx.log.child({ path, outputPath: action.outputPath, encoder });
   let colour;
   try {
@@ -354,7 +360,7 @@ async function encodeOnce(
     return 'done';
   }
 
-  const release = await env.deviceSlots.acquire(profile.backend, hctx.signal);
+  const release = await env.deviceSlots.acquire(remux ? 'cpu' : profile.backend, hctx.signal);
   // Slots in use are node state the nodes view shows: say so now, not at the next beat.
   env.heartbeat.beat();
   // Stops this encode for `pause --now` or the size guard, apart from the worker's own stop.
@@ -366,6 +372,7 @@ async function encodeOnce(
     }
     local.abort(new Error('paused with --now'));
   });
+  let covers: Awaited<ReturnType<typeof extractCoverArt>> | null = null;
   try {
     try {
       await makeWorkDir(dirname(action.outputPath));
@@ -380,6 +387,16 @@ async function encodeOnce(
         data: { library, path, encoder, reason: verdict.reason, permanent: true },
       });
       return 'done';
+    }
+    // mkv takes cover art as an image attachment: extracted first, attached by the encode.
+    covers = await extractCoverArt(path, action.target, action.partialPath, hctx.signal);
+    if (covers.files.length > 0) {
+      args = buildEncodeArgs({
+        inputPath: path,
+        outputPath: action.partialPath,
+        ...settings,
+        attachFiles: covers.files,
+      });
     }
     await hctx.emit(
       {
@@ -508,6 +525,7 @@ async function encodeOnce(
     await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx, written);
     return 'done';
   } finally {
+    await covers?.cleanup();
     unregister();
     release();
     env.heartbeat.beat();

@@ -30,17 +30,17 @@ const tailMkv =
 
 // One golden line per backend: the whole argument list for an 8-bit SDR plan into mkv.
 const golden: Record<EncoderName, string> = {
-  libx265: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v libx265 -pix_fmt yuv420p -preset fast -crf 26 -x265-params log-level=error ${tailMkv}`,
-  libx264: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v libx264 -pix_fmt yuv420p -preset medium -crf 21 ${tailMkv}`,
-  libsvtav1: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v libsvtav1 -pix_fmt yuv420p -preset 8 -crf 32 ${tailMkv}`,
-  hevc_nvenc: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v hevc_nvenc -pix_fmt yuv420p -preset p5 -rc vbr -cq 28 -b:v 0 ${tailMkv}`,
-  h264_nvenc: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v h264_nvenc -pix_fmt yuv420p -preset p5 -rc vbr -cq 23 -b:v 0 ${tailMkv}`,
-  av1_nvenc: `${head} -i /lib/in put.mkv ${maps} -vf ${even} -c:v av1_nvenc -pix_fmt yuv420p -preset p5 -rc vbr -cq 28 -b:v 0 ${tailMkv}`,
-  hevc_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -vf ${even} -c:v hevc_qsv -pix_fmt nv12 -preset medium -global_quality 25 ${tailMkv}`,
-  h264_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -vf ${even} -c:v h264_qsv -pix_fmt nv12 -preset medium -global_quality 25 ${tailMkv}`,
-  av1_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -vf ${even} -c:v av1_qsv -pix_fmt nv12 -preset medium -global_quality 25 ${tailMkv}`,
-  hevc_vaapi: `${head} -vaapi_device /dev/dri/renderD128 -i /lib/in put.mkv ${maps} -vf ${even},format=nv12,hwupload -c:v hevc_vaapi -pix_fmt vaapi -rc_mode CQP -qp 25 ${tailMkv}`,
-  h264_vaapi: `${head} -vaapi_device /dev/dri/renderD128 -i /lib/in put.mkv ${maps} -vf ${even},format=nv12,hwupload -c:v h264_vaapi -pix_fmt vaapi -rc_mode CQP -qp 25 ${tailMkv}`,
+  libx265: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v libx265 -pix_fmt yuv420p -fps_mode passthrough -preset fast -crf 26 -x265-params log-level=error ${tailMkv}`,
+  libx264: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v libx264 -pix_fmt yuv420p -fps_mode passthrough -preset medium -crf 21 ${tailMkv}`,
+  libsvtav1: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v libsvtav1 -pix_fmt yuv420p -fps_mode passthrough -preset 8 -crf 32 ${tailMkv}`,
+  hevc_nvenc: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v hevc_nvenc -pix_fmt yuv420p -fps_mode passthrough -preset p5 -rc vbr -cq 28 -b:v 0 ${tailMkv}`,
+  h264_nvenc: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v h264_nvenc -pix_fmt yuv420p -fps_mode passthrough -preset p5 -rc vbr -cq 23 -b:v 0 ${tailMkv}`,
+  av1_nvenc: `${head} -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v av1_nvenc -pix_fmt yuv420p -fps_mode passthrough -preset p5 -rc vbr -cq 28 -b:v 0 ${tailMkv}`,
+  hevc_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v hevc_qsv -pix_fmt nv12 -fps_mode passthrough -preset medium -global_quality 25 ${tailMkv}`,
+  h264_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v h264_qsv -pix_fmt nv12 -fps_mode passthrough -preset medium -global_quality 25 ${tailMkv}`,
+  av1_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -i /lib/in put.mkv ${maps} -filter:v:0 ${even} -c:v av1_qsv -pix_fmt nv12 -fps_mode passthrough -preset medium -global_quality 25 ${tailMkv}`,
+  hevc_vaapi: `${head} -vaapi_device /dev/dri/renderD128 -i /lib/in put.mkv ${maps} -filter:v:0 ${even},format=nv12,hwupload -c:v hevc_vaapi -pix_fmt vaapi -fps_mode passthrough -rc_mode CQP -qp 25 ${tailMkv}`,
+  h264_vaapi: `${head} -vaapi_device /dev/dri/renderD128 -i /lib/in put.mkv ${maps} -filter:v:0 ${even},format=nv12,hwupload -c:v h264_vaapi -pix_fmt vaapi -fps_mode passthrough -rc_mode CQP -qp 25 ${tailMkv}`,
 };
 
 describe('buildEncodeArgs (golden, every backend)', () => {
@@ -63,7 +63,7 @@ describe('buildEncodeArgs (policy options)', () => {
       render(
         buildEncodeArgs(input('libx265', { container: 'mp4', outputPath: '/w/o.mp4.partial' })),
       ),
-      `${head} -i /lib/in put.mkv -map 0:v:0 -map 0:a? -map 0:s? -vf ${even} -c:v libx265 -pix_fmt yuv420p -preset fast -crf 26 -x265-params log-level=error -c:a copy -c:s copy -map_metadata 0 -map_chapters 0 -max_muxing_queue_size 4096 -tag:v hvc1 -movflags +faststart -f mp4 /w/o.mp4.partial`,
+      `${head} -i /lib/in put.mkv -map 0:v:0 -map 0:a? -map 0:s? -filter:v:0 ${even} -c:v libx265 -pix_fmt yuv420p -fps_mode passthrough -preset fast -crf 26 -x265-params log-level=error -c:a copy -c:s copy -map_metadata 0 -map_chapters 0 -max_muxing_queue_size 4096 -tag:v:0 hvc1 -movflags +faststart -f mp4 /w/o.mp4.partial`,
     );
     const av1 = buildEncodeArgs(input('libsvtav1', { container: 'mp4' }));
     assert.ok(!av1.includes('-tag:v'));
@@ -76,7 +76,7 @@ describe('buildEncodeArgs (policy options)', () => {
     const nv = buildEncodeArgs(input('hevc_nvenc', { tenBit: true }));
     assert.equal(nv[nv.indexOf('-pix_fmt') + 1], 'p010le');
     const va = buildEncodeArgs(input('hevc_vaapi', { tenBit: true }));
-    assert.equal(va[va.indexOf('-vf') + 1], `${even},format=p010,hwupload`);
+    assert.equal(va[va.indexOf('-filter:v:0') + 1], `${even},format=p010,hwupload`);
   });
 
   it('refuses 10 bit on an encoder that cannot do it, naming the encoder', () => {
@@ -110,7 +110,7 @@ describe('buildEncodeArgs (policy options)', () => {
 
   it('maxHeight downscales keeping the aspect ratio, never upscaling, even sizes', () => {
     const args = buildEncodeArgs(input('libx265', { maxHeight: 1080 }));
-    assert.equal(args[args.indexOf('-vf') + 1], "scale=w=-2:h='trunc(min(ih,1080)/2)*2'");
+    assert.equal(args[args.indexOf('-filter:v:0') + 1], "scale=w=-2:h='trunc(min(ih,1080)/2)*2'");
   });
 
   it('a stream plan maps kept streams only and sets each one’s codec by output index', () => {
@@ -126,7 +126,7 @@ describe('buildEncodeArgs (policy options)', () => {
       }),
     );
     const r = render(args);
-    assert.match(r, / -map 0:v:0 -map 0:1 -map 0:3 -map 0:4 -vf /);
+    assert.match(r, / -map 0:v:0 -map 0:1 -map 0:3 -map 0:4 -filter:v:0 /);
     assert.match(r, / -c:1 copy -c:2 aac -b:2 192k -c:3 mov_text -map_metadata /);
     assert.doesNotMatch(r, /0:2|-c:a/);
   });
@@ -139,7 +139,7 @@ describe('output pixel format and frame size from the plan', () => {
     );
     assert.equal(
       render(args),
-      `${head} -i /lib/in put.mkv ${maps} -vf scale=321:241 -c:v libx265 -pix_fmt yuv444p -preset fast -crf 26 -x265-params log-level=error ${tailMkv}`,
+      `${head} -i /lib/in put.mkv ${maps} -filter:v:0 scale=321:241 -c:v libx265 -pix_fmt yuv444p -fps_mode passthrough -preset fast -crf 26 -x265-params log-level=error ${tailMkv}`,
     );
   });
 
@@ -151,7 +151,7 @@ describe('output pixel format and frame size from the plan', () => {
     );
     assert.ok(
       render(vaapi).includes(
-        '-vf scale=320:240,format=p010,hwupload -c:v hevc_vaapi -pix_fmt vaapi',
+        '-filter:v:0 scale=320:240,format=p010,hwupload -c:v hevc_vaapi -pix_fmt vaapi',
       ),
     );
   });
@@ -173,5 +173,37 @@ describe('output pixel format and frame size from the plan', () => {
       fallback: null,
     });
     assert.equal(outputFormatFor(ENCODE_PROFILES.h264_nvenc, 'yuv422p').pixFmt, 'yuv420p');
+  });
+});
+
+describe('deinterlacing', () => {
+  it('puts bwdif with the plan’s parity before the scale', () => {
+    const args = buildEncodeArgs(
+      input('libx265', { deinterlace: { parity: 'tff' }, frameSize: { width: 720, height: 576 } }),
+    );
+    assert.equal(
+      args[args.indexOf('-filter:v:0') + 1],
+      'bwdif=mode=send_frame:parity=tff:deint=all,scale=720:576',
+    );
+  });
+});
+
+describe('remux only', () => {
+  it('copies the video (no device, filter, quality or pixel format) and applies the stream plan', () => {
+    const args = buildEncodeArgs(
+      input('hevc_nvenc', {
+        videoCopy: true,
+        container: 'mp4',
+        allStreams: true,
+        streams: [
+          { index: 1, kind: 'audio', action: 'copy', codec: null, bitrateKbps: null },
+          { index: 2, kind: 'audio', action: 'drop', codec: null, bitrateKbps: null },
+        ],
+      }),
+    );
+    assert.equal(
+      render(args),
+      `${head} -i /lib/in put.mkv -map 0:v:0 -map 0:1 -c:v:0 copy -c:1 copy -map_metadata 0 -map_chapters 0 -max_muxing_queue_size 4096 -tag:v:0 hvc1 -movflags +faststart -f mp4 /w/o.partial`,
+    );
   });
 });

@@ -32,6 +32,10 @@ export interface ClipOptions {
   chapters?: boolean;
   /** mp4: index at the front, so a truncated copy still probes with its full duration. */
   faststart?: boolean;
+  /** mp4: a display matrix rotating the picture by this many degrees, as phone footage has. */
+  rotation?: number;
+  /** Variable frame rate: 25 fps for the first second, 10 fps after (the clip runs longer). */
+  variableFrameRate?: boolean;
 }
 
 const LANGUAGES = ['eng', 'fra', 'deu', 'spa', 'ita', 'jpn', 'por', 'nld'];
@@ -103,7 +107,12 @@ export async function generateClip(opts: ClipOptions): Promise<void> {
     if (subtitleInput !== null) args.push('-map', `${subtitleInput}:s`);
     if (coverInput !== null) args.push('-map', `${coverInput}:v`);
     if (chapterInput !== null) args.push('-map_chapters', String(chapterInput));
-    if (odd) args.push('-vf', `format=yuv444p,crop=${width}:${height}:0:0`);
+    const vf: string[] = [];
+    if (odd) vf.push(`format=yuv444p,crop=${width}:${height}:0:0`);
+    // Variable frame rate as phones record it: the first second at 25 fps, then 10 fps.
+    if (opts.variableFrameRate) vf.push("setpts='if(lt(N,25),N/25,1+(N-25)/10)/TB'");
+    if (vf.length) args.push('-vf', vf.join(','));
+    if (opts.variableFrameRate) args.push('-fps_mode', 'vfr');
     args.push(...(opts.hdr10 ? hdr10VideoArgs(mp4) : videoArgs(opts, mp4)));
     if (opts.interlaced) args.push('-flags', '+ilme+ildct', '-top', '1');
     if (coverInput !== null) args.push('-c:v:1', 'png', '-disposition:v:1', 'attached_pic');
@@ -123,7 +132,33 @@ export async function generateClip(opts: ClipOptions): Promise<void> {
     if (opts.timecode) args.push('-timecode', opts.timecode);
     if (mp4 && opts.faststart) args.push('-movflags', '+faststart');
     args.push('-t', String(durationSec), '-f', mp4 ? 'mp4' : 'matroska', opts.path);
+    if (!opts.rotation) {
+      await runFfmpeg(args);
+      return;
+    }
+    // A display matrix as phones write it: stream-copied with the rotate tag (mp4/mov only).
+    const unrotated = `${opts.path}.unrotated${extname(opts.path)}`;
+    args[args.length - 1] = unrotated;
     await runFfmpeg(args);
+    try {
+      await runFfmpeg([
+        '-nostdin',
+        '-y',
+        '-v',
+        'error',
+        '-i',
+        unrotated,
+        '-map',
+        '0',
+        '-c',
+        'copy',
+        '-metadata:s:v:0',
+        `rotate=${opts.rotation}`,
+        opts.path,
+      ]);
+    } finally {
+      await rm(unrotated, { force: true });
+    }
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });
   }

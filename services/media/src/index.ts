@@ -7,3 +7,4 @@ export * from './encoders.js';
 export * from './colour.js';
 export * from './testing.js';
 export * from './health.js';
+export * from './interlace.js';

@@ -1,10 +1,11 @@
 import { execa } from 'execa';
-import type { MediaSummary } from '@conform/contracts';
+import type { MediaSummary, StreamKind } from '@conform/contracts';
 import { MediaUnreadableError, ToolMissingError } from './errors.js';
 
 /** The parts of `ffprobe -print_format json -show_format -show_streams` output we read. */
 export interface FfprobeOutput {
   format?: { format_name?: string; duration?: string; bit_rate?: string };
+  chapters?: unknown[];
   streams?: {
     codec_type?: string;
     codec_name?: string;
@@ -21,10 +22,22 @@ export interface FfprobeOutput {
     channels?: number;
     channel_layout?: string;
     index?: number;
-    tags?: { language?: string; title?: string };
+    codec_tag_string?: string;
+    field_order?: string;
+    bit_rate?: string;
+    tags?: {
+      language?: string;
+      title?: string;
+      filename?: string;
+      mimetype?: string;
+      timecode?: string;
+      TIMECODE?: string;
+      BPS?: string;
+      'BPS-eng'?: string;
+    };
     duration?: string;
     disposition?: { attached_pic?: number; default?: number; forced?: number };
-    side_data_list?: { side_data_type?: string }[];
+    side_data_list?: { side_data_type?: string; rotation?: number }[];
   }[];
 }
 
@@ -60,29 +73,77 @@ export function summarizeProbe(json: FfprobeOutput): MediaSummary {
           colorSpace: video.color_space ?? null,
           hdr: hdrOf(video.color_transfer, sideDataOf(video)),
           sideData: sideDataOf(video),
+          timecode: timecodeOf(streams, video),
+          fieldOrder:
+            video.field_order && video.field_order !== 'unknown' ? video.field_order : null,
+          rotation: rotationOf(video),
         }
       : null,
     audioStreams: streams.filter((s) => s.codec_type === 'audio').length,
     subtitleStreams: streams.filter((s) => s.codec_type === 'subtitle').length,
-    streams: streams.flatMap((s, position) =>
-      s.codec_type === 'audio' || s.codec_type === 'subtitle'
-        ? [
-            {
-              index: s.index ?? position,
-              kind: s.codec_type,
-              codec: s.codec_name ?? 'unknown',
-              language: languageOf(s.tags?.language),
-              channels: s.codec_type === 'audio' ? (s.channels ?? null) : null,
-              profile: s.profile ?? null,
-              channelLayout: s.codec_type === 'audio' ? (s.channel_layout ?? null) : null,
-              default: s.disposition?.default === 1,
-              forced: s.disposition?.forced === 1,
-              title: s.tags?.title ?? null,
-            },
-          ]
-        : [],
-    ),
+    chapters: json.chapters?.length ?? 0,
+    streams: streams.flatMap((s, position) => {
+      if (s === video) return [];
+      const kind = kindOf(s);
+      if (!kind) return [];
+      return [
+        {
+          index: s.index ?? position,
+          kind,
+          codec: s.codec_name ?? 'unknown',
+          language: languageOf(s.tags?.language),
+          channels: kind === 'audio' ? (s.channels ?? null) : null,
+          profile: s.profile ?? null,
+          channelLayout: kind === 'audio' ? (s.channel_layout ?? null) : null,
+          default: s.disposition?.default === 1,
+          forced: s.disposition?.forced === 1,
+          title: s.tags?.title ?? null,
+          ...(kind === 'attachment' || kind === 'cover'
+            ? { filename: s.tags?.filename ?? null, mimetype: s.tags?.mimetype ?? null }
+            : {}),
+          ...(kind === 'data' ? { codecTag: s.codec_tag_string ?? null } : {}),
+          ...(kind === 'audio' || kind === 'subtitle' || kind === 'attachment'
+            ? { bitRate: streamBitRate(s) }
+            : {}),
+        },
+      ];
+    }),
   };
+}
+
+/** The display matrix's rotation in degrees, or null when there is none (or it is 0). */
+function rotationOf(s: ProbedStream): number | null {
+  const matrix = (s.side_data_list ?? []).find((d) => d.side_data_type === 'Display Matrix');
+  const r = matrix?.rotation;
+  return typeof r === 'number' && Number.isFinite(r) && r !== 0 ? r : null;
+}
+
+/** ffprobe's stream bit_rate (mp4), else the BPS statistics tag mkvmerge writes; null. */
+function streamBitRate(s: ProbedStream): number | null {
+  return (
+    positiveNumber(s.bit_rate) ?? positiveNumber(s.tags?.BPS) ?? positiveNumber(s.tags?.['BPS-eng'])
+  );
+}
+
+/** Every stream besides the main video, by what it is; null for what ffprobe cannot type. */
+function kindOf(s: ProbedStream): StreamKind | null {
+  switch (s.codec_type) {
+    case 'audio':
+    case 'subtitle':
+    case 'attachment':
+    case 'data':
+      return s.codec_type;
+    case 'video':
+      return s.disposition?.attached_pic === 1 ? 'cover' : 'video';
+    default:
+      return null;
+  }
+}
+
+/** The start timecode from the video's tags or a timecode track's (QuickTime tmcd). */
+function timecodeOf(streams: ProbedStream[], video: ProbedStream | undefined): string | null {
+  const tagged = [video, ...streams].find((s) => s?.tags?.timecode ?? s?.tags?.TIMECODE);
+  return tagged?.tags?.timecode ?? tagged?.tags?.TIMECODE ?? null;
 }
 
 type ProbedStream = NonNullable<FfprobeOutput['streams']>[number];

@@ -115,10 +115,29 @@ describe('summarizeProbe', () => {
         colorSpace: 'bt709',
         hdr: null,
         sideData: [],
+        timecode: null,
+        fieldOrder: null,
+        rotation: null,
       },
       audioStreams: 2,
       subtitleStreams: 1,
+      chapters: 0,
       streams: [
+        // Cover art is listed as a stream of its own, so the plan gives it a rule.
+        {
+          index: 0,
+          kind: 'cover',
+          codec: 'mjpeg',
+          language: null,
+          channels: null,
+          profile: null,
+          channelLayout: null,
+          default: false,
+          forced: false,
+          title: null,
+          filename: null,
+          mimetype: null,
+        },
         {
           index: 2,
           kind: 'audio',
@@ -130,6 +149,7 @@ describe('summarizeProbe', () => {
           default: true,
           forced: false,
           title: 'Stereo',
+          bitRate: null,
         },
         {
           index: 3,
@@ -142,6 +162,7 @@ describe('summarizeProbe', () => {
           default: false,
           forced: false,
           title: null,
+          bitRate: null,
         },
         {
           index: 4,
@@ -154,6 +175,7 @@ describe('summarizeProbe', () => {
           default: false,
           forced: true,
           title: null,
+          bitRate: null,
         },
       ],
     });
@@ -169,6 +191,21 @@ describe('summarizeProbe', () => {
     });
     assert.equal(summary.durationSec, 10.25);
     assert.equal(summary.bitRate, null);
+  });
+
+  it('reads stream bit rates from bit_rate (mp4) or the BPS tag (mkv), for the estimate', () => {
+    const summary = summarizeProbe({
+      streams: [
+        { codec_type: 'video', codec_name: 'h264' },
+        { index: 1, codec_type: 'audio', codec_name: 'flac', bit_rate: '1411200' },
+        { index: 2, codec_type: 'audio', codec_name: 'truehd', tags: { BPS: '3500000' } },
+        { index: 3, codec_type: 'audio', codec_name: 'aac' },
+      ],
+    });
+    assert.deepEqual(
+      summary.streams?.map((s) => s.bitRate),
+      [1_411_200, 3_500_000, null],
+    );
   });
 
   it('given audio only, reports no video', () => {

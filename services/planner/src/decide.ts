@@ -211,6 +211,8 @@ function plannedData(
     estimatedOutputBytes: plan.estimatedOutputBytes,
     ...(plan.diskNeededBytes !== undefined ? { diskNeededBytes: plan.diskNeededBytes } : {}),
     ...(plan.decision === 'encode' ? { limits: { maxSizeRatio: maxSizeRatioOf(policy) } } : {}),
+    // A remux is not about saving: it may grow by the container's overhead, no more.
+    ...(plan.decision === 'remux' ? { limits: { maxSizeRatio: REMUX_MAX_RATIO } } : {}),
   };
 }
 
@@ -223,6 +225,9 @@ export function maxSizeRatioOf(policy: Policy): number {
   return Math.round(Math.min(policy.guardrails.maxOutputRatio, bySaving) * 10_000) / 10_000;
 }
 
+/** The largest output/source ratio a remux may reach (container overhead, a few tags). */
+export const REMUX_MAX_RATIO = 1.05;
+
 /** Whether a health check says the source is damaged: it ends early, or too many errors. Pure. */
 export function isDamaged(report: HealthReport, policy: Policy): boolean {
   return report.endsEarly !== undefined || report.errorCount > policy.health.maxErrors;
@@ -230,7 +235,9 @@ export function isDamaged(report: HealthReport, policy: Policy): boolean {
 
 /** Whether a plan needs the source's health checked before it is published. */
 export function needsHealthCheck(planned: FilePlannedData, policy: Policy): boolean {
-  return planned.decision === 'encode' && policy.health.check !== 'off';
+  return (
+    (planned.decision === 'encode' || planned.decision === 'remux') && policy.health.check !== 'off'
+  );
 }
 
 /**

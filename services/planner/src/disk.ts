@@ -1,7 +1,7 @@
 import { stat, statfs } from 'node:fs/promises';
 import type { DomainEvent, FileDiscoveredData, SourceStamp } from '@conform/contracts';
 import type { HandlerContext } from '@conform/bus';
-import { checkHealth, tryProbeMedia } from '@conform/media';
+import { checkHealth, sampleInterlacing, tryProbeMedia, type ProbeOutcome } from '@conform/media';
 import {
   checkFreshness,
   needsHealthCheck,
@@ -59,11 +59,18 @@ export async function planFromDisk(
   limit: ProbeLimit = (probe) => probe(),
 ): Promise<DomainEvent[] | null> {
   if (!(await stillFresh(discovered, hctx))) return null;
-  const probe = await limit(() => tryProbeMedia(discovered.path, { signal: hctx.signal }));
+  const policy = policyOf(discovered.library);
+  const probe = await limit(async () =>
+    withIdetSample(
+      await tryProbeMedia(discovered.path, { signal: hctx.signal }),
+      discovered.path,
+      policy,
+      hctx.signal,
+    ),
+  );
   if (!probe.ok) {
     hctx.log.warn({ path: discovered.path, reason: probe.reason }, 'file is not readable media');
   }
-  const policy = policyOf(discovered.library);
   const free = await freeBytes(discovered.library);
   const history = await historyOf(fileId);
   const events: DomainEvent[] = [];
@@ -72,6 +79,22 @@ export async function planFromDisk(
     events.push(await limit(() => checkedHealth(next, policy, hctx.signal)));
   }
   return events;
+}
+
+/**
+ * A probe with an idet sample added where the stream's field order says nothing and the policy
+ * deinterlaces by detection; it goes into file.probed, so a re-plan decides from it too.
+ */
+export async function withIdetSample(
+  probe: ProbeOutcome,
+  path: string,
+  policy: Policy,
+  signal?: AbortSignal,
+): Promise<ProbeOutcome> {
+  const video = probe.ok ? probe.media.video : null;
+  if (!probe.ok || !video || video.fieldOrder || policy.video.deinterlace !== 'auto') return probe;
+  const idet = await sampleInterlacing(path, probe.media.durationSec, { signal });
+  return { ok: true, media: { ...probe.media, video: { ...video, idet } } };
 }
 
 /**

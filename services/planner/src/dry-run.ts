@@ -49,6 +49,7 @@ export function dryRun(
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const totals = {
     encode: 0,
+    remux: 0,
     skip: 0,
     compliant: 0,
     damaged: 0,

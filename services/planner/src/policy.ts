@@ -13,7 +13,10 @@ import type {
   StreamPlan,
 } from '@conform/contracts';
 import { matchesGlob } from '@conform/config';
+import { interlaceDecision } from './interlace.js';
 import { depthOf, outputPicture } from './picture.js';
+import { remuxPlan } from './remux.js';
+import { IMAGE_SUBTITLES, keptStreams, planStreams } from './streams.js';
 
 /** The quality policy the planner applies to one library (see @conform/config). */
 export type Policy = QualityPolicy;
@@ -53,8 +56,6 @@ export interface FilePlan {
 const MB = 1_000_000;
 const GB = 1_000_000_000;
 const MP4_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov']);
-const IMAGE_SUBTITLES = new Set(['hdmv_pgs_subtitle', 'dvd_subtitle', 'dvb_subtitle', 'xsub']);
-const MP4_AUDIO = new Set(['aac', 'ac3', 'eac3', 'mp3', 'alac', 'opus', 'flac']);
 
 /**
  * Relative bits needed for the same picture quality, per codec (MPEG-2 = 1). Only ratios
@@ -102,6 +103,12 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
   const hdr = isHdrTransfer(video.colorTransfer) ? video.colorTransfer : null;
   if (hdr && policy.video.hdr === 'skip')
     return skip(`HDR video (${hdr}) and the policy skips HDR`);
+  const dynamic = video.hdr === 'hdr10+' || video.hdr === 'dolby-vision' ? video.hdr : null;
+  if (dynamic && policy.video.dynamicHdr === 'skip') {
+    return skip(
+      `${dynamic === 'dolby-vision' ? 'Dolby Vision' : 'HDR10+'} source: a re-encode would lose its dynamic metadata, so it is left alone (video.dynamicHdr: skip; baseLayer encodes the HDR10 base layer only)`,
+    );
+  }
 
   const codecOk = policy.compliant.codecs.includes(video.codec);
   const downscale = policy.video.maxHeight !== null && video.height > policy.video.maxHeight;
@@ -114,6 +121,9 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     if (ceiling && kbps !== null) {
       why.push(`bit rate ${kbps} kbit/s is within ${ceiling.kbps} kbit/s for ${ceiling.label}`);
     }
+    // The video stays; the container or the stream rules may still ask for a remux.
+    const remux = remuxPlan(input, policy, why);
+    if (remux) return remux;
     return { decision: 'compliant', reasons: why, target: null, estimatedOutputBytes: null };
   }
   if (!codecOk) {
@@ -128,17 +138,10 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     reasons.push(`bit rate ${kbps} kbit/s is above ${ceiling.kbps} kbit/s for ${ceiling.label}`);
   }
 
-  let container = containerFor(input.path, policy, reasons);
   const subtitles = keptStreams(media.streams, 'subtitle', policy.subtitles.keepLanguages);
-  const images = subtitles.kept.filter((s) => IMAGE_SUBTITLES.has(s.codec));
-  if (container === 'mp4' && images.length > 0) {
-    const codecs = [...new Set(images.map((s) => s.codec))].join(', ');
-    if (policy.subtitles.imageSubtitlesInMp4 === 'skip') {
-      return skip(`image subtitles (${codecs}) cannot go in mp4 and the policy skips such files`);
-    }
-    reasons.push(`image subtitles (${codecs}) cannot go in mp4: output mkv instead`);
-    container = 'mkv';
-  }
+  const chosen = outputContainer(input, policy, subtitles, reasons);
+  if ('skip' in chosen) return skip(chosen.skip);
+  const container = chosen.container;
 
   const picture = outputPicture(
     video,
@@ -157,15 +160,49 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     frameSize: { width: picture.width, height: picture.height },
   };
   if (hdr) reasons.push(`HDR video (${hdr}): keep HDR10 colour metadata, 10-bit`);
+  if (dynamic) {
+    reasons.push(
+      `${dynamic} source: encoding the HDR10 base layer only, its dynamic metadata is dropped (video.dynamicHdr: baseLayer)`,
+    );
+  }
   reasons.push(...picture.reasons);
+  const rotation = video.rotation ?? null;
+  if (rotation !== null) {
+    if (container === 'mp4') {
+      target.keepRotation = true;
+      reasons.push(`display matrix (rotation ${rotation}°) kept on the output`);
+    } else {
+      if (Math.abs(rotation) % 180 === 90) {
+        target.frameSize = { width: picture.height, height: picture.width };
+      }
+      reasons.push(
+        `rotation ${rotation}°: mkv carries no display matrix, so the frames are rotated (${target.frameSize!.width}x${target.frameSize!.height})`,
+      );
+    }
+  }
+  const interlace = interlaceDecision(video, policy);
+  if (interlace.deinterlace) target.deinterlace = interlace.deinterlace;
+  reasons.push(...interlace.reasons);
   if (media.streams) {
-    target.streams = [
-      ...planAudio(media.streams, policy, container, reasons),
-      ...planSubtitles(subtitles, container, reasons),
-    ].sort((a, b) => a.index - b.index);
+    target.streams = planStreams(media, subtitles, policy, container, reasons);
+    target.allStreams = true;
+  }
+  if (media.chapters !== undefined) {
+    target.chapters = policy.streams.chapters;
+    if (media.chapters > 0) {
+      reasons.push(
+        `${policy.streams.chapters === 'keep' ? 'keep' : 'drop'} ${media.chapters} chapter(s): policy streams.chapters is ${policy.streams.chapters}`,
+      );
+    }
   }
 
-  const estimate = estimateOutputBytes(input, policy, downscale, ceiling?.kbps ?? null);
+  const estimate = estimateOutputBytes(
+    input,
+    policy,
+    downscale,
+    ceiling?.kbps ?? null,
+    target.streams,
+  );
   if (estimate !== null) {
     const ratio = estimate / Math.max(input.size, 1);
     const savingPercent = Math.round((1 - ratio) * 100);
@@ -217,7 +254,41 @@ function bitrateCeiling(
   return { kbps: ceilings[String(chosen)]!, label: `${chosen}p` };
 }
 
-function containerFor(path: string, policy: Policy, reasons: string[]): 'mkv' | 'mp4' {
+/**
+ * The output container: the policy's (or the source's under `keep`), switched to mkv when it
+ * must hold image subtitles or attachments mp4 cannot; or why the file is skipped instead.
+ */
+export function outputContainer(
+  input: PlanInput,
+  policy: Policy,
+  subtitles: { kept: StreamInfo[] },
+  reasons: string[],
+): { container: 'mkv' | 'mp4' } | { skip: string } {
+  let container = containerFor(input.path, policy, reasons);
+  const images = subtitles.kept.filter((s) => IMAGE_SUBTITLES.has(s.codec));
+  if (container === 'mp4' && images.length > 0) {
+    const codecs = [...new Set(images.map((s) => s.codec))].join(', ');
+    if (policy.subtitles.imageSubtitlesInMp4 === 'skip') {
+      return {
+        skip: `image subtitles (${codecs}) cannot go in mp4 and the policy skips such files`,
+      };
+    }
+    reasons.push(`image subtitles (${codecs}) cannot go in mp4: output mkv instead`);
+    container = 'mkv';
+  }
+  const attachments = (input.media.streams ?? []).filter((s) => s.kind === 'attachment');
+  if (container === 'mp4' && attachments.length > 0 && policy.streams.attachments === 'keep') {
+    const names = attachments.map((s) => s.filename ?? `stream ${s.index}`).join(', ');
+    reasons.push(
+      `attachments (${names}) cannot go in mp4 and the policy keeps them: output mkv instead`,
+    );
+    container = 'mkv';
+  }
+  return { container };
+}
+
+/** The container the policy asks for; `keep` keeps mp4-family files in mp4, others go to mkv. */
+export function containerFor(path: string, policy: Policy, reasons: string[]): 'mkv' | 'mp4' {
   if (policy.container !== 'keep') return policy.container;
   const ext = extname(path).toLowerCase();
   if (MP4_EXTENSIONS.has(ext)) return 'mp4';
@@ -225,123 +296,56 @@ function containerFor(path: string, policy: Policy, reasons: string[]): 'mkv' | 
   return 'mkv';
 }
 
-function keptStreams(
-  streams: StreamInfo[] | undefined,
-  kind: StreamInfo['kind'],
-  languages: string[],
-): { kept: StreamInfo[]; dropped: StreamInfo[] } {
-  const all = (streams ?? []).filter((s) => s.kind === kind);
-  const wanted = (s: StreamInfo) =>
-    languages.length === 0 || s.language === null || languages.includes(s.language);
-  return { kept: all.filter(wanted), dropped: all.filter((s) => !wanted(s)) };
-}
-
-function planAudio(
-  streams: StreamInfo[],
-  policy: Policy,
-  container: 'mkv' | 'mp4',
-  reasons: string[],
-): StreamPlan[] {
-  const { keepLanguages, allowedCodecs, reencode } = policy.audio;
-  let { kept, dropped } = keptStreams(streams, 'audio', keepLanguages);
-  if (kept.length === 0 && dropped.length > 0) {
-    // A film without sound is worse than one in the wrong language.
-    const first = dropped[0]!;
-    reasons.push(
-      `no audio track in ${keepLanguages.join(', ')}: keeping track ${first.index} (${first.language ?? 'untagged'})`,
-    );
-    kept = [first];
-    dropped = dropped.slice(1);
-  }
-  const plans: StreamPlan[] = dropped.map((s) => {
-    reasons.push(`drop audio track ${s.index} (${s.language}): language not kept`);
-    return { index: s.index, kind: 'audio', action: 'drop', codec: null, bitrateKbps: null };
-  });
-  for (const s of kept) {
-    const notAllowed = allowedCodecs.length > 0 && !allowedCodecs.includes(s.codec);
-    const notInMp4 = container === 'mp4' && !MP4_AUDIO.has(s.codec);
-    if (notAllowed || notInMp4) {
-      reasons.push(
-        `re-encode audio track ${s.index} from ${s.codec} to ${reencode.codec} ${reencode.bitrateKbps} kbit/s: ${notAllowed ? 'codec not in the allowed list' : 'mp4 cannot hold it'}`,
-      );
-      plans.push({
-        index: s.index,
-        kind: 'audio',
-        action: 'convert',
-        codec: reencode.codec,
-        bitrateKbps: reencode.bitrateKbps,
-      });
-    } else {
-      plans.push({ index: s.index, kind: 'audio', action: 'copy', codec: null, bitrateKbps: null });
-    }
-  }
-  return plans;
-}
-
-function planSubtitles(
-  subtitles: { kept: StreamInfo[]; dropped: StreamInfo[] },
-  container: 'mkv' | 'mp4',
-  reasons: string[],
-): StreamPlan[] {
-  const plans: StreamPlan[] = subtitles.dropped.map((s) => {
-    reasons.push(`drop subtitle track ${s.index} (${s.language}): language not kept`);
-    return { index: s.index, kind: 'subtitle', action: 'drop', codec: null, bitrateKbps: null };
-  });
-  for (const s of subtitles.kept) {
-    // Text subtitles change format to what the container holds; image ones only ever copy.
-    const convertTo = IMAGE_SUBTITLES.has(s.codec)
-      ? null
-      : container === 'mp4' && s.codec !== 'mov_text'
-        ? 'mov_text'
-        : container === 'mkv' && s.codec === 'mov_text'
-          ? 'subrip'
-          : null;
-    if (convertTo) {
-      reasons.push(
-        `convert subtitle track ${s.index} from ${s.codec} to ${convertTo} for ${container}`,
-      );
-      plans.push({
-        index: s.index,
-        kind: 'subtitle',
-        action: 'convert',
-        codec: convertTo,
-        bitrateKbps: null,
-      });
-    } else {
-      plans.push({
-        index: s.index,
-        kind: 'subtitle',
-        action: 'copy',
-        codec: null,
-        bitrateKbps: null,
-      });
-    }
-  }
-  return plans;
-}
-
 /**
  * Source size × (bits the target codec needs ÷ bits the source codec needs, at most 1), × the
  * pixel ratio^0.75 when downscaling, capped at the resolution class's bit-rate ceiling.
  */
-function estimateOutputBytes(
+export function estimateOutputBytes(
   input: PlanInput,
   policy: Policy,
   downscale: boolean,
   ceilingKbps: number | null,
+  plans: readonly StreamPlan[] = [],
 ): number | null {
   const video = input.media.video;
   if (!video || input.size <= 0) return null;
   const from = BITS_PER_QUALITY[video.codec] ?? UNKNOWN_CODEC_BITS;
   const to = BITS_PER_QUALITY[policy.video.codec]!;
-  let estimate = input.size * Math.min(1, to / from);
+  // Only the video is re-encoded: copied streams keep their bytes, converted ones take their
+  // new bit rate, dropped ones none. Streams of unknown rate count as video (the old estimate).
+  const others = otherStreamBytes(input, plans);
+  const videoBytes = Math.max(0, input.size - others.sourceBytes);
+  let estimate = videoBytes * Math.min(1, to / from);
   if (downscale && policy.video.maxHeight !== null && video.height > 0) {
     estimate *= Math.pow(policy.video.maxHeight / video.height, 1.5);
   }
   if (ceilingKbps !== null && input.media.durationSec !== null) {
     estimate = Math.min(estimate, (ceilingKbps * 1000 * input.media.durationSec) / 8);
   }
-  return Math.round(estimate);
+  return Math.round(estimate + others.outputBytes);
+}
+
+/** Bytes of the non-video streams whose rate is known: in the source, and as the plan leaves them. */
+function otherStreamBytes(
+  input: PlanInput,
+  plans: readonly StreamPlan[],
+): { sourceBytes: number; outputBytes: number } {
+  const duration = input.media.durationSec;
+  if (duration === null) return { sourceBytes: 0, outputBytes: 0 };
+  const byIndex = new Map(plans.map((p) => [p.index, p]));
+  let sourceBytes = 0;
+  let outputBytes = 0;
+  for (const s of input.media.streams ?? []) {
+    if (!s.bitRate) continue;
+    const bytes = (s.bitRate * duration) / 8;
+    sourceBytes += bytes;
+    const plan = byIndex.get(s.index);
+    if (!plan || plan.action === 'copy') outputBytes += bytes;
+    else if (plan.action === 'convert') {
+      outputBytes += plan.bitrateKbps ? (plan.bitrateKbps * 1000 * duration) / 8 : bytes;
+    }
+  }
+  return { sourceBytes: Math.min(sourceBytes, input.size), outputBytes };
 }
 
 function mb(bytes: number): number {

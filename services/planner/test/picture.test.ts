@@ -145,3 +145,53 @@ describe('planFile target', () => {
     assert.equal(plan.target?.tenBit, false);
   });
 });
+
+describe('dynamic HDR and rotation', () => {
+  const input = (v: Partial<Video>, path = '/lib/a.mkv') => ({
+    library: '/lib',
+    path,
+    size: 100_000_000,
+    freeBytes: null,
+    media: {
+      container: 'matroska,webm',
+      durationSec: 100,
+      bitRate: 8_000_000,
+      video: video({ codec: 'h264', ...v }),
+      audioStreams: 0,
+      subtitleStreams: 0,
+    },
+  });
+
+  it('leaves Dolby Vision and HDR10+ alone by default, with the reason', () => {
+    const dv = planFile(input({ colorTransfer: 'smpte2084', hdr: 'dolby-vision' }), policy());
+    assert.equal(dv.decision, 'skip');
+    assert.match(
+      dv.reasons.at(-1) ?? '',
+      /Dolby Vision source: a re-encode would lose its dynamic metadata, so it is left alone \(video.dynamicHdr: skip/,
+    );
+    const plus = planFile(input({ colorTransfer: 'smpte2084', hdr: 'hdr10+' }), policy());
+    assert.match(plus.reasons.at(-1) ?? '', /HDR10\+ source/);
+  });
+
+  it('with dynamicHdr: baseLayer encodes the HDR10 base layer, saying what is dropped', () => {
+    const p = planFile(
+      input({ colorTransfer: 'smpte2084', hdr: 'hdr10+' }),
+      policy({ dynamicHdr: 'baseLayer' }),
+    );
+    assert.equal(p.decision, 'encode');
+    assert.equal(p.target?.keepHdr, true);
+    assert.ok(p.reasons.some((r) => /hdr10\+ source: encoding the HDR10 base layer only/.test(r)));
+  });
+
+  it('keeps a display matrix in mp4; rotates the frames (and swaps the size) for mkv', () => {
+    const mp4 = planFile(
+      input({ width: 1920, height: 1080, rotation: -90 }, '/lib/phone.mp4'),
+      policy(),
+    );
+    assert.equal(mp4.target?.keepRotation, true);
+    assert.deepEqual(mp4.target?.frameSize, { width: 1920, height: 1080 });
+    const mkv = planFile(input({ width: 1920, height: 1080, rotation: -90 }), policy());
+    assert.equal(mkv.target?.keepRotation, undefined);
+    assert.deepEqual(mkv.target?.frameSize, { width: 1080, height: 1920 });
+  });
+});

@@ -335,7 +335,15 @@ describe('status server views', () => {
   it('GET /api/dry-run serves the report the dryRun option computes', async () => {
     const report = {
       files: [],
-      totals: { encode: 0, skip: 0, compliant: 0, damaged: 0, estimatedBytesSaved: 0, changes: 0 },
+      totals: {
+        encode: 0,
+        remux: 0,
+        skip: 0,
+        compliant: 0,
+        damaged: 0,
+        estimatedBytesSaved: 0,
+        changes: 0,
+      },
     };
     const s = await startStatusServer({
       readModels,

@@ -10,6 +10,10 @@ export interface VideoFacts {
   colorPrimaries: string | null;
   colorTransfer: string | null;
   colorSpace: string | null;
+  /** ffprobe's field_order; null when unknown. */
+  fieldOrder: string | null;
+  /** The display matrix rotation in degrees; null when none. */
+  rotation: number | null;
 }
 
 /** What the verifier reads about one file: more than the planner's summary (languages, colour). */
@@ -21,6 +25,23 @@ export interface MediaFacts {
   /** Language tag of each audio stream in order (`und` when untagged). */
   audioLanguages: string[];
   subtitleLanguages: string[];
+  /** Every stream besides the main video, in file order (what the stream plan is checked on). */
+  streams: FactStream[];
+  chapters: number;
+  /** The start timecode from the video's or a timecode track's tags, if any. */
+  timecode: string | null;
+}
+
+/** One stream besides the main video, as the stream plan check compares it. */
+export interface FactStream {
+  index: number;
+  kind: 'audio' | 'subtitle' | 'attachment' | 'cover' | 'data' | 'video';
+  codec: string;
+  language: string;
+  title: string | null;
+  default: boolean;
+  forced: boolean;
+  filename: string | null;
 }
 
 /** A probe result: unreadable media is an expected outcome, carried as a value. */
@@ -29,7 +50,9 @@ export type FactsOutcome = { ok: true; facts: MediaFacts } | { ok: false; reason
 /** The parts of ffprobe's `-show_format -show_streams` JSON the verifier reads. */
 export interface FfprobeJson {
   format?: { format_name?: string; duration?: string; size?: string };
+  chapters?: unknown[];
   streams?: {
+    index?: number;
     codec_type?: string;
     codec_name?: string;
     width?: number;
@@ -38,9 +61,11 @@ export interface FfprobeJson {
     color_primaries?: string;
     color_transfer?: string;
     color_space?: string;
+    field_order?: string;
+    side_data_list?: { side_data_type?: string; rotation?: number }[];
     duration?: string;
-    tags?: { language?: string };
-    disposition?: { attached_pic?: number };
+    tags?: Record<string, string | undefined>;
+    disposition?: { attached_pic?: number; default?: number; forced?: number };
   }[];
 }
 
@@ -66,11 +91,54 @@ export function factsFromProbe(json: FfprobeJson, sizeBytes: number): MediaFacts
           colorPrimaries: tag(video.color_primaries),
           colorTransfer: tag(video.color_transfer),
           colorSpace: tag(video.color_space),
+          fieldOrder: tag(video.field_order),
+          rotation:
+            video.side_data_list?.find((d) => d.side_data_type === 'Display Matrix')?.rotation ??
+            null,
         }
       : null,
     audioLanguages: languages('audio'),
     subtitleLanguages: languages('subtitle'),
+    streams: streams.flatMap((s, position): FactStream[] => {
+      if (s === video) return [];
+      const kind =
+        s.codec_type === 'video'
+          ? s.disposition?.attached_pic === 1
+            ? 'cover'
+            : 'video'
+          : s.codec_type;
+      if (
+        kind !== 'audio' &&
+        kind !== 'subtitle' &&
+        kind !== 'attachment' &&
+        kind !== 'cover' &&
+        kind !== 'data' &&
+        kind !== 'video'
+      ) {
+        return [];
+      }
+      return [
+        {
+          index: s.index ?? position,
+          kind,
+          codec: s.codec_name ?? 'unknown',
+          language: tagOf(s, 'language') ?? 'und',
+          title: tagOf(s, 'title'),
+          default: s.disposition?.default === 1,
+          forced: s.disposition?.forced === 1,
+          filename: tagOf(s, 'filename'),
+        },
+      ];
+    }),
+    chapters: json.chapters?.length ?? 0,
+    timecode:
+      [video, ...streams].map((s) => (s ? tagOf(s, 'timecode') : null)).find(Boolean) ?? null,
   };
+}
+
+// mkv tags come back upper case when ffmpeg wrote them from another container's.
+function tagOf(s: { tags?: Record<string, string | undefined> }, key: string): string | null {
+  return s.tags?.[key] ?? s.tags?.[key.toUpperCase()] ?? null;
 }
 
 /**

@@ -4,3 +4,4 @@ export * from './passes.js';
 export * from './tool.js';
 export * from './verify.js';
 export * from './service.js';
+export * from './streams.js';

@@ -77,19 +77,24 @@ export async function decodePass(
 
 /**
  * Mean SSIM of the output against the source over one segment, the output scaled to the
- * source's size so a resized encode is still compared pixel for pixel.
+ * source as decoded.
  */
 export async function measureSsim(
   sourcePath: string,
   outputPath: string,
   segment: Segment,
-  size: { width: number; height: number },
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; deinterlace?: { parity: string } | null } = {},
 ): Promise<SsimSample> {
   const seek = ['-ss', String(segment.startSec), '-t', String(segment.lengthSec)];
+  // A deinterlaced output is compared with the source deinterlaced the same way, not its fields.
+  const sourceFilter = opts.deinterlace
+    ? `bwdif=mode=send_frame:parity=${opts.deinterlace.parity}:deint=all,`
+    : '';
+  // The output is scaled to the source as decoded (scale2ref): a resized or rotated encode is
+  // still compared pixel for pixel, whichever way the display matrix turns both.
   const filter =
-    `[0:v:0]scale=${size.width}:${size.height},setpts=PTS-STARTPTS[o];` +
-    `[1:v:0]setpts=PTS-STARTPTS[s];[o][s]ssim`;
+    `[1:v:0]${sourceFilter}setpts=PTS-STARTPTS[s0];[0:v:0]setpts=PTS-STARTPTS[o0];` +
+    `[o0][s0]scale2ref[o][s];[o][s]ssim`;
   const result = await runTool(
     'ffmpeg',
     [

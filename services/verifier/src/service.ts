@@ -76,11 +76,15 @@ export async function verifyEncode(
   const decode = decodeCheck(await decodePass(outputPath, opts));
   checks.push(decode);
   if (!decode.passed) return checks;
-  const size = source.facts.video ?? { width: 0, height: 0 };
   const samples: SsimSample[] = [];
   // probeChecks passed, so the source duration is known.
   for (const segment of ssimSegments(source.facts.durationSec ?? 0)) {
-    samples.push(await measureSsim(path, outputPath, segment, size, opts));
+    samples.push(
+      await measureSsim(path, outputPath, segment, {
+        ...opts,
+        deinterlace: completed.target.deinterlace ?? null,
+      }),
+    );
   }
   checks.push(ssimCheck(samples, limits.ssimFloor));
   return checks;

@@ -7,6 +7,7 @@ import type {
   VerificationLimits,
 } from '@conform/contracts';
 import type { MediaFacts } from './facts.js';
+import { streamPlanChecks } from './streams.js';
 import type { DecodeResult, SsimSample } from './passes.js';
 
 /** The limits used when the policy sets none (documented in the README). */
@@ -79,10 +80,17 @@ export function probeChecks(
       limit: target.container,
     },
     durationCheck(source.durationSec, output.durationSec),
-    streamsCheck('audio-streams', source.audioLanguages, output.audioLanguages),
-    streamsCheck('subtitle-streams', source.subtitleLanguages, output.subtitleLanguages),
+    // A plan naming every stream is checked stream by stream; older plans copied everything.
+    ...(target.allStreams
+      ? streamPlanChecks(source, output, target)
+      : [
+          streamsCheck('audio-streams', source.audioLanguages, output.audioLanguages),
+          streamsCheck('subtitle-streams', source.subtitleLanguages, output.subtitleLanguages),
+        ]),
     pixelFormatCheck(output, expectedPixFmt),
     ...(target.frameSize ? [frameSizeCheck(output, target.frameSize)] : []),
+    ...(target.deinterlace ? [progressiveCheck(output)] : []),
+    ...(target.keepRotation ? [rotationCheck(source, output)] : []),
     hdrCheck(source, output),
     sizeGuardCheck(sourceSizeBytes, output.sizeBytes, limits.maxSizeRatio),
   ];
@@ -144,6 +152,24 @@ function frameSizeCheck(
   const got = output.video ? `${output.video.width}x${output.video.height}` : null;
   const limit = `${want.width}x${want.height}`;
   return { name: 'frame-size', passed: got === limit, measured: got, limit };
+}
+
+/** The display matrix the plan keeps is on the output, at the source's angle. */
+function rotationCheck(source: MediaFacts, output: MediaFacts): VerificationCheck {
+  const want = source.video?.rotation ?? null;
+  const got = output.video?.rotation ?? null;
+  return { name: 'rotation', passed: got === want, measured: got, limit: want };
+}
+
+/** A deinterlaced output is progressive: no field order that says the frames are fields. */
+function progressiveCheck(output: MediaFacts): VerificationCheck {
+  const got = output.video?.fieldOrder ?? null;
+  return {
+    name: 'field-order',
+    passed: got === 'progressive',
+    measured: got ?? 'unknown',
+    limit: 'progressive',
+  };
 }
 
 /** An HDR source (PQ or HLG) must keep its primaries, transfer and matrix tags. */

@@ -12,7 +12,9 @@ import {
   probeChecks,
   ssimCheck,
   ssimSegments,
+  streamPlanChecks,
   verificationEvent,
+  type FactStream,
   type MediaFacts,
 } from '../src/index.js';
 
@@ -28,9 +30,14 @@ const source: MediaFacts = {
     colorPrimaries: null,
     colorTransfer: null,
     colorSpace: null,
+    fieldOrder: 'progressive',
+    rotation: null,
   },
   audioLanguages: ['eng', 'fra'],
   subtitleLanguages: ['eng'],
+  streams: [],
+  chapters: 0,
+  timecode: null,
 };
 const good: MediaFacts = {
   ...source,
@@ -340,5 +347,97 @@ describe('pixel format and frame size from the plan', () => {
       'yuv420p10le',
     );
     assert.equal(named(checks, 'pixel-format').passed, true);
+  });
+});
+
+describe('stream plan checks', () => {
+  const st = (
+    over: Partial<FactStream> & Pick<FactStream, 'index' | 'kind' | 'codec'>,
+  ): FactStream => ({
+    language: 'und',
+    title: null,
+    default: false,
+    forced: false,
+    filename: null,
+    ...over,
+  });
+  const src: MediaFacts = {
+    ...source,
+    container: 'matroska,webm',
+    streams: [
+      st({ index: 1, kind: 'audio', codec: 'flac', language: 'eng', title: 'Main', default: true }),
+      st({ index: 2, kind: 'subtitle', codec: 'subrip', language: 'eng', forced: true }),
+      st({ index: 3, kind: 'cover', codec: 'mjpeg' }),
+      st({ index: 4, kind: 'attachment', codec: 'ttf', filename: 'Font.ttf' }),
+    ],
+    chapters: 3,
+  };
+  const target: EncodeTarget = {
+    videoCodec: 'hevc',
+    container: 'mkv',
+    allStreams: true,
+    chapters: 'keep',
+    streams: [
+      { index: 1, kind: 'audio', action: 'convert', codec: 'eac3', bitrateKbps: 640 },
+      { index: 2, kind: 'subtitle', action: 'copy', codec: null, bitrateKbps: null },
+      { index: 3, kind: 'cover', action: 'copy', codec: null, bitrateKbps: null },
+      { index: 4, kind: 'attachment', action: 'copy', codec: null, bitrateKbps: null },
+    ],
+  };
+  const faithful: MediaFacts = {
+    ...good,
+    container: 'matroska,webm',
+    streams: [
+      st({ index: 1, kind: 'audio', codec: 'eac3', language: 'eng', title: 'Main', default: true }),
+      st({ index: 2, kind: 'subtitle', codec: 'subrip', language: 'eng', forced: true }),
+      st({ index: 3, kind: 'attachment', codec: 'ttf', filename: 'Font.ttf' }),
+      st({ index: 4, kind: 'cover', codec: 'png', filename: 'cover.png' }),
+    ],
+    chapters: 3,
+  };
+
+  it('passes an output that holds every kept stream (attachments after tracks is fine)', () => {
+    const checks = streamPlanChecks(src, faithful, target);
+    assert.deepEqual(failedNames(checks), []);
+    assert.equal(
+      named(checks, 'streams').limit,
+      'audio(eac3 eng), subtitle(subrip eng), cover(), attachment(ttf Font.ttf)',
+    );
+  });
+
+  it('fails a lost cover, a lost title, a lost forced flag and lost chapters', () => {
+    const lossy: MediaFacts = {
+      ...faithful,
+      streams: [
+        st({ index: 1, kind: 'audio', codec: 'eac3', language: 'eng', default: true }),
+        st({ index: 2, kind: 'subtitle', codec: 'subrip', language: 'eng' }),
+        st({ index: 3, kind: 'attachment', codec: 'ttf', filename: 'Font.ttf' }),
+      ],
+      chapters: 0,
+    };
+    assert.deepEqual(failedNames(streamPlanChecks(src, lossy, target)), [
+      'streams',
+      'stream-titles',
+      'dispositions',
+      'chapters',
+    ]);
+  });
+
+  it('expects nothing of a dropped stream and no chapters when they are dropped', () => {
+    const dropping: EncodeTarget = {
+      ...target,
+      chapters: 'drop',
+      streams: target.streams!.map((p) => (p.kind === 'cover' ? { ...p, action: 'drop' } : p)),
+    };
+    const out = {
+      ...faithful,
+      streams: faithful.streams.filter((s) => s.kind !== 'cover'),
+      chapters: 0,
+    };
+    assert.deepEqual(failedNames(streamPlanChecks(src, out, dropping)), []);
+    assert.deepEqual(failedNames(streamPlanChecks(src, faithful, dropping)), [
+      'streams',
+      'chapters',
+    ]);
   });
 });

@@ -18,7 +18,7 @@ export function register(program: Command): void {
         if (!planned) {
           throw new CliError('NOT_PLANNED', `${path} was never planned: nothing to retry`);
         }
-        if (planned.data.decision !== 'encode') {
+        if (planned.data.decision !== 'encode' && planned.data.decision !== 'remux') {
           throw new CliError(
             'NOT_ENCODE',
             `${path} was last planned as ${planned.data.decision} (${planned.data.reasons.join('; ')}): nothing to encode`,
