@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Bus } from './connection.js';
 import { provisionConsumer, type ConsumerSpec } from './consumers.js';
@@ -43,6 +44,9 @@ export async function startSubscriptions(
   await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
   for (const s of subscriptions) await provisionConsumer(ctx.bus.jsm, s.consumer);
   const abort = new AbortController();
+  // Every running handler listens on this signal; many slots are expected, not a leak.
+  const slots = subscriptions.reduce((n, s) => n + (s.slots ?? 1), 0);
+  setMaxListeners(Math.max(10, 2 * slots + 10), abort.signal);
   const log = ctx.log.child({ service: name });
   const running = Promise.all(
     subscriptions.map((s) =>
