@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Bus } from './connection.js';
 import type { BusHealth } from './health.js';
@@ -48,6 +49,9 @@ export async function startSubscriptions(
   const replicas = log0.config.num_replicas || 1;
   for (const s of subscriptions) await provisionConsumer(ctx.bus.jsm, s.consumer, replicas);
   const abort = new AbortController();
+  // Every running handler listens on this signal; many slots are expected, not a leak.
+  const slots = subscriptions.reduce((n, s) => n + (s.slots ?? 1), 0);
+  setMaxListeners(Math.max(10, 2 * slots + 10), abort.signal);
   const log = ctx.log.child({ service: name });
   const running = Promise.all(
     subscriptions.map((s) =>

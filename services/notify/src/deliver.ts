@@ -79,7 +79,7 @@ export function deliveryHandler<W>(h: TargetHandling<W>, opts: DeliveryOptions):
       throw new TransientError(e.message, { cause: e, delayMs });
     }
     if (!result.delivery) {
-      ctx.log.debug({ target: h.target.name, path: event.data }, 'not owned by this target');
+      ctx.log.debug({ target: h.target.name, fileId: event.fileId }, 'not owned by this target');
       return;
     }
     await ctx.emit(

@@ -32,14 +32,16 @@ export async function startPlaybackWatch(
   let state = await recordedPlayback(ctx);
   const abort = new AbortController();
   const poll = async () => {
-    const obs: PlaybackObservation = { now: now(), servers: [] };
+    const polled: PlaybackObservation['servers'] = [];
     for (const s of servers) {
       const sessions = await s.activeSessions(abort.signal).catch((err: unknown) => {
         log.warn({ server: s.name, reason: (err as Error).message }, 'sessions poll failed');
         return null;
       });
-      obs.servers.push({ name: s.name, kind: s.kind, sessions });
+      polled.push({ name: s.name, kind: s.kind, sessions });
     }
+    // Stamped when the answers are in: the grace period runs from the last answer with a session.
+    const obs: PlaybackObservation = { now: now(), servers: polled };
     state = observePlayback(state, obs);
     for (const event of decidePlayback(obs, state, config.graceMinutes)) {
       const envelope = await ctx.publisher.emit(event, {

@@ -72,7 +72,7 @@ export async function consumerDrained(t: TestBus, durable: string, upToSeq: numb
 
 export function integrations(over: Partial<IntegrationsConfig>): IntegrationsConfig {
   return {
-    timeoutMs: 1_000,
+    timeoutMs: 5_000,
     batchWindowMs: 1_000,
     batchMax: 16,
     mediaServers: [],

@@ -4,6 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 export interface Recorded {
+  /** When it arrived (ms). */
+  at: number;
   method: string;
   path: string;
   query: Record<string, string>;
@@ -43,6 +45,7 @@ async function startFake(route: Route): Promise<FakeServer> {
         json = undefined; // not JSON
       }
       const r: Recorded = {
+        at: Date.now(),
         method: req.method ?? '',
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),

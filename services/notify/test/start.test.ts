@@ -6,10 +6,11 @@ import {
   provisionEventLog,
   silentLogger,
   startTestBus,
+  type HandlerContext,
   type TestBus,
 } from '@conform/bus';
 import type { IntegrationsConfig } from '@conform/config';
-import { startNotify } from '../src/index.js';
+import { deliveryHandler, planRefresh, startNotify } from '../src/index.js';
 import { contextOf, eventsOfType, integrations, publishReplaced } from './bus-helpers.js';
 import { fakeMediaBrowser, type FakeServer } from './fakes.js';
 
@@ -69,5 +70,52 @@ describe('notify added to an existing installation', () => {
       await second.stop();
     }
     assert.deepEqual(paths()[1], ['/m/d.avi', '/m/d.mkv']);
+  });
+});
+
+describe('a redelivered message', () => {
+  let t: TestBus;
+  before(async () => {
+    t = await startTestBus('notify-redelivery-test');
+    await provisionEventLog(t.bus.jsm, { maxBytes: 64 * 1024 * 1024 });
+  });
+  after(async () => t?.cleanup());
+
+  it('is not sent again when the log already has its notify.sent (a crash before the ack)', async () => {
+    const publisher = new EventPublisher(t.bus.js, { producer: 'notify@test' });
+    const swap = await publishReplaced(publisher, 'fredeliver', {});
+    let performed = 0;
+    const handler = deliveryHandler(
+      {
+        target: { name: 'jf', kind: 'jellyfin' },
+        action: 'refresh',
+        plan: async (event) => planRefresh(event),
+        perform: async () => {
+          performed++;
+          return {
+            delivery: { request: 'POST /Library/Media/Updated', status: 204, paths: [] },
+            batched: 1,
+          };
+        },
+      },
+      { bus: t.bus, maxDeliver: 5, retryDelayMs: 100 },
+    );
+    const ctx = (attempt: number): HandlerContext => ({
+      signal: new AbortController().signal,
+      attempt,
+      streamSequence: 1,
+      log: silentLogger(),
+      emit: (next, opts) =>
+        publisher.emit(next, {
+          fileId: swap.fileId,
+          causation: swap,
+          discriminator: opts?.discriminator,
+        }),
+    });
+    await handler(swap, ctx(1));
+    assert.equal(performed, 1);
+    await handler(swap, ctx(2)); // as if the ack was lost after the request
+    assert.equal(performed, 1, 'the server was not told twice');
+    assert.equal((await eventsOfType(t, 'notify.sent')).length, 1);
   });
 });
