@@ -10,3 +10,4 @@ export * from './service.js';
 export * from './testing.js';
 export * from './metrics.js';
 export * from './history.js';
+export * from './path-map.js';

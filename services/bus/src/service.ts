@@ -3,6 +3,7 @@ import type { Bus } from './connection.js';
 import { provisionConsumer, type ConsumerSpec } from './consumers.js';
 import { provisionEventLog, type EventLogOptions } from './event-log.js';
 import type { EventPublisher } from './publisher.js';
+import { canonicalContext, localView, type PathMap } from './path-map.js';
 import { runWorker, type EventHandler, type MessageOutcome } from './worker.js';
 
 /** What every service is started with. */
@@ -11,6 +12,11 @@ export interface ServiceContext {
   publisher: EventPublisher;
   log: Logger;
   eventLog?: EventLogOptions;
+  /**
+   * This node's `--path-map`: handlers see events with local paths and what they emit is put
+   * back into canonical paths. Absent or empty: paths are used as the events carry them.
+   */
+  pathMap?: PathMap;
   /** Observes every message outcome (metrics, tests). */
   onOutcome?: (service: string, outcome: MessageOutcome) => void;
 }
@@ -52,7 +58,7 @@ export async function startSubscriptions(
         js: ctx.bus.js,
         publisher: ctx.publisher,
         consumer: s.consumer,
-        handle: s.handle,
+        handle: ctx.pathMap?.empty === false ? mapped(s.handle, ctx.pathMap) : s.handle,
         slots: s.slots ?? 1,
         beforePull: s.beforePull,
         log,
@@ -70,4 +76,8 @@ export async function startSubscriptions(
       log.info('service stopped');
     },
   };
+}
+
+function mapped(handle: EventHandler, map: PathMap): EventHandler {
+  return (event, hctx) => handle(localView(event, map), canonicalContext(hctx, map));
 }

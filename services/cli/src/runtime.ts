@@ -99,6 +99,8 @@ export async function startConform(
       ),
       log,
       eventLog,
+      // The watcher defines the canonical paths; every other service sees them through the map.
+      ...(service === 'watcher' ? {} : { pathMap: settings.pathMap }),
       onOutcome: metrics.onOutcome,
     });
     const started = async (service: Promise<RunningService>) => {
@@ -138,9 +140,11 @@ export async function startConform(
     if (services.includes('archiver')) {
       await started(
         startArchiver(context('archiver'), {
+          // Configured paths are canonical (one config for every node); the archiver works in
+          // this node's view, as the events it handles are translated.
           libraries: settings.libraries.map((l) => ({
-            root: l.root,
-            archive: l.archive,
+            root: settings.pathMap.toLocal(l.root),
+            archive: settings.pathMap.toLocal(l.archive),
             originals: l.originals,
           })),
         }),

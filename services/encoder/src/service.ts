@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import {
   consumerSpec,
   lastEventOf,
+  localView,
   provisionEventLog,
   startSubscriptions,
   TransientError,
@@ -195,7 +196,9 @@ function plannedHandler(env: EncodeEnv): EventHandler {
 function retryHandler(env: EncodeEnv): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'control.requested' || event.data.action !== 'retry') return;
-    const planned = await lastPlanned(env.ctx, event.fileId);
+    const found = await lastPlanned(env.ctx, event.fileId);
+    // Read straight from the log, so in canonical paths: see it as this node does.
+    const planned = found && env.ctx.pathMap ? localView(found, env.ctx.pathMap) : found;
     if (!planned) {
       hctx.log.warn({ path: event.data.path }, 'retry requested for a file that was never planned');
       return;

@@ -12,7 +12,12 @@ export function register(program: Command): void {
       .description(`run one service against an existing NATS (${SERVICE_NAMES.join(', ')})`)
       .argument('<service>', 'the service to run')
       .option('--library <dir>', 'library folder (watcher, archiver)')
-      .option('--archive <dir>', 'archive folder (archiver)'),
+      .option('--archive <dir>', 'archive folder (archiver)')
+      .option(
+        '--path-map <from=to>',
+        'where this node sees a canonical (watcher) path, repeatable (env CONFORM_PATH_MAP, comma-separated)',
+        (entry: string, all: string[] = []) => [...all, entry],
+      ),
   ).action(async (service: string, flags: RawFlags) => {
     if (!(SERVICE_NAMES as readonly string[]).includes(service)) {
       throw new UsageError(
@@ -24,7 +29,14 @@ export function register(program: Command): void {
     if (!settings.natsUrl) {
       throw new UsageError('conform run needs a NATS server: --nats URL or NATS_URL');
     }
-    await checkLibraries(settings.libraries);
+    // Configured paths are canonical; this node checks them where it reaches them.
+    await checkLibraries(
+      settings.libraries.map((l) => ({
+        ...l,
+        root: settings.pathMap.toLocal(l.root),
+        archive: settings.pathMap.toLocal(l.archive),
+      })),
+    );
     await runUntilSignalled(settings, [service as ServiceToRun], logger());
   });
 }
