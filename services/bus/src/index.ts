@@ -11,3 +11,4 @@ export * from './testing.js';
 export * from './metrics.js';
 export * from './history.js';
 export * from './path-map.js';
+export * from './self-check.js';

@@ -6,8 +6,11 @@ import {
   createBusMetrics,
   EventPublisher,
   serveMetrics,
+  planSelfCheck,
   provisionEventLog,
+  runSelfCheck,
   startNatsServer,
+  type NodeRole,
   type Bus,
   type Logger,
   type NatsServerHandle,
@@ -16,7 +19,7 @@ import {
 } from '@conform/bus';
 import { startWatcher } from '@conform/watcher';
 import { startPlanner } from '@conform/planner';
-import { encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
+import { encoderOptionsFromEnv, startEncoder, WORK_DIR_NAME } from '@conform/encoder';
 import { startVerifier } from '@conform/verifier';
 import { startArchiver } from '@conform/archiver';
 import { openReadModels, startProjector, type ReadModels } from '@conform/projections';
@@ -136,6 +139,7 @@ export async function startConform(
       cleanups.push(() => served.close());
       log.info({ url: served.url }, 'metrics served');
     }
+    await checkNode(settings, services, log);
     // Downstream first, so each stage is consuming before the one before it publishes.
     if (services.includes('archiver')) {
       await started(
@@ -190,4 +194,45 @@ export async function startConform(
       cause: err,
     });
   }
+}
+
+/** Below this a node cannot even write an output; above it the encoder's low-disk pause rules. */
+const SELF_CHECK_MIN_FREE_BYTES = 64 * 1024 ** 2;
+
+/**
+ * The start-up check of a node that touches files (encoder, verifier, archiver), before any
+ * of them pulls work: it throws, naming the path and the mapping, and nothing is started. The
+ * libraries are the configured ones, or on an encoder-only node the path map's canonical roots.
+ */
+async function checkNode(
+  settings: ConformSettings,
+  services: readonly ServiceToRun[],
+  log: Logger,
+): Promise<void> {
+  // One pass for the most demanding role here: archiver ⊇ encoder ⊇ verifier.
+  const role: NodeRole | undefined = (['archiver', 'encoder', 'verifier'] as const).find((r) =>
+    services.includes(r),
+  );
+  if (!role) return;
+  const libraries = settings.libraries.length
+    ? settings.libraries
+    : settings.pathMap.mappings.map((m) => ({ root: m.from }));
+  if (libraries.length === 0) {
+    log.warn(
+      { role },
+      'no library configured (--library, --config or --path-map): start-up check skipped',
+    );
+    return;
+  }
+  await runSelfCheck(
+    planSelfCheck({
+      role,
+      libraries,
+      map: settings.pathMap,
+      workDirName: WORK_DIR_NAME,
+      minFreeBytes: SELF_CHECK_MIN_FREE_BYTES,
+    }),
+    { map: settings.pathMap, node: `${role}@${hostname()}` },
+  );
+  log.info({ role, libraries: libraries.map((l) => l.root) }, 'start-up check passed');
 }

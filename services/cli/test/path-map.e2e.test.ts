@@ -108,4 +108,35 @@ describe('path-mapped encoder nodes', () => {
       names.length,
     );
   });
+
+  it('a node whose mapped library is not there exits naming it, and pulls nothing', async () => {
+    const missing = join(root, 'not-mounted');
+    const own = await startTestBus('path-map-missing'); // fresh: no consumer exists yet
+    try {
+      const proc = runConform([
+        'run',
+        'encoder',
+        '--nats',
+        own.server.url,
+        '--encoder',
+        'libx265',
+        '--path-map',
+        `/media/movies=${missing}`,
+      ]);
+      procs.push(proc);
+      const code = await proc.exited;
+      assert.notEqual(code, 0);
+      assert.match(
+        proc.stderr(),
+        /start-up check failed for \/media\/movies \(seen here as .*not-mounted through --path-map \/media\/movies=.*not-mounted\): not reachable \(ENOENT\)/,
+      );
+      // It never bound the work queue: the encoder's consumer was not even created.
+      await assert.rejects(
+        own.bus.jsm.consumers.info('CONFORM_EVENTS', 'encoder-file-planned'),
+        /not found/,
+      );
+    } finally {
+      await own.cleanup();
+    }
+  });
 });
