@@ -12,3 +12,4 @@ export * from './metrics.js';
 export * from './history.js';
 export * from './path-map.js';
 export * from './self-check.js';
+export * from './work.js';

@@ -3,6 +3,7 @@ import type { Bus } from './connection.js';
 import { provisionConsumer, type ConsumerSpec } from './consumers.js';
 import { provisionEventLog, type EventLogOptions } from './event-log.js';
 import type { EventPublisher } from './publisher.js';
+import { provisionWorkStream, WORK_STREAM } from './work.js';
 import { canonicalContext, localView, type PathMap } from './path-map.js';
 import { runWorker, type EventHandler, type MessageOutcome } from './worker.js';
 
@@ -33,6 +34,8 @@ export interface Subscription {
   handle: EventHandler;
   /** Concurrent messages in this process; defaults to 1. */
   slots?: number;
+  /** Handle events in the canonical paths they carry, even on a path-mapped node. */
+  canonicalPaths?: boolean;
   /** Awaited before each pull (see `WorkerOptions.beforePull`); how a service pauses. */
   beforePull?: (signal: AbortSignal) => Promise<void>;
 }
@@ -49,6 +52,9 @@ export async function startSubscriptions(
   const log0 = await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
   // Consumers follow the stream's replicas, which may be higher than this node's setting.
   const replicas = log0.config.num_replicas || 1;
+  if (subscriptions.some((s) => s.consumer.stream === WORK_STREAM)) {
+    await provisionWorkStream(ctx.bus.jsm, { ...ctx.eventLog, replicas });
+  }
   for (const s of subscriptions) await provisionConsumer(ctx.bus.jsm, s.consumer, replicas);
   const abort = new AbortController();
   const log = ctx.log.child({ service: name });
@@ -58,7 +64,10 @@ export async function startSubscriptions(
         js: ctx.bus.js,
         publisher: ctx.publisher,
         consumer: s.consumer,
-        handle: ctx.pathMap?.empty === false ? mapped(s.handle, ctx.pathMap) : s.handle,
+        handle:
+          ctx.pathMap?.empty === false && !s.canonicalPaths
+            ? mapped(s.handle, ctx.pathMap)
+            : s.handle,
         slots: s.slots ?? 1,
         beforePull: s.beforePull,
         log,

@@ -156,9 +156,13 @@ export async function startConform(
     }
     if (services.includes('verifier')) await started(startVerifier(context('verifier')));
     if (services.includes('encoder')) {
+      const fromEnv = encoderOptionsFromEnv(process.env);
       await started(
         startEncoder(context('encoder'), {
-          ...encoderOptionsFromEnv(process.env),
+          ...fromEnv,
+          // One machine (`conform up`): no GPU node to wait for, GPU work is this node's too.
+          cpuFallbackAfterMs:
+            fromEnv.cpuFallbackAfterMs ?? (services.length === SERVICE_NAMES.length ? 0 : null),
           slots: settings.encoderSlots,
           encoder: settings.encoder,
         }),

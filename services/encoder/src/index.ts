@@ -10,3 +10,4 @@ export * from './slots.js';
 export * from './service.js';
 export * from './env.js';
 export * from './lookup.js';
+export * from './routing.js';

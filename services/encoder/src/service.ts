@@ -48,6 +48,13 @@ import {
 } from './profiles.js';
 import { etaSeconds, ProgressThrottle, sizeGuard } from './progress.js';
 import { DeviceSlots } from './slots.js';
+import {
+  fallbackGate,
+  poolConsumerSpec,
+  poolsServed,
+  routerSubscription,
+  type RoutePreference,
+} from './routing.js';
 
 /** Options of {@link startEncoder}. */
 export interface EncoderOptions extends PauseOptions {
@@ -70,6 +77,16 @@ export interface EncoderOptions extends PauseOptions {
   retryDelayMs?: number;
   /** Name of this node in pause events and progress; defaults to `encoder@<hostname>`. */
   node?: string;
+  /**
+   * A CPU-only node takes GPU work (pool `gpu-<codec>`) once it has waited this long for a GPU
+   * node; absent: never. `conform up` (one machine) sets 0.
+   */
+  cpuFallbackAfterMs?: number | null;
+  /**
+   * Which pool plans are queued in (this node routes too): `cpu` (the default) lets any node
+   * that encodes the codec take it; `gpu` keeps it for GPU nodes. Same on every node.
+   */
+  routePreference?: RoutePreference;
   /** Encoder availability, when already detected (tests, `conform doctor`). */
   availability?: readonly EncoderAvailability[];
 }
@@ -139,17 +156,31 @@ export async function startEncoder(
   log.info({ devices, limits, pullSlots, maxInFlight }, 'encoder slots');
   let service: RunningService;
   try {
+    // Work comes by pool (see routing.ts): only the pools this node's encoders can serve.
+    const pools = poolsServed(profiles, { cpuFallback: opts.cpuFallbackAfterMs != null });
+    const limits = { ackWaitMs, maxDeliver, maxAckPending: maxInFlight };
+    log.info({ pools: pools.native, fallback: pools.fallback }, 'work pools');
     service = await startSubscriptions('encoder', ctx, [
-      {
-        consumer: consumerSpec('encoder', 'file.planned', {
-          ackWaitMs,
-          maxDeliver,
-          maxAckPending: maxInFlight,
-        }),
+      ...pools.native.map((pool) => ({
+        consumer: poolConsumerSpec(pool, limits),
         slots: pullSlots,
-        beforePull: (signal) => pause.whenRunning(signal),
+        beforePull: (signal: AbortSignal) => pause.whenRunning(signal),
         handle: plannedHandler(env),
-      },
+      })),
+      ...pools.fallback.map((pool) => {
+        const consumer = poolConsumerSpec(pool, limits);
+        const due = fallbackGate(ctx.bus, consumer, opts.cpuFallbackAfterMs ?? 0);
+        return {
+          consumer,
+          slots: 1,
+          beforePull: async (signal: AbortSignal) => {
+            await pause.whenRunning(signal);
+            await due(signal);
+          },
+          handle: plannedHandler(env),
+        };
+      }),
+      routerSubscription(ctx.bus, opts.routePreference ?? 'cpu'),
       {
         // Retries are rare: one slot; the encode itself still waits for its device slot.
         consumer: consumerSpec('encoder', 'control.requested', { ackWaitMs, maxDeliver }),
