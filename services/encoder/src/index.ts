@@ -11,3 +11,4 @@ export * from './service.js';
 export * from './env.js';
 export * from './lookup.js';
 export * from './routing.js';
+export * from './nvenc-sessions.js';

@@ -48,6 +48,10 @@ import {
 } from './profiles.js';
 import { etaSeconds, ProgressThrottle, sizeGuard } from './progress.js';
 import { DeviceSlots } from './slots.js';
+import { decideNvencSlots, isOutOfNvencSessions, probeNvencSessions } from './nvenc-sessions.js';
+
+/** Trial sessions opened at once at start: above every consumer driver's cap to date. */
+const NVENC_SESSION_PROBES = 12;
 import {
   fallbackGate,
   poolConsumerSpec,
@@ -87,6 +91,8 @@ export interface EncoderOptions extends PauseOptions {
    * that encodes the codec take it; `gpu` keeps it for GPU nodes. Same on every node.
    */
   routePreference?: RoutePreference;
+  /** Measure the NVENC session cap with concurrent trial sessions at start; default true. */
+  nvencSessionProbe?: boolean;
   /** Encoder availability, when already detected (tests, `conform doctor`). */
   availability?: readonly EncoderAvailability[];
 }
@@ -135,6 +141,17 @@ export async function startEncoder(
         .map((p) => p.defaultSlots),
     );
     limits[backend] = Math.max(1, opts.slots ?? opts.deviceSlots?.[backend] ?? fallback);
+  }
+  if (devices.includes('nvenc') && opts.nvencSessionProbe !== false) {
+    // The driver's session cap, measured: more slots than sessions only produces failures.
+    const profile = [...profiles.values()].find((p) => p.backend === 'nvenc')!;
+    const decision = decideNvencSlots(
+      await probeNvencSessions(profile, NVENC_SESSION_PROBES),
+      opts.slots ?? opts.deviceSlots?.nvenc,
+      limits.nvenc,
+    );
+    limits.nvenc = decision.slots;
+    log.info({ nvencSlots: decision.slots, cap: decision.cap }, `NVENC slots: ${decision.reason}`);
   }
   const pullSlots = devices.reduce((sum, d) => sum + limits[d], 0) || 1;
   const deviceSlots = new DeviceSlots(limits);
@@ -418,6 +435,19 @@ async function encode(
           cause: err,
           delayMs: 1_000,
         });
+      }
+      if (
+        err instanceof FfmpegFailedError &&
+        profile.backend === 'nvenc' &&
+        isOutOfNvencSessions(err.stderrTail)
+      ) {
+        log.warn('no free NVENC session; the plan goes back to the queue');
+        throw new TransientError(
+          `no free NVENC session for ${path}: the driver's cap on concurrent sessions is ` +
+            `reached (other encodes or a media server's transcodes); retrying in ` +
+            `${Math.round(env.retryDelayMs / 1000)} s`,
+          { cause: err, delayMs: env.retryDelayMs },
+        );
       }
       if (err instanceof FfmpegFailedError) {
         const verdict = classifyFailure(err.stderrTail, await tryProbeMedia(path));
