@@ -232,6 +232,13 @@ interface EncodeEnv {
 function plannedHandler(env: EncodeEnv): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.planned') return;
+    if (hctx.attempt > 1 && (await finishedBefore(env.ctx, event))) {
+      // A redelivery whose earlier run did finish: its ack (or the publish's) was lost, as in a
+      // cluster failover. The output may already be swapped in; encoding again would only
+      // leave a stray output and a second encode.started behind the replaced file.
+      hctx.log.info({ path: event.data.path }, 'already encoded by an earlier delivery');
+      return;
+    }
     await handlePlan(env, event, decideEncode(event, existsSync), hctx);
   };
 }
@@ -257,6 +264,25 @@ function retryHandler(env: EncodeEnv): EventHandler {
     );
     await handlePlan(env, planned, decideEncode(planned, existsSync, event.id), hctx);
   };
+}
+
+/** Whether this very plan already ended in encode.completed or a permanent encode.failed. */
+async function finishedBefore(
+  ctx: ServiceContext,
+  planned: EventEnvelope<'file.planned'>,
+): Promise<boolean> {
+  try {
+    const [completed, failed] = await Promise.all([
+      lastEventOf(ctx.bus, 'encode.completed', planned.fileId),
+      lastEventOf(ctx.bus, 'encode.failed', planned.fileId),
+    ]);
+    return (
+      completed?.event.causationId === planned.id ||
+      (failed?.event.causationId === planned.id && failed.event.data.permanent)
+    );
+  } catch (err) {
+    throw new TransientError(`cannot read the encode history of ${planned.fileId}`, { cause: err });
+  }
 }
 
 async function lastPlanned(
