@@ -9,3 +9,4 @@ export * from './samples.js';
 export * from './progress.js';
 export * from './decider-spec.js';
 export * from './upcasting.js';
+export * from './heartbeat.js';

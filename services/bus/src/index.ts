@@ -13,3 +13,4 @@ export * from './history.js';
 export * from './path-map.js';
 export * from './self-check.js';
 export * from './work.js';
+export * from './nodes.js';

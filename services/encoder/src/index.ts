@@ -12,3 +12,4 @@ export * from './env.js';
 export * from './lookup.js';
 export * from './routing.js';
 export * from './nvenc-sessions.js';
+export * from './heartbeat.js';

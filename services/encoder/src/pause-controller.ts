@@ -1,7 +1,12 @@
 import { statfs } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_LOG_STREAM, type Logger, type ServiceContext } from '@conform/bus';
-import { CONTROL_FILE_ID, decodeEvent, subjectFilterForFile } from '@conform/contracts';
+import {
+  CONTROL_FILE_ID,
+  decodeEvent,
+  subjectFilterForFile,
+  type PauseReason,
+} from '@conform/contracts';
 import {
   decidePause,
   evolvePause,
@@ -39,6 +44,7 @@ export class PauseController {
   private readonly diskPaths = new Set<string>();
   private readonly waiters = new Set<() => void>();
   private readonly cancelListeners = new Set<() => void>();
+  private readonly changeListeners = new Set<() => void>();
   private readonly abort = new AbortController();
   private messages: ControlMessages | null = null;
   private lastSeq = 0;
@@ -89,8 +95,21 @@ export class PauseController {
     this.diskPaths.add(path);
   }
 
+  /** Called whenever this node pauses or resumes; returns the unregister function. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   get paused(): boolean {
     return isPaused(this.state);
+  }
+
+  /** The reasons that hold this node paused now (empty while it runs). */
+  get reasons(): PauseReason[] {
+    return (Object.entries(this.state.recorded) as [PauseReason, boolean][])
+      .filter(([, held]) => held)
+      .map(([reason]) => reason);
   }
 
   async stop(): Promise<void> {
@@ -150,6 +169,9 @@ export class PauseController {
         isPaused(this.state) ? 'encoder paused' : 'encoder resumed',
       );
       if (!isPaused(this.state)) for (const w of [...this.waiters]) w();
+    }
+    if (live && event.type !== 'control.requested' && event.data.node === this.opts.node) {
+      for (const listener of [...this.changeListeners]) listener();
     }
   }
 

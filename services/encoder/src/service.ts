@@ -49,9 +49,6 @@ import {
 import { etaSeconds, ProgressThrottle, sizeGuard } from './progress.js';
 import { DeviceSlots } from './slots.js';
 import { decideNvencSlots, isOutOfNvencSessions, probeNvencSessions } from './nvenc-sessions.js';
-
-/** Trial sessions opened at once at start: above every consumer driver's cap to date. */
-const NVENC_SESSION_PROBES = 12;
 import {
   fallbackGate,
   poolConsumerSpec,
@@ -59,6 +56,10 @@ import {
   routerSubscription,
   type RoutePreference,
 } from './routing.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+
+/** Trial sessions opened at once at start: above every consumer driver's cap to date. */
+const NVENC_SESSION_PROBES = 12;
 
 /** Options of {@link startEncoder}. */
 export interface EncoderOptions extends PauseOptions {
@@ -95,6 +96,10 @@ export interface EncoderOptions extends PauseOptions {
   nvencSessionProbe?: boolean;
   /** Encoder availability, when already detected (tests, `conform doctor`). */
   availability?: readonly EncoderAvailability[];
+  /** Canonical library roots this node reaches (its start-up check passed), for the nodes view. */
+  libraries?: readonly string[];
+  /** How often the node writes its heartbeat to the nodes bucket; defaults to 10 s. */
+  heartbeatIntervalMs?: number;
 }
 
 const CODECS: readonly VideoCodec[] = ['hevc', 'h264', 'av1'];
@@ -158,6 +163,26 @@ export async function startEncoder(
   // The pause state is read from the log before the first pull, so the log must exist.
   await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
   const pause = await PauseController.start(ctx, { ...opts, node, log });
+  // Work comes by pool (see routing.ts): only the pools this node's encoders can serve.
+  const pools = poolsServed(profiles, { cpuFallback: opts.cpuFallbackAfterMs != null });
+  const heartbeat = await startHeartbeat(ctx, {
+    node,
+    intervalMs: opts.heartbeatIntervalMs ?? 10_000,
+    log,
+    snapshot: () => ({
+      devices: devices.map((backend) => ({
+        backend,
+        encoders: [...profiles.values()].filter((p) => p.backend === backend).map((p) => p.encoder),
+        ...deviceSlots.usage(backend),
+      })),
+      paused: pause.paused,
+      pauseReasons: pause.reasons,
+      pools: pools.native,
+      fallbackPools: pools.fallback,
+      ...(opts.libraries ? { libraries: [...opts.libraries] } : {}),
+    }),
+  });
+  const unwatchPause = pause.onChange(() => heartbeat.beat());
   const ackWaitMs = opts.ackWaitMs ?? 60_000;
   const maxDeliver = opts.maxDeliver ?? 3;
   const maxInFlight = Math.max(pullSlots, opts.maxInFlight ?? 16);
@@ -167,14 +192,13 @@ export async function startEncoder(
     profiles,
     deviceSlots,
     pause,
+    heartbeat,
     maxDeliver,
     retryDelayMs: opts.retryDelayMs ?? 30_000,
   };
   log.info({ devices, limits, pullSlots, maxInFlight }, 'encoder slots');
   let service: RunningService;
   try {
-    // Work comes by pool (see routing.ts): only the pools this node's encoders can serve.
-    const pools = poolsServed(profiles, { cpuFallback: opts.cpuFallbackAfterMs != null });
     const limits = { ackWaitMs, maxDeliver, maxAckPending: maxInFlight };
     log.info({ pools: pools.native, fallback: pools.fallback }, 'work pools');
     service = await startSubscriptions('encoder', ctx, [
@@ -207,6 +231,8 @@ export async function startEncoder(
       },
     ]);
   } catch (err) {
+    unwatchPause();
+    await heartbeat.stop();
     await pause.stop();
     throw err;
   }
@@ -214,6 +240,8 @@ export async function startEncoder(
     name: 'encoder',
     stop: async () => {
       await service.stop();
+      unwatchPause();
+      await heartbeat.stop();
       await pause.stop();
     },
   };
@@ -225,6 +253,7 @@ interface EncodeEnv {
   profiles: Map<VideoCodec, EncodeProfile>;
   deviceSlots: DeviceSlots;
   pause: PauseController;
+  heartbeat: Heartbeat;
   maxDeliver: number;
   retryDelayMs: number;
 }
@@ -383,6 +412,8 @@ async function encode(
   }
 
   const release = await env.deviceSlots.acquire(profile.backend, hctx.signal);
+  // Slots in use are node state the nodes view shows: say so now, not at the next beat.
+  env.heartbeat.beat();
   // Stops this encode for `pause --now` or the size guard, apart from the worker's own stop.
   const local = new AbortController();
   const unregister = env.pause.onCancelRunning(() => {
@@ -497,6 +528,7 @@ async function encode(
   } finally {
     unregister();
     release();
+    env.heartbeat.beat();
   }
 }
 

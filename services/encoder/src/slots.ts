@@ -8,8 +8,14 @@ export class DeviceSlots {
   private readonly free: Map<Backend, number>;
   private readonly waiting = new Map<Backend, (() => void)[]>();
 
-  constructor(limits: Readonly<Record<Backend, number>>) {
+  constructor(private readonly limits: Readonly<Record<Backend, number>>) {
     this.free = new Map(Object.entries(limits) as [Backend, number][]);
+  }
+
+  /** Slots of `device` and how many are taken now (what the node's heartbeat reports). */
+  usage(device: Backend): { slots: number; inUse: number } {
+    const slots = this.limits[device];
+    return { slots, inUse: slots - (this.free.get(device) ?? 0) };
   }
 
   /** Resolves with a release function once `device` has a free slot, or rejects on abort. */

@@ -1,0 +1,88 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openNodeRegistry, type Logger, type ServiceContext } from '@conform/bus';
+import type { NodeDevice, NodeHeartbeat, PauseReason } from '@conform/contracts';
+
+/** What the node is doing now, as the heartbeat reports it. */
+export interface NodeSnapshot {
+  devices: NodeDevice[];
+  paused: boolean;
+  pauseReasons: PauseReason[];
+  pools?: string[];
+  fallbackPools?: string[];
+  libraries?: string[];
+}
+
+/** The heartbeat for a snapshot. Pure: clock and host come in. */
+export function heartbeatOf(
+  snapshot: NodeSnapshot,
+  node: { node: string; host: string; startedAt: string; intervalMs: number },
+  now: Date,
+  state: NodeHeartbeat['state'] = 'running',
+): NodeHeartbeat {
+  return {
+    version: 1,
+    node: node.node,
+    host: node.host,
+    state,
+    devices: snapshot.devices,
+    paused: snapshot.paused,
+    pauseReasons: snapshot.pauseReasons,
+    ...(snapshot.pools ? { pools: snapshot.pools } : {}),
+    ...(snapshot.fallbackPools ? { fallbackPools: snapshot.fallbackPools } : {}),
+    ...(snapshot.libraries ? { libraries: snapshot.libraries } : {}),
+    running: snapshot.devices.reduce((n, d) => n + d.inUse, 0),
+    startedAt: node.startedAt,
+    time: now.toISOString(),
+    intervalSec: node.intervalMs / 1000,
+  };
+}
+
+/** A running heartbeat: `beat()` writes one now (on a pause change), `stop()` the last. */
+export interface Heartbeat {
+  beat(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Writes the node's heartbeat to the nodes bucket at start, every `intervalMs` and on
+ * `beat()`. A failed write is logged and tried again at the next beat: the encoder's work
+ * never waits on its heartbeat.
+ */
+export async function startHeartbeat(
+  ctx: ServiceContext,
+  opts: { node: string; intervalMs: number; log: Logger; snapshot: () => NodeSnapshot },
+): Promise<Heartbeat> {
+  const registry = await openNodeRegistry(ctx.bus, { create: true });
+  const identity = {
+    node: opts.node,
+    host: hostname(),
+    startedAt: new Date().toISOString(),
+    intervalMs: opts.intervalMs,
+  };
+  const abort = new AbortController();
+  let writing: Promise<void> = Promise.resolve();
+  const write = (state: NodeHeartbeat['state']) => {
+    writing = writing.then(() =>
+      registry
+        .put(heartbeatOf(opts.snapshot(), identity, new Date(), state))
+        .catch((err: unknown) => opts.log.warn({ err }, 'could not write the node heartbeat')),
+    );
+    return writing;
+  };
+  await write('running');
+  const loop = (async () => {
+    while (!abort.signal.aborted) {
+      await sleep(opts.intervalMs, undefined, { signal: abort.signal }).catch(() => undefined);
+      if (!abort.signal.aborted) await write('running');
+    }
+  })();
+  return {
+    beat: () => void write('running'),
+    async stop() {
+      abort.abort();
+      await loop;
+      await write('stopped');
+    },
+  };
+}
