@@ -161,6 +161,10 @@ export async function startConform(
         startEncoder(context('encoder'), {
           ...fromEnv,
           // One machine (`conform up`): no GPU node to wait for, GPU work is this node's too.
+          libraries: (settings.libraries.length
+            ? settings.libraries
+            : settings.pathMap.mappings.map((m) => ({ root: m.from }))
+          ).map((l) => l.root),
           cpuFallbackAfterMs:
             fromEnv.cpuFallbackAfterMs ?? (services.length === SERVICE_NAMES.length ? 0 : null),
           slots: settings.encoderSlots,

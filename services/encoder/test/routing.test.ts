@@ -15,6 +15,7 @@ import {
   WORK_STREAM,
   eventually,
   lastEventOf,
+  openNodeRegistry,
   publishWork,
   silentLogger,
   startTestBus,
@@ -162,6 +163,12 @@ describe('routing on a real bus: two encoders of different abilities', () => {
     });
     assert.equal(done.producer, 'encoder@hevc-av1');
     assert.equal(done.data.encoder, 'libsvtav1');
+    // And each node says which pools it serves, in its heartbeat.
+    const entries = await (await openNodeRegistry(t.bus, { create: false })).list();
+    const poolsOf = (node: string) =>
+      entries.flatMap((e) => (e.ok && e.heartbeat.node === node ? (e.heartbeat.pools ?? []) : []));
+    assert.deepEqual(poolsOf('hevc-av1').sort(), ['cpu-av1', 'cpu-hevc']);
+    assert.deepEqual(poolsOf('hevc-only'), ['cpu-hevc']);
   });
 
   it('CPU-only nodes leave GPU work alone; one that allows fallback takes it after the wait', async () => {
