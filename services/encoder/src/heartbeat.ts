@@ -53,7 +53,10 @@ export async function startHeartbeat(
   ctx: ServiceContext,
   opts: { node: string; intervalMs: number; log: Logger; snapshot: () => NodeSnapshot },
 ): Promise<Heartbeat> {
-  const registry = await openNodeRegistry(ctx.bus, { create: true });
+  const registry = await openNodeRegistry(ctx.bus, {
+    create: true,
+    replicas: ctx.eventLog?.replicas,
+  });
   const identity = {
     node: opts.node,
     host: hostname(),
