@@ -130,9 +130,13 @@ describe('path-mapped encoder nodes', () => {
         proc.stderr(),
         /start-up check failed for \/media\/movies \(seen here as .*not-mounted through --path-map \/media\/movies=.*not-mounted\): not reachable \(ENOENT\)/,
       );
-      // It never bound the work queue: the encoder's consumer was not even created.
+      // It never bound anything: neither its plan router nor its pool's work queue exists.
       await assert.rejects(
-        own.bus.jsm.consumers.info('CONFORM_EVENTS', 'encoder-file-planned'),
+        own.bus.jsm.consumers.info('CONFORM_EVENTS', 'router-file-planned'),
+        /not found/,
+      );
+      await assert.rejects(
+        own.bus.jsm.consumers.info('CONFORM_WORK', 'encoder-work-cpu-hevc'),
         /not found/,
       );
     } finally {
