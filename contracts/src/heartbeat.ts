@@ -27,6 +27,12 @@ export interface NodeHeartbeat {
   time: string;
   /** Seconds to the next heartbeat: a reader counts a node silent for 3 intervals as lost. */
   intervalSec: number;
+  /** Work pools it takes jobs from (`gpu-hevc`, `cpu-hevc`, …); optional: older nodes omit it. */
+  pools?: string[];
+  /** GPU pools it takes from only after the CPU fallback wait. */
+  fallbackPools?: string[];
+  /** Canonical library roots it reaches (its start-up check passed). */
+  libraries?: string[];
 }
 
 /** One device kind of a node: the encoders it runs there and its slots. */
@@ -89,6 +95,9 @@ export const nodeHeartbeatSchema = {
     startedAt: { type: 'string', minLength: 1 },
     time: { type: 'string', minLength: 1 },
     intervalSec: { type: 'number', exclusiveMinimum: 0 },
+    pools: { type: 'array', items: { type: 'string' } },
+    fallbackPools: { type: 'array', items: { type: 'string' } },
+    libraries: { type: 'array', items: { type: 'string' } },
   },
 } as const;
 

@@ -26,6 +26,12 @@ export interface ProjectorOptions {
   retryDelayMs?: number;
   /** Most events applied in one transaction while catching up; default 1000. */
   maxBatch?: number;
+  /**
+   * How often to check that the projection keeps up: when the log has grown past the last
+   * applied sequence and nothing was applied since the previous check, the consumer is
+   * re-created from the checkpoint. Default 5 s.
+   */
+  stallCheckMs?: number;
   /** Called after each applied event (the status server's live stream listens here). */
   onApplied?: (event: EventEnvelope, sequence: number) => void;
 }
@@ -122,6 +128,27 @@ export async function startProjector(
     }
   };
 
+  // A cluster server that dies can take the (R1, in-memory) ordered consumer with it, and the
+  // client does not always notice: a pull waits for a server that no longer has it. The log
+  // says whether there is something to apply; if so and nothing moved, start over.
+  let seenAt = applied;
+  const watchdog = setInterval(() => {
+    void (async () => {
+      const stuck = applied === seenAt;
+      seenAt = applied;
+      if (!stuck || !messages || abort.signal.aborted) return;
+      const info = await ctx.bus.jsm.streams.info(EVENT_LOG_STREAM).catch(() => null);
+      if (info && info.state.last_seq > applied && messages) {
+        log.warn(
+          { applied, last: info.state.last_seq },
+          'projection stalled behind the log; restarting the consumer',
+        );
+        messages.stop();
+      }
+    })();
+  }, opts.stallCheckMs ?? 5_000);
+  watchdog.unref();
+
   const running = run();
   log.info({ from: applied + 1 }, 'projector started');
   return {
@@ -151,6 +178,7 @@ export async function startProjector(
     async stop() {
       if (abort.signal.aborted) return running;
       abort.abort(new Error('projector stopping'));
+      clearInterval(watchdog);
       messages?.stop();
       await running;
       for (const w of waiters) w.reject(new ProjectorStoppedError('the projector was stopped'));

@@ -13,6 +13,8 @@ export interface ConsumerSpec {
   /** Durable name, shared by every instance of the service: that is how they split the work. */
   durable: string;
   filterSubject: string;
+  /** The stream it reads; the event log unless it is a work queue ({@link WORK_STREAM}). */
+  stream?: string;
   /** How long a delivery may go without an ack or in-progress ack before it is redelivered. */
   ackWaitMs: number;
   /** Deliveries the service attempts; one more is configured on the server so a delivery that
@@ -73,17 +75,17 @@ export async function provisionConsumer(
 ): Promise<void> {
   const want = consumerConfig(spec, replicas);
   const existing = await jsm.consumers
-    .info(EVENT_LOG_STREAM, spec.durable)
+    .info(spec.stream ?? EVENT_LOG_STREAM, spec.durable)
     .catch((err: unknown) => {
       if (isNotFound(err)) return null;
       throw err;
     });
   if (!existing) {
     try {
-      await jsm.consumers.add(EVENT_LOG_STREAM, want);
+      await jsm.consumers.add(spec.stream ?? EVENT_LOG_STREAM, want);
     } catch (err) {
       // Another instance created it first; that is fine if it now exists.
-      await jsm.consumers.info(EVENT_LOG_STREAM, spec.durable).catch(() => {
+      await jsm.consumers.info(spec.stream ?? EVENT_LOG_STREAM, spec.durable).catch(() => {
         throw err;
       });
     }
@@ -100,7 +102,7 @@ export async function provisionConsumer(
     have.filter_subject !== want.filter_subject ||
     haveReplicas !== wantReplicas
   ) {
-    await jsm.consumers.update(EVENT_LOG_STREAM, spec.durable, {
+    await jsm.consumers.update(spec.stream ?? EVENT_LOG_STREAM, spec.durable, {
       ack_wait: want.ack_wait,
       max_deliver: want.max_deliver,
       max_ack_pending: want.max_ack_pending,

@@ -16,4 +16,7 @@ export * from './state-lock.js';
 export * from './embedded-nats.js';
 export * from './health.js';
 export * from './batcher.js';
+export * from './path-map.js';
+export * from './self-check.js';
+export * from './work.js';
 export * from './nodes.js';

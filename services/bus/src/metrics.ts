@@ -5,6 +5,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventEnvelope } from '@conform/contracts';
 import { EVENT_LOG_STREAM } from './event-log.js';
+import { WORK_STREAM } from './work.js';
 import type { EventPublisher, PublishResult } from './publisher.js';
 import type { MessageOutcome } from './worker.js';
 
@@ -287,18 +288,21 @@ interface ConsumerBacklog {
 
 async function listBacklogs(jsm: JetStreamManager): Promise<ConsumerBacklog[]> {
   const rows: ConsumerBacklog[] = [];
-  try {
-    for await (const info of jsm.consumers.list(EVENT_LOG_STREAM)) {
-      // Ordered (ephemeral) consumers are readers, not queues.
-      if (!info.config.durable_name) continue;
-      rows.push({
-        consumer: info.name,
-        pending: info.num_pending,
-        ackPending: info.num_ack_pending,
-      });
+  // The log's consumers, and the work queues by pool (`encoder-work-<pool>`: the encode backlog).
+  for (const stream of [EVENT_LOG_STREAM, WORK_STREAM]) {
+    try {
+      for await (const info of jsm.consumers.list(stream)) {
+        // Ordered (ephemeral) consumers are readers, not queues.
+        if (!info.config.durable_name) continue;
+        rows.push({
+          consumer: info.name,
+          pending: info.num_pending,
+          ackPending: info.num_ack_pending,
+        });
+      }
+    } catch {
+      // No stream yet, or NATS is away: export nothing rather than fail the whole scrape.
     }
-  } catch {
-    // No stream yet, or NATS is away: export nothing rather than fail the whole scrape.
   }
   return rows;
 }

@@ -27,13 +27,29 @@ export const NODE_HEARTBEAT_MAX_AGE_MS = 24 * 60 * 60 * 1000;
  * Opens the nodes bucket; `create` makes it when missing (the encoder does, a reader does
  * not: with no bucket there are simply no nodes yet).
  */
-export async function openNodeRegistry(bus: Bus, opts: { create: boolean }): Promise<NodeRegistry> {
+export async function openNodeRegistry(
+  bus: Bus,
+  opts: {
+    create: boolean;
+    /** Replicas of a bucket it creates (as the event log's). */ replicas?: number;
+  },
+): Promise<NodeRegistry> {
   const kvm = new Kvm(bus.js);
   let kv: KV | null = null;
   const bucket = async (): Promise<KV | null> => {
     if (kv) return kv;
     if (opts.create) {
-      kv = await kvm.create(NODES_BUCKET, { history: 1, ttl: NODE_HEARTBEAT_MAX_AGE_MS });
+      kv = await kvm.create(NODES_BUCKET, {
+        history: 1,
+        ttl: NODE_HEARTBEAT_MAX_AGE_MS,
+        replicas: opts.replicas ?? 1,
+      });
+      // create() binds an existing bucket as it is: raise it like the event log (never lower).
+      const stream = `KV_${NODES_BUCKET}`;
+      const info = await bus.jsm.streams.info(stream).catch(() => null);
+      if (info && (info.config.num_replicas ?? 1) < (opts.replicas ?? 1)) {
+        await bus.jsm.streams.update(stream, { num_replicas: opts.replicas });
+      }
       return kv;
     }
     // Opening does not check the bucket exists; its status does.

@@ -5,6 +5,8 @@ import type { BusHealth } from './health.js';
 import { provisionConsumer, type ConsumerSpec } from './consumers.js';
 import { provisionEventLog, type EventLogOptions } from './event-log.js';
 import type { EventPublisher } from './publisher.js';
+import { provisionWorkStream, WORK_STREAM } from './work.js';
+import { canonicalContext, localView, type PathMap } from './path-map.js';
 import { runWorker, type EventHandler, type MessageOutcome } from './worker.js';
 
 /** What every service is started with. */
@@ -13,6 +15,11 @@ export interface ServiceContext {
   publisher: EventPublisher;
   log: Logger;
   eventLog?: EventLogOptions;
+  /**
+   * This node's `--path-map`: handlers see events with local paths and what they emit is put
+   * back into canonical paths. Absent or empty: paths are used as the events carry them.
+   */
+  pathMap?: PathMap;
   /** Observes every message outcome (metrics, tests). */
   onOutcome?: (service: string, outcome: MessageOutcome) => void;
   /** Told about failing and recovered consumers, for readiness. */
@@ -31,6 +38,8 @@ export interface Subscription {
   handle: EventHandler;
   /** Concurrent messages in this process; defaults to 1. */
   slots?: number;
+  /** Handle events in the canonical paths they carry, even on a path-mapped node. */
+  canonicalPaths?: boolean;
   /** Awaited before each pull (see `WorkerOptions.beforePull`); how a service pauses. */
   beforePull?: (signal: AbortSignal) => Promise<void>;
 }
@@ -47,6 +56,9 @@ export async function startSubscriptions(
   const log0 = await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
   // Consumers follow the stream's replicas, which may be higher than this node's setting.
   const replicas = log0.config.num_replicas || 1;
+  if (subscriptions.some((s) => s.consumer.stream === WORK_STREAM)) {
+    await provisionWorkStream(ctx.bus.jsm, { ...ctx.eventLog, replicas });
+  }
   for (const s of subscriptions) await provisionConsumer(ctx.bus.jsm, s.consumer, replicas);
   const abort = new AbortController();
   // Every running handler listens on this signal; many slots are expected, not a leak.
@@ -59,7 +71,10 @@ export async function startSubscriptions(
         js: ctx.bus.js,
         publisher: ctx.publisher,
         consumer: s.consumer,
-        handle: s.handle,
+        handle:
+          ctx.pathMap?.empty === false && !s.canonicalPaths
+            ? mapped(s.handle, ctx.pathMap)
+            : s.handle,
         slots: s.slots ?? 1,
         beforePull: s.beforePull,
         log,
@@ -79,4 +94,8 @@ export async function startSubscriptions(
       log.info('service stopped');
     },
   };
+}
+
+function mapped(handle: EventHandler, map: PathMap): EventHandler {
+  return (event, hctx) => handle(localView(event, map), canonicalContext(hctx, map));
 }

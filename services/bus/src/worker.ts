@@ -85,7 +85,10 @@ async function slotLoop(opts: WorkerOptions, slot: number): Promise<void> {
   const log = opts.log.child({ consumer: opts.consumer.durable, slot });
   while (!opts.signal.aborted) {
     try {
-      const consumer = await opts.js.consumers.get(EVENT_LOG_STREAM, opts.consumer.durable);
+      const consumer = await opts.js.consumers.get(
+        opts.consumer.stream ?? EVENT_LOG_STREAM,
+        opts.consumer.durable,
+      );
       for await (const msg of pullOneAtATime(consumer, opts)) {
         if (opts.signal.aborted) {
           msg.nak(); // pulled while stopping: give it straight back
@@ -212,7 +215,8 @@ async function deadLetter(
   reason: string,
   event: EventEnvelope | null,
 ): Promise<void> {
-  const fileId = event?.fileId ?? fileIdFromSubject(msg.subject) ?? 'unknown';
+  const fileId =
+    event?.fileId ?? fileIdFromSubject(msg.subject) ?? workFileId(msg.subject) ?? 'unknown';
   const payload = new TextDecoder().decode(msg.data.subarray(0, PAYLOAD_PREVIEW_BYTES));
   try {
     await opts.publisher.emit(
@@ -240,4 +244,10 @@ async function deadLetter(
     log.error({ err }, 'could not dead-letter; returning the message to the queue');
     msg.nak(opts.retryDelayMs ?? 5_000);
   }
+}
+
+/** The file id of a work subject (`conform.work.<pool>.<fileId>`). */
+function workFileId(subject: string): string | null {
+  const parts = subject.split('.');
+  return parts.length === 4 && parts[0] === 'conform' && parts[1] === 'work' ? parts[3]! : null;
 }

@@ -8,14 +8,18 @@ import {
   createBusMetrics,
   EventPublisher,
   serveMetrics,
+  planSelfCheck,
   provisionEventLog,
+  runSelfCheck,
   startEmbeddedNats,
+  type NodeRole,
   type Bus,
   type Logger,
   type NatsServerHandle,
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
+import { WORK_DIR_NAME } from '@conform/contracts';
 import { startWatcher } from '@conform/watcher';
 import { dryRunFromLog, policyLookup, startPlanner, type PlannerOptions } from '@conform/planner';
 import { encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
@@ -126,6 +130,8 @@ export async function startConform(
       ),
       log,
       eventLog,
+      // The watcher defines the canonical paths; every other service sees them through the map.
+      ...(service === 'watcher' ? {} : { pathMap: settings.pathMap }),
       onOutcome: metrics.onOutcome,
       health,
     });
@@ -164,6 +170,7 @@ export async function startConform(
       stopper.add(StopPhase.Services, 'metrics server', () => served.close());
       log.info({ url: served.url }, 'metrics served');
     }
+    await checkNode(settings, services, log);
     // Downstream first, so each stage is consuming before the one before it publishes.
     if (services.includes('notify')) {
       const integrations = settings.quality?.integrations;
@@ -184,9 +191,11 @@ export async function startConform(
     if (services.includes('archiver')) {
       await started(
         startArchiver(context('archiver'), {
+          // Configured paths are canonical (one config for every node); the archiver works in
+          // this node's view, as the events it handles are translated.
           libraries: settings.libraries.map((l) => ({
-            root: l.root,
-            archive: l.archive,
+            root: settings.pathMap.toLocal(l.root),
+            archive: settings.pathMap.toLocal(l.archive),
             originals: l.originals,
             keepMtime: l.keepMtime,
             workRetentionHours: l.workRetentionHours,
@@ -196,9 +205,17 @@ export async function startConform(
     }
     if (services.includes('verifier')) await started(startVerifier(context('verifier')));
     if (services.includes('encoder')) {
+      const fromEnv = encoderOptionsFromEnv(process.env);
       await started(
         startEncoder(context('encoder'), {
-          ...encoderOptionsFromEnv(process.env),
+          ...fromEnv,
+          // One machine (`conform up`): no GPU node to wait for, GPU work is this node's too.
+          libraries: (settings.libraries.length
+            ? settings.libraries
+            : settings.pathMap.mappings.map((m) => ({ root: m.from }))
+          ).map((l) => l.root),
+          cpuFallbackAfterMs:
+            fromEnv.cpuFallbackAfterMs ?? (services.length === SERVICE_NAMES.length ? 0 : null),
           slots: settings.encoderSlots,
           encoder: settings.encoder,
         }),
@@ -272,4 +289,45 @@ function projectionStallCheck(bus: Bus, readModels: ReadModels): () => Promise<s
       ? `read models ${lag} events behind the log and not moving for ${Math.round(stalled / 1000)} s`
       : null;
   };
+}
+
+/** Below this a node cannot even write an output; above it the encoder's low-disk pause rules. */
+const SELF_CHECK_MIN_FREE_BYTES = 64 * 1024 ** 2;
+
+/**
+ * The start-up check of a node that touches files (encoder, verifier, archiver), before any
+ * of them pulls work: it throws, naming the path and the mapping, and nothing is started. The
+ * libraries are the configured ones, or on an encoder-only node the path map's canonical roots.
+ */
+async function checkNode(
+  settings: ConformSettings,
+  services: readonly ServiceToRun[],
+  log: Logger,
+): Promise<void> {
+  // One pass for the most demanding role here: archiver ⊇ encoder ⊇ verifier.
+  const role: NodeRole | undefined = (['archiver', 'encoder', 'verifier'] as const).find((r) =>
+    services.includes(r),
+  );
+  if (!role) return;
+  const libraries = settings.libraries.length
+    ? settings.libraries
+    : settings.pathMap.mappings.map((m) => ({ root: m.from }));
+  if (libraries.length === 0) {
+    log.warn(
+      { role },
+      'no library configured (--library, --config or --path-map): start-up check skipped',
+    );
+    return;
+  }
+  await runSelfCheck(
+    planSelfCheck({
+      role,
+      libraries,
+      map: settings.pathMap,
+      workDirName: WORK_DIR_NAME,
+      minFreeBytes: SELF_CHECK_MIN_FREE_BYTES,
+    }),
+    { map: settings.pathMap, node: `${role}@${hostname()}` },
+  );
+  log.info({ role, libraries: libraries.map((l) => l.root) }, 'start-up check passed');
 }

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { QualityConfig } from '@conform/config';
+import { PathMap } from '@conform/bus';
 import { UsageError } from './errors.js';
 
 /** One watched library and where its originals are archived. */
@@ -43,6 +44,8 @@ export interface ConformSettings {
   streamReplicas: number;
   /** nats-server tags the replicas must sit on (CONFORM_PLACEMENT_TAGS, comma-separated). */
   placementTags: string[];
+  /** This node's view of the canonical (watcher) paths (--path-map FROM=TO, CONFORM_PATH_MAP). */
+  pathMap: PathMap;
   /** The quality.yaml given with --config; absent: the built-in default policy. */
   quality?: QualityConfig;
   /** Bearer token for the status API's control endpoints (env CONFORM_CONTROL_TOKEN); none: they answer 403. */
@@ -65,6 +68,8 @@ export interface RawFlags {
   encoder?: string;
   metricsPort?: string;
   replicas?: string;
+  /** Repeatable `--path-map FROM=TO`. */
+  pathMap?: string[];
 }
 
 export const DEFAULT_PORT = 8484;
@@ -134,6 +139,10 @@ export function resolveSettings(
       1,
       1,
       5,
+    ),
+    // Flags replace the environment's list rather than adding to it.
+    pathMap: PathMap.parse(
+      flags.pathMap?.length ? flags.pathMap : (env.CONFORM_PATH_MAP ?? '').split(','),
     ),
     placementTags: (env.CONFORM_PLACEMENT_TAGS ?? '')
       .split(',')

@@ -85,12 +85,13 @@ describe('conform run encoder --metrics-port 0', { timeout: 120_000 }, () => {
       };
       assert.equal((await fetch(new URL('/other', url))).status, 404);
 
-      // The consumer exists once the encoder has started; before that it has no backlog row.
+      // The consumer exists once the encoder (which also routes plans) has started; before that it
+      // has no backlog row.
       const idle = await eventually(
         async () => {
           const text = await scrape();
           return sampleValue(text, 'conform_consumer_pending', {
-            consumer: 'encoder-file-planned',
+            consumer: 'router-file-planned',
           }) === 0
             ? text
             : null;
@@ -145,12 +146,12 @@ describe('conform run encoder --metrics-port 0', { timeout: 120_000 }, () => {
       );
       parseExposition(handled);
       assert.equal(
-        sampleValue(handled, 'conform_consumer_pending', { consumer: 'encoder-file-planned' }),
+        sampleValue(handled, 'conform_consumer_pending', { consumer: 'router-file-planned' }),
         0,
       );
       assert.equal(
         sampleValue(handled, 'conform_consumer_ack_pending', {
-          consumer: 'encoder-file-planned',
+          consumer: 'router-file-planned',
         }),
         0,
         'acked, not left in flight',

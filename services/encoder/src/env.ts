@@ -15,7 +15,7 @@ export class EncoderConfigError extends EncoderError {
 /**
  * Encoder tuning from the environment (12-factor): `CONFORM_ENCODER_ACK_WAIT_MS`,
  * `CONFORM_ENCODER_MAX_IN_FLIGHT`, `CONFORM_ENCODER_MAX_DELIVER`, `CONFORM_ENCODER_RETRY_DELAY_MS`,
- * `CONFORM_MIN_FREE_BYTES`, `CONFORM_QUIET_WINDOWS` (`HH:MM-HH:MM,…`), `CONFORM_NODE`. Pure;
+ * `CONFORM_MIN_FREE_BYTES`, `CONFORM_CPU_FALLBACK_AFTER_MS`, `CONFORM_ROUTE_PREFER`, `CONFORM_QUIET_WINDOWS` (`HH:MM-HH:MM,…`), `CONFORM_NODE`. Pure;
  * throws {@link EncoderConfigError} naming the variable and what it expects.
  */
 export function encoderOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<EncoderOptions> {
@@ -38,6 +38,15 @@ export function encoderOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<EncoderOp
   if (retryDelayMs !== undefined) opts.retryDelayMs = retryDelayMs;
   const minFreeBytes = int('CONFORM_MIN_FREE_BYTES', 0);
   if (minFreeBytes !== undefined) opts.minFreeBytes = minFreeBytes;
+  const fallback = int('CONFORM_CPU_FALLBACK_AFTER_MS', 0);
+  if (fallback !== undefined) opts.cpuFallbackAfterMs = fallback;
+  const prefer = env.CONFORM_ROUTE_PREFER;
+  if (prefer !== undefined && prefer !== '') {
+    if (prefer !== 'gpu' && prefer !== 'cpu') {
+      throw new EncoderConfigError('CONFORM_ROUTE_PREFER', 'gpu or cpu', prefer);
+    }
+    opts.routePreference = prefer;
+  }
   if (env.CONFORM_NODE) opts.node = env.CONFORM_NODE;
   if (env.CONFORM_QUIET_WINDOWS) opts.quietWindows = parseQuietWindows(env.CONFORM_QUIET_WINDOWS);
   return opts;

@@ -13,6 +13,9 @@ export interface NodeSnapshot {
   devices: NodeDevice[];
   paused: boolean;
   pauseReasons: PauseReason[];
+  pools?: string[];
+  fallbackPools?: string[];
+  libraries?: string[];
 }
 
 /** The heartbeat for a snapshot. Pure: clock and host come in. */
@@ -30,6 +33,9 @@ export function heartbeatOf(
     devices: snapshot.devices,
     paused: snapshot.paused,
     pauseReasons: snapshot.pauseReasons,
+    ...(snapshot.pools ? { pools: snapshot.pools } : {}),
+    ...(snapshot.fallbackPools ? { fallbackPools: snapshot.fallbackPools } : {}),
+    ...(snapshot.libraries ? { libraries: snapshot.libraries } : {}),
     running: snapshot.devices.reduce((n, d) => n + d.inUse, 0),
     startedAt: node.startedAt,
     time: now.toISOString(),
@@ -66,7 +72,10 @@ export async function startHeartbeat(
   const write = (state: NodeHeartbeat['state']) => {
     writing = writing.then(async () => {
       try {
-        registry ??= await openNodeRegistry(ctx.bus, { create: true });
+        registry ??= await openNodeRegistry(ctx.bus, {
+          create: true,
+          replicas: ctx.eventLog?.replicas,
+        });
         await registry.put(heartbeatOf(opts.snapshot(), identity, new Date(), state));
       } catch (err) {
         opts.log.warn({ err }, 'could not write the node heartbeat; trying again at the next');

@@ -12,3 +12,5 @@ export * from './env.js';
 export * from './lookup.js';
 export * from './heartbeat.js';
 export * from './attachments.js';
+export * from './routing.js';
+export * from './nvenc-sessions.js';

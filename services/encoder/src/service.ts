@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import {
   consumerSpec,
   lastEventOf,
+  localView,
   provisionEventLog,
   startSubscriptions,
   TransientError,
@@ -54,7 +55,18 @@ import {
 } from './profiles.js';
 import { etaSeconds, ProgressThrottle, sizeGuard } from './progress.js';
 import { DeviceSlots } from './slots.js';
+import { decideNvencSlots, isOutOfNvencSessions, probeNvencSessions } from './nvenc-sessions.js';
+import {
+  fallbackGate,
+  poolConsumerSpec,
+  poolsServed,
+  routerSubscription,
+  type RoutePreference,
+} from './routing.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+
+/** Trial sessions opened at once at start: above every consumer driver's cap to date. */
+const NVENC_SESSION_PROBES = 12;
 
 /** Options of {@link startEncoder}. */
 export interface EncoderOptions extends PauseOptions {
@@ -77,8 +89,22 @@ export interface EncoderOptions extends PauseOptions {
   retryDelayMs?: number;
   /** Name of this node in pause events and progress; defaults to `encoder@<hostname>`. */
   node?: string;
+  /**
+   * A CPU-only node takes GPU work (pool `gpu-<codec>`) once it has waited this long for a GPU
+   * node; absent: never. `conform up` (one machine) sets 0.
+   */
+  cpuFallbackAfterMs?: number | null;
+  /**
+   * Which pool plans are queued in (this node routes too): `cpu` (the default) lets any node
+   * that encodes the codec take it; `gpu` keeps it for GPU nodes. Same on every node.
+   */
+  routePreference?: RoutePreference;
+  /** Measure the NVENC session cap with concurrent trial sessions at start; default true. */
+  nvencSessionProbe?: boolean;
   /** Encoder availability, when already detected (tests, `conform doctor`). */
   availability?: readonly EncoderAvailability[];
+  /** Canonical library roots this node reaches (its start-up check passed), for the nodes view. */
+  libraries?: readonly string[];
   /** How often the node writes its heartbeat to the nodes bucket; defaults to 10 s. */
   heartbeatIntervalMs?: number;
 }
@@ -128,11 +154,24 @@ export async function startEncoder(
     );
     limits[backend] = Math.max(1, opts.slots ?? opts.deviceSlots?.[backend] ?? fallback);
   }
+  if (devices.includes('nvenc') && opts.nvencSessionProbe !== false) {
+    // The driver's session cap, measured: more slots than sessions only produces failures.
+    const profile = [...profiles.values()].find((p) => p.backend === 'nvenc')!;
+    const decision = decideNvencSlots(
+      await probeNvencSessions(profile, NVENC_SESSION_PROBES),
+      opts.slots ?? opts.deviceSlots?.nvenc,
+      limits.nvenc,
+    );
+    limits.nvenc = decision.slots;
+    log.info({ nvencSlots: decision.slots, cap: decision.cap }, `NVENC slots: ${decision.reason}`);
+  }
   const pullSlots = devices.reduce((sum, d) => sum + limits[d], 0) || 1;
   const deviceSlots = new DeviceSlots(limits);
   // The pause state is read from the log before the first pull, so the log must exist.
   await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
   const pause = await PauseController.start(ctx, { ...opts, node, log });
+  // Work comes by pool (see routing.ts): only the pools this node's encoders can serve.
+  const pools = poolsServed(profiles, { cpuFallback: opts.cpuFallbackAfterMs != null });
   const heartbeat = await startHeartbeat(ctx, {
     node,
     intervalMs: opts.heartbeatIntervalMs ?? 10_000,
@@ -145,6 +184,9 @@ export async function startEncoder(
       })),
       paused: pause.paused,
       pauseReasons: pause.reasons,
+      pools: pools.native,
+      fallbackPools: pools.fallback,
+      ...(opts.libraries ? { libraries: [...opts.libraries] } : {}),
     }),
   });
   const unwatchPause = pause.onChange(() => heartbeat.beat());
@@ -164,17 +206,29 @@ export async function startEncoder(
   log.info({ devices, limits, pullSlots, maxInFlight }, 'encoder slots');
   let service: RunningService;
   try {
+    const limits = { ackWaitMs, maxDeliver, maxAckPending: maxInFlight };
+    log.info({ pools: pools.native, fallback: pools.fallback }, 'work pools');
     service = await startSubscriptions('encoder', ctx, [
-      {
-        consumer: consumerSpec('encoder', 'file.planned', {
-          ackWaitMs,
-          maxDeliver,
-          maxAckPending: maxInFlight,
-        }),
+      ...pools.native.map((pool) => ({
+        consumer: poolConsumerSpec(pool, limits),
         slots: pullSlots,
-        beforePull: (signal) => pause.whenRunning(signal),
+        beforePull: (signal: AbortSignal) => pause.whenRunning(signal),
         handle: plannedHandler(env),
-      },
+      })),
+      ...pools.fallback.map((pool) => {
+        const consumer = poolConsumerSpec(pool, limits);
+        const due = fallbackGate(ctx.bus, consumer, opts.cpuFallbackAfterMs ?? 0);
+        return {
+          consumer,
+          slots: 1,
+          beforePull: async (signal: AbortSignal) => {
+            await pause.whenRunning(signal);
+            await due(signal);
+          },
+          handle: plannedHandler(env),
+        };
+      }),
+      routerSubscription(ctx.bus, opts.routePreference ?? 'cpu'),
       {
         // Retries are rare: one slot; the encode itself still waits for its device slot.
         consumer: consumerSpec('encoder', 'control.requested', { ackWaitMs, maxDeliver }),
@@ -214,6 +268,13 @@ interface EncodeEnv {
 function plannedHandler(env: EncodeEnv): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.planned') return;
+    if (hctx.attempt > 1 && (await finishedBefore(env.ctx, event))) {
+      // A redelivery whose earlier run did finish: its ack (or the publish's) was lost, as in a
+      // cluster failover. The output may already be swapped in; encoding again would only
+      // leave a stray output and a second encode.started behind the replaced file.
+      hctx.log.info({ path: event.data.path }, 'already encoded by an earlier delivery');
+      return;
+    }
     await handlePlan(env, event, decideEncode(event, existsSync), hctx);
   };
 }
@@ -226,7 +287,9 @@ function plannedHandler(env: EncodeEnv): EventHandler {
 function retryHandler(env: EncodeEnv): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'control.requested' || event.data.action !== 'retry') return;
-    const planned = await lastPlanned(env.ctx, event.fileId);
+    const found = await lastPlanned(env.ctx, event.fileId);
+    // Read straight from the log, so in canonical paths: see it as this node does.
+    const planned = found && env.ctx.pathMap ? localView(found, env.ctx.pathMap) : found;
     if (!planned) {
       hctx.log.warn({ path: event.data.path }, 'retry requested for a file that was never planned');
       return;
@@ -237,6 +300,25 @@ function retryHandler(env: EncodeEnv): EventHandler {
     );
     await handlePlan(env, planned, decideEncode(planned, existsSync, event.id), hctx);
   };
+}
+
+/** Whether this very plan already ended in encode.completed or a permanent encode.failed. */
+async function finishedBefore(
+  ctx: ServiceContext,
+  planned: EventEnvelope<'file.planned'>,
+): Promise<boolean> {
+  try {
+    const [completed, failed] = await Promise.all([
+      lastEventOf(ctx.bus, 'encode.completed', planned.fileId),
+      lastEventOf(ctx.bus, 'encode.failed', planned.fileId),
+    ]);
+    return (
+      completed?.event.causationId === planned.id ||
+      (failed?.event.causationId === planned.id && failed.event.data.permanent)
+    );
+  } catch (err) {
+    throw new TransientError(`cannot read the encode history of ${planned.fileId}`, { cause: err });
+  }
 }
 
 async function lastPlanned(
@@ -493,6 +575,19 @@ async function encodeOnce(
           cause: err,
           delayMs: 1_000,
         });
+      }
+      if (
+        err instanceof FfmpegFailedError &&
+        profile.backend === 'nvenc' &&
+        isOutOfNvencSessions(err.stderrTail)
+      ) {
+        log.warn('no free NVENC session; the plan goes back to the queue');
+        throw new TransientError(
+          `no free NVENC session for ${path}: the driver's cap on concurrent sessions is ` +
+            `reached (other encodes or a media server's transcodes); retrying in ` +
+            `${Math.round(env.retryDelayMs / 1000)} s`,
+          { cause: err, delayMs: env.retryDelayMs },
+        );
       }
       if (err instanceof FfmpegFailedError) {
         const verdict = classifyFailure(err.stderrTail, await tryProbeMedia(path));

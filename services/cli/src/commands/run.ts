@@ -17,6 +17,11 @@ export function register(program: Command): void {
       .option(
         '--config <file>',
         'quality.yaml: libraries, policy and integrations (notify needs it; env CONFORM_CONFIG)',
+      )
+      .option(
+        '--path-map <from=to>',
+        'where this node sees a canonical (watcher) path, repeatable (env CONFORM_PATH_MAP, comma-separated)',
+        (entry: string, all: string[] = []) => [...all, entry],
       ),
   ).action(async (service: string, flags: RawFlags & { config?: string }) => {
     if (!(SERVICE_NAMES as readonly string[]).includes(service)) {
@@ -34,7 +39,16 @@ export function register(program: Command): void {
       throw new UsageError('conform run needs a NATS server: --nats URL or NATS_URL');
     }
     // notify only talks to servers about paths; it never touches the library folders itself.
-    if (service !== 'notify') await checkLibraries(settings.libraries);
+    // Configured paths are canonical; this node checks them where it reaches them.
+    if (service !== 'notify') {
+      await checkLibraries(
+        settings.libraries.map((l) => ({
+          ...l,
+          root: settings.pathMap.toLocal(l.root),
+          archive: settings.pathMap.toLocal(l.archive),
+        })),
+      );
+    }
     await runUntilSignalled(settings, [service as ServiceToRun], logger());
   });
 }

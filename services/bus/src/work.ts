@@ -1,0 +1,118 @@
+import {
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type MsgRequest,
+  type StreamInfo,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { EventEnvelope } from '@conform/contracts';
+import { isNotFound, type EventLogOptions } from './event-log.js';
+import { BusError } from './errors.js';
+import type { Bus } from './connection.js';
+
+/**
+ * Work queues by ability. The event log stays the history; routed work is a copy of a
+ * `file.planned` event on `conform.work.<pool>.<fileId>` in a stream of its own, so readers of
+ * the log (projector, audit) never see it twice. Work-queue retention: an acked job is gone.
+ */
+export const WORK_STREAM = 'CONFORM_WORK';
+export const WORK_SUBJECT_PREFIX = 'conform.work';
+
+/**
+ * A pool: what a job needs. `gpu-<codec>` wants a hardware encoder (NVENC, QSV, VAAPI);
+ * `cpu-<codec>` is served by any node that encodes the codec at all. One token, no dots.
+ */
+export type WorkPool = `${'gpu' | 'cpu'}-${string}`;
+
+export function poolFor(kind: 'gpu' | 'cpu', codec: string): WorkPool {
+  return `${kind}-${codec}`;
+}
+
+export function workSubjectFor(pool: WorkPool, fileId: string): string {
+  return `${WORK_SUBJECT_PREFIX}.${pool}.${fileId}`;
+}
+
+/** One pool's jobs: the single filter subject of its consumer (nats-server 2.9). */
+export function workFilterFor(pool: WorkPool): string {
+  return `${WORK_SUBJECT_PREFIX}.${pool}.*`;
+}
+
+/** Creates the work stream (replicas as the event log's), raising replicas like it. */
+export async function provisionWorkStream(
+  jsm: JetStreamManager,
+  opts: EventLogOptions = {},
+): Promise<StreamInfo> {
+  const replicas = opts.replicas ?? 1;
+  const existing = await jsm.streams.info(WORK_STREAM).catch((err: unknown) => {
+    if (isNotFound(err)) return null;
+    throw err;
+  });
+  try {
+    if (!existing) {
+      return await jsm.streams.add({
+        name: WORK_STREAM,
+        description: 'conform work queues by pool (copies of file.planned; the log is the truth)',
+        subjects: [`${WORK_SUBJECT_PREFIX}.>`],
+        retention: RetentionPolicy.Workqueue,
+        storage: StorageType.File,
+        discard: DiscardPolicy.New,
+        max_bytes: 256 * 1024 ** 2,
+        duplicate_window: nanos(opts.duplicateWindowMs ?? 2 * 60_000),
+        num_replicas: replicas,
+        ...(opts.placementTags?.length
+          ? { placement: { cluster: '', tags: opts.placementTags } }
+          : {}),
+      });
+    }
+    if ((existing.config.num_replicas ?? 1) >= replicas) return existing;
+    return await jsm.streams.update(WORK_STREAM, { num_replicas: replicas });
+  } catch (err) {
+    const again = existing ? null : await jsm.streams.info(WORK_STREAM).catch(() => null);
+    if (again) return again;
+    throw new BusError(
+      'WORK_STREAM_PROVISION',
+      `cannot provision the ${WORK_STREAM} stream with ${replicas} replica(s) (--replicas): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/** Queues a plan in a pool. The id is derived from the plan's, so a re-route is dropped. */
+export async function publishWork(
+  js: JetStreamClient,
+  pool: WorkPool,
+  planned: EventEnvelope<'file.planned'>,
+): Promise<void> {
+  try {
+    await js.publish(workSubjectFor(pool, planned.fileId), JSON.stringify(planned), {
+      msgID: `${planned.id}:${pool}`,
+    });
+  } catch (err) {
+    throw new BusError(
+      'WORK_PUBLISH',
+      `could not queue ${planned.data.path} in pool ${pool}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * When the oldest job of a pool that its consumer has not handed out yet was queued, or null
+ * when none waits. Reads the consumer's position and STREAM.MSG.GET `next_by_subj`
+ * (nats-server 2.9); pulls nothing.
+ */
+export async function oldestWaiting(
+  bus: Bus,
+  durable: string,
+  filter: string,
+): Promise<Date | null> {
+  const info = await bus.jsm.consumers.info(WORK_STREAM, durable);
+  if (info.num_pending === 0) return null;
+  // nats.js types next_by_subj only for direct get, hence the cast.
+  const request = { next_by_subj: filter, seq: info.delivered.stream_seq + 1 };
+  const next = await bus.jsm.streams.getMessage(WORK_STREAM, request as unknown as MsgRequest);
+  return next ? next.time : null;
+}

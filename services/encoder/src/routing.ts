@@ -1,0 +1,118 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EventEnvelope } from '@conform/contracts';
+import {
+  consumerSpec,
+  oldestWaiting,
+  poolFor,
+  publishWork,
+  type Subscription,
+  WORK_STREAM,
+  workFilterFor,
+  type Bus,
+  type ConsumerSpec,
+  type WorkPool,
+} from '@conform/bus';
+import type { EncodeProfile, VideoCodec } from './profiles.js';
+
+/** The pools a node takes work from, as it can serve them. */
+export interface ServedPools {
+  /** Pools it can do: `gpu-<codec>` with a hardware encoder, `cpu-<codec>` with any. */
+  native: WorkPool[];
+  /** GPU pools a CPU-only node may take from after the fallback wait, if the policy allows. */
+  fallback: WorkPool[];
+}
+
+/**
+ * From the encoders that passed the trial encode: a codec on a GPU serves its gpu pool and its
+ * cpu pool (a GPU does CPU-grade work too); a codec only on the CPU serves the cpu pool, and
+ * the gpu pool only as a fallback. A codec with no working encoder serves nothing. Pure.
+ */
+export function poolsServed(
+  profiles: ReadonlyMap<VideoCodec, Pick<EncodeProfile, 'backend'>>,
+  opts: { cpuFallback: boolean },
+): ServedPools {
+  const native: WorkPool[] = [];
+  const fallback: WorkPool[] = [];
+  for (const [codec, profile] of profiles) {
+    if (profile.backend !== 'cpu') native.push(poolFor('gpu', codec));
+    else if (opts.cpuFallback) fallback.push(poolFor('gpu', codec));
+    native.push(poolFor('cpu', codec));
+  }
+  return { native, fallback };
+}
+
+/** The durable consumer of one pool, shared by every node that serves it. */
+export function poolConsumerSpec(
+  pool: WorkPool,
+  limits: Pick<ConsumerSpec, 'ackWaitMs' | 'maxDeliver' | 'maxAckPending'>,
+): ConsumerSpec {
+  return {
+    durable: `encoder-work-${pool}`,
+    filterSubject: workFilterFor(pool),
+    stream: WORK_STREAM,
+    ...limits,
+  };
+}
+
+/** Whether a fallback node may take a job that has waited `ageMs`. Pure. */
+export function fallbackDue(ageMs: number, waitMs: number): boolean {
+  return ageMs >= waitMs;
+}
+
+/**
+ * A `beforePull` for a fallback pool: returns only once the oldest job nobody has taken yet
+ * has waited `waitMs` (read from the consumer's position and the stream, without pulling), so
+ * a CPU-only node leaves GPU work to GPU nodes unless they let it wait.
+ */
+export function fallbackGate(
+  bus: Bus,
+  spec: ConsumerSpec,
+  waitMs: number,
+  now: () => number = Date.now,
+): (signal: AbortSignal) => Promise<void> {
+  return async (signal) => {
+    if (waitMs <= 0) return;
+    while (!signal.aborted) {
+      const queuedAt = await oldestWaiting(bus, spec.durable, spec.filterSubject).catch(() => null);
+      if (queuedAt !== null && fallbackDue(now() - queuedAt.getTime(), waitMs)) return;
+      await sleep(Math.min(1_000, waitMs), undefined, { signal }).catch(() => undefined);
+    }
+  };
+}
+
+/** Where plans go: `cpu` (any node that encodes the codec) or `gpu` (GPU nodes first). */
+export type RoutePreference = 'gpu' | 'cpu';
+
+/**
+ * The pool a plan is queued in, or null when there is nothing to encode. `cpu` work is open to
+ * every node with an encoder for the codec, GPU nodes included; `gpu` work only to GPU nodes
+ * (and CPU nodes that allow the fallback). Pure.
+ */
+export function routeFor(
+  planned: EventEnvelope<'file.planned'>,
+  prefer: RoutePreference,
+): WorkPool | null {
+  if (planned.data.decision !== 'encode' || !planned.data.target) return null;
+  return poolFor(prefer, planned.data.target.videoCodec);
+}
+
+/**
+ * Routes each plan into its pool. Every encoder node runs it on one shared consumer, so a plan
+ * is routed once wherever encoders run; the work id is derived from the plan's, so a repeat
+ * is dropped. Set `prefer` the same on every node.
+ */
+export function routerSubscription(bus: Bus, prefer: RoutePreference): Subscription {
+  return {
+    consumer: consumerSpec('router', 'file.planned'),
+    slots: 1,
+    // The queued copy must carry the canonical paths, whatever this node's path map says.
+    canonicalPaths: true,
+    handle: async (event, hctx) => {
+      if (event.type !== 'file.planned') return;
+      const pool = routeFor(event, prefer);
+      if (!pool) return;
+      await publishWork(bus.js, pool, event);
+      hctx.log.debug({ path: event.data.path, pool }, 'queued');
+    },
+  };
+}
