@@ -3,3 +3,4 @@ export * from './yaml-source.js';
 export * from './quality.js';
 export * from './glob.js';
 export * from './integrations.js';
+export * from './config-doc.js';
