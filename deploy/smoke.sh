@@ -256,6 +256,17 @@ if "encoder-file-planned" not in consumers:
 print("smoke: /jsz: CONFORM_EVENTS (%d events, file storage, discard new), %d consumers" % (log["state"]["messages"], len(consumers)), file=sys.stderr)
 ' || fail "the event log's layout in /jsz is not what the bus provisions"
 
+# The compose commands docs/user/01_getting_started.md and 03_operations.md show (under
+# "# via compose"), as a user types them; services/cli/test/docs.e2e.test.ts checks each one is
+# here (the guide's `up -d` is the one above: --no-build because this script built the image).
+run_compose ps >"$work/guide.log" 2>&1 || fail "docker-compose ps failed: $(cat "$work/guide.log")"
+grep -q status "$work/guide.log" || fail "docker-compose ps does not list the status service"
+run_compose logs --tail=100 encoder >"$work/guide.log" 2>&1 || fail "docker-compose logs encoder failed"
+[ -s "$work/guide.log" ] || fail "docker-compose logs encoder printed nothing"
+run_compose logs --tail=100 archiver >"$work/guide.log" 2>&1 || fail "docker-compose logs archiver failed"
+[ -s "$work/guide.log" ] || fail "docker-compose logs archiver printed nothing"
+say "the guides' compose commands (ps, logs) work"
+
 run_compose down -v --remove-orphans >/dev/null 2>&1 || fail "docker-compose down failed"
 left=$($engine ps -a --filter "label=com.docker.compose.project=$project" -q | wc -l)
 [ "$left" -eq 0 ] || fail "$left containers of $project are left after down"
