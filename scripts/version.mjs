@@ -4,7 +4,7 @@
 // and each is what the image ships) and turns CHANGELOG.md's `Unreleased` section into the
 // release's. Usage: node scripts/version.mjs X.Y.Z [--dry-run]
 //        node scripts/version.mjs --check   (exits 1 when a workspace disagrees with the root)
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -14,11 +14,22 @@ const manifests = rootPkg.workspaces.map((w) => join(root, w, 'package.json'));
 const args = process.argv.slice(2);
 const dryRun = args.includes('--dry-run');
 
+// The image's default version label (release.sh passes the version too; a plain
+// `docker build` uses this one).
+const dockerfile = join(root, 'deploy/Dockerfile');
+const hasDockerfile = existsSync(dockerfile);
+
 if (args.includes('--check')) {
   const wrong = manifests.filter((m) => read(m).version !== rootPkg.version);
   for (const m of wrong)
     console.error(`${m}: version ${read(m).version}, the root says ${rootPkg.version}`);
-  process.exit(wrong.length ? 1 : 0);
+  const label = hasDockerfile
+    ? /^ARG VERSION=(.*)$/m.exec(readFileSync(dockerfile, 'utf8'))?.[1]
+    : rootPkg.version;
+  if (label !== rootPkg.version) {
+    console.error(`${dockerfile}: ARG VERSION=${label}, the root says ${rootPkg.version}`);
+  }
+  process.exit(wrong.length || label !== rootPkg.version ? 1 : 0);
 }
 
 const next = args.find((a) => !a.startsWith('--'));

@@ -55,6 +55,11 @@ describe('the release version', () => {
       `${JSON.stringify({ name, version: '0.1.0', ...extra }, null, 2)}\n`;
     await writeFile(join(root, 'package.json'), manifest('root', { workspaces: ['pkg'] }));
     await writeFile(join(root, 'pkg/package.json'), manifest('pkg'));
+    await mkdir(join(root, 'deploy'));
+    await writeFile(
+      join(root, 'deploy/Dockerfile'),
+      'FROM x\nARG VERSION=0.1.0\nLABEL v=${VERSION}\n',
+    );
     await writeFile(
       join(root, 'CHANGELOG.md'),
       '# Changelog\n\n## [Unreleased]\n\n### Fixed\n\n- a thing\n\n## [0.1.0] - 2026-12-01\n\n- first\n\n' +
