@@ -39,6 +39,13 @@ async function commands(): Promise<GuideCommand[]> {
   return all.flat();
 }
 
+/** The services docker-compose.yml defines (two-space keys under `services:`). */
+async function composeServices(): Promise<Set<string>> {
+  const text = await readFile(join(repo, 'docker-compose.yml'), 'utf8');
+  const section = text.split(/^services:$/m)[1]!.split(/^\S/m)[0]!;
+  return new Set([...section.matchAll(/^ {2}([a-z][\w-]*):/gm)].map((m) => m[1]!));
+}
+
 const where = (c: GuideCommand) => `${c.guide}:${c.line}: ${c.text}`;
 
 describe('the guides name only what conform has', () => {
@@ -111,6 +118,16 @@ describe('the guides name only what conform has', () => {
         smokeRuns.has(m[1]!.trim()),
         `${where(c)}: deploy/smoke.sh does not run "run_compose ${m[1]}"`,
       );
+    }
+    const services = await composeServices();
+    assert.ok(services.has('archiver') && services.has('encoder-gpu'), [...services].join(' '));
+    for (const c of all) {
+      const exec = /^docker compose exec ([a-z-]+) /.exec(c.text);
+      if (exec)
+        assert.ok(
+          services.has(exec[1]!),
+          `${where(c)}: docker-compose.yml has no service ${exec[1]}`,
+        );
     }
     for (const c of all.filter((c) => c.mode === 'run')) {
       assert.match(
@@ -261,6 +278,12 @@ describe('the commands of 01 and 03 against a real conform up', { timeout: 170_0
         out,
         /file\.discovered[\s\S]*file\.planned[\s\S]*(file\.replaced|verify\.failed)/,
       ),
+    pause: (out) => assert.match(out, /^pause requested; conform resume undoes it$/m),
+    'pause --now': (out) =>
+      assert.match(out, /pause requested \(running encodes return to the queue\)/),
+    resume: (out) => assert.match(out, /^resume requested$/m),
+    restore: (out) =>
+      assert.match(out, /^restored .*My Film \(2020\)\.mp4; the replacement is archived at /m),
     retry: (out) => assert.match(out, /retry requested for .*Show S01E01\.mkv/),
     replay: (out) => assert.match(out, /rebuilt .* from \d+ messages/),
     doctor: (out) => assert.match(out, /libx265/),
