@@ -11,3 +11,4 @@ export * from './service.js';
 export * from './env.js';
 export * from './lookup.js';
 export * from './attachments.js';
+export * from './hwdecode.js';
