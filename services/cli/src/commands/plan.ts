@@ -10,8 +10,8 @@ import {
 } from '@conform/bus';
 import type { PlanDecision } from '@conform/contracts';
 import {
+  decisionNow,
   freeBytes,
-  planFile,
   policyLookup,
   policyVersion,
   readKnownFiles,
@@ -54,12 +54,10 @@ export function dryRun(
   const files = known
     .filter((k) => !k.settled)
     .map((k): DryRunRow => {
-      const { library, path, source, media } = k.probed.data;
+      const { library, path, source } = k.probed.data;
       const policy = policyOf(library);
-      const plan = planFile(
-        { library, path, size: source.size, media, freeBytes: freeOf(library) },
-        policy,
-      );
+      // Exactly what the planner would publish: held-back and damaged outcomes included.
+      const plan = decisionNow(k, policy, freeOf(library));
       const last = k.planned?.data ?? null;
       const saved =
         plan.decision === 'encode' && plan.estimatedOutputBytes !== null
