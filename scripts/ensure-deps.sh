@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what conform needs on a Debian/Ubuntu machine, skipping what is already there:
-# ffmpeg and nats-server (apt-get; chromium too with --with-browser, for the dashboard tests),
+# ffmpeg, nats-server, docker-compose and prometheus's promtool (apt-get; chromium too with
+# --with-browser, for the dashboard tests),
 # the npm dependencies (npm ci) and the build.
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
@@ -21,6 +22,9 @@ missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+# deploy/'s tests: `docker-compose config` of every profile, promtool on the alert rules.
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # The test suite drives the dashboard in Debian's chromium (never a downloaded browser).
 if [ "${1:-}" = "--with-browser" ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)

@@ -4,6 +4,11 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { configure } from 'safe-stable-stringify';
 import { ConfigError } from './errors.js';
 import { parseYaml, readYaml, type YamlSource } from './yaml-source.js';
+import {
+  resolveIntegrations,
+  type IntegrationsConfig,
+  type RawIntegrations,
+} from './integrations.js';
 
 // Keys sorted, undefined left out, lists as given: the same rules hash the same whatever the
 // key order or file layout.
@@ -34,6 +39,8 @@ export interface QualityPolicy {
     tenBit: boolean;
     /** keep: encode HDR keeping HDR10 colour metadata; skip: leave HDR files alone. */
     hdr: 'keep' | 'skip';
+    /** Keep 4:2:2 / 4:4:4 chroma where the encoder supports it; false outputs 4:2:0. */
+    keepChroma: boolean;
   };
   compliant: {
     /** Video codecs (ffprobe names) that need no re-encode. */
@@ -58,6 +65,10 @@ export interface QualityPolicy {
   /** Globs against the path relative to the library. */
   exclude: string[];
   guardrails: { minSavingPercent: number; maxOutputRatio: number; minFreeDiskGB: number };
+  /** The decode health check before an encode; a failing source is `damaged`. */
+  health: { check: 'quick' | 'full' | 'off'; maxErrors: number };
+  /** Files modified less than this many minutes ago are held back; absent: no hold. */
+  holdNewFilesMinutes?: number;
 }
 
 /** A library as the config file declares it, with its effective policy and that policy's version. */
@@ -69,12 +80,22 @@ export interface LibraryConfig {
   keepOriginals: boolean;
   /** Opt-in retention: delete archived originals this many days after the swap. */
   deleteOriginalsAfterDays: number | null;
+  /** Leftovers (failed swaps' and verifications' outputs, their archive copies): hours, keepMtime. */
+  keepMtime: boolean;
+  workRetentionHours: number;
   /** Which files are watched, and how. */
   watch: LibraryWatch;
+  /** Queue order of this library's encodes within a planning batch; null: as discovered. */
+  order: QueueOrder | null;
+  /** Higher goes first within a planning batch; default 0. */
+  priority: number;
   policy: QualityPolicy;
   /** {@link policyVersion} of `policy`. */
   policyVersion: string;
 }
+
+/** How a library's encodes are ordered in the queue (`order:` in quality.yaml). */
+export type QueueOrder = 'smallest' | 'largest' | 'oldest' | 'newest' | 'biggest-saving';
 
 /** Which files of a library are watched, and how (`watch:` in quality.yaml). */
 export interface LibraryWatch {
@@ -92,6 +113,8 @@ export interface QualityConfig {
   file: string;
   defaults: QualityPolicy;
   libraries: LibraryConfig[];
+  /** Media servers, *arr apps, notifications (`integrations:`); empty when absent. */
+  integrations: IntegrationsConfig;
 }
 
 /** Absolute path of the published JSON Schema (the one `$schema` in quality.yaml points to). */
@@ -162,6 +185,8 @@ export function resolveQualityConfig(src: YamlSource): QualityConfig {
       archive: lib.archive ? stripSlash(lib.archive) : null,
       keepOriginals: lib.keepOriginals === true,
       deleteOriginalsAfterDays: lib.deleteOriginalsAfterDays ?? null,
+      keepMtime: lib.keepMtime === true,
+      workRetentionHours: lib.workRetentionHours ?? 72,
       watch: {
         ...(lib.watch?.include ? { include: lib.watch.include } : {}),
         ...(lib.watch?.exclude ? { exclude: lib.watch.exclude } : {}),
@@ -169,12 +194,23 @@ export function resolveQualityConfig(src: YamlSource): QualityConfig {
         usePolling: lib.watch?.polling === true,
         rescanIntervalMs: (lib.watch?.rescanMinutes ?? 15) * 60_000,
       },
+      order: lib.order ?? null,
+      priority: lib.priority ?? 0,
       policy,
       policyVersion: policyVersion(policy),
     };
   });
   checkLibraries(src, libraries);
-  return { file: src.file, defaults: effectivePolicy(doc.defaults, undefined), libraries };
+  const integrations = resolveIntegrations(
+    (withDefaults as RawConfig).integrations,
+    (pointer, message) => invalidAt(src, pointer, message),
+  );
+  return {
+    file: src.file,
+    defaults: effectivePolicy(doc.defaults, undefined),
+    libraries,
+    integrations,
+  };
 }
 
 /**
@@ -196,6 +232,8 @@ interface RawConfig {
     archive?: string;
     keepOriginals?: boolean;
     deleteOriginalsAfterDays?: number;
+    keepMtime?: boolean;
+    workRetentionHours?: number;
     watch?: {
       include?: string[];
       exclude?: string[];
@@ -204,7 +242,10 @@ interface RawConfig {
       rescanMinutes?: number;
     };
     policy?: unknown;
+    order?: QueueOrder;
+    priority?: number;
   }[];
+  integrations?: RawIntegrations;
 }
 
 function effectivePolicy(defaults: unknown, override: unknown): QualityPolicy {

@@ -32,9 +32,14 @@ describe('shipped configuration', () => {
     assert.match(text, /yaml-language-server: \$schema=\.\/quality\.schema\.json/);
   });
 
-  it('has the three promised examples, each valid', async () => {
+  it('has the promised examples, each valid', async () => {
     const files = (await readdir(QUALITY_EXAMPLES_DIR)).filter((f) => f.endsWith('.yaml')).sort();
-    assert.deepEqual(files, ['cpu-av1.yaml', 'keep-originals.yaml', 'nvidia-hevc.yaml']);
+    assert.deepEqual(files, [
+      'cpu-av1.yaml',
+      'integrations.yaml',
+      'keep-originals.yaml',
+      'nvidia-hevc.yaml',
+    ]);
     for (const f of files) {
       const config = await loadQualityConfig(join(QUALITY_EXAMPLES_DIR, f));
       assert.ok(config.libraries.length > 0, f);
@@ -139,7 +144,7 @@ libraries: [{ root: /m, archive: /a }]
 `);
     assert.match(
       err.message,
-      /quality\.yaml:4: defaults\.video\.crf: unknown key; expected one of codec, quality, maxHeight, tenBit, hdr/,
+      /quality\.yaml:4: defaults\.video\.crf: unknown key; expected one of codec, quality, maxHeight, tenBit, hdr, keepChroma/,
     );
   });
 
@@ -269,6 +274,36 @@ libraries:
     assert.equal(nas!.deleteOriginalsAfterDays, 30);
     assert.deepEqual(local!.watch, { usePolling: false, rescanIntervalMs: 15 * 60_000 });
     assert.equal(local!.deleteOriginalsAfterDays, null);
+  });
+
+  it('reads keepMtime and workRetentionHours, with their defaults', () => {
+    const config = parseQualityConfig(
+      `version: 1
+libraries:
+  - root: /media/nas
+    archive: /archive/nas
+    keepMtime: true
+    workRetentionHours: 6
+  - root: /media/local
+    archive: /archive/local
+`,
+      'q.yaml',
+    );
+    const [nas, local] = config.libraries;
+    assert.equal(nas!.keepMtime, true);
+    assert.equal(nas!.workRetentionHours, 6);
+    assert.equal(local!.keepMtime, false);
+    assert.equal(local!.workRetentionHours, 72);
+  });
+
+  it('names the line and key of a bad workRetentionHours', () => {
+    const err = problem(`version: 1
+libraries:
+  - root: /media/nas
+    archive: /archive/nas
+    workRetentionHours: 0
+`);
+    assert.match(err.message, /quality\.yaml:5: libraries\[0\]\.workRetentionHours: must be >= 1/);
   });
 
   it('names the line and key of a bad watch setting', () => {

@@ -114,6 +114,14 @@ export interface EncodeTarget {
   tenBit?: boolean;
   keepHdr?: boolean;
   streams?: StreamPlan[];
+  /**
+   * The output's pixel format as ffprobe names it (`yuv420p`, `yuv420p10le`, `yuv444p`, …): the
+   * policy's chroma and bit depth applied to the source. The verifier holds the output to it.
+   * Absent in events from before it was planned (the verifier then expects the source's).
+   */
+  pixFmt?: string;
+  /** The output frame size (even where the chroma needs it, downscaled per the policy). */
+  frameSize?: { width: number; height: number };
 }
 
 /** A single verification check with what was measured and the limit it was held to. */
@@ -135,7 +143,25 @@ export interface VerificationLimits {
   ssimFloor?: number;
 }
 
-export type PlanDecision = 'encode' | 'skip' | 'compliant';
+/**
+ * What the planner decided. `damaged`: the source failed its health check and is left alone
+ * (widened compatibly: events from before it never carry it).
+ */
+export type PlanDecision = 'encode' | 'skip' | 'compliant' | 'damaged';
+
+/** A decode health check of a source: which stretches were decoded and what ffmpeg reported. */
+export interface HealthReport {
+  /** `quick`: first and last 30 s and one sample in the middle; `full`: the whole file. */
+  mode: 'quick' | 'full';
+  /** The stretches decoded, in seconds, e.g. `0-30 s, 58-63 s, 90-120 s`. */
+  checked: string;
+  /** ffmpeg's error lines (at most 10). */
+  errors: string[];
+  /** How many error lines ffmpeg printed in all (`errors` keeps the first 10). */
+  errorCount: number;
+  /** Set when a stretch decoded short of what the header promises: the file ends early. */
+  endsEarly?: string;
+}
 
 /**
  * What identifies a file's content across a rename or move: where it lives on disk, its stamp,
@@ -184,10 +210,22 @@ export interface FilePlannedData extends FileLocation {
   /** The policy's verification limits, for the encoder to pass on in `encode.completed`. */
   limits?: VerificationLimits;
   /**
+   * Free bytes the library's filesystem needs for this encode, by the shared rule
+   * ({@link freeSpaceNeeded}); the encoder waits for them. Optional: absent in plans from
+   * before the rule was shared (the encoder then applies it without the policy's reserve).
+   */
+  diskNeededBytes?: number;
+  /**
    * Set when a policy change re-planned the file: the policy version of the plan this one
    * replaces (`policyVersion` is the version that decided now).
    */
-  previousPolicyVersion?: string;
+  previousPolicyVersion?: string; /** The source's health check, when one ran (always with decision `damaged`). */
+  health?: HealthReport;
+  /**
+   * Set on a `skip` that only holds an earlier outcome under the same policy: the original was
+   * `kept` (no saving) or `restored` by the operator. Read models keep showing that outcome.
+   */
+  heldBy?: 'kept' | 'restored';
 }
 export interface EncodeStartedData extends FileLocation {
   encoder: string;
@@ -210,12 +248,27 @@ export interface EncodeCompletedData extends FileLocation {
   policyVersion?: string;
   /** The plan's verification limits, passed on unchanged. */
   limits?: VerificationLimits;
+  /**
+   * The pixel format the encoder wrote, when it had to differ from the plan's `target.pixFmt`
+   * (a hardware encoder without 4:4:4 falls back to 4:2:0 of the same depth); the verifier
+   * holds the output to it. Absent: the plan's.
+   */
+  pixFmt?: string;
+  /** Why `pixFmt` differs from the plan's. */
+  pixFmtReason?: string;
 }
 export interface EncodeFailedData extends FileLocation {
   encoder: string;
   reason: string;
   /** True when retrying cannot help (unsupported input); false for transient failures. */
   permanent: boolean;
+  /**
+   * Set when the encoder's size guard stopped the encode: the output was on course for
+   * `measuredRatio` of the source, above `limitRatio`. Not a failure: the original is kept.
+   */
+  sizeGuard?: { measuredRatio: number; limitRatio: number };
+  /** The plan's policy version, so a kept outcome names the policy it holds under. */
+  policyVersion?: string;
 }
 export interface VerificationData extends FileLocation {
   source: SourceStamp;
@@ -237,10 +290,38 @@ export interface FileReplacedData extends FileLocation {
   /** The policy version the replacement was made under, when known. */
   policyVersion?: string;
 }
+/**
+ * The original stays: a re-encode would not save enough (the encoder's size guard stopped it,
+ * or the verified output is above the size limit). Not a failure and not retried; the planner
+ * leaves the file alone until the file or the policy changes.
+ */
+export interface FileKeptData extends FileLocation {
+  /** Where it was measured: mid-encode (`encode`) or on the finished output (`verify`). */
+  stage: 'encode' | 'verify';
+  /** Output size ÷ source size: measured, or mid-encode the size it was on course for. */
+  outputRatio: number;
+  /** The largest ratio the policy accepts (maxOutputRatio and minSavingPercent). */
+  limitRatio: number;
+  /** In words, for the status page and audit. */
+  reason: string;
+  /** The policy version the outcome holds under, when known. */
+  policyVersion?: string;
+}
 export interface ReplaceFailedData extends FileLocation {
   reason: string;
   /** True when the source changed after it was planned; the output was discarded. */
   stale: boolean;
+  /**
+   * True when a filesystem error no retry can fix stopped the swap (ENOSPC, EPERM, EROFS, …):
+   * the original is untouched; fix the cause, then `conform retry`. Optional: absent in events
+   * from before errors were classified.
+   */
+  permanent?: boolean;
+  /**
+   * The archive version the swap had already filled with a copy of the original before it
+   * failed; `conform clean` removes it after `workRetentionHours` while it matches the original.
+   */
+  archivePath?: string;
 }
 /**
  * An operator's restore finished: the archived original is back at `path` and the replacement
@@ -291,8 +372,12 @@ export interface ControlRequestedData {
 /** The fileId of control requests that are not about one file. */
 export const CONTROL_FILE_ID = 'control';
 
-/** Why an encoder node stopped (or resumed) pulling work. */
-export type PauseReason = 'manual' | 'schedule' | 'low-disk';
+/**
+ * Why an encoder node stopped (or resumed) pulling work. `playback`: a media server reports
+ * someone watching (see `playback.started`). Only the node that wrote a pause acts on it, so a
+ * reason added here is only ever read by nodes that know it.
+ */
+export type PauseReason = 'manual' | 'schedule' | 'low-disk' | 'playback';
 
 /**
  * One encoder node stopped pulling new work for `reason` (fileId {@link CONTROL_FILE_ID}).
@@ -308,11 +393,89 @@ export interface EncoderPausedData {
   cancelRunning: boolean;
 }
 
+/**
+ * A pulled plan waits instead of encoding (or a running encode was stopped and its partial
+ * removed) because of a pause: the file is back in the queue, and this says why. The encoder
+ * still owns it: it encodes the file once the reason is gone (free space is polled, a quiet
+ * window ends, an operator resumes).
+ */
+export interface EncodeRequeuedData extends FileLocation {
+  reason: PauseReason;
+  /** In words, with units: `12.0 MiB free on /media, 40.0 MiB needed (…)`, `pause --now by …`. */
+  detail: string;
+  /** The delivery the plan was on. */
+  attempt: number;
+  /** True when an encode had started and was stopped; false when it waited before starting. */
+  abandoned: boolean;
+}
+
 /** One pause reason no longer holds on an encoder node. */
 export interface EncoderResumedData {
   node: string;
   reason: PauseReason;
   detail: string;
+}
+
+/** What kind of integration a notify target is. */
+export type IntegrationKind =
+  'jellyfin' | 'emby' | 'plex' | 'sonarr' | 'radarr' | 'webhook' | 'apprise';
+
+/** What notify did for a target: refresh a media server, ask an *arr app to rescan, notify people. */
+export type NotifyAction = 'refresh' | 'rescan' | 'notification';
+
+/**
+ * notify told one configured target about a file's change (or sent a summary). `paths` are as
+ * the target sees them (after path mapping); `batched` is how many files the one request covered.
+ * Never carries a secret: targets are named, not addressed with their keys.
+ */
+export interface NotifySentData {
+  target: string;
+  kind: IntegrationKind;
+  action: NotifyAction;
+  /** What the request was about, e.g. `POST /Library/Media/Updated` or `RescanSeries 12`. */
+  request: string;
+  paths: string[];
+  batched: number;
+  /** HTTP status the target answered with. */
+  status: number;
+}
+
+/**
+ * A target could not be told: the reason (HTTP status and what it means, a timeout, the server
+ * down). `final` is true when notify gives up on it (a permanent answer such as 401, or the last
+ * attempt); the pipeline never waits for it either way.
+ */
+export interface NotifyFailedData {
+  target: string;
+  kind: IntegrationKind;
+  action: NotifyAction;
+  reason: string;
+  status: number | null;
+  attempt: number;
+  final: boolean;
+}
+
+/** One media server's view of who is watching, as polled. */
+export interface PlaybackServer {
+  name: string;
+  kind: 'jellyfin' | 'emby' | 'plex';
+  sessions: number;
+}
+
+/**
+ * A media server reports active playback (fileId {@link CONTROL_FILE_ID}): encoders pause with
+ * reason `playback` until `playback.ended`.
+ */
+export interface PlaybackStartedData {
+  sessions: number;
+  servers: PlaybackServer[];
+  detail: string;
+}
+
+/** No playback for the configured grace period: encoders may resume. */
+export interface PlaybackEndedData {
+  detail: string;
+  graceMinutes: number;
 }
 
 /** Maps each event type (version 1) to its data shape. */
@@ -327,16 +490,22 @@ export interface EventDataByType {
   'encode.started': EncodeStartedData;
   'encode.completed': EncodeCompletedData;
   'encode.failed': EncodeFailedData;
+  'encode.requeued': EncodeRequeuedData;
   'verify.passed': VerificationData;
   'verify.failed': VerificationData;
   'file.replaced': FileReplacedData;
   'replace.failed': ReplaceFailedData;
+  'file.kept': FileKeptData;
   'file.restored': FileRestoredData;
   'restore.failed': RestoreFailedData;
   'original.deleted': OriginalDeletedData;
   'encoder.paused': EncoderPausedData;
   'encoder.resumed': EncoderResumedData;
   'message.deadlettered': MessageDeadLetteredData;
+  'notify.sent': NotifySentData;
+  'notify.failed': NotifyFailedData;
+  'playback.started': PlaybackStartedData;
+  'playback.ended': PlaybackEndedData;
   'control.requested': ControlRequestedData;
 }
 

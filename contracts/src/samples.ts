@@ -73,6 +73,14 @@ export const sampleData: { [T in EventType]: EventDataByType[T] } = {
     reason: 'ffmpeg exited 1',
     permanent: false,
   },
+  'encode.requeued': {
+    library,
+    path,
+    reason: 'low-disk',
+    detail: '12.0 MiB free on /media/movies, 40.0 MiB needed (estimated output 36.4 MiB + 10 %)',
+    attempt: 1,
+    abandoned: false,
+  },
   'verify.passed': {
     library,
     path,
@@ -99,6 +107,16 @@ export const sampleData: { [T in EventType]: EventDataByType[T] } = {
     bytesSaved: 600_000,
   },
   'replace.failed': { library, path, reason: 'source changed since it was planned', stale: true },
+  'file.kept': {
+    library,
+    path,
+    stage: 'verify',
+    outputRatio: 0.97,
+    limitRatio: 0.9,
+    reason:
+      'the re-encode came out at 0.97 of the source, above the limit 0.9: the original is kept',
+    policyVersion: 'p1234',
+  },
   'file.restored': {
     library,
     path,
@@ -130,6 +148,30 @@ export const sampleData: { [T in EventType]: EventDataByType[T] } = {
     reason: 'exhausted deliveries',
     payload: '{}',
   },
+  'notify.sent': {
+    target: 'jellyfin',
+    kind: 'jellyfin',
+    action: 'refresh',
+    request: 'POST /Library/Media/Updated',
+    paths: ['/media/movies/Film (2020)/Film.mkv'],
+    batched: 1,
+    status: 204,
+  },
+  'notify.failed': {
+    target: 'plex',
+    kind: 'plex',
+    action: 'refresh',
+    reason: 'HTTP 401 Unauthorized: the token was refused',
+    status: 401,
+    attempt: 1,
+    final: true,
+  },
+  'playback.started': {
+    sessions: 1,
+    servers: [{ name: 'jellyfin', kind: 'jellyfin', sessions: 1 }],
+    detail: '1 playback session on jellyfin',
+  },
+  'playback.ended': { detail: 'no playback for 5 min', graceMinutes: 5 },
   'control.requested': { action: 'pause', path: null, now: false, requestedBy: 'cli@localhost' },
 };
 

@@ -57,6 +57,16 @@ const target = {
         },
       },
     },
+    pixFmt: str,
+    frameSize: {
+      type: 'object',
+      required: ['width', 'height'],
+      additionalProperties: false,
+      properties: {
+        width: { type: 'integer', minimum: 1 },
+        height: { type: 'integer', minimum: 1 },
+      },
+    },
   },
 } as const;
 
@@ -70,6 +80,14 @@ const limits = {
 } as const;
 
 const location = { library: absPath, path: absPath } as const;
+
+// `playback` was added after the first release: only the node that wrote a pause reads it back.
+const pauseReasons = ['manual', 'schedule', 'low-disk', 'playback'];
+const integrationKind = {
+  enum: ['jellyfin', 'emby', 'plex', 'sonarr', 'radarr', 'webhook', 'apprise'],
+};
+const notifyAction = { enum: ['refresh', 'rescan', 'notification'] };
+const targetName = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' } as const;
 
 const fingerprint = {
   type: 'object',
@@ -201,14 +219,28 @@ export const dataSchemas: Record<EventType, Schema> = {
     ],
     {
       source: sourceStamp,
-      decision: { enum: ['encode', 'skip', 'compliant'] },
+      decision: { enum: ['encode', 'skip', 'compliant', 'damaged'] },
       reasons: { type: 'array', items: str, minItems: 1 },
       policyVersion: str,
       target: { oneOf: [{ type: 'null' }, target] },
       durationSec: nullableNumber,
       estimatedOutputBytes: nullableNumber,
       limits,
+      diskNeededBytes: nonNegInt,
       previousPolicyVersion: str,
+      health: {
+        type: 'object',
+        required: ['mode', 'checked', 'errors', 'errorCount'],
+        additionalProperties: false,
+        properties: {
+          mode: { enum: ['quick', 'full'] },
+          checked: str,
+          errors: { type: 'array', items: str, maxItems: 10 },
+          errorCount: nonNegInt,
+          endsEarly: str,
+        },
+      },
+      heldBy: { enum: ['kept', 'restored'] },
     },
   ),
   'encode.started': data(['encoder', 'outputPath', 'attempt'], {
@@ -228,12 +260,30 @@ export const dataSchemas: Record<EventType, Schema> = {
       fps: { type: 'number', exclusiveMinimum: 0 },
       policyVersion: str,
       limits,
+      pixFmt: str,
+      pixFmtReason: str,
     },
   ),
   'encode.failed': data(['encoder', 'reason', 'permanent'], {
     encoder: str,
     reason: str,
     permanent: { type: 'boolean' },
+    sizeGuard: {
+      type: 'object',
+      required: ['measuredRatio', 'limitRatio'],
+      additionalProperties: false,
+      properties: {
+        measuredRatio: { type: 'number', minimum: 0 },
+        limitRatio: { type: 'number', exclusiveMinimum: 0 },
+      },
+    },
+    policyVersion: str,
+  }),
+  'encode.requeued': data(['reason', 'detail', 'attempt', 'abandoned'], {
+    reason: { enum: pauseReasons },
+    detail: str,
+    attempt: { type: 'integer', minimum: 1 },
+    abandoned: { type: 'boolean' },
   }),
   'verify.passed': verification,
   'verify.failed': verification,
@@ -245,7 +295,19 @@ export const dataSchemas: Record<EventType, Schema> = {
     bytesSaved: { type: 'integer' },
     policyVersion: str,
   }),
-  'replace.failed': data(['reason', 'stale'], { reason: str, stale: { type: 'boolean' } }),
+  'replace.failed': data(['reason', 'stale'], {
+    reason: str,
+    stale: { type: 'boolean' },
+    permanent: { type: 'boolean' },
+    archivePath: absPath,
+  }),
+  'file.kept': data(['stage', 'outputRatio', 'limitRatio', 'reason'], {
+    stage: { enum: ['encode', 'verify'] },
+    outputRatio: { type: 'number', minimum: 0 },
+    limitRatio: { type: 'number', exclusiveMinimum: 0 },
+    reason: str,
+    policyVersion: str,
+  }),
   'file.restored': data(['replacedPath', 'replacementArchivePath', 'restoredSize'], {
     replacedPath: absPath,
     replacementArchivePath: absPath,
@@ -264,7 +326,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     additionalProperties: false,
     properties: {
       node: str,
-      reason: { enum: ['manual', 'schedule', 'low-disk'] },
+      reason: { enum: pauseReasons },
       detail: str,
       cancelRunning: { type: 'boolean' },
     },
@@ -275,7 +337,7 @@ export const dataSchemas: Record<EventType, Schema> = {
     additionalProperties: false,
     properties: {
       node: str,
-      reason: { enum: ['manual', 'schedule', 'low-disk'] },
+      reason: { enum: pauseReasons },
       detail: str,
     },
   },
@@ -291,6 +353,62 @@ export const dataSchemas: Record<EventType, Schema> = {
       reason: str,
       payload: { type: 'string' },
     },
+  },
+  'notify.sent': {
+    type: 'object',
+    required: ['target', 'kind', 'action', 'request', 'paths', 'batched', 'status'],
+    additionalProperties: false,
+    properties: {
+      target: targetName,
+      kind: integrationKind,
+      action: notifyAction,
+      request: str,
+      paths: { type: 'array', items: str },
+      batched: { type: 'integer', minimum: 1 },
+      status: { type: 'integer', minimum: 100, maximum: 599 },
+    },
+  },
+  'notify.failed': {
+    type: 'object',
+    required: ['target', 'kind', 'action', 'reason', 'status', 'attempt', 'final'],
+    additionalProperties: false,
+    properties: {
+      target: targetName,
+      kind: integrationKind,
+      action: notifyAction,
+      reason: str,
+      status: { type: ['integer', 'null'], minimum: 100, maximum: 599 },
+      attempt: { type: 'integer', minimum: 1 },
+      final: { type: 'boolean' },
+    },
+  },
+  'playback.started': {
+    type: 'object',
+    required: ['sessions', 'servers', 'detail'],
+    additionalProperties: false,
+    properties: {
+      sessions: { type: 'integer', minimum: 1 },
+      servers: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'kind', 'sessions'],
+          additionalProperties: false,
+          properties: {
+            name: targetName,
+            kind: { enum: ['jellyfin', 'emby', 'plex'] },
+            sessions: nonNegInt,
+          },
+        },
+      },
+      detail: str,
+    },
+  },
+  'playback.ended': {
+    type: 'object',
+    required: ['detail', 'graceMinutes'],
+    additionalProperties: false,
+    properties: { detail: str, graceMinutes: { type: 'number', minimum: 0 } },
   },
   'control.requested': {
     type: 'object',

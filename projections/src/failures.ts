@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { EventType } from '@conform/contracts';
+import { failedOnSizeOnly, type EventType } from '@conform/contracts';
 import type { Projection } from './projection.js';
 import { queryBuilder, type ReadModelSchema } from './schema.js';
 
@@ -42,13 +42,18 @@ export const failuresProjection: Projection = {
   evolve(event, position) {
     let reason: string;
     switch (event.type) {
-      case 'file.unreadable':
       case 'encode.failed':
+        // The size guard stopping an encode keeps the original: an outcome, not a failure.
+        if (event.data.sizeGuard) return [];
+        reason = event.data.reason;
+        break;
+      case 'file.unreadable':
       case 'replace.failed':
       case 'restore.failed':
         reason = event.data.reason;
         break;
       case 'verify.failed':
+        if (failedOnSizeOnly(event.data.checks)) return [];
         reason = event.data.checks
           .filter((c) => !c.passed)
           .map((c) => `${c.name} measured ${String(c.measured)}, limit ${String(c.limit)}`)
@@ -90,18 +95,19 @@ export interface FailureRow {
 export const retryableStatuses = ['failed', 'dead-lettered', 'unreadable'] as const;
 
 /**
- * Failures, newest first. `openOnly`: only each file's latest failure, and only while the file
+ * Failures, newest first; `fileId`: one file's only. `openOnly`: only each file's latest failure, and only while the file
  * is still in a retryable status (what a person has to act on).
  */
 export async function listFailures(
   db: Kysely<ReadModelSchema>,
-  opts: { openOnly?: boolean; limit?: number; offset?: number } = {},
+  opts: { openOnly?: boolean; fileId?: string; limit?: number; offset?: number } = {},
 ): Promise<FailureRow[]> {
   let query = db
     .selectFrom('failures')
     .leftJoin('files', 'files.file_id', 'failures.file_id')
     .selectAll('failures')
     .select('files.status as file_status');
+  if (opts.fileId !== undefined) query = query.where('failures.file_id', '=', opts.fileId);
   if (opts.openOnly) {
     query = query.where('files.status', 'in', [...retryableStatuses]).where((eb) =>
       eb(

@@ -1,6 +1,7 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import {
   assertNever,
+  failedOnSizeOnly,
   type EventEnvelope,
   type EventType,
   type MediaSummary,
@@ -21,6 +22,8 @@ export const fileStatuses = [
   'verified',
   'failed',
   'replaced',
+  'kept',
+  'damaged',
   'restored',
   'dead-lettered',
   'removed',
@@ -37,6 +40,7 @@ interface FileChange {
   path?: string;
   library?: string;
   policyVersion?: string;
+  /** Why the file is in this status; absent means none (a stale reason must not linger). */
   reason?: string;
   bytesSaved?: number;
   archivePath?: string;
@@ -79,11 +83,14 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
       };
       switch (decision) {
         case 'encode':
-          return located('queued', base);
+          return located('queued', reasonOf(base, reasons));
         case 'skip':
-          return located('skipped', { ...base, reason: reasons.join('; ') });
+          // A skip that only holds an earlier outcome keeps showing that outcome.
+          return located(event.data.heldBy ?? 'skipped', reasonOf(base, reasons));
         case 'compliant':
-          return located('compliant', base);
+          return located('compliant', reasonOf(base, reasons));
+        case 'damaged':
+          return located('damaged', reasonOf(base, reasons));
         default:
           return assertNever(decision, 'plan decision');
       }
@@ -96,9 +103,24 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
       });
     case 'encode.started':
       return located('encoding', { path: event.data.path, library: event.data.library });
+    case 'encode.requeued':
+      // Back in the queue, not a dead encode: the reason says what it waits for.
+      return located('queued', {
+        path: event.data.path,
+        library: event.data.library,
+        reason: `waiting (${event.data.reason}): ${event.data.detail}`,
+      });
     case 'encode.completed':
       return located('encoded', { path: event.data.path, library: event.data.library });
     case 'encode.failed':
+      if (event.data.sizeGuard) {
+        // The archiver's file.kept follows; the outcome is already known.
+        return located('kept', {
+          path: event.data.path,
+          library: event.data.library,
+          reason: event.data.reason,
+        });
+      }
       return located('failed', {
         path: event.data.path,
         library: event.data.library,
@@ -111,6 +133,13 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
       const detail = failed
         .map((c) => `${c.name} measured ${String(c.measured)}, limit ${String(c.limit)}`)
         .join('; ');
+      if (failedOnSizeOnly(event.data.checks)) {
+        return located('kept', {
+          path: event.data.path,
+          library: event.data.library,
+          reason: `no saving worth the swap: ${detail}`,
+        });
+      }
       return located('failed', {
         path: event.data.path,
         library: event.data.library,
@@ -130,6 +159,12 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
         library: event.data.library,
         reason: `replace failed: ${event.data.reason}`,
       });
+    case 'file.kept':
+      return located('kept', {
+        path: event.data.path,
+        library: event.data.library,
+        reason: event.data.reason,
+      });
     case 'file.restored':
       return located('restored', { path: event.data.path, library: event.data.library });
     case 'restore.failed':
@@ -141,11 +176,22 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
     case 'control.requested':
     case 'encoder.paused':
     case 'encoder.resumed':
+    case 'playback.started':
+    case 'playback.ended':
       // A request changes nothing by itself, the events it causes do; pauses are node state.
+      return null;
+    case 'notify.sent':
+    case 'notify.failed':
+      // Telling the media stack about a file does not change the file's own status.
       return null;
     default:
       return assertNever(event, 'event');
   }
+}
+
+/** The plan's reasons as the row's reason: why it is queued, skipped or compliant. */
+function reasonOf(base: Partial<FileChange>, reasons: readonly string[]): Partial<FileChange> {
+  return reasons.length > 0 ? { ...base, reason: reasons.join('; ') } : base;
 }
 
 /** The `files` read model: one row per file id with its current status. */
@@ -175,18 +221,24 @@ export const filesProjection: Projection = {
       .addColumn('duration_sec', 'real')
       .addColumn('size_bytes', 'integer')
       .compile(),
-    queryBuilder.schema
-      .createIndex('files_status')
-      .ifNotExists()
-      .on('files')
-      .column('status')
-      .compile(),
-    queryBuilder.schema
-      .createIndex('files_library_path')
-      .ifNotExists()
-      .on('files')
-      .columns(['library', 'path'])
-      .compile(),
+    // One index per sort order of the Files view, so a page of 100,000 files is an index walk
+    // (filter by status or library, then order by path) rather than a sort of the whole table.
+    ...(
+      [
+        ['files_status_path', ['status', 'library', 'path']],
+        ['files_library_path', ['library', 'path']],
+        ['files_size', ['size_bytes']],
+        ['files_saved', ['bytes_saved']],
+        ['files_sequence', ['last_sequence']],
+      ] as const
+    ).map(([name, columns]) =>
+      queryBuilder.schema
+        .createIndex(name)
+        .ifNotExists()
+        .on('files')
+        .columns([...columns, 'file_id'])
+        .compile(),
+    ),
   ],
   evolve(event, position): CompiledQuery[] {
     const change = fileChangeFor(event);
@@ -203,8 +255,8 @@ export const filesProjection: Projection = {
       event.id,
       position,
       event.time,
-      change.policyVersion ?? null,
       change.reason ?? null,
+      change.policyVersion ?? null,
       change.bytesSaved ?? null,
       change.archivePath ?? null,
       change.media?.container ?? null,
@@ -220,10 +272,18 @@ export const filesProjection: Projection = {
   },
 };
 
-const SET_COLUMNS = ['status', 'last_event_type', 'last_event_id', 'last_sequence', 'updated_at'];
+// The reason is set by every event that moves the file: the reason of a failure that a later
+// plan or encode overtook would otherwise stay on a compliant file.
+const SET_COLUMNS = [
+  'status',
+  'last_event_type',
+  'last_event_id',
+  'last_sequence',
+  'updated_at',
+  'reason',
+];
 const KEPT_COLUMNS = [
   'policy_version',
-  'reason',
   'bytes_saved',
   'archive_path',
   'container',
@@ -282,30 +342,70 @@ export interface FileRow {
   sizeBytes: number | null;
 }
 
-/** Which files {@link listFiles} returns; `limit` defaults to 100. */
+/** How {@link listFiles} can order files; every order ends with the file id, so pages are stable. */
+export const fileSortKeys = ['path', 'status', 'size', 'saved', 'updated'] as const;
+/** One of {@link fileSortKeys}. */
+export type FileSortKey = (typeof fileSortKeys)[number];
+
+const SORT_COLUMNS: Record<FileSortKey, readonly (keyof FilesTable)[]> = {
+  path: ['library', 'path'],
+  status: ['status', 'library', 'path'],
+  size: ['size_bytes'],
+  saved: ['bytes_saved'],
+  updated: ['last_sequence'],
+};
+
+/** Which files {@link listFiles} returns; `limit` defaults to 100, the order to path ascending. */
 export interface FileFilter {
   status?: string;
   library?: string;
+  /** Part of the path, case-insensitive (ASCII); `%` and `_` match themselves. */
+  search?: string;
+  sort?: FileSortKey;
+  order?: 'asc' | 'desc';
   limit?: number;
   offset?: number;
 }
 
-/** Files matching the filter, ordered by library and path so pages are stable. */
+function filteredFiles(db: Kysely<ReadModelSchema>, filter: FileFilter) {
+  let query = db.selectFrom('files');
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  if (filter.library !== undefined) query = query.where('library', '=', filter.library);
+  if (filter.search !== undefined && filter.search !== '') {
+    const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where(sql<boolean>`path like ${pattern} escape '\\'`);
+  }
+  return query;
+}
+
+/** The query {@link listFiles} runs (exported so a test can read SQLite's plan of it). */
+export function listFilesQuery(db: Kysely<ReadModelSchema>, filter: FileFilter = {}) {
+  const order = filter.order ?? 'asc';
+  let query = filteredFiles(db, filter).selectAll();
+  for (const column of [...SORT_COLUMNS[filter.sort ?? 'path'], 'file_id' as const]) {
+    query = query.orderBy(column, order);
+  }
+  return query.limit(filter.limit ?? 100).offset(filter.offset ?? 0);
+}
+
+/** Files matching the filter, in the asked order. */
 export async function listFiles(
   db: Kysely<ReadModelSchema>,
   filter: FileFilter = {},
 ): Promise<FileRow[]> {
-  let query = db.selectFrom('files').selectAll();
-  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  if (filter.library !== undefined) query = query.where('library', '=', filter.library);
-  const rows = await query
-    .orderBy('library')
-    .orderBy('path')
-    .orderBy('file_id')
-    .limit(filter.limit ?? 100)
-    .offset(filter.offset ?? 0)
-    .execute();
+  const rows = await listFilesQuery(db, filter).execute();
   return rows.map(toFileRow);
+}
+
+/** How many files match the filter (for paging); ignores sort, limit and offset. */
+export async function countFiles(
+  db: Kysely<ReadModelSchema>,
+  filter: FileFilter = {},
+): Promise<number> {
+  const row = await filteredFiles(db, filter)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
 }
 
 /** One file by id, or null. */

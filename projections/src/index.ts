@@ -12,3 +12,4 @@ export * from './failures.js';
 export * from './summary.js';
 export * from './stream.js';
 export * from './replay.js';
+export * from './stats.js';

@@ -7,10 +7,12 @@ const jobEvents = new Set<EventType>([
   'encode.started',
   'encode.completed',
   'encode.failed',
+  'encode.requeued',
   'verify.passed',
   'verify.failed',
   'file.replaced',
   'replace.failed',
+  'file.kept',
 ]);
 
 const START_JOB =
@@ -114,6 +116,11 @@ export const jobsProjection: Projection = {
             event.fileId,
           ]),
         ];
+      case 'encode.requeued':
+        // A stopped run is not running any more; one that waited before starting has no row.
+        return event.data.abandoned
+          ? outcome('requeued', `${event.data.reason}: ${event.data.detail}`)
+          : [];
       case 'verify.passed':
         return outcome('verified');
       case 'verify.failed': {
@@ -124,6 +131,9 @@ export const jobsProjection: Projection = {
         return outcome('replaced');
       case 'replace.failed':
         return outcome('replace-failed', event.data.reason);
+      case 'file.kept':
+        // The attempt ended with the original kept: not a failure of the job.
+        return outcome('kept', event.data.reason);
       default:
         return [];
     }

@@ -39,7 +39,7 @@ export interface JobsTable {
   path: string;
   library: string;
   encoder: string;
-  /** running, encoded, failed, verified, rejected, replaced, replace-failed. */
+  /** running, requeued, encoded, failed, verified, rejected, replaced, replace-failed. */
   outcome: string;
   started_at: string;
   finished_at: string | null;

@@ -5,8 +5,20 @@ import type { ReadModelSchema } from './schema.js';
 
 /** Files that meet the policy: found compliant, or replaced by a verified encode. */
 export const conformingStatuses = ['compliant', 'replaced'] as const;
-/** Files the policy has no say over yet or at all; left out of the compliance ratio. */
-export const unjudgedStatuses = ['discovered', 'probed', 'unreadable', 'removed'] as const;
+/**
+ * Files the policy has no say over yet or at all; left out of the compliance ratio. A file
+ * kept because re-encoding would not save enough, or a damaged source, cannot be judged either.
+ */
+export const unjudgedStatuses = [
+  'discovered',
+  'probed',
+  'unreadable',
+  'removed',
+  'kept',
+  'damaged',
+] as const;
+/** The unjudged statuses the summary counts apart: files that will stay as they are. */
+export const excludedStatuses = ['unreadable', 'kept', 'damaged'] as const;
 
 /** Compliance of one library. */
 export interface LibraryCompliance {
@@ -55,7 +67,13 @@ export interface ActiveEncode {
 export interface Summary {
   total: number;
   counts: Record<string, number>;
-  compliance: { judged: number; conforming: number; percent: number };
+  compliance: {
+    judged: number;
+    conforming: number;
+    percent: number;
+    /** Files left out of the percentage because they cannot be judged, by status. */
+    excluded: Record<(typeof excludedStatuses)[number], number>;
+  };
   bytesSaved: number;
   /** Files planned for an encode and not started yet. */
   queueDepth: number;
@@ -98,7 +116,16 @@ export async function readSummary(db: Kysely<ReadModelSchema>): Promise<Summary>
   return {
     total,
     counts,
-    compliance: { judged, conforming, percent: percentOf(conforming, judged) },
+    compliance: {
+      judged,
+      conforming,
+      percent: percentOf(conforming, judged),
+      excluded: {
+        unreadable: counts.unreadable ?? 0,
+        kept: counts.kept ?? 0,
+        damaged: counts.damaged ?? 0,
+      },
+    },
     bytesSaved: await totalBytesSaved(db),
     queueDepth: counts.queued ?? 0,
     activeEncodes: active.map((a) => ({

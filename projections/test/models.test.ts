@@ -250,6 +250,105 @@ describe('compliance and summary', () => {
   });
 });
 
+describe('an encode returned to the queue by a pause', () => {
+  it('is queued with the reason, not a dead active encode, and its job is requeued', async () => {
+    const requeued = wrap(
+      {
+        type: 'encode.requeued',
+        data: {
+          ...sampleData['encode.requeued'],
+          reason: 'manual',
+          detail: 'pause --now',
+          abandoned: true,
+        },
+      },
+      { fileId: 'q1', producer: 'encoder@test', time: new Date(T1) },
+    );
+    const rm = given(ev('file.planned', 'q1', T0), ev('encode.started', 'q1', T0), requeued);
+    const summary = await readSummary(rm.db);
+    assert.deepEqual(summary.activeEncodes, []);
+    assert.equal(summary.queueDepth, 1);
+    const file = await getFile(rm.db, 'q1');
+    assert.equal(file?.status, 'queued');
+    assert.equal(file?.reason, 'waiting (manual): pause --now');
+    const [job] = await listJobs(rm.db);
+    assert.equal(job?.outcome, 'requeued');
+    await rm.close();
+  });
+});
+
+describe('kept and damaged outcomes', () => {
+  const at = (fileId: string) => ({ library: '/lib/k', path: `/lib/k/${fileId}.mp4` });
+  const plannedAs = (fileId: string, decision: 'encode' | 'compliant' | 'damaged') =>
+    wrap(
+      {
+        type: 'file.planned',
+        data: {
+          ...sampleData['file.planned'],
+          ...at(fileId),
+          decision,
+          reasons: decision === 'damaged' ? ['the source failed its quick health check'] : ['x'],
+          target: decision === 'encode' ? sampleData['file.planned'].target : null,
+        },
+      },
+      { fileId, producer: 'test@host', time: new Date(T0) },
+    );
+  const sizeOnly = wrap(
+    {
+      type: 'verify.failed',
+      data: {
+        ...sampleData['verify.failed'],
+        ...at('k1'),
+        checks: [{ name: 'size-guard', passed: false, measured: 1.03, limit: 0.9 }],
+      },
+    },
+    { fileId: 'k1', producer: 'test@host', time: new Date(T1) },
+  );
+  const kept = wrap(
+    { type: 'file.kept', data: { ...sampleData['file.kept'], ...at('k1') } },
+    { fileId: 'k1', producer: 'test@host', time: new Date(T1), causation: sizeOnly },
+  );
+  const guardStopped = wrap(
+    {
+      type: 'encode.failed',
+      data: {
+        ...sampleData['encode.failed'],
+        ...at('k2'),
+        reason: 'stopped at 40 %',
+        permanent: true,
+        sizeGuard: { measuredRatio: 1.4, limitRatio: 0.9 },
+      },
+    },
+    { fileId: 'k2', producer: 'test@host', time: new Date(T1) },
+  );
+
+  it('shows kept and damaged files as such, records no failure, and leaves them out of compliance', async () => {
+    const rm = given(
+      plannedAs('c1', 'compliant'),
+      plannedAs('e1', 'encode'),
+      plannedAs('k1', 'encode'),
+      sizeOnly,
+      kept,
+      plannedAs('k2', 'encode'),
+      guardStopped,
+      plannedAs('d1', 'damaged'),
+    );
+    assert.equal((await getFile(rm.db, 'k1'))?.status, 'kept');
+    assert.match((await getFile(rm.db, 'k1'))?.reason ?? '', /0\.97 of the source/);
+    assert.equal((await getFile(rm.db, 'k2'))?.status, 'kept');
+    assert.equal((await getFile(rm.db, 'd1'))?.status, 'damaged');
+    assert.match((await getFile(rm.db, 'd1'))?.reason ?? '', /failed its quick health check/);
+    assert.deepEqual(await listFailures(rm.db, {}), []);
+    // c1 compliant, e1 queued: 1 of 2 judged; k1, k2 and d1 are not judged.
+    assert.deepEqual(await complianceByLibrary(rm.db), [
+      { library: '/lib/k', judged: 2, conforming: 1, percent: 50 },
+    ]);
+    const summary = await readSummary(rm.db);
+    assert.deepEqual(summary.compliance.excluded, { unreadable: 0, kept: 2, damaged: 1 });
+    await rm.close();
+  });
+});
+
 describe('applyBatch', () => {
   it('applies a batch with one checkpoint, skips invalid and already applied positions', async () => {
     const rm = openReadModels(':memory:');

@@ -1,15 +1,27 @@
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { explainMkdirFailure } from '@conform/bus';
 import { assertNever, type SourceStamp } from '@conform/contracts';
 import { SwapConflictError, SwapStepError } from './errors.js';
 import type { SwapPaths } from './paths.js';
 import type { FileFacts, SwapObservation, SwapPlan, SwapStep } from './plan.js';
+import { chooseVersionSlot } from './versions.js';
 
 /** The filesystem calls a swap makes; tests pass a wrapper to inject EXDEV or a crash. */
 export type SwapFs = Pick<
   typeof nodeFs,
-  'lstat' | 'realpath' | 'mkdir' | 'link' | 'copyFile' | 'rename' | 'unlink' | 'open' | 'utimes'
+  | 'lstat'
+  | 'realpath'
+  | 'mkdir'
+  | 'link'
+  | 'copyFile'
+  | 'rename'
+  | 'unlink'
+  | 'open'
+  | 'utimes'
+  | 'chmod'
+  | 'chown'
 >;
 
 /** The real filesystem. */
@@ -34,20 +46,54 @@ export async function factsOf(fs: SwapFs, path: string): Promise<FileFacts> {
   }
 }
 
-/** Reads what {@link planSwap} needs about the swap's paths. */
+/**
+ * Reads what {@link planSwap} needs about the swap's paths. The archive path in the returned
+ * observation is the version slot this swap uses (see {@link chooseVersionSlot}): the slot an
+ * earlier run of the same swap already filled, else the first free one, so an original archived
+ * before is never overwritten and a path can be conformed again and again.
+ */
 export async function observeSwap(
-  paths: SwapPaths,
+  basePaths: SwapPaths,
   source: SourceStamp,
   fs: SwapFs = realFs,
 ): Promise<SwapObservation> {
-  const [original, output, archived, final, escape] = await Promise.all([
-    factsOf(fs, paths.path),
-    factsOf(fs, paths.outputPath),
-    factsOf(fs, paths.archivePath),
-    factsOf(fs, paths.finalPath),
-    findEscape(fs, paths),
+  const [original, output, final, escape] = await Promise.all([
+    factsOf(fs, basePaths.path),
+    factsOf(fs, basePaths.outputPath),
+    factsOf(fs, basePaths.finalPath),
+    findEscape(fs, basePaths),
   ]);
-  return { paths, source, original, output, archived, final, escape };
+  const slot = await chooseVersionSlot(
+    basePaths.archivePath,
+    (p) => factsOf(fs, p),
+    (p, archived) => holdsThisOriginal(fs, basePaths.path, original, p, archived, source),
+  );
+  const paths = { ...basePaths, archivePath: slot.path };
+  return { paths, source, original, output, archived: slot.facts, final, escape };
+}
+
+/**
+ * Whether an archive version holds the original this swap is about: the same inode (a hard
+ * link), or the same bytes while the original is still in the library, or — once the output
+ * stands in its place — the planned size and mtime (both kinds of archiving keep the mtime).
+ */
+async function holdsThisOriginal(
+  fs: SwapFs,
+  path: string,
+  original: FileFacts,
+  archivePath: string,
+  archived: FileFacts & { kind: 'file' },
+  source: SourceStamp,
+): Promise<boolean> {
+  // A copy's mtime is set through a float of seconds: equal to well under a millisecond.
+  const stampMatches =
+    archived.size === source.size && Math.abs(archived.mtimeMs - source.mtimeMs) < 1;
+  if (original.kind !== 'file') return stampMatches;
+  if (archived.dev === original.dev && archived.ino === original.ino) return true;
+  const originalIsSource = original.size === source.size && original.mtimeMs === source.mtimeMs;
+  if (!originalIsSource) return stampMatches;
+  if (archived.size !== original.size) return false;
+  return (await sha256Of(fs, archivePath)) === (await sha256Of(fs, path));
 }
 
 async function findEscape(fs: SwapFs, paths: SwapPaths): Promise<string | null> {
@@ -87,14 +133,21 @@ async function realpathOrNull(fs: SwapFs, path: string): Promise<string | null> 
   }
 }
 
+/** How the replacement takes over the original's place. */
+export interface SwapOptions {
+  /** Give the replacement the original's mtime (and atime) too; default false. */
+  keepMtime?: boolean;
+}
+
 /** Runs a plan's steps in order; each re-checks the filesystem first, so re-running is safe. */
 export async function applySwap(
   plan: SwapPlan,
   paths: SwapPaths,
   source: SourceStamp,
   fs: SwapFs = realFs,
+  opts: SwapOptions = {},
 ): Promise<void> {
-  for (const step of plan.steps) await applySwapStep(step, paths, source, fs);
+  for (const step of plan.steps) await applySwapStep(step, paths, source, fs, opts);
 }
 
 /** Executes one step if the filesystem still needs it. */
@@ -103,6 +156,7 @@ export async function applySwapStep(
   paths: SwapPaths,
   source: SourceStamp,
   fs: SwapFs = realFs,
+  opts: SwapOptions = {},
 ): Promise<void> {
   switch (step.kind) {
     case 'discard-output':
@@ -110,7 +164,7 @@ export async function applySwapStep(
     case 'archive-original':
       return archiveOriginal(fs, paths);
     case 'install-output':
-      return installOutput(fs, paths, source);
+      return installOutput(fs, paths, source, opts);
     case 'remove-original':
       return removeOriginal(fs, paths);
     default:
@@ -135,7 +189,9 @@ async function archiveOriginal(fs: SwapFs, paths: SwapPaths): Promise<void> {
   }
   if (await archiveAlreadyHolds(fs, paths, original)) return;
   const archiveDir = dirname(paths.archivePath);
-  const firstCreated = await fs.mkdir(archiveDir, { recursive: true });
+  const firstCreated = await fs.mkdir(archiveDir, { recursive: true }).catch(async (err) => {
+    throw await explainMkdirFailure(archiveDir, err); // EROFS, not node's ENOENT
+  });
   try {
     await fs.link(paths.path, paths.archivePath);
   } catch (err) {
@@ -190,7 +246,12 @@ export async function copyVerified(fs: SwapFs, from: string, to: string): Promis
   await fs.rename(partial, to);
 }
 
-async function installOutput(fs: SwapFs, paths: SwapPaths, source: SourceStamp): Promise<void> {
+async function installOutput(
+  fs: SwapFs,
+  paths: SwapPaths,
+  source: SourceStamp,
+  opts: SwapOptions,
+): Promise<void> {
   const output = await factsOf(fs, paths.outputPath);
   if (output.kind === 'missing') {
     if ((await factsOf(fs, paths.finalPath)).kind === 'file') return; // installed before a crash
@@ -210,9 +271,43 @@ async function installOutput(fs: SwapFs, paths: SwapPaths, source: SourceStamp):
   if (paths.finalPath !== paths.path && (await factsOf(fs, paths.finalPath)).kind !== 'missing') {
     throw new SwapConflictError(`${paths.finalPath} already exists; refusing to overwrite it`);
   }
+  await takeOverAttributes(
+    fs,
+    original.kind === 'file' ? paths.path : paths.archivePath,
+    paths,
+    opts,
+  );
   await fsyncPath(fs, paths.outputPath);
   await fs.rename(paths.outputPath, paths.finalPath);
   await fsyncPath(fs, dirname(paths.finalPath));
+}
+
+/**
+ * Gives the output the original's permission bits, owner and group (and, when asked, its
+ * times) before it is renamed into place, so a private 0600 file never becomes world-readable.
+ * Only root (or a member of the target group) may give a file away: a process that may not
+ * keeps its own owner, but the mode still applies, so the file is never more open than before.
+ */
+async function takeOverAttributes(
+  fs: SwapFs,
+  from: string,
+  paths: SwapPaths,
+  opts: SwapOptions,
+): Promise<void> {
+  const original = await fs.lstat(from);
+  const output = await fs.lstat(paths.outputPath);
+  if (original.uid !== output.uid || original.gid !== output.gid) {
+    try {
+      await fs.chown(paths.outputPath, original.uid, original.gid);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    }
+  }
+  // After chown, which clears set-id bits.
+  await fs.chmod(paths.outputPath, original.mode & 0o7777);
+  if (opts.keepMtime) {
+    await fs.utimes(paths.outputPath, original.atimeMs / 1000, original.mtimeMs / 1000);
+  }
 }
 
 async function removeOriginal(fs: SwapFs, paths: SwapPaths): Promise<void> {

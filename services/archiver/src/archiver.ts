@@ -4,27 +4,35 @@ import {
   type EventEnvelope,
   type FileReplacedData,
   type VerificationData,
+  relativeInside,
 } from '@conform/contracts';
 import {
   TransientError,
+  backoffDelayMs,
+  classifyFsError,
   consumerSpec,
   startSubscriptions,
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { applySwap, observeSwap, realFs, type SwapFs } from './apply.js';
-import { lastEventOf, lastEventsOfType } from './history.js';
+import { applySwap, factsOf, observeSwap, realFs, type SwapFs } from './apply.js';
+import { lastEventOf, lastEventsOfType } from '@conform/bus';
+import { keptAfterEncodeHandler, keptAfterVerifyHandler } from './kept.js';
 import { restoreOriginal } from './restore.js';
 import { deleteExpiredOriginal, expiredOriginals } from './retention.js';
+import { cleanLeftovers } from './clean.js';
 import { SwapConflictError } from './errors.js';
-import { relativeInside, resolveSwapPaths, type ArchiverLibrary, type SwapPaths } from './paths.js';
+import { resolveSwapPaths, type ArchiverLibrary, type SwapPaths } from './paths.js';
 import { resolve } from 'node:path';
 import { planSwap, type SwapOutcome } from './plan.js';
 
 /** Options of {@link startArchiver}. */
 export interface ArchiverOptions {
   libraries: ArchiverLibrary[];
-  /** How often libraries with `{deleteAfterDays}` are swept for expired originals; default 1 h. */
+  /**
+   * How often libraries with `{deleteAfterDays}` are swept for expired originals, and libraries
+   * with `workRetentionHours` for leftovers (see {@link cleanLeftovers}); default 1 h.
+   */
   retentionSweepMs?: number;
   /** The clock, for the retention sweep. */
   now?: () => Date;
@@ -35,7 +43,8 @@ export type SwapResult = DomainEventOf<'file.replaced'> | DomainEventOf<'replace
 
 /**
  * Consumes `verify.passed` and swaps each verified output in for its original, archiving the
- * original first (`file.replaced` or `replace.failed`); consumes `control.requested` and acts on
+ * original first (`file.replaced` or `replace.failed`); turns an `encode.failed` stopped by the
+ * size guard, or a `verify.failed` on the size guard alone, into `file.kept`; consumes `control.requested` and acts on
  * `restore` (`file.restored` or `restore.failed`); sweeps expired originals of libraries that
  * opted into deletion (`original.deleted`).
  */
@@ -49,7 +58,7 @@ export async function startArchiver(
       consumer: consumerSpec('archiver', 'verify.passed'),
       handle: async (event, h) => {
         if (event.type !== 'verify.passed') return;
-        const result = await swapVerifiedOutput(event, libraries);
+        const result = await swapVerifiedOutput(event, libraries, realFs, h.attempt);
         if (result.type === 'file.replaced') {
           h.log.info(result.data, 'replaced');
         } else {
@@ -58,6 +67,9 @@ export async function startArchiver(
         await h.emit(result);
       },
     },
+    // A re-encode that would not save enough ends with the original kept, said as such.
+    { consumer: consumerSpec('archiver', 'encode.failed'), handle: keptAfterEncodeHandler() },
+    { consumer: consumerSpec('archiver', 'verify.failed'), handle: keptAfterVerifyHandler() },
     {
       consumer: consumerSpec('archiver', 'control.requested'),
       handle: async (event, h) => {
@@ -88,15 +100,23 @@ export async function startArchiver(
       },
     },
   ]);
-  const sweeping = libraries.some((l) => typeof l.originals === 'object');
-  if (!sweeping) return service;
+  const sweepsOriginals = libraries.some((l) => typeof l.originals === 'object');
+  // Leftovers are swept where a library states its workRetentionHours (quality.yaml always does).
+  const sweepsLeftovers = libraries.some((l) => l.workRetentionHours !== undefined);
+  if (!sweepsOriginals && !sweepsLeftovers) return service;
   const now = opts.now ?? (() => new Date());
   const log = ctx.log.child({ service: 'archiver' });
   let sweep: Promise<void> = Promise.resolve();
   const runSweep = () => {
     sweep = sweep
       .then(async () => {
-        await sweepExpiredOriginals(ctx, libraries, now());
+        if (sweepsOriginals) await sweepExpiredOriginals(ctx, libraries, now());
+        if (sweepsLeftovers) {
+          const cleaned = await cleanLeftovers(ctx.bus, libraries, { dryRun: false, now: now() });
+          for (const r of cleaned.filter((c) => c.done)) {
+            log.info({ path: r.action.path, why: r.action.why }, 'removed a leftover');
+          }
+        }
       })
       .catch((err: unknown) => log.error({ err }, 'retention sweep failed; will try again'));
   };
@@ -166,19 +186,42 @@ export async function swapVerifiedOutput(
   event: EventEnvelope<'verify.passed'>,
   libraries: readonly ArchiverLibrary[],
   fs: SwapFs = realFs,
+  attempt = 1,
 ): Promise<SwapResult> {
   const { data } = event;
   const resolved = resolveSwapPaths(data, libraries);
   if (!resolved.ok) return failed(data, resolved.reason, false);
-  const { paths } = resolved;
+  let slot: string | null = null;
   try {
-    const plan = planSwap(await observeSwap(paths, data.source, fs));
-    await applySwap(plan, paths, data.source, fs);
+    // The observation fixes which archive version this swap fills; every step uses it.
+    const observed = await observeSwap(resolved.paths, data.source, fs);
+    const { paths } = observed;
+    slot = paths.archivePath;
+    const plan = planSwap(observed);
+    const keepMtime = libraries.find((l) => resolve(l.root) === paths.library)?.keepMtime;
+    await applySwap(plan, paths, data.source, fs, { keepMtime: keepMtime === true });
     return resultEvent(data, paths, plan.outcome);
   } catch (err) {
     if (err instanceof SwapConflictError) return failed(data, err.message, false);
+    const verdict = classifyFsError(err);
+    if (verdict.permanent) {
+      // No retry can fix it: say why once, and name the archive copy the swap left behind.
+      const archived = slot && (await factsOf(fs, slot).catch(() => null))?.kind === 'file';
+      return {
+        type: 'replace.failed',
+        data: {
+          library: data.library,
+          path: data.path,
+          reason: `swap of ${data.path} failed, the original is untouched: ${verdict.reason}`,
+          stale: false,
+          permanent: true,
+          ...(archived ? { archivePath: slot! } : {}),
+        },
+      };
+    }
     throw new TransientError(`swap of ${data.path} failed: ${describeFsError(err)}`, {
       cause: err,
+      delayMs: backoffDelayMs(attempt, 5_000),
     });
   }
 }

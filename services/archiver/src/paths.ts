@@ -1,4 +1,5 @@
-import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { relativeInside, WORK_DIR_NAME } from '@conform/contracts';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { VerificationData } from '@conform/contracts';
 
 /** A library the archiver may write in, and where its originals are kept. */
@@ -12,6 +13,13 @@ export interface ArchiverLibrary {
    * the archive once that many days have passed since the replacement.
    */
   originals?: OriginalsPolicy;
+  /** Give a replacement the original's mtime as well as its mode, owner and group; default false. */
+  keepMtime?: boolean;
+  /**
+   * Hours after which leftovers of failed swaps and verifications (outputs in the work folder,
+   * archive copies of originals still in place) are removed by `conform clean` and the sweep.
+   */
+  workRetentionHours?: number;
 }
 
 /** Per-library originals policy; see {@link ArchiverLibrary.originals}. */
@@ -37,16 +45,6 @@ export interface SwapPaths {
 }
 
 export type SwapPathsResult = { ok: true; paths: SwapPaths } | { ok: false; reason: string };
-
-/** Name of the encoder's scratch directory in every library. */
-export const WORK_DIR_NAME = '.conform-work';
-
-/** The path of `path` relative to `root`, or null unless it lies strictly inside it. */
-export function relativeInside(root: string, path: string): string | null {
-  const rel = relative(root, path);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return null;
-  return rel;
-}
 
 /** `path` with its extension replaced by `.<container>`, unless it already has it (any case). */
 export function finalPathFor(path: string, container: string): string {

@@ -1,9 +1,16 @@
 import { dirname, extname, join, resolve } from 'node:path';
-import { assertNever, type DomainEventOf, type FileReplacedData } from '@conform/contracts';
+import {
+  assertNever,
+  type DomainEventOf,
+  type FileReplacedData,
+  relativeInside,
+  WORK_DIR_NAME,
+} from '@conform/contracts';
 import { copyVerified, factsOf, fsyncPath, realFs, sha256Of, type SwapFs } from './apply.js';
 import { SwapConflictError, SwapStepError } from './errors.js';
-import { relativeInside, WORK_DIR_NAME, type ArchiverLibrary } from './paths.js';
+import { type ArchiverLibrary } from './paths.js';
 import type { FileFacts } from './plan.js';
+import { chooseVersionSlot } from './versions.js';
 
 /** Folder under each archive root where restored-over replacements are kept. */
 export const REPLACEMENTS_DIR_NAME = '.conform-replacements';
@@ -89,6 +96,38 @@ export function resolveRestorePaths(
       ),
     },
   };
+}
+
+/**
+ * Fixes which version of `<archive>/.conform-replacements/<relative path>` this restore fills:
+ * the one already holding the replacement's bytes (an interrupted run), else the first free
+ * one, so restoring the same path twice never overwrites the replacement kept the first time.
+ */
+export async function settleRestorePaths(
+  paths: RestorePaths,
+  replacementSize: number,
+  fs: SwapFs = realFs,
+): Promise<RestorePaths> {
+  const [replaced, atPath, archived] = await Promise.all([
+    factsOf(fs, paths.replacedPath),
+    factsOf(fs, paths.path),
+    factsOf(fs, paths.archivePath),
+  ]);
+  // Once the original is back, the replacement's bytes are only in the archive: a repeat of a
+  // finished restore recognises its version by the replacement's recorded size.
+  const replacementGone =
+    replaced.kind !== 'file' ||
+    (paths.replacedPath === paths.path &&
+      (await sameContent(fs, paths.path, atPath, paths.archivePath, archived)));
+  const slot = await chooseVersionSlot(
+    paths.replacementArchivePath,
+    (p) => factsOf(fs, p),
+    async (p, facts) =>
+      replacementGone
+        ? facts.size === replacementSize
+        : sameContent(fs, paths.replacedPath, replaced, p, facts),
+  );
+  return { ...paths, replacementArchivePath: slot.path };
 }
 
 /**
@@ -253,8 +292,8 @@ export async function restoreOriginal(
   });
   const resolved = resolveRestorePaths(replaced, fileId, libraries);
   if (!resolved.ok) return fail(resolved.reason);
-  const { paths } = resolved;
   try {
+    const paths = await settleRestorePaths(resolved.paths, replaced.newSize, fs);
     const plan = planRestore(await observeRestore(paths, fs));
     for (const step of plan.steps) await applyRestoreStep(step, paths, fs);
     if (plan.outcome.kind === 'failed') return fail(plan.outcome.reason);

@@ -82,10 +82,11 @@ async function settledWithin(p: Promise<unknown>): Promise<boolean> {
 async function main(args: CrashChildArgs): Promise<void> {
   const resolved = resolveSwapPaths(args.event.data, args.libraries);
   if (!resolved.ok) throw new Error(resolved.reason);
-  const { paths } = resolved;
   const source = args.event.data.source;
   const fs = killingFs(args.kill);
-  const plan = planSwap(await observeSwap(paths, source, fs));
+  const observed = await observeSwap(resolved.paths, source, fs);
+  const { paths } = observed;
+  const plan = planSwap(observed);
   const report: CrashChildReport = { steps: plan.steps.map((s) => s.kind) };
   writeSync(1, JSON.stringify(report) + '\n');
   if (plan.outcome.kind !== 'replaced') throw new Error(`unexpected plan: ${plan.outcome.reason}`);

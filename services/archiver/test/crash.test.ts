@@ -14,12 +14,13 @@ import {
   EVENT_LOG_STREAM,
   EventPublisher,
   eventually,
+  lastEventOf,
   silentLogger,
   startTestBus,
   type RunningService,
   type TestBus,
 } from '@conform/bus';
-import { PARTIAL_SUFFIX, lastEventOf, startArchiver, type ArchiverLibrary } from '../src/index.js';
+import { PARTIAL_SUFFIX, startArchiver, type ArchiverLibrary } from '../src/index.js';
 import type { CrashChildArgs, CrashChildReport, KillPoint } from './crash-child.js';
 import { bytesAt, makeSwap, ORIGINAL, OUTPUT, type SwapFixture } from './fixtures.js';
 

@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TransientError } from '@conform/bus';
 import { wrap, type FileReplacedData } from '@conform/contracts';
 import {
   KEPT_DIR_NAME,
@@ -217,7 +216,7 @@ describe('real filesystems', () => {
     }
   });
 
-  it('a full archive disk keeps the original in place, leaves no partial, and retries', async () => {
+  it('a full archive disk keeps the original in place, leaves no partial, and fails for good', async () => {
     const s0 = await setup();
     const unmount = await mountTmpfs(s0.archive, '16k');
     try {
@@ -227,11 +226,10 @@ describe('real filesystems', () => {
         relativePath: 'x/Big.mkv',
         container: 'mkv',
       });
-      await assert.rejects(swapVerifiedOutput(f.event, s0.libraries), (err: unknown) => {
-        assert.ok(err instanceof TransientError);
-        assert.match((err as Error).message, /ENOSPC|no space/i);
-        return true;
-      });
+      const result = await swapVerifiedOutput(f.event, s0.libraries);
+      assert.equal(result.type, 'replace.failed');
+      assert.ok(result.type === 'replace.failed' && result.data.permanent);
+      assert.match(result.data.reason, /no space left.*\(ENOSPC\)/i);
       assert.deepEqual(await bytesAt(f.path), ORIGINAL);
       assert.deepEqual(
         await bytesAt(f.outputPath),
@@ -255,17 +253,16 @@ describe('real filesystems', () => {
     });
     const restoreWrites = await makeReadOnly(s0.library);
     try {
-      await assert.rejects(swapVerifiedOutput(f.event, s0.libraries), (err: unknown) => {
-        assert.ok(err instanceof TransientError);
-        assert.match((err as Error).message, /is not writable \((EROFS|EACCES)\)/);
-        return true;
-      });
+      const result = await swapVerifiedOutput(f.event, s0.libraries);
+      assert.equal(result.type, 'replace.failed');
+      assert.ok(result.type === 'replace.failed' && result.data.permanent);
+      assert.match(result.data.reason, /read-only.*\(EROFS\)|permission denied.*\(EACCES\)/);
       assert.deepEqual(await bytesAt(f.path), ORIGINAL);
       assert.deepEqual(await bytesAt(f.outputPath), OUTPUT);
     } finally {
       restoreWrites();
     }
     const after = await swapVerifiedOutput(f.event, s0.libraries);
-    assert.equal(after.type, 'file.replaced', 'once writable again, the retry finishes the swap');
+    assert.equal(after.type, 'file.replaced', 'once writable again, a retry finishes the swap');
   });
 });

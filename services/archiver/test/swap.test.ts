@@ -158,15 +158,16 @@ describe('swap on the real filesystem', () => {
     assert.deepEqual(await bytesAt(f.outputPath), OUTPUT);
   });
 
-  it('refuses an archive path that already holds a different file, touching nothing', async () => {
+  it('never overwrites a different file at the archive path: the original becomes the next version', async () => {
     const f = await makeSwap({ library, archive, relativePath: 'taken/Film.mkv' });
     await mkdir(join(archive, 'taken'), { recursive: true });
     const other = Buffer.alloc(ORIGINAL.length, 1); // same size, different bytes
     await writeFile(f.archivePath, other);
     const result = await swapVerifiedOutput(f.event, libraries);
-    assert.equal(result.type, 'replace.failed');
+    assert.equal(result.type, 'file.replaced', JSON.stringify(result.data));
+    assert.equal(result.type === 'file.replaced' && result.data.archivePath, `${f.archivePath}.v2`);
     assert.deepEqual(await bytesAt(f.archivePath), other);
-    assert.deepEqual(await bytesAt(f.path), ORIGINAL);
-    assert.deepEqual(await bytesAt(f.outputPath), OUTPUT);
+    assert.deepEqual(await bytesAt(`${f.archivePath}.v2`), ORIGINAL);
+    assert.deepEqual(await bytesAt(f.path), OUTPUT);
   });
 });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
   jetstream,
@@ -6,6 +7,7 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import { BusError } from './errors.js';
+import type { Logger } from './logging.js';
 
 /** An open connection with its JetStream client and manager. */
 export interface Bus {
@@ -15,8 +17,77 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-/** Connects to NATS (comma-separated URLs allowed) and checks JetStream is enabled. */
-export async function connectBus(opts: { servers: string; name: string }): Promise<Bus> {
+/**
+ * How a long-running service waits for NATS at start-up: it retries with exponential backoff
+ * and logs each wait, so a stack can start in any order (compose's `depends_on` health
+ * conditions need a healthcheck runner that podman without systemd does not have).
+ */
+export interface ConnectRetry {
+  log: Logger;
+  /** Aborting (SIGTERM while waiting) stops the wait with a NATS_WAIT_ABORTED error. */
+  signal?: AbortSignal;
+  /** First pause between attempts (default 500 ms); doubles up to `maxDelayMs` (default 10 s). */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** Give up (NATS_UNREACHABLE) once this long has passed; default: wait as long as it takes. */
+  timeoutMs?: number;
+}
+
+export interface ConnectBusOptions {
+  servers: string;
+  name: string;
+  /** Without it one attempt is made and its failure thrown (for one-shot commands). */
+  retry?: ConnectRetry;
+}
+
+/** The pause before retry number `attempt` (1-based): doubling from `initial`, capped at `max`. */
+export function retryDelayMs(attempt: number, initial = 500, max = 10_000): number {
+  return Math.min(max, initial * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * Connects to NATS (comma-separated URLs allowed) and checks JetStream is enabled. With
+ * `retry`, an unreachable server or one whose JetStream is not up yet is waited for; a
+ * refused login is not, since waiting cannot fix it.
+ */
+export async function connectBus(opts: ConnectBusOptions): Promise<Bus> {
+  const retry = opts.retry;
+  const deadline = retry?.timeoutMs === undefined ? Infinity : Date.now() + retry.timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const bus = await connectOnce(opts);
+      if (retry && attempt > 1) {
+        retry.log.info({ servers: opts.servers, attempts: attempt }, 'connected to NATS');
+      }
+      return bus;
+    } catch (err) {
+      if (!retry || (err instanceof BusError && err.code === 'NATS_AUTH')) throw err;
+      const delay = retryDelayMs(attempt, retry.initialDelayMs, retry.maxDelayMs);
+      if (Date.now() + delay > deadline) {
+        throw new BusError(
+          (err as BusError).code ?? 'NATS_UNREACHABLE',
+          `${(err as Error).message} (gave up after ${attempt} attempts in ${Math.round(retry.timeoutMs! / 1000)} s)`,
+          { cause: err },
+        );
+      }
+      retry.log.warn(
+        { servers: opts.servers, attempt, retryInMs: delay, reason: (err as Error).message },
+        'waiting for NATS',
+      );
+      try {
+        await sleep(delay, undefined, { signal: retry.signal });
+      } catch {
+        throw new BusError(
+          'NATS_WAIT_ABORTED',
+          `stopped while waiting for NATS at ${opts.servers} (${attempt} attempts)`,
+          { cause: err },
+        );
+      }
+    }
+  }
+}
+
+async function connectOnce(opts: ConnectBusOptions): Promise<Bus> {
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -26,9 +97,10 @@ export async function connectBus(opts: { servers: string; name: string }): Promi
       reconnectTimeWait: 1_000,
     });
   } catch (err) {
+    const message = (err as Error).message;
     throw new BusError(
-      'NATS_UNREACHABLE',
-      `cannot connect to NATS at ${opts.servers}: ${(err as Error).message}`,
+      /authoriz|authenticat|permission/i.test(message) ? 'NATS_AUTH' : 'NATS_UNREACHABLE',
+      `cannot connect to NATS at ${opts.servers}: ${message}`,
       { cause: err },
     );
   }

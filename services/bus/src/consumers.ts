@@ -22,6 +22,13 @@ export interface ConsumerSpec {
   maxDeliver: number;
   /** Upper bound on messages out at once across every instance. */
   maxAckPending: number;
+  /**
+   * Where a newly created consumer starts: `all` (the default) from the first event in the log;
+   * `new` from the next event published, for a service added to an existing installation that
+   * must not act on the whole history (notify would refresh and notify about every past swap).
+   * Only used when the consumer is created; an existing one keeps its position.
+   */
+  startAt?: 'all' | 'new';
 }
 
 /** The consumer through which `service` reads `type` events; defaults suit quick handlers. */
@@ -48,7 +55,7 @@ export function consumerConfig(spec: ConsumerSpec, replicas = 1): Partial<Consum
   return {
     durable_name: spec.durable,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: spec.startAt === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     filter_subject: spec.filterSubject,
     ack_wait: nanos(spec.ackWaitMs),
     max_deliver: spec.maxDeliver + 1,

@@ -21,6 +21,17 @@ export class TransientError extends BusError {
   }
 }
 
+/**
+ * Not a failure: the message is not due yet (e.g. a file held back for a while). The worker
+ * gives it back with `delayMs` and logs it as deferred; it still uses one delivery.
+ */
+export class DeferError extends TransientError {
+  constructor(message: string, options: { delayMs: number }) {
+    super(message, options);
+    this.name = 'DeferError';
+  }
+}
+
 /** The nats-server child could not be started or did not become ready. */
 export class NatsServerStartError extends BusError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -34,5 +45,19 @@ export class PublishError extends BusError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('PUBLISH', message, options);
     this.name = 'PublishError';
+  }
+}
+
+/** Another live conform process holds the state directory (and its JetStream store). */
+export class StateDirLockedError extends BusError {
+  readonly pid: number;
+  constructor(stateDir: string, pid: number) {
+    super(
+      'STATE_DIR_LOCKED',
+      `state directory ${stateDir} is in use by another conform process (pid ${pid}); ` +
+        `stop that one first or give this one another --state-dir`,
+    );
+    this.name = 'StateDirLockedError';
+    this.pid = pid;
   }
 }

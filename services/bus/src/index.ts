@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './fs-errors.js';
 export * from './logging.js';
 export * from './nats-server.js';
 export * from './connection.js';
@@ -13,4 +14,9 @@ export * from './history.js';
 export * from './path-map.js';
 export * from './self-check.js';
 export * from './work.js';
+export * from './process-info.js';
+export * from './state-lock.js';
+export * from './embedded-nats.js';
+export * from './health.js';
+export * from './batcher.js';
 export * from './nodes.js';

@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JetStreamManager } from '@nats-io/jetstream';
@@ -23,8 +24,16 @@ export interface BusMetrics {
 export interface BusMetricsOptions {
   /** Registry to add to; a new one (with process metrics) by default. */
   registry?: Registry;
-  /** When given, consumer backlogs are read from the server on every scrape. */
+  /** When given, consumer backlogs and the event log's size are read on every scrape. */
   jsm?: JetStreamManager;
+  /** Folders whose filesystem's free and total bytes are exported (libraries, archives). */
+  disks?: readonly DiskToWatch[];
+}
+
+/** A folder whose free space matters: `role` is `library` or `archive`. */
+export interface DiskToWatch {
+  path: string;
+  role: 'library' | 'archive';
 }
 
 /**
@@ -113,6 +122,74 @@ export function createBusMetrics(opts: BusMetricsOptions = {}): BusMetrics {
     });
   }
 
+  if (opts.jsm) {
+    const jsm = opts.jsm;
+    // Discard-new: once bytes reach the ceiling the log refuses every write, so alert before.
+    let stream: { at: number; info: Promise<{ bytes: number; maxBytes: number } | null> } | null =
+      null;
+    const streamInfo = () => {
+      if (!stream || Date.now() - stream.at > 500) {
+        stream = {
+          at: Date.now(),
+          info: jsm.streams.info(EVENT_LOG_STREAM).then(
+            (i) => ({ bytes: i.state.bytes, maxBytes: i.config.max_bytes }),
+            () => null, // no stream yet, or NATS is away: export nothing, never fail the scrape
+          ),
+        };
+      }
+      return stream.info;
+    };
+    new Gauge({
+      name: 'conform_event_log_bytes',
+      help: 'Bytes stored in the event-log stream.',
+      registers,
+      async collect() {
+        const info = await streamInfo();
+        if (info) this.set(info.bytes);
+      },
+    });
+    new Gauge({
+      name: 'conform_event_log_max_bytes',
+      help: "The event-log stream's byte ceiling (writes are refused once it is reached).",
+      registers,
+      async collect() {
+        const info = await streamInfo();
+        if (info && info.maxBytes > 0) this.set(info.maxBytes);
+      },
+    });
+  }
+  if (opts.disks?.length) {
+    const disks = [...new Map(opts.disks.map((d) => [`${d.role}:${d.path}`, d])).values()];
+    const readDisks = () =>
+      Promise.all(
+        disks.map(async (d) => {
+          // An unmounted or unreadable folder is left out rather than failing the whole scrape.
+          const fs = await statfs(d.path).catch(() => null);
+          return fs && { ...d, free: fs.bavail * fs.bsize, size: fs.blocks * fs.bsize };
+        }),
+      );
+    new Gauge({
+      name: 'conform_disk_free_bytes',
+      help: 'Bytes available to conform on the filesystem of each library and archive.',
+      labelNames: ['role', 'path'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const d of await readDisks()) if (d) this.set({ role: d.role, path: d.path }, d.free);
+      },
+    });
+    new Gauge({
+      name: 'conform_disk_size_bytes',
+      help: 'Total bytes of the filesystem of each library and archive.',
+      labelNames: ['role', 'path'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const d of await readDisks()) if (d) this.set({ role: d.role, path: d.path }, d.size);
+      },
+    });
+  }
+
   const observePublished = (event: EventEnvelope, result: PublishResult) => {
     published.inc({ type: event.type, duplicate: String(result.duplicate) });
     if (result.duplicate) return;
@@ -161,7 +238,7 @@ export function createBusMetrics(opts: BusMetricsOptions = {}): BusMetrics {
   };
 }
 
-/** A bare `/metrics` HTTP endpoint for a service that runs without the status server. */
+/** A bare `/metrics` (and `/healthz`) HTTP endpoint for a service run without the status server. */
 export interface MetricsServer {
   url: string;
   close(): Promise<void>;
@@ -173,7 +250,13 @@ export async function serveMetrics(
   opts: { host?: string; port?: number } = {},
 ): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+    const path = req.url?.split('?')[0];
+    // Liveness for the container HEALTHCHECK: the process is up and serving.
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
       return;
     }

@@ -12,8 +12,11 @@ export interface NatsServerHandle {
   /** Monitoring URL, e.g. http://127.0.0.1:41235 (serves /jsz, /varz). */
   monitorUrl: string;
   pid: number;
-  /** Stops the server (SIGTERM, then SIGKILL after a grace period) and waits for it to exit. */
-  stop(): Promise<void>;
+  /**
+   * Stops the server (SIGTERM, then SIGKILL after `graceMs`, 5 s by default) and waits for it
+   * to exit.
+   */
+  stop(opts?: { graceMs?: number }): Promise<void>;
 }
 
 export interface StartNatsServerOptions {
@@ -21,6 +24,8 @@ export interface StartNatsServerOptions {
   storeDir: string;
   /** Binary to run; defaults to `nats-server` on PATH. */
   binary?: string;
+  /** Client port; a free one by default (a test restarting a server passes the old one). */
+  port?: number;
   /** Called with each line the server logs (for debugging). */
   onLog?: (line: string) => void;
   startTimeoutMs?: number;
@@ -39,7 +44,8 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
   await mkdir(opts.storeDir, { recursive: true });
   const portsDir = await mkdtemp(join(tmpdir(), 'conform-nats-ports-'));
   const binary = opts.binary ?? 'nats-server';
-  const args = ['-js', '-sd', opts.storeDir, '-a', '127.0.0.1', '-p', '-1', '-m', '-1'];
+  const port = String(opts.port ?? -1);
+  const args = ['-js', '-sd', opts.storeDir, '-a', '127.0.0.1', '-p', port, '-m', '-1'];
   args.push('--ports_file_dir', portsDir, ...(opts.extraArgs ?? []));
   let child: ChildProcess;
   try {
@@ -51,6 +57,11 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
       cause: err,
     });
   }
+  // The watchdog: nats-server has no "exit with my parent" flag, so a tiny shell sits beside it
+  // reading a pipe only this process holds open. When we die in any way (SIGKILL, OOM killer),
+  // the kernel closes our end, `read` returns and the shell stops the server: no orphan is left
+  // writing the store. A clean stop kills the watchdog first, then stops the server itself.
+  const watchdog = child.pid ? startWatchdog(child.pid) : null;
   const output: string[] = [];
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) {
@@ -89,10 +100,11 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
       }
       const ports = await readPortsFile(portsDir, child.pid);
       if (ports) {
-        const stop = async () => {
+        const stop = async (stopOpts?: { graceMs?: number }) => {
+          watchdog?.disarm();
           if (!exited) {
             child.kill('SIGTERM');
-            const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+            const timer = setTimeout(() => child.kill('SIGKILL'), stopOpts?.graceMs ?? 5_000);
             await exitPromise;
             clearTimeout(timer);
           }
@@ -106,6 +118,7 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
       `nats-server did not become ready within ${opts.startTimeoutMs ?? 10_000} ms`,
     );
   } catch (err) {
+    watchdog?.disarm();
     if (!exited) child.kill('SIGKILL');
     await rm(portsDir, { recursive: true, force: true });
     throw err;
@@ -130,4 +143,36 @@ async function readPortsFile(
   } catch {
     return null; // written but not complete yet
   }
+}
+
+/** How long the watchdog gives an orphaned server to shut down cleanly before SIGKILL. */
+const WATCHDOG_GRACE_TENTHS = 50;
+const WATCHDOG_SCRIPT = [
+  'read _ignored',
+  'kill -TERM "$1" 2>/dev/null',
+  'i=0',
+  `while kill -0 "$1" 2>/dev/null && [ "$i" -lt ${WATCHDOG_GRACE_TENTHS} ]; do sleep 0.1; i=$((i+1)); done`,
+  'kill -KILL "$1" 2>/dev/null',
+].join('\n');
+
+/**
+ * Starts the shell that stops `pid` once our end of its stdin closes. It runs in its own
+ * session (like the server) so a terminal's Ctrl-C reaches neither; Node opens the pipe
+ * close-on-exec, so no other child (ffmpeg) inherits our end and keeps it open.
+ */
+function startWatchdog(pid: number): { disarm(): void } {
+  const shell = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'conform-nats-watchdog', String(pid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  shell.on('error', () => undefined); // no /bin/sh: the server still runs, just unguarded
+  shell.stdin?.on('error', () => undefined);
+  // Neither the shell nor its pipe may keep the event loop (and so conform) alive.
+  shell.unref();
+  (shell.stdin as unknown as { _handle?: { unref(): void } } | null)?._handle?.unref();
+  return {
+    disarm: () => {
+      if (shell.exitCode === null && shell.signalCode === null) shell.kill('SIGKILL');
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Bus } from './connection.js';
+import type { BusHealth } from './health.js';
 import { provisionConsumer, type ConsumerSpec } from './consumers.js';
 import { provisionEventLog, type EventLogOptions } from './event-log.js';
 import type { EventPublisher } from './publisher.js';
@@ -20,6 +21,8 @@ export interface ServiceContext {
   pathMap?: PathMap;
   /** Observes every message outcome (metrics, tests). */
   onOutcome?: (service: string, outcome: MessageOutcome) => void;
+  /** Told about failing and recovered consumers, for readiness. */
+  health?: Pick<BusHealth, 'consumerFailed' | 'consumerOk'>;
 }
 
 /** A started service; `stop` finishes or returns in-flight work and resolves when it is idle. */
@@ -73,6 +76,8 @@ export async function startSubscriptions(
         log,
         signal: abort.signal,
         onOutcome: (o) => ctx.onOutcome?.(name, o),
+        onPullError: (err) => ctx.health?.consumerFailed(s.consumer.durable, err),
+        onPullOk: () => ctx.health?.consumerOk(s.consumer.durable),
       }),
     ),
   );

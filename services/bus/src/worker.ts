@@ -9,8 +9,9 @@ import {
 import type { Logger } from 'pino';
 import type { ConsumerSpec } from './consumers.js';
 import { EVENT_LOG_STREAM } from './event-log.js';
-import { TransientError } from './errors.js';
+import { DeferError, TransientError } from './errors.js';
 import type { EventPublisher } from './publisher.js';
+import { pullNext } from './pull.js';
 
 /** What a handler gets besides the event. */
 export interface HandlerContext {
@@ -54,6 +55,9 @@ export interface WorkerOptions {
    * leaves its messages in the queue for others (nats-server 2.9 has no consumer pause).
    */
   beforePull?: (signal: AbortSignal) => Promise<void>;
+  /** Told when a pull loop fails (and is re-created) and when a pull works again: readiness. */
+  onPullError?: (err: unknown) => void;
+  onPullOk?: () => void;
 }
 
 /** What the worker did with one delivery. */
@@ -96,6 +100,7 @@ async function slotLoop(opts: WorkerOptions, slot: number): Promise<void> {
       if (opts.signal.aborted) break;
       // The consumer vanished, the connection dropped, …: re-create it after a pause.
       log.warn({ err }, 'pull loop failed; re-creating the consumer');
+      opts.onPullError?.(err);
       await sleep(1_000, undefined, { signal: opts.signal }).catch(() => undefined);
     }
   }
@@ -106,7 +111,8 @@ async function* pullOneAtATime(consumer: Consumer, opts: WorkerOptions): AsyncGe
     if (opts.beforePull) await opts.beforePull(opts.signal);
     if (opts.signal.aborted) return;
     // nats.js refuses pulls shorter than a second.
-    const msg = await consumer.next({ expires: Math.max(1_000, opts.pullExpiresMs ?? 2_000) });
+    const msg = await pullNext(consumer, Math.max(1_000, opts.pullExpiresMs ?? 2_000), opts.signal);
+    opts.onPullOk?.();
     if (msg) yield msg;
   }
 }
@@ -185,8 +191,12 @@ async function handleMessage(msg: JsMsg, opts: WorkerOptions, log: Logger): Prom
       return;
     }
     const delayMs = err instanceof TransientError ? err.delayMs : (opts.retryDelayMs ?? 5_000);
-    eventLog.warn({ err, attempt: deliveryCount, delayMs }, 'handler failed; will retry');
-    msg.nak(delayMs);
+    if (err instanceof DeferError) {
+      eventLog.info({ why: reason, attempt: deliveryCount, delayMs }, 'deferred');
+    } else {
+      eventLog.warn({ err, attempt: deliveryCount, delayMs }, 'handler failed; will retry');
+    }
+    msg.nak(Math.ceil(delayMs)); // a fractional delay reaches the server as none at all
     opts.onOutcome?.({ kind: 'retried', type: event.type, reason, delayMs });
   } finally {
     clearInterval(keepAlive);

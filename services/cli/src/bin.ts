@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { commands } from './commands/index.js';
 import { ConformError } from '@conform/contracts';
@@ -11,6 +12,7 @@ const program = new Command()
   .description(
     'Keeps a video library conforming to a quality policy, one verified event at a time.',
   )
+  .version(packageVersion(), '-V, --version', 'print the conform version')
   .showHelpAfterError();
 for (const register of commands) register(program);
 
@@ -25,3 +27,11 @@ program.parseAsync(process.argv).then(
     process.exit(1);
   },
 );
+
+/** The version in the CLI's package.json (dist/src/bin.js → ../../package.json). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}

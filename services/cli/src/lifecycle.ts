@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createLogger, type Logger } from '@conform/bus';
 import { startConform, type RunningConform, type ServiceToRun } from './runtime.js';
-import type { resolveSettings } from './settings.js';
+import { DEFAULT_NATS_WAIT_SECONDS, type resolveSettings } from './settings.js';
 
 /** Adds the flags every long-running command shares (NATS, state, status server, encoder). */
 export function connectionOptions(cmd: Command): Command {
@@ -10,6 +10,10 @@ export function connectionOptions(cmd: Command): Command {
     .option(
       '--nats <url>',
       'NATS server URL (env NATS_URL); without it an embedded nats-server is started',
+    )
+    .option(
+      '--nats-wait <seconds>',
+      `how long to wait for NATS at start-up, retrying with backoff (env CONFORM_NATS_WAIT; default ${DEFAULT_NATS_WAIT_SECONDS}, 0: one attempt)`,
     )
     .option(
       '--state-dir <dir>',
@@ -57,22 +61,37 @@ export async function runUntilSignalled(
 ): Promise<void> {
   // Listen before starting, so a signal during start-up also stops cleanly. The listeners stay
   // registered (`on`, not `once`): execa's exit hook re-raises a signal it thinks nobody else
-  // handles, which would kill us before the clean stop. A second signal means "now".
+  // handles, which would kill us before the clean stop. A second signal means "now": children
+  // are killed and the embedded nats-server still gets its short clean stop before we exit.
   let signals = 0;
+  let running: RunningConform | null = null;
+  const stopping = new AbortController();
   const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
     const onSignal = (sig: NodeJS.Signals) => {
       signals++;
-      if (signals === 1) resolveSignal(sig);
-      else process.exit(130);
+      if (signals === 1) {
+        stopping.abort(); // a start still waiting for NATS gives up
+        return resolveSignal(sig);
+      }
+      if (signals > 2) process.exit(130); // a third: no more waiting at all
+      log.warn({ signal: sig }, 'second signal: forcing a fast stop');
+      const exit = () => {
+        log.flush?.();
+        process.exit(130);
+      };
+      // Before start-up finished there is nothing to force; the nats watchdog sees us exit.
+      if (running) running.force().then(exit, exit);
+      else exit();
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-  const running = await startConform(settings, services, log);
+  running = await startConform(settings, services, log, { signal: stopping.signal });
   onStarted?.(running);
   const signal = await signalled;
+  const began = Date.now();
   log.info({ signal }, 'stopping: finishing or returning in-flight work');
   await running.stop();
-  log.info('stopped cleanly');
+  log.info({ stopMs: Date.now() - began }, 'stopped cleanly');
   log.flush?.();
 }

@@ -2,14 +2,16 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
+  BusHealth,
   connectBus,
+  EVENT_LOG_STREAM,
   createBusMetrics,
   EventPublisher,
   serveMetrics,
   planSelfCheck,
   provisionEventLog,
   runSelfCheck,
-  startNatsServer,
+  startEmbeddedNats,
   type NodeRole,
   type Bus,
   type Logger,
@@ -18,13 +20,21 @@ import {
   type ServiceContext,
 } from '@conform/bus';
 import { startWatcher } from '@conform/watcher';
-import { startPlanner } from '@conform/planner';
-import { encoderOptionsFromEnv, startEncoder, WORK_DIR_NAME } from '@conform/encoder';
+import { WORK_DIR_NAME } from '@conform/contracts';
+import { dryRunFromLog, policyLookup, startPlanner, type PlannerOptions } from '@conform/planner';
+import { encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
 import { startVerifier } from '@conform/verifier';
 import { startArchiver } from '@conform/archiver';
-import { openReadModels, startProjector, type ReadModels } from '@conform/projections';
+import { startNotify } from '@conform/notify';
+import {
+  lastAppliedSequence,
+  openReadModels,
+  startProjector,
+  type ReadModels,
+} from '@conform/projections';
 import { startStatusServer } from '@conform/status';
 import { CliError } from './errors.js';
+import { Stopper, StopPhase } from './stopper.js';
 import type { ConformSettings } from './settings.js';
 
 /** The services `conform run` can start alone; `conform up` starts them all. */
@@ -34,47 +44,47 @@ export const SERVICE_NAMES = [
   'encoder',
   'verifier',
   'archiver',
+  'notify',
   'status',
 ] as const;
 export type ServiceToRun = (typeof SERVICE_NAMES)[number];
 
-/** A running conform: what was started, and how to stop all of it in order. */
+/** A running conform: what was started, and how to stop all of it. */
 export interface RunningConform {
   natsUrl: string;
   /** Set when this process started its own nats-server. */
   embeddedNats: NatsServerHandle | null;
   /** Set when the status service runs in this process. */
   statusUrl: string | null;
-  stop(): Promise<void>;
+  /** The clean stop: see {@link Stopper.stop}. */
+  stop(opts?: { deadlineMs?: number }): Promise<void>;
+  /** The fast stop of a second signal: see {@link Stopper.force}. */
+  force(): Promise<void>;
 }
 
 /**
  * Starts the chosen services against NATS. With no NATS URL, starts an embedded nats-server
- * (JetStream, free loopback port, store under the state directory) and owns its lifetime.
- * Stop order: sources first (watcher), then workers, then read side, then the bus and server,
- * so nothing is left half-done and no child process outlives us.
+ * (JetStream, free loopback port, store under the state directory, one server per store) and
+ * owns its lifetime. Stopping stops the services in parallel, then the read models, the bus and
+ * the server, within one deadline, so no child process outlives us.
  */
 export async function startConform(
   settings: ConformSettings,
   services: readonly ServiceToRun[],
   log: Logger,
+  opts: { signal?: AbortSignal } = {},
 ): Promise<RunningConform> {
   await mkdir(settings.stateDir, { recursive: true });
-  const cleanups: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((err: unknown) => log.error({ err }, 'error while stopping'));
-    }
-    cleanups.length = 0;
-  };
+  const stopper = new Stopper(log);
 
   try {
     let embeddedNats: NatsServerHandle | null = null;
     let natsUrl = settings.natsUrl;
     if (!natsUrl) {
-      embeddedNats = await startNatsServer({ storeDir: join(settings.stateDir, 'nats') });
-      cleanups.push(async () => {
-        await embeddedNats?.stop();
+      const embedded = await startEmbeddedNats({ stateDir: settings.stateDir, log });
+      embeddedNats = stopper.embeddedNats = embedded;
+      stopper.add(StopPhase.Server, 'nats-server', async () => {
+        await embedded.stop();
         log.info('embedded nats-server stopped');
       });
       natsUrl = embeddedNats.url;
@@ -84,8 +94,16 @@ export async function startConform(
       );
     }
 
-    const bus: Bus = await connectBus({ servers: natsUrl, name: `conform@${hostname()}` });
-    cleanups.push(() => bus.close());
+    // Services wait for NATS themselves (retry with backoff, logged), so a stack starts in any order.
+    const bus: Bus = await connectBus({
+      servers: natsUrl,
+      name: `conform@${hostname()}`,
+      retry:
+        settings.natsWaitMs > 0
+          ? { log, signal: opts.signal, timeoutMs: settings.natsWaitMs }
+          : undefined,
+    });
+    stopper.add(StopPhase.Bus, 'bus', () => bus.close());
     const eventLog = {
       maxBytes: settings.eventLogMaxBytes,
       replicas: settings.streamReplicas,
@@ -94,7 +112,17 @@ export async function startConform(
     await provisionEventLog(bus.jsm, eventLog);
 
     // One registry per process: every service here counts into it, /metrics serves it.
-    const metrics = createBusMetrics({ jsm: bus.jsm });
+    const metrics = createBusMetrics({
+      jsm: bus.jsm,
+      // Only the services that write into libraries and archives watch their free space.
+      disks: services.some((s) => s === 'watcher' || s === 'archiver' || s === 'encoder')
+        ? settings.libraries.flatMap((l) => [
+            { path: l.root, role: 'library' as const },
+            { path: l.archive, role: 'archive' as const },
+          ])
+        : [],
+    });
+    const health = new BusHealth(bus.nc, log, { registry: metrics.registry });
     const context = (service: string): ServiceContext => ({
       bus,
       publisher: metrics.instrument(
@@ -105,29 +133,32 @@ export async function startConform(
       // The watcher defines the canonical paths; every other service sees them through the map.
       ...(service === 'watcher' ? {} : { pathMap: settings.pathMap }),
       onOutcome: metrics.onOutcome,
+      health,
     });
     const started = async (service: Promise<RunningService>) => {
       const s = await service;
-      cleanups.push(() => s.stop());
+      stopper.add(StopPhase.Services, s.name, () => s.stop());
     };
 
     let statusUrl: string | null = null;
     if (services.includes('status')) {
       const readModels: ReadModels = openReadModels(join(settings.stateDir, 'read-models.sqlite'));
-      cleanups.push(() => readModels.close());
+      stopper.add(StopPhase.ReadModels, 'read models', () => readModels.close());
       await started(startProjector(context('projector'), { readModels }));
+      health.addCheck('projection', projectionStallCheck(bus, readModels));
       const server = await startStatusServer({
         readModels,
         log,
         host: settings.host,
         port: settings.port,
-        isReady: async () => !bus.nc.isClosed(),
+        isReady: () => health.report(),
         bus,
         publisher: context('status').publisher,
         controlToken: settings.controlToken ?? undefined,
         busMetrics: metrics.registry,
+        dryRun: () => dryRunFromLog(bus, policyLookup(plannerPolicies(settings))),
       });
-      cleanups.push(() => server.close());
+      stopper.add(StopPhase.Services, 'status server', () => server.close());
       statusUrl = server.url;
       log.info({ url: server.url }, 'status server listening');
     } else if (settings.metricsPort !== null) {
@@ -136,11 +167,27 @@ export async function startConform(
         host: settings.host,
         port: settings.metricsPort,
       });
-      cleanups.push(() => served.close());
+      stopper.add(StopPhase.Services, 'metrics server', () => served.close());
       log.info({ url: served.url }, 'metrics served');
     }
     await checkNode(settings, services, log);
     // Downstream first, so each stage is consuming before the one before it publishes.
+    if (services.includes('notify')) {
+      const integrations = settings.quality?.integrations;
+      const configured =
+        integrations &&
+        integrations.mediaServers.length +
+          integrations.arr.length +
+          integrations.notifications.length >
+          0;
+      if (configured) await started(startNotify(context('notify'), { integrations }));
+      else if (services.length === 1) {
+        throw new CliError(
+          'NOTIFY_NOT_CONFIGURED',
+          'conform run notify needs a --config whose integrations: section names at least one media server, *arr app or notification',
+        );
+      } else log.info('no integrations configured; notify not started');
+    }
     if (services.includes('archiver')) {
       await started(
         startArchiver(context('archiver'), {
@@ -150,6 +197,8 @@ export async function startConform(
             root: settings.pathMap.toLocal(l.root),
             archive: settings.pathMap.toLocal(l.archive),
             originals: l.originals,
+            keepMtime: l.keepMtime,
+            workRetentionHours: l.workRetentionHours,
           })),
         }),
       );
@@ -173,18 +222,7 @@ export async function startConform(
       );
     }
     if (services.includes('planner')) {
-      const quality = settings.quality;
-      await started(
-        startPlanner(
-          context('planner'),
-          quality
-            ? {
-                policy: quality.defaults,
-                libraries: quality.libraries.map((l) => ({ root: l.root, policy: l.policy })),
-              }
-            : {},
-        ),
-      );
+      await started(startPlanner(context('planner'), plannerPolicies(settings)));
     }
     if (services.includes('watcher')) {
       await started(
@@ -194,9 +232,15 @@ export async function startConform(
         }),
       );
     }
-    return { natsUrl, embeddedNats, statusUrl, stop: stopAll };
+    return {
+      natsUrl,
+      embeddedNats,
+      statusUrl,
+      stop: (opts) => stopper.stop(opts),
+      force: () => stopper.force(),
+    };
   } catch (err) {
-    await stopAll();
+    await stopper.stop();
     if (err instanceof CliError) throw err;
     throw new CliError('START_FAILED', `conform could not start: ${(err as Error).message}`, {
       cause: err,
@@ -243,4 +287,47 @@ async function checkNode(
     { map: settings.pathMap, node: `${role}@${hostname()}` },
   );
   log.info({ role, libraries: libraries.map((l) => l.root) }, 'start-up check passed');
+}
+
+/** The policies the planner decides with: quality.yaml's, or the built-in default. */
+function plannerPolicies(settings: ConformSettings): Pick<PlannerOptions, 'policy' | 'libraries'> {
+  const quality = settings.quality;
+  return quality
+    ? {
+        policy: quality.defaults,
+        libraries: quality.libraries.map((l) => ({
+          root: l.root,
+          policy: l.policy,
+          order: l.order,
+          priority: l.priority,
+        })),
+      }
+    : {};
+}
+
+/** How long the read models may trail the log without moving before readiness says so. */
+export const PROJECTION_STALL_MS = 30_000;
+
+/**
+ * Readiness check of the projector: lagging is normal under a burst of events, so what is not
+ * ready is a lag that has not shrunk for {@link PROJECTION_STALL_MS} (a projector that stopped
+ * applying: a broken read model, a consumer that died).
+ */
+function projectionStallCheck(bus: Bus, readModels: ReadModels): () => Promise<string | null> {
+  let lastApplied = -1;
+  let movedAt = Date.now();
+  return async () => {
+    const info = await bus.jsm.streams.info(EVENT_LOG_STREAM);
+    const applied = await lastAppliedSequence(readModels.db);
+    const lag = Math.max(0, info.state.last_seq - applied);
+    if (applied !== lastApplied || lag === 0) {
+      lastApplied = applied;
+      movedAt = Date.now();
+      return null;
+    }
+    const stalled = Date.now() - movedAt;
+    return stalled >= PROJECTION_STALL_MS
+      ? `read models ${lag} events behind the log and not moving for ${Math.round(stalled / 1000)} s`
+      : null;
+  };
 }

@@ -1,3 +1,4 @@
+import { relativeInside } from '@conform/contracts';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
@@ -11,6 +12,10 @@ export interface LibrarySettings {
   archive: string;
   /** `archive` (default), `keep` beside the file, or delete from the archive after N days. */
   originals?: 'archive' | 'keep' | { deleteAfterDays: number };
+  /** Give replacements the original's mtime too (quality.yaml `keepMtime`). */
+  keepMtime?: boolean;
+  /** Hours before leftovers of failed swaps are cleaned (quality.yaml `workRetentionHours`). */
+  workRetentionHours?: number;
   /** Which files are watched and how (globs, extensions, polling, rescan interval). */
   watch?: {
     include?: string[];
@@ -27,6 +32,8 @@ export interface ConformSettings {
   stateDir: string;
   /** External NATS; when absent an embedded nats-server is started under stateDir. */
   natsUrl: string | null;
+  /** How long a start waits for NATS to be reachable (--nats-wait, env CONFORM_NATS_WAIT; seconds in, ms here); 0: one attempt. */
+  natsWaitMs: number;
   host: string;
   port: number;
   stabilityWindowMs: number;
@@ -53,6 +60,7 @@ export interface RawFlags {
   archive?: string;
   stateDir?: string;
   nats?: string;
+  natsWait?: string;
   host?: string;
   port?: string;
   stabilityWindow?: string;
@@ -65,6 +73,8 @@ export interface RawFlags {
 }
 
 export const DEFAULT_PORT = 8484;
+/** A service started before its NATS waits this long for it (compose starts everything at once). */
+export const DEFAULT_NATS_WAIT_SECONDS = 300;
 
 /** Default state directory: $CONFORM_STATE_DIR, else $XDG_STATE_HOME/conform, else ~/.local/state/conform. */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -102,6 +112,15 @@ export function resolveSettings(
     libraries,
     stateDir: resolve(flags.stateDir ?? defaultStateDir(env)),
     natsUrl: flags.nats ?? env.NATS_URL ?? null,
+    natsWaitMs:
+      1000 *
+      parseInteger(
+        '--nats-wait',
+        flags.natsWait ?? env.CONFORM_NATS_WAIT,
+        DEFAULT_NATS_WAIT_SECONDS,
+        0,
+        86_400,
+      ),
     host: flags.host ?? env.CONFORM_HOST ?? '127.0.0.1',
     port,
     stabilityWindowMs: parseInteger(
@@ -157,7 +176,7 @@ export async function checkLibraries(libraries: LibrarySettings[]): Promise<void
 function isInside(child: string, parent: string): boolean {
   const c = resolve(child);
   const p = resolve(parent);
-  return c === p || c.startsWith(p.endsWith('/') ? p : p + '/');
+  return c === p || relativeInside(p, c) !== null;
 }
 
 function parseInteger(

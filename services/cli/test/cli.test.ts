@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -49,9 +49,38 @@ describe('conform command line', () => {
     assert.match(noNats.stderr, /conform run needs a NATS server: --nats URL or NATS_URL/);
   });
 
+  it('run --config (or CONFORM_CONFIG, as compose sets it) takes the libraries from quality.yaml', async () => {
+    const file = join(dir, 'run-config.yaml');
+    const library = join(dir, 'not-mounted-library');
+    await writeFile(
+      file,
+      `version: 1\nlibraries:\n  - name: l\n    root: ${library}\n    archive: ${join(dir, 'arch')}\n`,
+    );
+    const nats = ['--nats', 'nats://127.0.0.1:1', '--nats-wait', '0'];
+    const byFlag = await exitOf(['run', 'archiver', '--config', file, ...nats]);
+    assert.equal(byFlag.code, 2);
+    assert.match(byFlag.stderr, /library .*not-mounted-library is not a directory/);
+    const byEnv = await exitOf(['run', 'watcher', ...nats], { CONFORM_CONFIG: file });
+    assert.equal(byEnv.code, 2);
+    assert.match(byEnv.stderr, /library .*not-mounted-library is not a directory/);
+  });
+
   it('exits 1 with the reason when NATS cannot be reached', async () => {
-    const r = await exitOf(['run', 'planner', '--nats', 'nats://127.0.0.1:1']);
+    const r = await exitOf(['run', 'planner', '--nats', 'nats://127.0.0.1:1', '--nats-wait', '0']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot connect to NATS at nats:\/\/127.0.0.1:1/);
+  });
+
+  it('waits for NATS, logging each retry, then gives up after --nats-wait', async () => {
+    const p = runConform(['run', 'planner', '--nats', 'nats://127.0.0.1:1', '--nats-wait', '2']);
+    const code = await p.exited;
+    assert.equal(code, 1);
+    const waits = p.logs.filter((l) => l.msg === 'waiting for NATS');
+    assert.ok(waits.length >= 2, `retries are logged while waiting: ${JSON.stringify(p.logs)}`);
+    assert.equal(waits[0]?.servers, 'nats://127.0.0.1:1');
+    assert.match(
+      p.stderr(),
+      /cannot connect to NATS at nats:\/\/127.0.0.1:1.*gave up after \d+ attempts in 2 s/,
+    );
   });
 });

@@ -19,7 +19,7 @@ import {
 import { DEFAULT_POLICY, planDiscovery } from '@conform/planner';
 import { loadQualityConfig } from '@conform/config';
 import { runConform } from './run-conform.js';
-import type { DryRunReport } from '../src/commands/plan.js';
+import type { DryRunReport } from '@conform/contracts';
 
 // `conform config validate` and `conform plan --dry-run` as a user runs them: the real binary,
 // a real nats-server holding events, real files.

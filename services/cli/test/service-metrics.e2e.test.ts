@@ -9,7 +9,9 @@ import { runConform } from './run-conform.js';
 
 const NAME = /[a-zA-Z_:][a-zA-Z0-9_:]*/.source;
 const LABEL = `[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"`;
-const VALUE = /(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN)/.source;
+// prom-client writes NaN as "Nan" (an event-loop lag gauge before its first sample); the
+// Prometheus parser reads NaN in any case, so both spellings are valid here.
+const VALUE = /(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN|Nan)/.source;
 const SAMPLE = new RegExp(
   `^(${NAME})(?:\\{(?:${LABEL}(?:,${LABEL})*,?)?\\})? ${VALUE}(?: -?\\d+)?$`,
 );

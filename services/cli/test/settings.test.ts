@@ -13,6 +13,20 @@ describe('resolveSettings', () => {
     assert.equal(s.host, '127.0.0.1');
     assert.equal(s.natsUrl, null);
     assert.equal(s.encoder, 'auto');
+    assert.equal(s.natsWaitMs, 300_000, 'a start waits five minutes for NATS by default');
+  });
+
+  it('takes the NATS wait from --nats-wait or CONFORM_NATS_WAIT, in seconds', () => {
+    const lib = { library: '/l', archive: '/a' };
+    assert.equal(resolveSettings(lib, { CONFORM_NATS_WAIT: '30' }).natsWaitMs, 30_000);
+    assert.equal(
+      resolveSettings({ ...lib, natsWait: '0' }, { CONFORM_NATS_WAIT: '30' }).natsWaitMs,
+      0,
+    );
+    assert.throws(
+      () => resolveSettings({ ...lib, natsWait: 'soon' }, {}),
+      /--nats-wait must be a whole number from 0 to 86400, got "soon"/,
+    );
   });
 
   it('lets the environment override connection settings, and flags override the environment', () => {

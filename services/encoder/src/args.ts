@@ -27,6 +27,13 @@ export interface EncodeArgsInput {
   maxHeight?: number | null;
   /** Per audio/subtitle stream: copy, convert or drop; absent copies every stream. */
   streams?: readonly StreamPlan[];
+  /**
+   * The output pixel format as ffprobe names it (a key of the profile's `formats`); absent: the
+   * profile's 4:2:0 format of the asked depth.
+   */
+  pixFmt?: string;
+  /** Scale to exactly this size (the plan worked it out); absent: even-rounded source size. */
+  frameSize?: { width: number; height: number } | null;
 }
 
 // What every encode must carry, whatever the backend; checked after building.
@@ -48,8 +55,17 @@ const ALWAYS_REQUIRED = [
  */
 export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   const { profile } = input;
-  const tenBit = input.tenBit || input.hdr10 !== null;
-  const pixFmt = tenBit ? profile.pixFmt.tenBit : profile.pixFmt.eightBit;
+  let tenBit = input.tenBit || input.hdr10 !== null;
+  let pixFmt: string | null;
+  if (input.pixFmt !== undefined) {
+    pixFmt = profile.formats[input.pixFmt] ?? null;
+    if (pixFmt === null) {
+      throw new EncodeProfileViolationError(profile.encoder, `cannot encode ${input.pixFmt}`);
+    }
+    tenBit = /p10(le|be)?$/.test(input.pixFmt);
+  } else {
+    pixFmt = tenBit ? profile.pixFmt.tenBit : profile.pixFmt.eightBit;
+  }
   if (pixFmt === null) {
     throw new EncodeProfileViolationError(profile.encoder, 'cannot encode 10-bit video');
   }
@@ -62,9 +78,11 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   if (input.container === 'mkv') args.push('-map', '0:t?');
   // Most encoders refuse odd widths or heights with 4:2:0 chroma; never upscale.
   const filters = [
-    input.maxHeight
-      ? `scale=w=-2:h='trunc(min(ih,${Math.floor(input.maxHeight)})/2)*2'`
-      : 'scale=trunc(iw/2)*2:trunc(ih/2)*2',
+    input.frameSize
+      ? `scale=${input.frameSize.width}:${input.frameSize.height}`
+      : input.maxHeight
+        ? `scale=w=-2:h='trunc(min(ih,${Math.floor(input.maxHeight)})/2)*2'`
+        : 'scale=trunc(iw/2)*2:trunc(ih/2)*2',
   ];
   if (profile.uploadFilter) {
     filters.push(tenBit ? profile.uploadFilter.tenBit : profile.uploadFilter.eightBit);

@@ -1,11 +1,15 @@
 import { join } from 'node:path';
-import type { EncodeTarget, EventEnvelope } from '@conform/contracts';
+import {
+  formatBytes,
+  freeSpaceNeeded,
+  type EncodeTarget,
+  type EventEnvelope,
+  type FreeSpaceNeed,
+  WORK_DIR_NAME,
+} from '@conform/contracts';
 import { isHdr10, type ProbeOutcome, type VideoColour } from '@conform/media';
 import type { EncodeArgsInput } from './args.js';
 import type { EncodeProfile } from './profiles.js';
-
-/** The work directory inside each library; on the library's filesystem so the swap is a rename. */
-export const WORK_DIR_NAME = '.conform-work';
 
 /**
  * Where the output of one planned event goes. Deterministic, so a redelivery finds the
@@ -58,6 +62,30 @@ const UNDECODABLE_PATTERNS = [
   /Error while decoding stream/i,
 ];
 
+// ffmpeg messages that mean the output cannot be written; only an operator can fix that.
+const UNWRITABLE_PATTERNS = [
+  /Read-only file system/i,
+  /Permission denied/i,
+  /Operation not permitted/i,
+];
+
+/** ffmpeg's way of saying the work folder's filesystem is full: wait for room, then encode. */
+export function ranOutOfSpace(stderrTail: readonly string[]): boolean {
+  return stderrTail.some((line) => /No space left on device|Disk quota exceeded/i.test(line));
+}
+
+/**
+ * The free space this plan's encode needs: the planner's figure under the shared rule, or the
+ * same rule without the policy's reserve for plans from before it was recorded. Pure.
+ */
+export function diskNeedFor(planned: EventEnvelope<'file.planned'>): FreeSpaceNeed {
+  const { diskNeededBytes, estimatedOutputBytes, source } = planned.data;
+  const rule = freeSpaceNeeded({ estimatedOutputBytes, sourceBytes: source.size, reserveBytes: 0 });
+  if (diskNeededBytes === undefined || diskNeededBytes <= rule.bytes) return rule;
+  // The planner's figure is above the bare rule only by the policy's reserve.
+  return { bytes: diskNeededBytes, why: `the policy's reserve ${formatBytes(diskNeededBytes)}` };
+}
+
 /** Whether a failed encode is worth retrying. */
 export type FailureVerdict = { permanent: true; reason: string } | { permanent: false };
 
@@ -72,6 +100,9 @@ export function classifyFailure(stderrTail: string[], sourceProbe: ProbeOutcome)
   const undecodable = stderrTail.find((line) => UNDECODABLE_PATTERNS.some((p) => p.test(line)));
   if (undecodable)
     return { permanent: true, reason: `ffmpeg cannot decode the source: ${undecodable}` };
+  const unwritable = stderrTail.find((line) => UNWRITABLE_PATTERNS.some((p) => p.test(line)));
+  if (unwritable)
+    return { permanent: true, reason: `ffmpeg cannot write the output: ${unwritable}` };
   return { permanent: false };
 }
 
@@ -84,11 +115,12 @@ export function encodeSettingsFor(
   target: EncodeTarget,
   profile: EncodeProfile,
   colour: VideoColour,
-): Omit<EncodeArgsInput, 'inputPath' | 'outputPath'> {
+): EncodeSettings {
   const hdr10 =
     target.keepHdr !== false && isHdr10(colour)
       ? { masterDisplay: colour.masterDisplay, maxCll: colour.maxCll }
       : null;
+  const format = target.pixFmt ? outputFormatFor(profile, target.pixFmt) : null;
   return {
     profile,
     container: target.container,
@@ -97,7 +129,37 @@ export function encodeSettingsFor(
     quality: qualityForBackend(target, profile),
     maxHeight: target.maxHeight ?? null,
     ...(target.streams ? { streams: target.streams } : {}),
+    ...(format ? { pixFmt: format.pixFmt } : {}),
+    ...(target.frameSize ? { frameSize: target.frameSize } : {}),
+    formatFallback: format?.fallback ?? null,
   };
+}
+
+/** The encode settings of one plan, and why the pixel format differs from the plan's, if it does. */
+export type EncodeSettings = Omit<EncodeArgsInput, 'inputPath' | 'outputPath'> & {
+  formatFallback: string | null;
+};
+
+/**
+ * The output pixel format for a plan's: the plan's when the encoder writes it, else 4:2:0 of
+ * the same depth (a GPU encoder without 4:4:4), else 8-bit 4:2:0; `fallback` says why. Pure.
+ */
+export function outputFormatFor(
+  profile: EncodeProfile,
+  wanted: string,
+): { pixFmt: string; fallback: string | null } {
+  if (profile.formats[wanted] !== undefined) return { pixFmt: wanted, fallback: null };
+  const tenBit = /p10(le|be)?$/.test(wanted);
+  for (const candidate of tenBit ? ['yuv420p10le', 'yuv420p'] : ['yuv420p']) {
+    if (profile.formats[candidate] !== undefined) {
+      return {
+        pixFmt: candidate,
+        fallback: `${profile.encoder} cannot encode ${wanted}: wrote ${candidate}`,
+      };
+    }
+  }
+  // Let the argument builder refuse it with its own error.
+  return { pixFmt: wanted, fallback: null };
 }
 
 function qualityForBackend(target: EncodeTarget, profile: EncodeProfile): number | null {
@@ -119,4 +181,16 @@ export function sizeLimitFor(planned: EventEnvelope<'file.planned'>): number | n
   const ratio = planned.data.limits?.maxSizeRatio ?? 1;
   if (!(planned.data.source.size > 0)) return null;
   return Math.floor(planned.data.source.size * ratio);
+}
+
+/** The projected and allowed output/source ratios of an encode the size guard stopped. Pure. */
+export function sizeGuardOutcome(
+  planned: EventEnvelope<'file.planned'>,
+  projectedBytes: number,
+): { measuredRatio: number; limitRatio: number } {
+  const size = Math.max(1, planned.data.source.size);
+  return {
+    measuredRatio: Math.round((projectedBytes / size) * 10_000) / 10_000,
+    limitRatio: planned.data.limits?.maxSizeRatio ?? 1,
+  };
 }

@@ -1,6 +1,11 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openNodeRegistry, type Logger, type ServiceContext } from '@conform/bus';
+import {
+  openNodeRegistry,
+  type Logger,
+  type NodeRegistry,
+  type ServiceContext,
+} from '@conform/bus';
 import type { NodeDevice, NodeHeartbeat, PauseReason } from '@conform/contracts';
 
 /** What the node is doing now, as the heartbeat reports it. */
@@ -53,10 +58,9 @@ export async function startHeartbeat(
   ctx: ServiceContext,
   opts: { node: string; intervalMs: number; log: Logger; snapshot: () => NodeSnapshot },
 ): Promise<Heartbeat> {
-  const registry = await openNodeRegistry(ctx.bus, {
-    create: true,
-    replicas: ctx.eventLog?.replicas,
-  });
+  // Opened on the first write that can: a store that refuses the bucket now (full, or a
+  // JetStream that is still starting) must not keep the encoder from working.
+  let registry: NodeRegistry | null = null;
   const identity = {
     node: opts.node,
     host: hostname(),
@@ -66,11 +70,17 @@ export async function startHeartbeat(
   const abort = new AbortController();
   let writing: Promise<void> = Promise.resolve();
   const write = (state: NodeHeartbeat['state']) => {
-    writing = writing.then(() =>
-      registry
-        .put(heartbeatOf(opts.snapshot(), identity, new Date(), state))
-        .catch((err: unknown) => opts.log.warn({ err }, 'could not write the node heartbeat')),
-    );
+    writing = writing.then(async () => {
+      try {
+        registry ??= await openNodeRegistry(ctx.bus, {
+          create: true,
+          replicas: ctx.eventLog?.replicas,
+        });
+        await registry.put(heartbeatOf(opts.snapshot(), identity, new Date(), state));
+      } catch (err) {
+        opts.log.warn({ err }, 'could not write the node heartbeat; trying again at the next');
+      }
+    });
     return writing;
   };
   await write('running');

@@ -23,15 +23,24 @@ import {
 export interface PauseOptions {
   /** Daily windows in which no new encode starts (local time). */
   quietWindows?: readonly ScheduleWindow[];
-  /** Pause when a library's filesystem has fewer free bytes than this; defaults to 2 GiB. */
+  /**
+   * A floor for every watched filesystem besides what each encode needs (the shared rule in
+   * the plan, `diskNeededBytes`); defaults to 0.
+   */
   minFreeBytes?: number;
   /** Filesystems to watch besides the libraries seen in plans. */
   diskPaths?: readonly string[];
   /** How often quiet windows and free space are checked; defaults to 15 s. */
   checkIntervalMs?: number;
+  /** The clock quiet windows are judged by (tests). */
+  now?: () => Date;
 }
 
-const DEFAULT_MIN_FREE_BYTES = 2 * 1024 ** 3;
+/** Free bytes for unprivileged users on the filesystem of `path`; null when unreadable. */
+export async function freeBytesOf(path: string): Promise<number | null> {
+  const fs = await statfs(path).catch(() => null);
+  return fs ? Number(fs.bavail) * Number(fs.bsize) : null;
+}
 
 /**
  * The I/O around the pause decider: folds the event log's control subject (every
@@ -42,6 +51,8 @@ const DEFAULT_MIN_FREE_BYTES = 2 * 1024 ** 3;
 export class PauseController {
   private state: PauseState;
   private readonly diskPaths = new Set<string>();
+  /** What encodes waiting for room need, per filesystem path. */
+  private readonly needs = new Set<{ path: string; bytes: number }>();
   private readonly waiters = new Set<() => void>();
   private readonly cancelListeners = new Set<() => void>();
   private readonly changeListeners = new Set<() => void>();
@@ -93,6 +104,32 @@ export class PauseController {
   /** Watches this path's filesystem for free space too. */
   watchDisk(path: string): void {
     this.diskPaths.add(path);
+  }
+
+  /**
+   * Holds an encode until `path`'s filesystem has `bytes` free: records a low-disk pause (so
+   * no new work is pulled), polls free space every check interval, and lifts the pause once
+   * there is room. Returns early on `signal` or stop.
+   */
+  async waitForSpace(path: string, bytes: number, signal: AbortSignal): Promise<void> {
+    const need = { path, bytes };
+    this.diskPaths.add(path);
+    this.needs.add(need);
+    const stop = AbortSignal.any([signal, this.abort.signal]);
+    try {
+      await this.check();
+      while (!stop.aborted) {
+        const free = await freeBytesOf(path);
+        if (free === null || free >= bytes) return;
+        await sleep(this.opts.checkIntervalMs ?? 15_000, undefined, { signal: stop }).catch(
+          () => undefined,
+        );
+      }
+    } finally {
+      this.needs.delete(need);
+      // The tick loop lifts the pause too if this races the pause's own event.
+      await this.check().catch((err: unknown) => this.opts.log.warn({ err }, 'pause check failed'));
+    }
   }
 
   /** Called whenever this node pauses or resumes; returns the unregister function. */
@@ -154,7 +191,10 @@ export class PauseController {
   private apply(event: PauseSourceEvent, live: boolean): void {
     const wasPaused = isPaused(this.state);
     this.state = evolvePause(this.state, event);
-    if (event.type === 'control.requested' && live) void this.check();
+    // Operator requests and playback reports change what holds now: decide at once.
+    if (live && (event.type === 'control.requested' || event.type.startsWith('playback.'))) {
+      void this.check();
+    }
     if (
       live &&
       event.type === 'encoder.paused' &&
@@ -170,25 +210,35 @@ export class PauseController {
       );
       if (!isPaused(this.state)) for (const w of [...this.waiters]) w();
     }
-    if (live && event.type !== 'control.requested' && event.data.node === this.opts.node) {
+    // Heartbeats follow this node's own pause changes (playback events name no node).
+    if (
+      live &&
+      (event.type === 'encoder.paused' || event.type === 'encoder.resumed') &&
+      event.data.node === this.opts.node
+    ) {
       for (const listener of [...this.changeListeners]) listener();
     }
   }
 
   /** Observes clock and disks, then publishes what the decider says. */
   private async check(): Promise<void> {
-    const now = new Date();
+    const now = this.opts.now?.() ?? new Date();
     const window = quietWindowAt(
       this.opts.quietWindows ?? [],
       now.getHours() * 60 + now.getMinutes(),
     );
     let disk: { path: string; freeBytes: number; minFreeBytes: number } | null = null;
-    const minFreeBytes = this.opts.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
     for (const path of this.diskPaths) {
-      const fs = await statfs(path).catch(() => null);
-      if (!fs) continue;
-      const freeBytes = Number(fs.bavail) * Number(fs.bsize);
-      if (!disk || freeBytes < disk.freeBytes) disk = { path, freeBytes, minFreeBytes };
+      const freeBytes = await freeBytesOf(path);
+      if (freeBytes === null) continue;
+      let minFreeBytes = this.opts.minFreeBytes ?? 0;
+      for (const need of this.needs) {
+        if (need.path === path) minFreeBytes = Math.max(minFreeBytes, need.bytes);
+      }
+      // The filesystem furthest below its need speaks for the node.
+      if (!disk || freeBytes - minFreeBytes < disk.freeBytes - disk.minFreeBytes) {
+        disk = { path, freeBytes, minFreeBytes };
+      }
     }
     const events = decidePause({ inQuietWindow: window ? { window } : null, disk }, this.state);
     for (const event of events) await this.publish(event);
@@ -231,6 +281,8 @@ function isPauseSource(event: { type: string }): event is PauseSourceEvent {
   return (
     event.type === 'control.requested' ||
     event.type === 'encoder.paused' ||
-    event.type === 'encoder.resumed'
+    event.type === 'encoder.resumed' ||
+    event.type === 'playback.started' ||
+    event.type === 'playback.ended'
   );
 }

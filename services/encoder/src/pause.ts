@@ -1,6 +1,7 @@
 import {
   assertNever,
   CONTROL_FILE_ID,
+  formatBytes,
   type DomainEventOf,
   type EventEnvelope,
   type PauseReason,
@@ -19,13 +20,18 @@ export interface PauseState {
   manualRequested: { paused: boolean; now: boolean; by: string };
   /** What this node last recorded, per reason (its own encoder.paused / encoder.resumed). */
   recorded: Record<PauseReason, boolean>;
+  /** What notify last reported from the media servers' sessions (playback.started / ended). */
+  playback: { active: boolean; detail: string };
 }
 
 /** What the node observes now; manual requests come from the state. */
 export interface PauseObservation {
   /** Inside a configured "do not encode" window. */
   inQuietWindow: { window: ScheduleWindow } | null;
-  /** Free bytes on the work filesystem against the configured minimum; null if not checked. */
+  /**
+   * The watched filesystem furthest below what it needs (the node's floor, or the need of an
+   * encode waiting for room there); null if none was checked.
+   */
   disk: { path: string; freeBytes: number; minFreeBytes: number } | null;
 }
 
@@ -34,14 +40,15 @@ export type PauseEvent = DomainEventOf<'encoder.paused'> | DomainEventOf<'encode
 
 /** The events the pause state is folded from (everything on fileId `control`). */
 export type PauseSourceEvent = EventEnvelope<
-  'control.requested' | 'encoder.paused' | 'encoder.resumed'
+  'control.requested' | 'encoder.paused' | 'encoder.resumed' | 'playback.started' | 'playback.ended'
 >;
 
 export function initialPauseState(node: string): PauseState {
   return {
     node,
     manualRequested: { paused: false, now: false, by: '' },
-    recorded: { manual: false, schedule: false, 'low-disk': false },
+    recorded: { manual: false, schedule: false, 'low-disk': false, playback: false },
+    playback: { active: false, detail: 'no playback reported' },
   };
 }
 
@@ -68,6 +75,12 @@ export function evolvePause(state: PauseState, event: PauseSourceEvent): PauseSt
         ...state,
         recorded: { ...state.recorded, [event.data.reason]: event.type === 'encoder.paused' },
       };
+    case 'playback.started':
+    case 'playback.ended':
+      return {
+        ...state,
+        playback: { active: event.type === 'playback.started', detail: event.data.detail },
+      };
     default:
       return assertNever(event, 'pause source event');
   }
@@ -93,12 +106,13 @@ export function decidePause(obs: PauseObservation, state: PauseState): PauseEven
     'low-disk': {
       holds: lowDisk,
       detail: obs.disk
-        ? `${formatBytes(obs.disk.freeBytes)} free on ${obs.disk.path}, minimum ${formatBytes(obs.disk.minFreeBytes)}`
+        ? `${formatBytes(obs.disk.freeBytes)} free on ${obs.disk.path}, ${formatBytes(obs.disk.minFreeBytes)} needed`
         : 'disk not checked',
     },
+    playback: { holds: state.playback.active, detail: state.playback.detail },
   };
   const events: PauseEvent[] = [];
-  for (const reason of ['manual', 'schedule', 'low-disk'] as const) {
+  for (const reason of ['manual', 'schedule', 'low-disk', 'playback'] as const) {
     const { holds, detail } = want[reason];
     if (holds === state.recorded[reason]) continue;
     events.push(
@@ -145,9 +159,4 @@ export function minutesOf(hhmm: string): number {
   const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
   if (!m) throw new RangeError(`schedule time must be HH:MM (00:00-23:59), got "${hhmm}"`);
   return Number(m[1]) * 60 + Number(m[2]);
-}
-
-function formatBytes(n: number): string {
-  const gib = n / 1024 ** 3;
-  return gib >= 1 ? `${gib.toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(0)} MiB`;
 }

@@ -39,6 +39,11 @@ export interface EncodeProfile {
   quality: { flag: string; default: number; min: number; max: number; extra: readonly string[] };
   /** Pixel formats for 8 and 10 bit; null tenBit means the encoder cannot do 10 bit. */
   pixFmt: { eightBit: string; tenBit: string | null };
+  /**
+   * Every output pixel format the encoder writes, as ffprobe names it in the output, mapped to
+   * its `-pix_fmt` argument (`yuv420p10le` → `p010le` on NVENC, → `vaapi` on VAAPI).
+   */
+  formats: Readonly<Record<string, string>>;
   /** A private-options flag whose `:`-joined values the wrapper merges (x265-params, …). */
   privateParams: { flag: string; base: readonly string[] } | null;
   hdrMetadata: HdrMetadataMode;
@@ -51,6 +56,7 @@ export interface EncodeProfile {
 }
 
 const VAAPI_DEVICE = '/dev/dri/renderD128';
+const identity = (...names: string[]) => Object.fromEntries(names.map((n) => [n, n]));
 const nvenc = (encoder: EncoderName, codec: VideoCodec, tenBit: string | null): EncodeProfile => ({
   encoder,
   codec,
@@ -66,6 +72,13 @@ const nvenc = (encoder: EncoderName, codec: VideoCodec, tenBit: string | null): 
     extra: ['-b:v', '0'],
   },
   pixFmt: { eightBit: 'yuv420p', tenBit },
+  // NVENC encodes 4:4:4 for H.264 and HEVC (8 bit; HEVC also 10 bit from 16-bit input).
+  formats: {
+    yuv420p: 'yuv420p',
+    ...(tenBit ? { yuv420p10le: tenBit } : {}),
+    ...(codec !== 'av1' ? { yuv444p: 'yuv444p' } : {}),
+    ...(codec === 'hevc' ? { yuv444p10le: 'yuv444p16le' } : {}),
+  },
   privateParams: null,
   hdrMetadata: 'tags-only',
   mp4Tag: codec === 'hevc' ? 'hvc1' : null,
@@ -81,6 +94,8 @@ const qsv = (encoder: EncoderName, codec: VideoCodec, tenBit: string | null): En
   presetArgs: ['-preset', 'medium'],
   quality: { flag: '-global_quality', default: 25, min: 1, max: 51, extra: [] },
   pixFmt: { eightBit: 'nv12', tenBit },
+  // 4:2:0 only: QSV's 4:4:4 formats exist on some chips only, so they are not relied upon.
+  formats: { yuv420p: 'nv12', ...(tenBit ? { yuv420p10le: tenBit } : {}) },
   privateParams: null,
   hdrMetadata: 'tags-only',
   mp4Tag: codec === 'hevc' ? 'hvc1' : null,
@@ -97,6 +112,7 @@ const vaapi = (encoder: EncoderName, codec: VideoCodec): EncodeProfile => ({
   presetArgs: ['-rc_mode', 'CQP'],
   quality: { flag: '-qp', default: 25, min: 1, max: 51, extra: [] },
   pixFmt: { eightBit: 'vaapi', tenBit: codec === 'hevc' ? 'vaapi' : null },
+  formats: { yuv420p: 'vaapi', ...(codec === 'hevc' ? { yuv420p10le: 'vaapi' } : {}) },
   privateParams: null,
   hdrMetadata: 'tags-only',
   mp4Tag: codec === 'hevc' ? 'hvc1' : null,
@@ -117,6 +133,7 @@ export const ENCODE_PROFILES: Readonly<Record<EncoderName, EncodeProfile>> = {
     presetArgs: ['-preset', 'fast'],
     quality: { flag: '-crf', default: 26, min: 0, max: 51, extra: [] },
     pixFmt: { eightBit: 'yuv420p', tenBit: 'yuv420p10le' },
+    formats: identity('yuv420p', 'yuv420p10le', 'yuv422p', 'yuv422p10le', 'yuv444p', 'yuv444p10le'),
     privateParams: { flag: '-x265-params', base: ['log-level=error'] },
     hdrMetadata: 'x265-params',
     mp4Tag: 'hvc1',
@@ -133,6 +150,7 @@ export const ENCODE_PROFILES: Readonly<Record<EncoderName, EncodeProfile>> = {
     quality: { flag: '-crf', default: 21, min: 0, max: 51, extra: [] },
     // Debian's libx264 is built for 8 bit only; 10-bit h264 also plays almost nowhere.
     pixFmt: { eightBit: 'yuv420p', tenBit: null },
+    formats: identity('yuv420p', 'yuv422p', 'yuv444p'),
     privateParams: null,
     hdrMetadata: 'tags-only',
     mp4Tag: null,
@@ -148,6 +166,8 @@ export const ENCODE_PROFILES: Readonly<Record<EncoderName, EncodeProfile>> = {
     presetArgs: ['-preset', '8'],
     quality: { flag: '-crf', default: 32, min: 1, max: 63, extra: [] },
     pixFmt: { eightBit: 'yuv420p', tenBit: 'yuv420p10le' },
+    // SVT-AV1 encodes 4:2:0 only.
+    formats: identity('yuv420p', 'yuv420p10le'),
     privateParams: null,
     hdrMetadata: 'tags-only',
     mp4Tag: null,

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import {
@@ -9,6 +9,8 @@ import {
   provisionEventLog,
   startSubscriptions,
   TransientError,
+  backoffDelayMs,
+  classifyFsError,
   type EventHandler,
   type HandlerContext,
   type RunningService,
@@ -32,13 +34,16 @@ import { buildEncodeArgs } from './args.js';
 import {
   classifyFailure,
   decideEncode,
+  diskNeedFor,
   encodeSettingsFor,
+  sizeGuardOutcome,
   sizeLimitFor,
   type EncodeAction,
 } from './decide.js';
 import { chooseEncoder, detectEncodersOnce, type EncoderAvailability } from './detect.js';
 import { EncoderError, OutputCommitError } from './errors.js';
 import { PauseController, type PauseOptions } from './pause-controller.js';
+import { makeWorkDir, outOfSpace, waitForRoom } from './room.js';
 import {
   ENCODE_PROFILES,
   type Backend,
@@ -355,12 +360,31 @@ async function handlePlan(
   }
 }
 
+/**
+ * Encodes one plan, first waiting for the room it needs on the library's filesystem (see
+ * {@link waitForRoom}). A run that still hits a full disk waits again with twice the room.
+ */
 async function encode(
   env: EncodeEnv,
   planned: EventEnvelope<'file.planned'>,
   action: Extract<EncodeAction, { kind: 'encode' }>,
   hctx: HandlerContext,
 ): Promise<void> {
+  let need = diskNeedFor(planned);
+  for (let run = 1; ; run++) {
+    await waitForRoom(env.pause, planned, need, hctx, run);
+    if ((await encodeOnce(env, planned, action, hctx, run)) === 'done') return;
+    need = { bytes: need.bytes * 2, why: `twice ${need.why}: the last run ran out of space` };
+  }
+}
+
+async function encodeOnce(
+  env: EncodeEnv,
+  planned: EventEnvelope<'file.planned'>,
+  action: Extract<EncodeAction, { kind: 'encode' }>,
+  hctx: HandlerContext,
+  run: number,
+): Promise<'done' | 'out-of-space'> {
   const { library, path, durationSec } = planned.data;
   const profile = env.profiles.get(action.target.videoCodec);
   if (!profile) {
@@ -374,7 +398,7 @@ async function encode(
         permanent: true,
       },
     });
-    return;
+    return 'done';
   }
   const encoder = profile.encoder;
   const log = hctx.log.child({ path, outputPath: action.outputPath, encoder });
@@ -393,22 +417,23 @@ async function encode(
         permanent: true,
       },
     });
-    return;
+    return 'done';
   }
   let args: string[];
+  const settings = encodeSettingsFor(action.target, profile, colour);
+  // The verifier holds the output to the format really written when it differs from the plan's.
+  const written = settings.formatFallback
+    ? { pixFmt: settings.pixFmt!, pixFmtReason: settings.formatFallback }
+    : {};
   try {
-    args = buildEncodeArgs({
-      inputPath: path,
-      outputPath: action.partialPath,
-      ...encodeSettingsFor(action.target, profile, colour),
-    });
+    args = buildEncodeArgs({ inputPath: path, outputPath: action.partialPath, ...settings });
   } catch (err) {
     if (!(err instanceof EncoderError)) throw err;
     await hctx.emit({
       type: 'encode.failed',
       data: { library, path, encoder, reason: err.message, permanent: true },
     });
-    return;
+    return 'done';
   }
 
   const release = await env.deviceSlots.acquire(profile.backend, hctx.signal);
@@ -424,20 +449,33 @@ async function encode(
     local.abort(new Error('paused with --now'));
   });
   try {
-    await mkdir(dirname(action.outputPath), { recursive: true });
-    // A killed earlier attempt may have left a partial (or an orphaned ffmpeg writing one):
-    // unlink it so this run writes a fresh file.
-    await rm(action.partialPath, { force: true });
+    try {
+      await makeWorkDir(dirname(action.outputPath));
+      // A killed earlier attempt may have left a partial (or an orphaned ffmpeg writing one):
+      // unlink it so this run writes a fresh file.
+      await rm(action.partialPath, { force: true });
+    } catch (err) {
+      const verdict = classifyFsError(err);
+      if (!verdict.permanent || verdict.code === 'ENOSPC') throw err;
+      await hctx.emit({
+        type: 'encode.failed',
+        data: { library, path, encoder, reason: verdict.reason, permanent: true },
+      });
+      return 'done';
+    }
     await hctx.emit(
       {
         type: 'encode.started',
         data: { library, path, encoder, outputPath: action.outputPath, attempt: hctx.attempt },
       },
-      { discriminator: `attempt-${hctx.attempt}` },
-    ); // every attempt is its own fact
+      {
+        discriminator: run === 1 ? `attempt-${hctx.attempt}` : `attempt-${hctx.attempt}-run-${run}`,
+      },
+    ); // every attempt (and every run after waiting for room) is its own fact
     const limitBytes = sizeLimitFor(planned);
     const throttle = new ProgressThrottle(1_000);
     let guardReason: string | null = null;
+    let guardProjected = 0;
     // ffmpeg's fps is the average since the encode began, so its last report covers all of it.
     let averageFps: number | null = null;
     const started = Date.now();
@@ -450,6 +488,7 @@ async function encode(
           const verdict = sizeGuard(p, limitBytes);
           if (verdict.stop && !guardReason) {
             guardReason = verdict.reason;
+            guardProjected = verdict.projectedBytes;
             local.abort(new Error(verdict.reason));
           }
           if (!throttle.admit(Date.now(), p.percent)) return;
@@ -482,12 +521,39 @@ async function encode(
         log.warn({ reason: guardReason }, 'size guard stopped the encode');
         await hctx.emit({
           type: 'encode.failed',
-          data: { library, path, encoder, reason: guardReason, permanent: true },
+          data: {
+            library,
+            path,
+            encoder,
+            reason: guardReason,
+            permanent: true,
+            // The archiver turns this into file.kept: not worth encoding is not a failure.
+            sizeGuard: sizeGuardOutcome(planned, guardProjected),
+            policyVersion: planned.data.policyVersion,
+          },
         });
-        return;
+        return 'done';
+      }
+      if (outOfSpace(err)) {
+        log.warn('the work folder ran out of space mid-encode; removed the partial output');
+        return 'out-of-space';
       }
       if (local.signal.aborted || err instanceof FfmpegAbortedError) {
         log.info('paused with --now; returned the plan to the queue');
+        await hctx.emit(
+          {
+            type: 'encode.requeued',
+            data: {
+              library,
+              path,
+              reason: 'manual',
+              detail: 'pause --now stopped the running encode; it starts again on resume',
+              attempt: hctx.attempt,
+              abandoned: true,
+            },
+          },
+          { discriminator: `now-${hctx.attempt}-${run}` },
+        );
         throw new TransientError(`encoding ${path} was stopped by pause --now`, {
           cause: err,
           delayMs: 1_000,
@@ -514,17 +580,28 @@ async function encode(
             type: 'encode.failed',
             data: { library, path, encoder, reason: verdict.reason, permanent: true },
           });
-          return;
+          return 'done';
+        }
+      }
+      if (err instanceof OutputCommitError) {
+        const verdict = classifyFsError(err.cause);
+        if (verdict.permanent) {
+          await hctx.emit({
+            type: 'encode.failed',
+            data: { library, path, encoder, reason: verdict.reason, permanent: true },
+          });
+          return 'done';
         }
       }
       throw new TransientError(`encoding ${path} failed: ${(err as Error).message}`, {
         cause: err,
-        delayMs: env.retryDelayMs,
+        delayMs: backoffDelayMs(hctx.attempt, env.retryDelayMs),
       });
     }
     const elapsedMs = Date.now() - started;
     log.info({ elapsedMs }, 'encoded');
-    await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx);
+    await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx, written);
+    return 'done';
   } finally {
     unregister();
     release();
@@ -559,6 +636,7 @@ async function emitCompleted(
   encoder: string,
   measured: { elapsedMs: number; fps: number | null },
   hctx: HandlerContext,
+  written: { pixFmt?: string; pixFmtReason?: string } = {},
 ): Promise<void> {
   const { library, path, source, policyVersion, limits } = planned.data;
   const outputSize = (await stat(action.outputPath)).size;
@@ -576,6 +654,7 @@ async function emitCompleted(
       ...(measured.fps !== null ? { fps: measured.fps } : {}),
       policyVersion,
       ...(limits ? { limits } : {}),
+      ...written,
     },
   });
 }

@@ -5,6 +5,7 @@ import {
   buildEncodeArgs,
   ENCODE_PROFILES,
   EncodeProfileViolationError,
+  outputFormatFor,
   type EncodeArgsInput,
   type EncoderName,
 } from '../src/index.js';
@@ -128,5 +129,49 @@ describe('buildEncodeArgs (policy options)', () => {
     assert.match(r, / -map 0:v:0 -map 0:1 -map 0:3 -map 0:4 -vf /);
     assert.match(r, / -c:1 copy -c:2 aac -b:2 192k -c:3 mov_text -map_metadata /);
     assert.doesNotMatch(r, /0:2|-c:a/);
+  });
+});
+
+describe('output pixel format and frame size from the plan', () => {
+  it('libx265 writes the plan 4:4:4 at its exact odd size', () => {
+    const args = buildEncodeArgs(
+      input('libx265', { pixFmt: 'yuv444p', frameSize: { width: 321, height: 241 } }),
+    );
+    assert.equal(
+      render(args),
+      `${head} -i /lib/in put.mkv ${maps} -vf scale=321:241 -c:v libx265 -pix_fmt yuv444p -preset fast -crf 26 -x265-params log-level=error ${tailMkv}`,
+    );
+  });
+
+  it('maps the software format to each GPU encoder’s own (p010le, vaapi upload of p010)', () => {
+    const nvenc = buildEncodeArgs(input('hevc_nvenc', { pixFmt: 'yuv420p10le' }));
+    assert.ok(render(nvenc).includes('-c:v hevc_nvenc -pix_fmt p010le'));
+    const vaapi = buildEncodeArgs(
+      input('hevc_vaapi', { pixFmt: 'yuv420p10le', frameSize: { width: 320, height: 240 } }),
+    );
+    assert.ok(
+      render(vaapi).includes(
+        '-vf scale=320:240,format=p010,hwupload -c:v hevc_vaapi -pix_fmt vaapi',
+      ),
+    );
+  });
+
+  it('refuses a format the encoder cannot write', () => {
+    assert.throws(
+      () => buildEncodeArgs(input('libsvtav1', { pixFmt: 'yuv444p' })),
+      EncodeProfileViolationError,
+    );
+  });
+
+  it('a GPU encoder without 4:4:4 falls back to 4:2:0 of the same depth, saying so', () => {
+    assert.deepEqual(outputFormatFor(ENCODE_PROFILES.hevc_qsv, 'yuv444p10le'), {
+      pixFmt: 'yuv420p10le',
+      fallback: 'hevc_qsv cannot encode yuv444p10le: wrote yuv420p10le',
+    });
+    assert.deepEqual(outputFormatFor(ENCODE_PROFILES.libx265, 'yuv444p10le'), {
+      pixFmt: 'yuv444p10le',
+      fallback: null,
+    });
+    assert.equal(outputFormatFor(ENCODE_PROFILES.h264_nvenc, 'yuv422p').pixFmt, 'yuv420p');
   });
 });

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sampleEvent, type EventEnvelope } from '@conform/contracts';
+import { sampleEvent, type EventEnvelope, WORK_DIR_NAME } from '@conform/contracts';
 import {
   classifyFailure,
   decideEncode,
+  diskNeedFor,
+  ranOutOfSpace,
   outputPathFor,
   partialPathFor,
-  WORK_DIR_NAME,
 } from '../src/index.js';
 
 const planned = sampleEvent('file.planned', 'f123');
@@ -87,5 +88,21 @@ describe('classifyFailure', () => {
       media,
     });
     assert.deepEqual(verdict, { permanent: false });
+  });
+});
+
+describe('diskNeedFor (the rule shared with the planner)', () => {
+  const MiB = 1024 ** 2;
+  it('takes the estimate plus 10 % for a plan from before diskNeededBytes', () => {
+    const need = diskNeedFor(withData({ estimatedOutputBytes: 10 * MiB }));
+    assert.deepEqual(need, { bytes: 11 * MiB, why: 'estimated output 10.0 MiB + 10 %' });
+  });
+  it("takes the planner's figure when the policy's reserve made it larger", () => {
+    const need = diskNeedFor(withData({ estimatedOutputBytes: 10 * MiB, diskNeededBytes: 2e9 }));
+    assert.deepEqual(need, { bytes: 2e9, why: "the policy's reserve 1.9 GiB" });
+  });
+  it('knows ffmpeg running out of space when it says so', () => {
+    assert.equal(ranOutOfSpace(['[matroska] write: No space left on device']), true);
+    assert.equal(ranOutOfSpace(['Conversion failed!']), false);
   });
 });

@@ -47,7 +47,7 @@ describe('pause decider', () => {
       );
       assert.equal(e?.type, 'encoder.paused');
       assert.equal(e?.data.reason, 'low-disk');
-      assert.match(e?.data.detail ?? '', /1\.0 GiB free on \/lib, minimum 2\.0 GiB/);
+      assert.match(e?.data.detail ?? '', /1\.0 GiB free on \/lib, 2\.0 GiB needed/);
     });
     it('when inside a quiet window, then encoder.paused schedule', () => {
       const window = { from: '01:00', to: '07:00' };
@@ -103,6 +103,31 @@ describe('pause decider', () => {
       assert.deepEqual(
         events.map((e) => [e.type, e.data.reason]),
         [['encoder.resumed', 'low-disk']],
+      );
+    });
+  });
+
+  describe('given notify reported playback', () => {
+    const playback = (type: 'playback.started' | 'playback.ended') =>
+      sampleEvent(type, 'control') as PauseSourceEvent;
+    it("when it started, then encoder.paused playback with notify's detail", () => {
+      const events = decidePause(quiet, given(playback('playback.started')));
+      assert.deepEqual(
+        events.map((e) => [e.type, e.data.reason, e.data.detail]),
+        [['encoder.paused', 'playback', sampleEvent('playback.started').data.detail]],
+      );
+    });
+    it('when it ended after the grace period, then encoder.resumed playback', () => {
+      const state = given(
+        playback('playback.started'),
+        recorded('encoder.paused', 'playback'),
+        playback('playback.ended'),
+      );
+      assert.equal(isPaused(state), true);
+      const events = decidePause(quiet, state);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.data.reason]),
+        [['encoder.resumed', 'playback']],
       );
     });
   });

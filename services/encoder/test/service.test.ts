@@ -11,6 +11,7 @@ import {
   type EncodeTarget,
   type EventEnvelope,
   type EventType,
+  WORK_DIR_NAME,
 } from '@conform/contracts';
 import {
   EventPublisher,
@@ -24,7 +25,7 @@ import {
   type TestBus,
 } from '@conform/bus';
 import { generateClip, probeMedia, processesMentioning } from '@conform/media';
-import { outputPathFor, startEncoder, WORK_DIR_NAME } from '../src/index.js';
+import { outputPathFor, startEncoder } from '../src/index.js';
 
 let t: TestBus;
 let publisher: EventPublisher;

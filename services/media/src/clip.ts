@@ -14,6 +14,24 @@ export interface ClipOptions {
   subtitles?: boolean;
   /** 10-bit HEVC tagged HDR10 (BT.2020, PQ) with mastering-display and light-level metadata. */
   hdr10?: boolean;
+  /** Video codec beyond h264/hevc: MPEG-2, as broadcast recordings and DVDs hold it. */
+  mpeg2?: boolean;
+  /** Pixel format of the video (e.g. `yuv444p`, `yuv422p`); odd sizes need 4:4:4. */
+  pixFmt?: string;
+  /** Interlaced video, top field first (`-flags +ilme+ildct -top 1`). */
+  interlaced?: boolean;
+  /** Audio codec of every track; defaults to AAC. Lossless ones as real libraries hold them. */
+  audioCodec?: 'aac' | 'ac3' | 'flac' | 'pcm_s16le';
+  /** mp4/mkv: a PNG cover art stream with the attached_pic disposition. */
+  coverArt?: boolean;
+  /** mkv: a font attachment (`-attach` with a font mimetype), as styled subtitles carry. */
+  fontAttachment?: boolean;
+  /** mp4/mov: a QuickTime timecode track (a data stream), e.g. `01:00:00:00`. */
+  timecode?: string;
+  /** Chapters every second. */
+  chapters?: boolean;
+  /** mp4: index at the front, so a truncated copy still probes with its full duration. */
+  faststart?: boolean;
 }
 
 const LANGUAGES = ['eng', 'fra', 'deu', 'spa', 'ita', 'jpn', 'por', 'nld'];
@@ -29,15 +47,14 @@ export async function generateClip(opts: ClipOptions): Promise<void> {
   const height = opts.height ?? 240;
   const audioTracks = opts.audioTracks ?? 1;
   const mp4 = isMp4Family(opts.path);
-  const scratch = opts.subtitles ? await mkdtemp(join(tmpdir(), 'conform-clip-')) : null;
+  const needsScratch = opts.subtitles || opts.coverArt || opts.fontAttachment || opts.chapters;
+  const scratch = needsScratch ? await mkdtemp(join(tmpdir(), 'conform-clip-')) : null;
   try {
     const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error'];
-    args.push(
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc2=size=${width}x${height}:rate=25:duration=${durationSec}`,
-    );
+    // testsrc2 makes even sizes only: draw one pixel bigger and crop (in 4:4:4, so odd survives).
+    const odd = width % 2 === 1 || height % 2 === 1;
+    const drawn = odd ? `${width + (width % 2)}x${height + (height % 2)}` : `${width}x${height}`;
+    args.push('-f', 'lavfi', '-i', `testsrc2=size=${drawn}:rate=25:duration=${durationSec}`);
     for (let i = 0; i < audioTracks; i++) {
       const frequency = 440 + 110 * i;
       args.push(
@@ -47,22 +64,64 @@ export async function generateClip(opts: ClipOptions): Promise<void> {
         `sine=frequency=${frequency}:sample_rate=48000:duration=${durationSec}`,
       );
     }
-    if (scratch) {
+    let next = audioTracks + 1;
+    let subtitleInput: number | null = null;
+    let coverInput: number | null = null;
+    let chapterInput: number | null = null;
+    if (scratch && opts.subtitles) {
       const srt = join(scratch, 'subtitles.srt');
       await writeFile(srt, subtitleText(durationSec));
       args.push('-i', srt);
+      subtitleInput = next++;
+    }
+    if (scratch && opts.coverArt) {
+      const png = join(scratch, 'cover.png');
+      await runFfmpeg([
+        '-nostdin',
+        '-y',
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'color=c=red:size=64x64',
+        '-frames:v',
+        '1',
+        png,
+      ]);
+      args.push('-i', png);
+      coverInput = next++;
+    }
+    if (scratch && opts.chapters) {
+      const meta = join(scratch, 'chapters.txt');
+      await writeFile(meta, chapterText(durationSec));
+      args.push('-f', 'ffmetadata', '-i', meta);
+      chapterInput = next++;
     }
     args.push('-map', '0:v');
     for (let i = 0; i < audioTracks; i++) args.push('-map', `${i + 1}:a`);
-    if (scratch) args.push('-map', `${audioTracks + 1}:s`);
-    args.push(...(opts.hdr10 ? hdr10VideoArgs(mp4) : videoArgs(opts.videoCodec ?? 'h264', mp4)));
-    if (audioTracks > 0) args.push('-c:a', 'aac', '-b:a', '64k', '-ac', '2');
+    if (subtitleInput !== null) args.push('-map', `${subtitleInput}:s`);
+    if (coverInput !== null) args.push('-map', `${coverInput}:v`);
+    if (chapterInput !== null) args.push('-map_chapters', String(chapterInput));
+    if (odd) args.push('-vf', `format=yuv444p,crop=${width}:${height}:0:0`);
+    args.push(...(opts.hdr10 ? hdr10VideoArgs(mp4) : videoArgs(opts, mp4)));
+    if (opts.interlaced) args.push('-flags', '+ilme+ildct', '-top', '1');
+    if (coverInput !== null) args.push('-c:v:1', 'png', '-disposition:v:1', 'attached_pic');
+    if (audioTracks > 0) args.push(...audioArgs(opts.audioCodec ?? 'aac'));
     for (let i = 0; i < audioTracks; i++) {
       args.push(`-metadata:s:a:${i}`, `language=${LANGUAGES[i % LANGUAGES.length]}`);
     }
-    if (scratch) {
+    if (subtitleInput !== null) {
       args.push('-c:s', mp4 ? 'mov_text' : 'subrip', '-metadata:s:s:0', 'language=eng');
     }
+    if (scratch && opts.fontAttachment) {
+      // Not a real font, but muxed and tagged exactly as one: players match on the mimetype.
+      const font = join(scratch, 'DejaVuSans.ttf');
+      await writeFile(font, Buffer.alloc(2048, 7));
+      args.push('-attach', font, '-metadata:s:t:0', 'mimetype=application/x-truetype-font');
+    }
+    if (opts.timecode) args.push('-timecode', opts.timecode);
+    if (mp4 && opts.faststart) args.push('-movflags', '+faststart');
     args.push('-t', String(durationSec), '-f', mp4 ? 'mp4' : 'matroska', opts.path);
     await runFfmpeg(args);
   } finally {
@@ -70,8 +129,10 @@ export async function generateClip(opts: ClipOptions): Promise<void> {
   }
 }
 
-function videoArgs(codec: 'h264' | 'hevc', mp4: boolean): string[] {
-  const common = ['-pix_fmt', 'yuv420p', '-g', '25'];
+function videoArgs(opts: ClipOptions, mp4: boolean): string[] {
+  const codec = opts.videoCodec ?? 'h264';
+  const common = ['-pix_fmt', opts.pixFmt ?? 'yuv420p', '-g', '25'];
+  if (opts.mpeg2) return ['-c:v', 'mpeg2video', '-b:v', '1500k', ...common];
   if (codec === 'h264') return ['-c:v', 'libx264', '-preset', 'ultrafast', ...common];
   return [
     '-c:v',
@@ -104,6 +165,30 @@ function hdr10VideoArgs(mp4: boolean): string[] {
     ...['-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc'],
     ...(mp4 ? ['-tag:v', 'hvc1'] : []),
   ];
+}
+
+function audioArgs(codec: NonNullable<ClipOptions['audioCodec']>): string[] {
+  switch (codec) {
+    case 'aac':
+    case 'ac3':
+      return ['-c:a', codec, '-b:a', '64k', '-ac', '2'];
+    case 'flac':
+      // flac in mp4 is still marked experimental in ffmpeg 5.1.
+      return ['-c:a', 'flac', '-ac', '2', '-strict', '-2'];
+    case 'pcm_s16le':
+      return ['-c:a', 'pcm_s16le', '-ac', '2'];
+  }
+}
+
+/** ffmetadata with one chapter per second, titled. */
+function chapterText(durationSec: number): string {
+  const lines = [';FFMETADATA1'];
+  const count = Math.max(1, Math.floor(durationSec));
+  for (let i = 0; i < count; i++) {
+    lines.push('[CHAPTER]', 'TIMEBASE=1/1000', `START=${i * 1000}`);
+    lines.push(`END=${Math.min((i + 1) * 1000, durationSec * 1000)}`, `title=Chapter ${i + 1}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 function isMp4Family(path: string): boolean {

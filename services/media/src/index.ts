@@ -6,3 +6,4 @@ export * from './clip.js';
 export * from './encoders.js';
 export * from './colour.js';
 export * from './testing.js';
+export * from './health.js';

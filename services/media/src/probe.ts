@@ -137,7 +137,16 @@ export async function readFfprobe<T extends { streams?: unknown[] } = FfprobeOut
 ): Promise<T> {
   const result = await execa(
     'ffprobe',
-    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
+    [
+      '-v',
+      'error',
+      '-print_format',
+      'json',
+      '-show_format',
+      '-show_streams',
+      '-show_chapters',
+      path,
+    ],
     { reject: false, stdin: 'ignore', cancelSignal: opts.signal, forceKillAfterDelay: 2_000 },
   );
   if (result.code === 'ENOENT' && result.exitCode === undefined) {

@@ -1,8 +1,10 @@
 import type {
   DomainEvent,
+  DomainEventOf,
   EventEnvelope,
   FileDiscoveredData,
   FilePlannedData,
+  HealthReport,
   MediaSummary,
   SourceStamp,
 } from '@conform/contracts';
@@ -54,18 +56,74 @@ export function planDiscovery(
         ? {
             ...planned,
             decision: 'skip',
-            reasons: [held],
+            reasons: [held.why],
             target: null,
             estimatedOutputBytes: null,
+            heldBy: held.by,
           }
         : planned,
     },
   ];
 }
 
+/** Every reason of a held plan starts with this. */
+export const HELD_REASON_PREFIX = 'held: ';
+
+/** A file too fresh to plan (`holdNewFilesMinutes`): why, and when the hold ends. */
+export interface Hold {
+  reason: string;
+  untilMs: number;
+}
+
+/**
+ * Whether a file modified at `source.mtimeMs` is still held at `nowMs`: an *arr app may still
+ * rename, upgrade or replace what it has just imported. Pure.
+ */
+export function holdOf(source: SourceStamp, policy: Policy, nowMs: number): Hold | null {
+  const minutes = policy.holdNewFilesMinutes;
+  if (!minutes) return null;
+  const untilMs = source.mtimeMs + minutes * 60_000;
+  if (nowMs >= untilMs) return null;
+  const ago = Math.max(0, Math.floor((nowMs - source.mtimeMs) / 60_000));
+  return { reason: `${HELD_REASON_PREFIX}imported ${ago} min ago`, untilMs };
+}
+
+/** The plan that records a hold: a skip with the hold as its reason, nothing probed yet. Pure. */
+export function heldPlan(
+  discovered: FileDiscoveredData,
+  policy: Policy,
+  hold: Hold,
+): DomainEventOf<'file.planned'> {
+  const { library, path } = discovered;
+  return {
+    type: 'file.planned',
+    data: {
+      library,
+      path,
+      source: { size: discovered.size, mtimeMs: discovered.mtimeMs },
+      decision: 'skip',
+      reasons: [hold.reason],
+      policyVersion: policyVersion(policy),
+      target: null,
+      durationSec: null,
+      estimatedOutputBytes: null,
+    },
+  };
+}
+
+/** Whether a plan is a hold that must be re-checked when it ends. */
+export function isHeldPlan(planned: FilePlannedData): boolean {
+  return (
+    planned.decision === 'skip' && (planned.reasons[0]?.startsWith(HELD_REASON_PREFIX) ?? false)
+  );
+}
+
 /** What earlier outcomes of a file say about encoding it again: the policy versions they had. */
 export interface PlanningHistory {
-  /** Policy version of the latest verify.failed whose size guard failed, if any. */
+  /**
+   * Policy version of the latest outcome that kept the original for lack of saving (file.kept,
+   * or a verify.failed on its size guard from before file.kept existed), if any.
+   */
   sizeGuardFailedUnder: string | null;
   /** Policy version of the latest file.restored (the operator put the original back), if any. */
   restoredUnder: string | null;
@@ -78,12 +136,21 @@ export const NO_HISTORY: PlanningHistory = { sizeGuardFailedUnder: null, restore
  * (size guard), or an original the operator restored, would only be encoded again to the same
  * end; both hold until the policy changes.
  */
-export function heldBack(history: PlanningHistory, version: string): string | null {
+export function heldBack(
+  history: PlanningHistory,
+  version: string,
+): { why: string; by: 'kept' | 'restored' } | null {
   if (history.sizeGuardFailedUnder === version) {
-    return `an encode under policy ${version} failed the size guard; not planned again until the policy changes`;
+    return {
+      by: 'kept',
+      why: `an encode under policy ${version} saved too little and the original was kept; not planned again until the file or the policy changes`,
+    };
   }
   if (history.restoredUnder === version) {
-    return `the original was restored under policy ${version}; not planned again until the policy changes`;
+    return {
+      by: 'restored',
+      why: `the original was restored under policy ${version}; not planned again until the policy changes`,
+    };
   }
   return null;
 }
@@ -142,9 +209,59 @@ function plannedData(
     target: plan.target,
     durationSec: media.durationSec,
     estimatedOutputBytes: plan.estimatedOutputBytes,
-    ...(plan.decision === 'encode'
-      ? { limits: { maxSizeRatio: policy.guardrails.maxOutputRatio } }
-      : {}),
+    ...(plan.diskNeededBytes !== undefined ? { diskNeededBytes: plan.diskNeededBytes } : {}),
+    ...(plan.decision === 'encode' ? { limits: { maxSizeRatio: maxSizeRatioOf(policy) } } : {}),
+  };
+}
+
+/**
+ * The largest output/source ratio worth a swap: the policy's maxOutputRatio, tightened by its
+ * minimum saving (10 % saving means at most 0.9), so an output short of either is kept.
+ */
+export function maxSizeRatioOf(policy: Policy): number {
+  const bySaving = 1 - policy.guardrails.minSavingPercent / 100;
+  return Math.round(Math.min(policy.guardrails.maxOutputRatio, bySaving) * 10_000) / 10_000;
+}
+
+/** Whether a health check says the source is damaged: it ends early, or too many errors. Pure. */
+export function isDamaged(report: HealthReport, policy: Policy): boolean {
+  return report.endsEarly !== undefined || report.errorCount > policy.health.maxErrors;
+}
+
+/** Whether a plan needs the source's health checked before it is published. */
+export function needsHealthCheck(planned: FilePlannedData, policy: Policy): boolean {
+  return planned.decision === 'encode' && policy.health.check !== 'off';
+}
+
+/**
+ * A plan with its source's health check applied: unchanged when healthy; else `damaged`, with
+ * ffmpeg's own words in the reasons and the report attached, and nothing to encode. Pure.
+ */
+export function withHealth(
+  planned: FilePlannedData,
+  report: HealthReport,
+  policy: Policy,
+): FilePlannedData {
+  if (!isDamaged(report, policy)) return planned;
+  const reasons = [`the source failed its ${report.mode} health check (${report.checked})`];
+  if (report.endsEarly) reasons.push(report.endsEarly);
+  if (report.errorCount > 0) {
+    reasons.push(
+      `ffmpeg reported ${report.errorCount} decode error(s) (tolerated: ${policy.health.maxErrors}), first: ${report.errors[0] ?? ''}`,
+    );
+  }
+  reasons.push('not encoded; planned again when the file or the policy changes');
+  // Nothing is encoded, so neither encode limits nor a disk need apply.
+  const rest: FilePlannedData = { ...planned };
+  delete rest.limits;
+  delete rest.diskNeededBytes;
+  return {
+    ...rest,
+    decision: 'damaged',
+    reasons,
+    target: null,
+    estimatedOutputBytes: null,
+    health: report,
   };
 }
 

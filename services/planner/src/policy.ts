@@ -4,6 +4,7 @@ import {
   policyVersion as versionOf,
   type QualityPolicy,
 } from '@conform/config';
+import { checkFreeSpace, freeSpaceNeeded, isHdrTransfer } from '@conform/contracts';
 import type {
   EncodeTarget,
   MediaSummary,
@@ -11,7 +12,8 @@ import type {
   StreamInfo,
   StreamPlan,
 } from '@conform/contracts';
-import { matchesGlob } from './glob.js';
+import { matchesGlob } from '@conform/config';
+import { depthOf, outputPicture } from './picture.js';
 
 /** The quality policy the planner applies to one library (see @conform/config). */
 export type Policy = QualityPolicy;
@@ -44,11 +46,12 @@ export interface FilePlan {
   target: EncodeTarget | null;
   /** Estimated size of the output; null unless encoding. */
   estimatedOutputBytes: number | null;
+  /** Free bytes the encode needs on the library's filesystem (shared rule); set when encoding. */
+  diskNeededBytes?: number;
 }
 
 const MB = 1_000_000;
 const GB = 1_000_000_000;
-const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
 const MP4_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov']);
 const IMAGE_SUBTITLES = new Set(['hdmv_pgs_subtitle', 'dvd_subtitle', 'dvb_subtitle', 'xsub']);
 const MP4_AUDIO = new Set(['aac', 'ac3', 'eac3', 'mp3', 'alac', 'opus', 'flac']);
@@ -96,8 +99,7 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
       `duration ${round1(media.durationSec)} s is below the minimum ${policy.minimum.durationSec} s`,
     );
   }
-  const hdr =
-    video.colorTransfer && HDR_TRANSFERS.has(video.colorTransfer) ? video.colorTransfer : null;
+  const hdr = isHdrTransfer(video.colorTransfer) ? video.colorTransfer : null;
   if (hdr && policy.video.hdr === 'skip')
     return skip(`HDR video (${hdr}) and the policy skips HDR`);
 
@@ -138,15 +140,24 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     container = 'mkv';
   }
 
+  const picture = outputPicture(
+    video,
+    policy,
+    hdr !== null,
+    downscale ? policy.video.maxHeight : null,
+  );
   const target: EncodeTarget = {
     videoCodec: policy.video.codec,
     container,
     quality: { ...policy.video.quality },
     maxHeight: downscale ? policy.video.maxHeight : null,
-    tenBit: policy.video.tenBit || hdr !== null,
+    tenBit: depthOf(picture.pixFmt) === 10,
     keepHdr: hdr !== null,
+    pixFmt: picture.pixFmt,
+    frameSize: { width: picture.width, height: picture.height },
   };
   if (hdr) reasons.push(`HDR video (${hdr}): keep HDR10 colour metadata, 10-bit`);
+  reasons.push(...picture.reasons);
   if (media.streams) {
     target.streams = [
       ...planAudio(media.streams, policy, container, reasons),
@@ -170,15 +181,24 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     }
     reasons.push(`estimated saving ${savingPercent}% (${mb(input.size - estimate)} MB)`);
   }
+  // The shared rule: the encoder waits for exactly this much. Not a skip, which would stay
+  // until the file or the policy changed: the encoder pauses and resumes when space returns.
+  const need = freeSpaceNeeded({
+    estimatedOutputBytes: estimate,
+    sourceBytes: input.size,
+    reserveBytes: policy.guardrails.minFreeDiskGB * GB,
+  });
   if (input.freeBytes !== null) {
-    const needed = Math.max(policy.guardrails.minFreeDiskGB * GB, estimate ?? input.size);
-    if (input.freeBytes < needed) {
-      return skip(
-        `free space ${round1(input.freeBytes / GB)} GB is below the ${round1(needed / GB)} GB needed`,
-      );
-    }
+    const space = checkFreeSpace(input.freeBytes, need, input.library);
+    if (!space.ok) reasons.push(`${space.reason}: the encoder waits until there is room`);
   }
-  return { decision: 'encode', reasons, target, estimatedOutputBytes: estimate };
+  return {
+    decision: 'encode',
+    reasons,
+    target,
+    estimatedOutputBytes: estimate,
+    diskNeededBytes: need.bytes,
+  };
 }
 
 /** The resolution class a frame belongs to: the smallest configured height it fits (5% slack). */

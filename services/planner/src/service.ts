@@ -1,5 +1,3 @@
-import { stat, statfs } from 'node:fs/promises';
-import type { SourceStamp } from '@conform/contracts';
 import {
   consumerSpec,
   lastEventOf,
@@ -9,14 +7,18 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { tryProbeMedia } from '@conform/media';
+import { heldPlan, holdOf, NO_HISTORY, replanKnownFile, type PlanningHistory } from './decide.js';
 import {
-  checkFreshness,
-  NO_HISTORY,
-  planDiscovery,
-  replanKnownFile,
-  type PlanningHistory,
-} from './decide.js';
+  checkedHealth,
+  freeBytes,
+  planFromDisk,
+  probeLimit,
+  stillFresh,
+  type ProbeLimit,
+} from './disk.js';
+import { heldPlanHandler } from './held.js';
+import type { QueueRule } from './order.js';
+import { publishAtOnce, publishInQueueOrder, type PublishPlans } from './queue.js';
 import { readKnownFiles } from './known-files.js';
 import { DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
 
@@ -24,6 +26,10 @@ import { DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
 export interface LibraryPolicy {
   root: string;
   policy: Policy;
+  /** Queue order of its encodes within a planning batch (quality.yaml `order`). */
+  order?: QueueRule['order'];
+  /** Higher goes first within a planning batch; default 0. */
+  priority?: number;
 }
 
 /** Options of {@link startPlanner}. */
@@ -36,6 +42,13 @@ export interface PlannerOptions {
   libraries?: LibraryPolicy[];
   /** Re-decide known files whose plan came from another policy version at start; default true. */
   replanOnStart?: boolean;
+  /** The clock holds (`holdNewFilesMinutes`) are measured against; defaults to Date.now. */
+  now?: () => number;
+  /**
+   * When a library has an `order` or `priority`: how long plans are gathered before they are
+   * published in queue order, and at most how many; defaults 2 s and 64.
+   */
+  queueBatch?: { windowMs: number; max: number };
 }
 
 /** What a re-plan pass did. */
@@ -66,17 +79,32 @@ export async function startPlanner(
     },
     'planner policy',
   );
+  const historyOf = (fileId: string) => readPlanningHistory(ctx.bus, fileId);
+  const now = opts.now ?? Date.now;
+  const probeSlots = opts.slots ?? 2;
+  const ordered = (opts.libraries ?? []).some((l) => l.order || l.priority);
+  const batch = opts.queueBatch ?? { windowMs: 2_000, max: 64 };
+  // Ordering needs a batch's messages in flight at once; probes stay `slots` at a time.
+  const limit = probeLimit(probeSlots);
+  const publish = ordered ? publishInQueueOrder(queueRules(opts), batch) : publishAtOnce;
   const service = await startSubscriptions('planner', ctx, [
     {
       consumer: consumerSpec('planner', 'file.discovered'),
-      slots: opts.slots ?? 2,
-      handle: plannerHandler(policyOf, (fileId) => readPlanningHistory(ctx.bus, fileId)),
+      slots: ordered ? batch.max : probeSlots,
+      handle: plannerHandler(policyOf, historyOf, now, publish, limit),
     },
     // New content at a known path (the watcher keeps its id) is planned like a new file.
     {
       consumer: consumerSpec('planner', 'file.changed'),
+      slots: ordered ? batch.max : 1,
+      handle: plannerHandler(policyOf, historyOf, now, publish, limit),
+    },
+    // Held plans come back when their hold ends. They wait in this consumer of their own (naked
+    // with the remaining time), so however many are held, discoveries are never held up.
+    {
+      consumer: consumerSpec('planner', 'file.planned', { maxAckPending: 10_000, maxDeliver: 10 }),
       slots: 1,
-      handle: plannerHandler(policyOf, (fileId) => readPlanningHistory(ctx.bus, fileId)),
+      handle: heldPlanHandler(ctx.bus, policyOf, historyOf, now),
     },
   ]);
   if (opts.replanOnStart ?? true) {
@@ -93,6 +121,21 @@ export async function startPlanner(
 
 /** Which policy decides a file of `library`. */
 export type PolicyLookup = (library: string) => Policy;
+
+/** Each library's queue rule; libraries not listed queue last among priority 0. */
+export function queueRules(
+  opts: Pick<PlannerOptions, 'libraries'>,
+): (library: string) => QueueRule {
+  const libraries = opts.libraries ?? [];
+  const byRoot = new Map(
+    libraries.map((l, rank) => [
+      l.root,
+      { priority: l.priority ?? 0, rank, order: l.order ?? null } satisfies QueueRule,
+    ]),
+  );
+  const fallback: QueueRule = { priority: 0, rank: libraries.length, order: null };
+  return (library) => byRoot.get(library) ?? fallback;
+}
 
 /** Resolves the policy of each library from the options: its own, else the default. */
 export function policyLookup(opts: Pick<PlannerOptions, 'policy' | 'libraries'>): PolicyLookup {
@@ -117,8 +160,9 @@ export async function replanChangedFiles(
     const library = file.probed.data.library;
     if (!free.has(library)) free.set(library, await freeBytes(library));
     const policy = policyOf(library);
-    const next = replanKnownFile(file, policy, free.get(library) ?? null);
-    if (!next) continue;
+    const planned = replanKnownFile(file, policy, free.get(library) ?? null);
+    if (!planned) continue;
+    const next = await checkedHealth(planned, policy);
     await ctx.publisher.emit(next, {
       fileId: file.fileId,
       causation: file.probed,
@@ -135,10 +179,12 @@ export async function readPlanningHistory(
   fileId: string,
 ): Promise<PlanningHistory> {
   const failed = (await lastEventOf(bus, 'verify.failed', fileId))?.event;
+  const kept = (await lastEventOf(bus, 'file.kept', fileId))?.event;
   const restored = (await lastEventOf(bus, 'file.restored', fileId))?.event;
   const sizeGuardFailed = failed?.data.checks.some((c) => c.name === 'size-guard' && !c.passed);
   return {
-    sizeGuardFailedUnder: sizeGuardFailed ? (failed?.data.policyVersion ?? null) : null,
+    sizeGuardFailedUnder:
+      kept?.data.policyVersion ?? (sizeGuardFailed ? (failed?.data.policyVersion ?? null) : null),
     restoredUnder: restored?.data.policyVersion ?? null,
   };
 }
@@ -147,47 +193,21 @@ export async function readPlanningHistory(
 export function plannerHandler(
   policyOf: PolicyLookup,
   historyOf: (fileId: string) => Promise<PlanningHistory> = async () => NO_HISTORY,
+  now: () => number = Date.now,
+  publish: PublishPlans = publishAtOnce,
+  limit?: ProbeLimit,
 ): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.discovered' && event.type !== 'file.changed') return;
-    const discovered = event.data;
-    const freshness = checkFreshness(discovered, await currentStamp(discovered.path));
-    if (!freshness.fresh) {
-      hctx.log.info(
-        { path: discovered.path, why: freshness.why },
-        'file changed since it was discovered; waiting for the newer discovery',
-      );
+    const policy = policyOf(event.data.library);
+    const hold = holdOf(event.data, policy, now());
+    if (hold) {
+      if (!(await stillFresh(event.data, hctx))) return;
+      // Recorded as a plan so the status page says why; the held-plan consumer brings it back.
+      await hctx.emit(heldPlan(event.data, policy, hold), { discriminator: 'held' });
       return;
     }
-    const probe = await tryProbeMedia(discovered.path, { signal: hctx.signal });
-    if (!probe.ok) {
-      hctx.log.warn({ path: discovered.path, reason: probe.reason }, 'file is not readable media');
-    }
-    const policy = policyOf(discovered.library);
-    const free = await freeBytes(discovered.library);
-    const history = await historyOf(event.fileId);
-    for (const next of planDiscovery(discovered, probe, policy, free, history)) {
-      await hctx.emit(next);
-    }
+    const events = await planFromDisk(event.fileId, event.data, policyOf, historyOf, hctx, limit);
+    if (events) await publish(event.data.library, events, hctx);
   };
-}
-
-/** Free bytes for unprivileged users on the library's filesystem; null when it cannot be read. */
-export async function freeBytes(dir: string): Promise<number | null> {
-  try {
-    const s = await statfs(dir);
-    return s.bavail * s.bsize;
-  } catch {
-    return null;
-  }
-}
-
-async function currentStamp(path: string): Promise<SourceStamp | null> {
-  try {
-    const s = await stat(path);
-    return { size: s.size, mtimeMs: s.mtimeMs };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }

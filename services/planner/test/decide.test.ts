@@ -132,8 +132,10 @@ describe('planDiscovery given the file history', () => {
     assert.equal(planned.data.target, null);
     assert.match(
       planned.data.reasons[0] ?? '',
-      /failed the size guard; not planned again until the policy changes/,
+      /saved too little and the original was kept; not planned again until the file or the policy changes/,
     );
+    // The read model keeps showing it as kept, not as a skipped (judged) file.
+    assert.equal(planned.data.heldBy, 'kept');
   });
 
   it('after an operator restore under the same policy, skips', () => {

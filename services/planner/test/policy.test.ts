@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MediaSummary, StreamInfo } from '@conform/contracts';
+import { matchesGlob } from '@conform/config';
 import {
   DEFAULT_POLICY,
-  matchesGlob,
   planFile,
   policyVersion,
   type FilePlan,
@@ -156,17 +156,21 @@ const rows: Row[] = [
     reasons: [/estimated output is 0.6 of the source, above the limit 0.5/],
   },
   {
-    name: 'too little free disk',
+    name: 'too little free disk: planned, the encoder waits for the reserve',
     freeBytes: 5 * GB,
     policy: { guardrails: { minFreeDiskGB: 20 } },
-    decision: 'skip',
-    reasons: [/free space 5 GB is below the 20 GB needed/],
+    decision: 'encode',
+    reasons: [
+      /free space 4\.7 GiB on \/lib is below the 18\.6 GiB needed \(the policy's reserve 18\.6 GiB\): the encoder waits/,
+    ],
   },
   {
-    name: 'free disk smaller than the output itself',
+    name: 'free disk smaller than the output itself: real units, the estimate plus a margin',
     freeBytes: 1_000_000,
-    decision: 'skip',
-    reasons: [/free space 0 GB is below/],
+    decision: 'encode',
+    reasons: [
+      /free space 976\.6 KiB on \/lib is below the \d+\.\d MiB needed \(estimated output \d+\.\d MiB \+ 10 %\)/,
+    ],
   },
   {
     name: 'image subtitles in an mp4 target with imageSubtitlesInMp4: skip',

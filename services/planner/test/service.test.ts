@@ -113,7 +113,7 @@ describe('planner on the real bus', () => {
       what: 'file.planned after a size-guard failure',
     });
     assert.equal(planned.data.decision, 'skip');
-    assert.match(planned.data.reasons.join(' '), /size guard/);
+    assert.match(planned.data.reasons.join(' '), /saved too little and the original was kept/);
   });
 
   it('plans new content at a known path (file.changed) like a discovery', async () => {

@@ -1,11 +1,13 @@
-import { decodeEvent, SUBJECT_PREFIX } from '@conform/contracts';
+import {
+  decodeEvent,
+  PROGRESS_SUBJECT_PREFIX,
+  PROGRESS_SUBJECT_WILDCARD,
+  SUBJECT_PREFIX,
+} from '@conform/contracts';
 import type { Bus, Logger } from '@conform/bus';
 
 type NatsConnection = Bus['nc'];
 type Subscription = ReturnType<NatsConnection['subscribe']>;
-
-/** Core NATS subject prefix of the encoder's ephemeral progress (`conform.progress.<fileId>`). */
-export const PROGRESS_PREFIX = 'conform.progress';
 
 /** The latest progress an encoder reported for one file. */
 export interface EncodeProgress {
@@ -14,6 +16,11 @@ export interface EncodeProgress {
   percent: number | null;
   fps: number | null;
   speed: number | null;
+  /** Seconds left at the current speed, when the encoder said. */
+  etaSec: number | null;
+  /** The encoder node and ffmpeg encoder, when the encoder said. */
+  node: string | null;
+  encoder: string | null;
   /** When we received it, ISO-8601. */
   at: string;
 }
@@ -70,10 +77,13 @@ export function startLiveFeed(nc: NatsConnection | null, log: Logger): LiveFeed 
           });
         },
       }),
-      nc.subscribe(`${PROGRESS_PREFIX}.*`, {
+      nc.subscribe(PROGRESS_SUBJECT_WILDCARD, {
         callback: (err, msg) => {
           if (err) return;
-          const progress = parseProgress(msg.subject.slice(PROGRESS_PREFIX.length + 1), msg.data);
+          const progress = parseProgress(
+            msg.subject.slice(PROGRESS_SUBJECT_PREFIX.length + 1),
+            msg.data,
+          );
           if (!progress) {
             log.debug({ subject: msg.subject }, 'ignoring progress that is not JSON');
             return;
@@ -111,6 +121,7 @@ export function parseProgress(fileId: string, data: Uint8Array): EncodeProgress 
   if (typeof raw !== 'object' || raw === null) return null;
   const r = raw as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
   const fraction = num(r.fraction);
   const percent = num(r.percent) ?? (fraction !== null ? fraction * 100 : null);
   return {
@@ -118,6 +129,9 @@ export function parseProgress(fileId: string, data: Uint8Array): EncodeProgress 
     percent: percent === null ? null : Math.max(0, Math.min(100, percent)),
     fps: num(r.fps),
     speed: num(r.speed),
+    etaSec: num(r.etaSec),
+    node: str(r.node),
+    encoder: str(r.encoder),
     at: new Date().toISOString(),
   };
 }

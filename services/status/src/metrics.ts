@@ -18,7 +18,7 @@ import {
  */
 export function createMetricsRegistry(
   db: ReadModels['db'],
-  opts: { jsm?: JetStreamManager; extra?: Registry } = {},
+  opts: { jsm?: JetStreamManager; extra?: Registry; liveClients?: () => number } = {},
 ): Registry {
   const own = new Registry();
   // The bus metrics registry already has the process metrics; merging would register them twice.
@@ -62,6 +62,17 @@ export function createMetricsRegistry(
       this.set((await readSummary(db)).deadLetters);
     },
   });
+  if (opts.liveClients) {
+    const liveClients = opts.liveClients;
+    new Gauge({
+      name: 'conform_live_clients',
+      help: 'Open live event streams (SSE) of this status server.',
+      registers: [registry],
+      collect() {
+        this.set(liveClients());
+      },
+    });
+  }
   if (opts.jsm) {
     const jsm = opts.jsm;
     new Gauge({

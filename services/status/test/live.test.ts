@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
-import { sampleEvent, type EventEnvelope } from '@conform/contracts';
+import { sampleData, sampleEvent, type EventEnvelope } from '@conform/contracts';
 import {
   EventPublisher,
   createBusMetrics,
@@ -98,6 +98,83 @@ describe('status server on a live bus', () => {
     assert.match(eventId, /^[0-9a-f-]{36}$/);
   });
 
+  it('POST /api/files/:id/retry authenticates before it looks the file up', async () => {
+    const retry = (id: string, token?: string) =>
+      fetch(`${server.url}/api/files/${id}/retry`, {
+        method: 'POST',
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+    // Unknown and known ids answer alike without the token: no probing for which ids exist.
+    assert.equal((await retry('nobody')).status, 401);
+    assert.equal((await retry('fail1')).status, 401);
+    assert.equal((await retry('nobody', 'wrong')).status, 401);
+    assert.equal((await retry('nobody', TOKEN)).status, 404);
+  });
+
+  it('POST /api/files/:id/restore asks for the original path of a replaced file only', async () => {
+    const replaced = await publisher.publish(sampleEvent('file.replaced', 'swapped1'));
+    await projector.waitForSequence(replaced.seq);
+    const restore = (id: string) =>
+      fetch(`${server.url}/api/files/${id}/restore`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+    const refused = await restore('fail1');
+    assert.equal(refused.status, 409);
+    assert.match(
+      ((await refused.json()) as { message: string }).message,
+      /no replacement to undo \(status failed\)/,
+    );
+    const ok = await restore('swapped1');
+    assert.equal(ok.status, 202);
+    const history = (await (await fetch(`${server.url}/api/files/swapped1`)).json()) as {
+      events: { event: EventEnvelope }[];
+    };
+    const request = history.events.map((e) => e.event).find((e) => e.type === 'control.requested');
+    assert.ok(request?.type === 'control.requested');
+    assert.equal(request.data.action, 'restore');
+    assert.equal(request.data.path, sampleData['file.replaced'].path);
+  });
+
+  it('closing one status server leaves another server’s event streams open', async () => {
+    const other = await startStatusServer({ readModels, log: silentLogger(), bus: t.bus });
+    const third = await startStatusServer({ readModels, log: silentLogger(), bus: t.bus });
+    const controller = new AbortController();
+    try {
+      const res = await fetch(`${other.url}/api/events`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      assert.match(new TextDecoder().decode(first.value), /connected/);
+      await third.close();
+      let seen = '';
+      await eventually(async () => {
+        await publisher.publish(sampleEvent('file.discovered', 'after1'));
+        const { value, done } = await reader.read();
+        assert.equal(done, false, 'the stream of the server still running was ended');
+        seen += new TextDecoder().decode(value);
+        return seen.includes('"fileId":"after1"');
+      });
+    } finally {
+      controller.abort();
+      await other.close();
+    }
+  });
+
+  it('forgets an event stream once its client has gone', async () => {
+    const clients = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(/^conform_live_clients (\d+)$/m.exec(text)?.[1] ?? NaN);
+    };
+    const before = await clients();
+    assert.ok(Number.isInteger(before), 'conform_live_clients is exported');
+    const controller = new AbortController();
+    const res = await fetch(`${server.url}/api/events`, { signal: controller.signal });
+    await res.body!.getReader().read();
+    assert.equal(await clients(), before + 1);
+    controller.abort();
+    await eventually(async () => (await clients()) === before);
+  });
+
   it('streams published events and encoder progress over SSE', async () => {
     const controller = new AbortController();
     const res = await fetch(`${server.url}/api/events`, { signal: controller.signal });
@@ -126,6 +203,31 @@ describe('status server on a live bus', () => {
     };
     assert.equal(doc.openapi, '3.0.3');
     assert.ok(doc.paths['/api/jobs'] && doc.paths['/api/control/pause']);
+    // Generated from the route schemas: the query parameters are the ones the routes validate.
+    const files = doc.paths['/api/files'] as {
+      get: { parameters: { name: string; in: string; schema: { enum?: string[] } }[] };
+    };
+    const params = new Map(files.get.parameters.map((p) => [p.name, p]));
+    assert.deepEqual([...params.keys()].sort(), [
+      'library',
+      'limit',
+      'offset',
+      'order',
+      'q',
+      'sort',
+      'status',
+    ]);
+    assert.ok(params.get('status')?.schema.enum?.includes('dead-lettered'));
+    for (const path of [
+      '/api/queue',
+      '/api/nodes',
+      '/api/stats',
+      '/api/dry-run',
+      '/api/files/{id}/restore',
+    ]) {
+      assert.ok(doc.paths[path], `${path} is documented`);
+    }
+    assert.equal(doc.paths['/'], undefined, 'the dashboard itself is not an API route');
     const text = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(text, /^conform_projection_lag \d+$/m);
     assert.match(text, /^conform_files\{status="failed"\} 1$/m);

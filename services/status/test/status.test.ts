@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sampleData, sampleEvent, wrap, type EventEnvelope } from '@conform/contracts';
 import { silentLogger } from '@conform/bus';
-import { applyEvent, openReadModels, type FileRow, type ReadModels } from '@conform/projections';
+import {
+  applyBatch,
+  applyEvent,
+  openReadModels,
+  type FileRow,
+  type ReadModels,
+} from '@conform/projections';
 import { StatusListenError, startStatusServer, type StatusServer } from '../src/index.js';
 
 let dir: string;
@@ -264,5 +270,150 @@ describe('status server', () => {
       (err: unknown) =>
         err instanceof StatusListenError && /EADDRINUSE|address already in use/.test(err.message),
     );
+  });
+});
+
+describe('status server views', () => {
+  it('GET /api/files searches, sorts and says how many match in X-Total-Count', async () => {
+    const res = await fetch(`${server.url}/api/files?q=FILM&sort=updated&order=desc&limit=2`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-total-count'), '4');
+    const files = (await res.json()) as FileRow[];
+    assert.equal(files.length, 2);
+    assert.ok(files[0]!.lastSequence > files[1]!.lastSequence);
+    const none = await fetch(`${server.url}/api/files?q=nothing-like-this`);
+    assert.equal(none.headers.get('x-total-count'), '0');
+    assert.equal((await get('/api/files?sort=bogus')).status, 400);
+  });
+
+  it('GET /api/queue lists queued files in plan order and the running encode', async () => {
+    const r = await get('/api/queue');
+    assert.equal(r.status, 200);
+    const q = r.body as {
+      queued: FileRow[];
+      queuedTotal: number;
+      active: { fileId: string }[];
+      pause: { paused: boolean };
+    };
+    assert.deepEqual(
+      q.queued.map((f) => f.fileId),
+      ['fqueued'],
+    );
+    assert.equal(q.queuedTotal, 1);
+    assert.deepEqual(
+      q.active.map((a) => a.fileId),
+      ['fshow'],
+    );
+    assert.equal(q.pause.paused, false);
+  });
+
+  it('GET /api/stats has savings per day and library, compliance and failures', async () => {
+    const s = (await get('/api/stats')).body as {
+      savingsByDay: { day: string; bytesSaved: number }[];
+      savingsByLibrary: { library: string; bytesSaved: number }[];
+      compliance: { library: string }[];
+      failuresByReason: unknown[];
+      encodeTime: unknown[];
+    };
+    assert.deepEqual(
+      s.savingsByDay.map((d) => [d.day, d.bytesSaved]),
+      [['2026-01-01', 600_000]],
+    );
+    assert.deepEqual(s.savingsByLibrary, [
+      { library: '/media/movies', bytesSaved: 600_000, filesReplaced: 1 },
+    ]);
+    assert.equal(s.compliance.length, 2);
+  });
+
+  it('GET /api/nodes is empty without a bus; /api/dry-run answers 503 without a policy', async () => {
+    assert.deepEqual((await get('/api/nodes')).body, { nodes: [], unreadable: [] });
+    const dry = await get('/api/dry-run');
+    assert.equal(dry.status, 503);
+    assert.match((dry.body as { message: string }).message, /without the policy/);
+  });
+
+  it('GET /api/dry-run serves the report the dryRun option computes', async () => {
+    const report = {
+      files: [],
+      totals: { encode: 0, skip: 0, compliant: 0, damaged: 0, estimatedBytesSaved: 0, changes: 0 },
+    };
+    const s = await startStatusServer({
+      readModels,
+      log: silentLogger(),
+      dryRun: async () => report,
+    });
+    try {
+      const r = await get('/api/dry-run', s.url);
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.body, report);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('serves the dashboard’s script, stylesheet and the bundled chart library', async () => {
+    for (const [path, type] of [
+      ['/', /text\/html/],
+      ['/assets/app.js', /javascript/],
+      ['/assets/files.js', /javascript/],
+      ['/assets/activity.js', /javascript/],
+      ['/assets/stats.js', /javascript/],
+      ['/assets/shared.js', /javascript/],
+      ['/assets/app.css', /text\/css/],
+      ['/assets/vendor/chart.umd.min.js', /javascript/],
+    ] as const) {
+      const res = await fetch(`${server.url}${path}`);
+      assert.equal(res.status, 200, path);
+      assert.match(res.headers.get('content-type') ?? '', type, path);
+    }
+  });
+});
+
+describe('status server read-model defects (issue 11)', () => {
+  it('GET /api/files drops a failure reason once the file is compliant', async () => {
+    const models = openReadModels(':memory:');
+    const s = await startStatusServer({ readModels: models, log: silentLogger() });
+    try {
+      const compliant = wrap(
+        {
+          type: 'file.planned',
+          data: { ...sampleData['file.planned'], decision: 'compliant', reasons: [], target: null },
+        },
+        { fileId: 'fagain', producer: 'test@host', time: new Date('2026-01-02T00:00:00.000Z') },
+      );
+      await applyEvent(models.db, sampleEvent('encode.failed', 'fagain'), 1);
+      const failed = ((await get('/api/files', s.url)).body as FileRow[])[0];
+      assert.match(failed?.reason ?? '', /ffmpeg exited 1/);
+      await applyEvent(models.db, compliant, 2);
+      const [row] = (await get('/api/files', s.url)).body as FileRow[];
+      assert.equal(row?.status, 'compliant');
+      assert.equal(row?.reason, null);
+    } finally {
+      await s.close();
+      await models.close();
+    }
+  });
+
+  it('GET /api/files/:id lists a file’s failures even behind 1,000 newer ones', async () => {
+    const models = openReadModels(':memory:');
+    const s = await startStatusServer({ readModels: models, log: silentLogger() });
+    try {
+      await applyEvent(models.db, sampleEvent('encode.failed', 'fold'), 1);
+      const batch = Array.from({ length: 1_001 }, (_, i) => ({
+        event: sampleEvent('encode.failed', `fnew${i}`),
+        position: i + 2,
+      }));
+      applyBatch(models.sqlite, batch);
+      const r = await get('/api/files/fold', s.url);
+      assert.equal(r.status, 200);
+      const failures = (r.body as { failures: { fileId: string }[] }).failures;
+      assert.deepEqual(
+        failures.map((f) => f.fileId),
+        ['fold'],
+      );
+    } finally {
+      await s.close();
+      await models.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { WORK_DIR_NAME } from '@conform/contracts';
 import {
   consumerSpec,
   startSubscriptions,
@@ -69,6 +70,7 @@ export async function verifyEncode(
     completed.source.size,
     completed.target,
     limits,
+    completed.pixFmt,
   );
   if (!allPassed(checks)) return checks;
   const decode = decodeCheck(await decodePass(outputPath, opts));
@@ -111,7 +113,7 @@ export async function sourceChangedCheck(
  * for good; only inside `<library>/.conform-work/` (invariant 6).
  */
 async function discardStaleOutput(completed: EncodeCompletedData): Promise<boolean> {
-  const workDir = join(resolve(completed.library), '.conform-work');
+  const workDir = join(resolve(completed.library), WORK_DIR_NAME);
   const rel = relative(workDir, resolve(completed.outputPath));
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return false;
   await rm(resolve(completed.outputPath), { force: true });

@@ -1,3 +1,4 @@
+import { isHdrTransfer } from '@conform/contracts';
 import type {
   DomainEvent,
   EncodeCompletedData,
@@ -37,8 +38,6 @@ const CONTAINER_FORMATS: Record<EncodeTarget['container'], RegExp> = {
   mkv: /(^|,)matroska(,|$)/,
 };
 
-const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
-
 /** The failed `output-probes` check of an output ffprobe cannot read; nothing else is measurable. */
 export function unreadableOutputCheck(reason: string): VerificationCheck {
   return { name: 'output-probes', passed: false, measured: reason, limit: 'readable media' };
@@ -59,8 +58,12 @@ export function probeChecks(
   sourceSizeBytes: number,
   target: EncodeTarget,
   limits: Required<VerificationLimits>,
+  /** The format the encoder wrote when it had to differ from the plan's (encode.completed). */
+  writtenPixFmt?: string,
 ): VerificationCheck[] {
   const codec = output.video?.codec ?? null;
+  // The plan's format; events from before plans named one fall back to the source's.
+  const expectedPixFmt = writtenPixFmt ?? target.pixFmt ?? source.video?.pixFmt ?? null;
   return [
     { name: 'output-probes', passed: true, measured: 'readable media', limit: 'readable media' },
     {
@@ -78,7 +81,8 @@ export function probeChecks(
     durationCheck(source.durationSec, output.durationSec),
     streamsCheck('audio-streams', source.audioLanguages, output.audioLanguages),
     streamsCheck('subtitle-streams', source.subtitleLanguages, output.subtitleLanguages),
-    pixelFormatCheck(source, output),
+    pixelFormatCheck(output, expectedPixFmt),
+    ...(target.frameSize ? [frameSizeCheck(output, target.frameSize)] : []),
     hdrCheck(source, output),
     sizeGuardCheck(sourceSizeBytes, output.sizeBytes, limits.maxSizeRatio),
   ];
@@ -120,9 +124,9 @@ function normalPixFmt(pixFmt: string | null): string | null {
   return pixFmt?.replace(/^yuvj/, 'yuv') ?? null;
 }
 
-/** The output keeps the source's pixel format, so 10-bit stays 10-bit and 4:2:0 stays 4:2:0. */
-function pixelFormatCheck(source: MediaFacts, output: MediaFacts): VerificationCheck {
-  const want = normalPixFmt(source.video?.pixFmt ?? null);
+/** The output has the pixel format the plan asked for (chroma and bit depth from the policy). */
+function pixelFormatCheck(output: MediaFacts, expected: string | null): VerificationCheck {
+  const want = normalPixFmt(expected);
   const got = normalPixFmt(output.video?.pixFmt ?? null);
   return {
     name: 'pixel-format',
@@ -132,13 +136,23 @@ function pixelFormatCheck(source: MediaFacts, output: MediaFacts): VerificationC
   };
 }
 
+/** The output frame has exactly the size the plan worked out (even-rounded, downscaled). */
+function frameSizeCheck(
+  output: MediaFacts,
+  want: { width: number; height: number },
+): VerificationCheck {
+  const got = output.video ? `${output.video.width}x${output.video.height}` : null;
+  const limit = `${want.width}x${want.height}`;
+  return { name: 'frame-size', passed: got === limit, measured: got, limit };
+}
+
 /** An HDR source (PQ or HLG) must keep its primaries, transfer and matrix tags. */
 function hdrCheck(source: MediaFacts, output: MediaFacts): VerificationCheck {
   const tags = (v: MediaFacts['video']) =>
     `${v?.colorPrimaries ?? '-'}/${v?.colorTransfer ?? '-'}/${v?.colorSpace ?? '-'}`;
-  const sourceHdr = HDR_TRANSFERS.has(source.video?.colorTransfer ?? '');
+  const sourceHdr = isHdrTransfer(source.video?.colorTransfer);
   if (!sourceHdr) {
-    const outputHdr = HDR_TRANSFERS.has(output.video?.colorTransfer ?? '');
+    const outputHdr = isHdrTransfer(output.video?.colorTransfer);
     return {
       name: 'hdr-metadata',
       passed: !outputHdr,

@@ -291,3 +291,54 @@ describe('verificationEvent', () => {
     assert.equal('policyVersion' in e.data, false);
   });
 });
+
+describe('pixel format and frame size from the plan', () => {
+  const yuv444: MediaFacts = {
+    ...source,
+    video: { ...source.video!, width: 321, height: 241, pixFmt: 'yuv444p' },
+  };
+  const out = (pixFmt: string, width: number, height: number): MediaFacts => ({
+    ...good,
+    video: { ...good.video!, pixFmt, width, height },
+  });
+  const planned: EncodeTarget = {
+    ...mp4,
+    pixFmt: 'yuv420p',
+    frameSize: { width: 320, height: 240 },
+  };
+
+  it('holds a 4:4:4 source’s output to the plan’s 4:2:0 and its even size, not the source’s', () => {
+    const checks = probeChecks(yuv444, out('yuv420p', 320, 240), 1_000_000, planned, limits);
+    assert.deepEqual(failedNames(checks), []);
+    assert.deepEqual(named(checks, 'pixel-format'), {
+      name: 'pixel-format',
+      passed: true,
+      measured: 'yuv420p',
+      limit: 'yuv420p',
+    });
+    assert.deepEqual(named(checks, 'frame-size'), {
+      name: 'frame-size',
+      passed: true,
+      measured: '320x240',
+      limit: '320x240',
+    });
+  });
+
+  it('fails an output that kept the source’s format when the plan said otherwise', () => {
+    const checks = probeChecks(yuv444, out('yuv444p', 321, 241), 1_000_000, planned, limits);
+    assert.deepEqual(failedNames(checks), ['pixel-format', 'frame-size']);
+  });
+
+  it('holds the output to the format the encoder says it had to write instead', () => {
+    const target = { ...planned, pixFmt: 'yuv444p10le' };
+    const checks = probeChecks(
+      yuv444,
+      out('yuv420p10le', 320, 240),
+      1_000_000,
+      target,
+      limits,
+      'yuv420p10le',
+    );
+    assert.equal(named(checks, 'pixel-format').passed, true);
+  });
+});

@@ -1,4 +1,5 @@
-import { extname, isAbsolute, relative, sep } from 'node:path';
+import { relativeInside } from '@conform/contracts';
+import { extname, sep } from 'node:path';
 import { matchesGlob } from '@conform/config';
 
 /** Extensions (lower case, with the dot) of files the pipeline treats as videos. */
@@ -25,16 +26,6 @@ export const PARTIAL_SUFFIXES: readonly string[] = [
   '.tmp',
   '.crdownload',
 ];
-
-/**
- * The path relative to `root`, or null when it is the root itself or lies outside it.
- * Both must be absolute and normalised.
- */
-export function relativeInside(root: string, path: string): string | null {
-  const rel = relative(root, path);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return null;
-  return rel;
-}
 
 /**
  * True for anything below `root` with a path segment starting with `.`: hidden folders,

@@ -1,5 +1,6 @@
 // The watcher's filesystem edge: checking the configured roots, watching them, walking them
 // and statting one candidate path. Nothing here decides anything; it reports what is there.
+import { relativeInside } from '@conform/contracts';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -8,7 +9,6 @@ import { LibraryRootError } from './errors.js';
 import {
   isHiddenBelow,
   libraryFilter,
-  relativeInside,
   type LibraryFilter,
   type LibraryFilterOptions,
 } from './filters.js';

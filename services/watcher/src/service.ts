@@ -1,6 +1,7 @@
 // Wiring of the watcher: the filesystem edge (library-fs) feeds the stability and catalogue
 // deciders, whose announcements go out through the outbox; the log follower keeps the
 // catalogue in step with what the event log says.
+import { relativeInside } from '@conform/contracts';
 import type { FSWatcher } from 'chokidar';
 import type { EventEnvelope } from '@conform/contracts';
 import { provisionEventLog, type RunningService, type ServiceContext } from '@conform/bus';
@@ -14,7 +15,6 @@ import {
 } from './decide.js';
 import { fingerprintFile } from './fingerprint.js';
 import { followEventLog, type EventLogFollower } from './log-follower.js';
-import { relativeInside } from './filters.js';
 import {
   checkLibraries,
   observePath,

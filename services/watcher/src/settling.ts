@@ -1,7 +1,7 @@
 // The paths still settling, each with its stability state, and the files found stable that
 // wait for a fingerprint. Driven by the pure stability decider; holds no other logic.
+import { relativeInside } from '@conform/contracts';
 import { basename } from 'node:path';
-import { relativeInside } from './filters.js';
 import type { Library } from './library-fs.js';
 import { stabilityDecider, type PathStability, type StabilityInput } from './stability.js';
 

@@ -61,7 +61,11 @@ export function register(program: Command): void {
     .description("print a file's whole history straight from the event log")
     .option('--nats <url>', 'NATS server URL (env NATS_URL); default: the embedded store')
     .option('--state-dir <dir>', 'where the read models live (env CONFORM_STATE_DIR)')
-    .action(async (pathOrId: string, flags: LogReaderFlags) => {
+    .option(
+      '--json',
+      'print { path, fileId, events: [{ sequence, subject, headers, event, error }] }',
+    )
+    .action(async (pathOrId: string, flags: LogReaderFlags & { json?: boolean }) => {
       await withEventLog(flags, async (bus, stateDir) => {
         const fileId = await resolveFileId(pathOrId, stateDir, bus);
         const history = await readFileHistory(bus, fileId);
@@ -70,6 +74,11 @@ export function register(program: Command): void {
             'NO_HISTORY',
             `the event log has no events for ${pathOrId} (${fileId})`,
           );
+        }
+        if (flags.json) {
+          const out = { path: pathOrId, fileId, events: history };
+          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+          return;
         }
         process.stdout.write(
           `${pathOrId} (file id ${fileId}), subject conform.evt.*.*.${fileId}\n`,

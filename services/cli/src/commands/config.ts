@@ -27,8 +27,22 @@ export function register(program: Command): void {
     .command('validate')
     .description('validate a quality.yaml against its JSON Schema; exits non-zero when invalid')
     .argument('[file]', 'the file to check', DEFAULT_QUALITY_CONFIG_PATH)
-    .action(async (file: string) => {
+    .option('--json', 'print { file, valid, libraries: [{ name, root, codec, policyVersion }] }')
+    .action(async (file: string, flags: { json?: boolean }) => {
       const loaded = await loadConfigOrFail(file);
+      if (flags.json) {
+        const libraries = loaded.libraries.map((lib) => ({
+          name: lib.name,
+          root: lib.root,
+          codec: lib.policy.video.codec,
+          policyVersion: lib.policyVersion,
+          archive: lib.keepOriginals ? null : lib.archive,
+        }));
+        process.stdout.write(
+          `${JSON.stringify({ file: loaded.file, valid: true, libraries }, null, 2)}\n`,
+        );
+        return;
+      }
       const out = [`${loaded.file}: valid`];
       for (const lib of loaded.libraries) {
         out.push(

@@ -12,6 +12,8 @@ import { register as registerRetry } from './retry.js';
 import { register as registerReplay } from './replay.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerStatus } from './status.js';
+import { register as registerClean } from './clean.js';
+import { register as registerLs } from './ls.js';
 
 /** Every `conform` subcommand; a new command is a file in this folder and a line here. */
 export const commands: ((program: Command) => void)[] = [
@@ -28,4 +30,6 @@ export const commands: ((program: Command) => void)[] = [
   registerReplay,
   registerAudit,
   registerStatus,
+  registerClean,
+  registerLs,
 ];

@@ -4,92 +4,16 @@ import {
   connectBus,
   EVENT_LOG_STREAM,
   isNotFound,
-  startNatsServer,
+  silentLogger,
+  startEmbeddedNats,
   type Bus,
   type NatsServerHandle,
 } from '@conform/bus';
-import type { PlanDecision } from '@conform/contracts';
-import {
-  freeBytes,
-  planFile,
-  policyLookup,
-  policyVersion,
-  readKnownFiles,
-  type KnownFile,
-  type PolicyLookup,
-} from '@conform/planner';
-import { join } from 'node:path';
+import type { DryRunReport } from '@conform/contracts';
+import { DEFAULT_POLICY, dryRun, dryRunFromLog, policyLookup } from '@conform/planner';
 import { CliError, UsageError } from '../errors.js';
 import { defaultStateDir } from '../settings.js';
 import { loadConfigOrFail } from './config.js';
-
-/** One file's row in the dry-run report. */
-export interface DryRunRow {
-  path: string;
-  library: string;
-  decision: PlanDecision;
-  reasons: string[];
-  policyVersion: string;
-  /** The version of the file's last recorded plan; null if it has none. */
-  lastPolicyVersion: string | null;
-  /** Whether the planner would publish a new plan (decision or target differ from the last). */
-  changes: boolean;
-  sizeBytes: number;
-  estimatedOutputBytes: number | null;
-  estimatedBytesSaved: number;
-}
-
-/** The dry-run report: every row and the totals. */
-export interface DryRunReport {
-  files: DryRunRow[];
-  totals: Record<PlanDecision, number> & { estimatedBytesSaved: number; changes: number };
-}
-
-/** Decides every known file under the given policies without publishing anything. Pure. */
-export function dryRun(
-  known: KnownFile[],
-  policyOf: PolicyLookup,
-  freeOf: (library: string) => number | null,
-): DryRunReport {
-  const files = known
-    .filter((k) => !k.settled)
-    .map((k): DryRunRow => {
-      const { library, path, source, media } = k.probed.data;
-      const policy = policyOf(library);
-      const plan = planFile(
-        { library, path, size: source.size, media, freeBytes: freeOf(library) },
-        policy,
-      );
-      const last = k.planned?.data ?? null;
-      const saved =
-        plan.decision === 'encode' && plan.estimatedOutputBytes !== null
-          ? Math.max(0, source.size - plan.estimatedOutputBytes)
-          : 0;
-      return {
-        path,
-        library,
-        decision: plan.decision,
-        reasons: plan.reasons,
-        policyVersion: policyVersion(policy),
-        lastPolicyVersion: last?.policyVersion ?? null,
-        changes:
-          !last ||
-          last.decision !== plan.decision ||
-          JSON.stringify(last.target) !== JSON.stringify(plan.target),
-        sizeBytes: source.size,
-        estimatedOutputBytes: plan.estimatedOutputBytes,
-        estimatedBytesSaved: saved,
-      };
-    })
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const totals = { encode: 0, skip: 0, compliant: 0, estimatedBytesSaved: 0, changes: 0 };
-  for (const f of files) {
-    totals[f.decision]++;
-    totals.estimatedBytesSaved += f.estimatedBytesSaved;
-    if (f.changes) totals.changes++;
-  }
-  return { files, totals };
-}
 
 /** The report as text a person reads: one block per file, then the totals. */
 export function formatDryRun(report: DryRunReport): string {
@@ -147,13 +71,7 @@ export function register(program: Command): void {
           policy: config?.defaults,
           libraries: config?.libraries.map((l) => ({ root: l.root, policy: l.policy })),
         });
-        const known = await withEventLog(flags, readKnownFiles);
-        const free = new Map<string, number | null>();
-        for (const k of known) {
-          const lib = k.probed.data.library;
-          if (!free.has(lib)) free.set(lib, await freeBytes(lib));
-        }
-        const report = dryRun(known, policyOf, (lib) => free.get(lib) ?? null);
+        const report = await withEventLog(flags, (bus) => dryRunFromLog(bus, policyOf));
         process.stdout.write(
           flags.json ? JSON.stringify(report, null, 2) + '\n' : formatDryRun(report),
         );
@@ -162,15 +80,16 @@ export function register(program: Command): void {
 }
 
 /** Connects to the given NATS, or starts one on the state directory's store for the read. */
-async function withEventLog<T>(
+async function withEventLog(
   flags: { nats?: string; stateDir?: string },
-  read: (bus: Bus) => Promise<T[]>,
-): Promise<T[]> {
+  read: (bus: Bus) => Promise<DryRunReport>,
+): Promise<DryRunReport> {
   const url = flags.nats || process.env.NATS_URL || null;
   let server: NatsServerHandle | null = null;
   if (!url) {
     const stateDir = flags.stateDir ?? defaultStateDir();
-    server = await startNatsServer({ storeDir: join(stateDir, 'nats') });
+    // Under the state directory's lock: never a second server on a store conform up holds.
+    server = await startEmbeddedNats({ stateDir, log: silentLogger() });
   }
   let bus: Bus | null = null;
   try {
@@ -182,7 +101,13 @@ async function withEventLog<T>(
         throw err;
       },
     );
-    return exists ? await read(bus) : [];
+    return exists
+      ? await read(bus)
+      : dryRun(
+          [],
+          () => DEFAULT_POLICY,
+          () => null,
+        );
   } catch (err) {
     throw new CliError(
       'EVENT_LOG_UNREADABLE',

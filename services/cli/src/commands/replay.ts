@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { connectBus, startNatsServer, type Bus } from '@conform/bus';
+import { connectBus, silentLogger, startEmbeddedNats, type Bus } from '@conform/bus';
 import { replayReadModels } from '@conform/projections';
 import { CliError } from '../errors.js';
 import { DEFAULT_PORT, defaultStateDir } from '../settings.js';
@@ -38,7 +38,8 @@ export async function withEventLog<T>(
           'pass --nats URL of its nats-server (see its log), or stop it first',
       );
     }
-    const server = await startNatsServer({ storeDir: join(stateDir, 'nats') }).catch(
+    // Under the state directory's lock: never a second server on a store conform up holds.
+    const server = await startEmbeddedNats({ stateDir, log: silentLogger() }).catch(
       (err: unknown) => {
         throw new CliError(
           'NATS_START',

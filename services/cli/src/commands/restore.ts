@@ -2,7 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { connectBus, EventPublisher, eventually } from '@conform/bus';
-import { lastEventOf, lastEventsOfType } from '@conform/archiver';
+import { lastEventOf, lastEventsOfType } from '@conform/bus';
 import { CliError, UsageError } from '../errors.js';
 
 /** Registers `conform restore PATH`. */

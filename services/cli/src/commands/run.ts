@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { connectionOptions, logger, runUntilSignalled } from '../lifecycle.js';
 import { SERVICE_NAMES, type ServiceToRun } from '../runtime.js';
 import { checkLibraries, resolveSettings, type RawFlags } from '../settings.js';
+import { settingsFromConfig } from './up.js';
 
 /** Registers `conform run`. */
 export function register(program: Command): void {
@@ -17,26 +18,37 @@ export function register(program: Command): void {
         '--path-map <from=to>',
         'where this node sees a canonical (watcher) path, repeatable (env CONFORM_PATH_MAP, comma-separated)',
         (entry: string, all: string[] = []) => [...all, entry],
+      )
+      .option(
+        '--config <file>',
+        'quality.yaml: libraries, policy and integrations (notify needs it; env CONFORM_CONFIG)',
       ),
-  ).action(async (service: string, flags: RawFlags) => {
+  ).action(async (service: string, flags: RawFlags & { config?: string }) => {
     if (!(SERVICE_NAMES as readonly string[]).includes(service)) {
       throw new UsageError(
         `unknown service "${service}"; choose one of ${SERVICE_NAMES.join(', ')}`,
       );
     }
     const needsLibrary = service === 'watcher' || service === 'archiver';
-    const settings = resolveSettings(flags, process.env, { requireLibrary: needsLibrary });
+    // Compose passes the mounted quality.yaml; --library/--archive still win for a quick start.
+    const config = flags.config ?? (flags.library ? undefined : process.env.CONFORM_CONFIG);
+    const settings = config
+      ? await settingsFromConfig(flags, config)
+      : resolveSettings(flags, process.env, { requireLibrary: needsLibrary });
     if (!settings.natsUrl) {
       throw new UsageError('conform run needs a NATS server: --nats URL or NATS_URL');
     }
+    // notify only talks to servers about paths; it never touches the library folders itself.
     // Configured paths are canonical; this node checks them where it reaches them.
-    await checkLibraries(
-      settings.libraries.map((l) => ({
-        ...l,
-        root: settings.pathMap.toLocal(l.root),
-        archive: settings.pathMap.toLocal(l.archive),
-      })),
-    );
+    if (service !== 'notify') {
+      await checkLibraries(
+        settings.libraries.map((l) => ({
+          ...l,
+          root: settings.pathMap.toLocal(l.root),
+          archive: settings.pathMap.toLocal(l.archive),
+        })),
+      );
+    }
     await runUntilSignalled(settings, [service as ServiceToRun], logger());
   });
 }

@@ -1,19 +1,33 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { CliError } from '../errors.js';
-import { DEFAULT_PORT } from '../settings.js';
+import { MultiBar, type SingleBar } from 'cli-progress';
+import { UsageError } from '../errors.js';
+import { defaultStatusUrl, getStatusJson } from './status-api.js';
 
 /** The part of /api/summary the terminal shows. */
-interface SummaryBody {
+export interface SummaryBody {
   total: number;
   counts: Record<string, number>;
-  compliance: { percent: number; conforming: number; judged: number };
+  compliance: {
+    percent: number;
+    conforming: number;
+    judged: number;
+    /** Absent from servers older than the kept/damaged outcomes. */
+    excluded?: Record<string, number>;
+  };
   bytesSaved: number;
   queueDepth: number;
   deadLetters: number;
   activeEncodes: {
+    fileId: string;
     path: string;
     encoder: string;
-    progress: { percent: number | null; fps: number | null } | null;
+    progress: {
+      percent: number | null;
+      fps: number | null;
+      etaSec?: number | null;
+      node?: string | null;
+    } | null;
   }[];
   libraries: { library: string; percent: number }[];
 }
@@ -25,15 +39,28 @@ export function bar(percent: number | null, width = 30): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(percent)).padStart(3)}%`;
 }
 
-/** The summary as terminal text. */
-export function formatSummary(s: SummaryBody): string {
+/** `   not judged: 2 kept (no saving), 1 damaged`, or nothing when every file could be judged. */
+function notJudged(excluded: Record<string, number> | undefined): string {
+  const parts = Object.entries(excluded ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}${k === 'kept' ? ' (no saving)' : ''}`);
+  return parts.length ? `   not judged: ${parts.join(', ')}` : '';
+}
+
+/** The first two lines: totals (and what compliance leaves out), then the count per status. */
+export function summaryHead(s: SummaryBody): [string, string] {
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  const lines = [
-    `files ${s.total}   compliance ${s.compliance.percent}% (${s.compliance.conforming}/${s.compliance.judged})   saved ${mib(s.bytesSaved)}   queued ${s.queueDepth}   dead letters ${s.deadLetters}`,
+  return [
+    `files ${s.total}   compliance ${s.compliance.percent}% (${s.compliance.conforming}/${s.compliance.judged})   saved ${mib(s.bytesSaved)}   queued ${s.queueDepth}   dead letters ${s.deadLetters}${notJudged(s.compliance.excluded)}`,
     Object.entries(s.counts)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || 'no files yet',
   ];
+}
+
+/** The summary as terminal text. */
+export function formatSummary(s: SummaryBody): string {
+  const lines: string[] = [...summaryHead(s)];
   for (const l of s.libraries) lines.push(`${bar(l.percent, 20)} ${l.library}`);
   if (s.activeEncodes.length) lines.push('encoding:');
   for (const a of s.activeEncodes) {
@@ -48,21 +75,104 @@ export function register(program: Command): void {
   program
     .command('status')
     .description('the status summary in the terminal, with progress bars for running encodes')
-    .option(
-      '--url <url>',
-      'status server URL',
-      `http://127.0.0.1:${process.env.CONFORM_PORT ?? DEFAULT_PORT}`,
-    )
-    .action(async (flags: { url: string }) => {
-      const res = await fetch(new URL('/api/summary', flags.url), {
-        signal: AbortSignal.timeout(5_000),
-      }).catch((err: unknown) => {
-        throw new CliError(
-          'STATUS_UNREACHABLE',
-          `no status server at ${flags.url} (${(err as Error).message}); is conform up running? pass --url`,
-        );
-      });
-      if (!res.ok) throw new CliError('STATUS_FAILED', `${flags.url} answered ${res.status}`);
-      process.stdout.write(`${formatSummary((await res.json()) as SummaryBody)}\n`);
+    .option('--url <url>', 'status server URL', defaultStatusUrl())
+    .option('--json', 'print /api/summary as JSON')
+    .option('--watch', 'redraw the summary and live progress bars until Ctrl-C')
+    .option('--interval <ms>', 'how often --watch redraws', '1000')
+    .action(async (flags: { url: string; json?: boolean; watch?: boolean; interval: string }) => {
+      if (flags.watch) {
+        const intervalMs = Number(flags.interval);
+        if (!Number.isInteger(intervalMs) || intervalMs < 100) {
+          throw new UsageError(
+            `--interval must be a whole number of ms ≥ 100, got "${flags.interval}"`,
+          );
+        }
+        if (flags.json) throw new UsageError('--watch draws for a person; use --json without it');
+        await watch(flags.url, intervalMs);
+        return;
+      }
+      const { body } = await getStatusJson<SummaryBody>(flags.url, '/api/summary');
+      process.stdout.write(
+        flags.json ? `${JSON.stringify(body, null, 2)}\n` : `${formatSummary(body)}\n`,
+      );
     });
+}
+
+/**
+ * Redraws until SIGINT/SIGTERM: two summary lines, a bar per library (compliance) and a bar per
+ * running encode (progress, fps, ETA, node), with cli-progress. Off a terminal it prints each
+ * redraw as a block, so a pipe or a log gets the same figures.
+ */
+async function watch(url: string, intervalMs: number): Promise<void> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const multibar = new MultiBar({
+    // cli-progress writes to stderr by default; the summary is the command's output.
+    stream: process.stdout,
+    format: ' {bar} {percentage}% {label}',
+    barsize: 30,
+    hideCursor: true,
+    clearOnComplete: false,
+    stopOnComplete: false,
+    noTTYOutput: !process.stdout.isTTY,
+    notTTYSchedule: intervalMs,
+    autopadding: true,
+    emptyOnZero: true,
+  });
+  const text = (line: string) => multibar.create(1, 0, { line }, { format: '{line}' });
+  const head = [text(`connecting to ${url}`), text('')];
+  const libraries = new Map<string, SingleBar>();
+  const encodes = new Map<string, SingleBar>();
+  /** Keeps one bar per key of `wanted`, removing bars whose key went away. */
+  const sync = (bars: Map<string, SingleBar>, wanted: Map<string, [number, object]>) => {
+    for (const [key, b] of bars) {
+      if (!wanted.has(key)) {
+        multibar.remove(b);
+        bars.delete(key);
+      }
+    }
+    for (const [key, [value, payload]] of wanted) {
+      const existing = bars.get(key);
+      if (existing) existing.update(value, payload);
+      else bars.set(key, multibar.create(100, value, payload));
+    }
+  };
+  try {
+    while (!stop.signal.aborted) {
+      try {
+        const { body: s } = await getStatusJson<SummaryBody>(url, '/api/summary');
+        const [first, second] = summaryHead(s);
+        head[0]!.update(0, { line: first });
+        head[1]!.update(0, { line: second });
+        sync(
+          libraries,
+          new Map(
+            s.libraries.map((l) => [l.library, [l.percent, { label: `compliant  ${l.library}` }]]),
+          ),
+        );
+        sync(
+          encodes,
+          new Map(
+            s.activeEncodes.map((a) => {
+              const p = a.progress;
+              const fps = p?.fps ? `${p.fps} fps` : '? fps';
+              const eta = p?.etaSec != null ? `ETA ${Math.round(p.etaSec)}s` : 'ETA ?';
+              const label = `${fps}  ${eta}  ${a.path} (${a.encoder}${p?.node ? ` on ${p.node}` : ''})`;
+              return [a.fileId, [p?.percent ?? 0, { label }]];
+            }),
+          ),
+        );
+      } catch (err) {
+        // A restart of conform must not end the watch: say so and try again.
+        head[0]!.update(0, { line: `${(err as Error).message} (retrying)` });
+      }
+      await sleep(intervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
+    }
+  } finally {
+    multibar.stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
 }

@@ -29,7 +29,7 @@ export function register(program: Command): void {
 }
 
 /** Settings whose libraries and policy come from a quality.yaml instead of --library/--archive. */
-async function settingsFromConfig(flags: RawFlags, file: string): Promise<ConformSettings> {
+export async function settingsFromConfig(flags: RawFlags, file: string): Promise<ConformSettings> {
   if (flags.library || flags.archive) {
     throw new UsageError('give either --config FILE or --library/--archive, not both');
   }
@@ -43,6 +43,8 @@ async function settingsFromConfig(flags: RawFlags, file: string): Promise<Confor
       : lib.deleteOriginalsAfterDays
         ? { deleteAfterDays: lib.deleteOriginalsAfterDays }
         : ('archive' as const),
+    keepMtime: lib.keepMtime,
+    workRetentionHours: lib.workRetentionHours,
     watch: lib.watch,
   }));
   return {

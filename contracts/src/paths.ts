@@ -1,0 +1,17 @@
+import { isAbsolute, relative, sep } from 'node:path';
+
+// Path conventions every service that touches a library shares: nothing escapes its library,
+// and the encoder's scratch files live in one folder that the watcher never reads as content.
+
+/** The work directory inside each library; on the library's filesystem so the swap is a rename. */
+export const WORK_DIR_NAME = '.conform-work';
+
+/**
+ * The path relative to `root`, or null when it is the root itself or lies outside it.
+ * Both must be absolute and normalised.
+ */
+export function relativeInside(root: string, path: string): string | null {
+  const rel = relative(root, path);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return null;
+  return rel;
+}

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+
+// The layering of docs/architecture.md, checked on every workspace: what each may import.
+// Services talk to each other only through events, so no pipeline service imports another.
+const root = resolve(import.meta.dirname, '../../../..');
+const GROUND = ['@conform/contracts', '@conform/config', '@conform/bus', '@conform/media'];
+const PIPELINE = [
+  '@conform/watcher',
+  '@conform/planner',
+  '@conform/encoder',
+  '@conform/verifier',
+  '@conform/archiver',
+  '@conform/notify',
+];
+const allowed: Record<string, (dep: string) => boolean> = {
+  '@conform/contracts': () => false,
+  '@conform/config': (d) => d === '@conform/contracts',
+  '@conform/bus': (d) => d === '@conform/contracts',
+  '@conform/media': (d) => d === '@conform/contracts',
+  '@conform/projections': (d) => ['@conform/contracts', '@conform/bus'].includes(d),
+  '@conform/status': (d) => [...GROUND, '@conform/projections'].includes(d),
+  '@conform/cli': () => true,
+};
+const rule = (name: string) =>
+  allowed[name] ?? (PIPELINE.includes(name) ? (d: string) => GROUND.includes(d) : () => false);
+
+interface Workspace {
+  name: string;
+  dir: string;
+  deps: string[];
+}
+const workspaces: Workspace[] = (
+  JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }
+).workspaces.map((w) => {
+  const pkg = JSON.parse(readFileSync(join(root, w, 'package.json'), 'utf8')) as {
+    name: string;
+    dependencies?: Record<string, string>;
+  };
+  return { name: pkg.name, dir: join(root, w), deps: Object.keys(pkg.dependencies ?? {}) };
+});
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return sources(p);
+    return /\.(ts|mts|js|mjs)$/.test(f) ? [p] : [];
+  });
+}
+
+describe('workspace layering', () => {
+  it('knows every workspace', () => assert.ok(workspaces.length >= 12));
+  for (const ws of workspaces) {
+    it(`${ws.name} depends only on what its layer allows`, () => {
+      const wrong = ws.deps.filter((d) => d.startsWith('@conform/') && !rule(ws.name)(d));
+      assert.deepEqual(wrong, [], `${ws.name} must not depend on ${wrong.join(', ')}`);
+    });
+    it(`${ws.name} imports no @conform package it does not declare`, () => {
+      const src = join(ws.dir, 'src');
+      const used = new Set<string>();
+      for (const file of statSync(src, { throwIfNoEntry: false }) ? sources(src) : []) {
+        for (const m of readFileSync(file, 'utf8').matchAll(/from '(@conform\/[a-z-]+)/g)) {
+          used.add(m[1]!);
+        }
+      }
+      used.delete(ws.name);
+      const undeclared = [...used].filter((d) => !ws.deps.includes(d));
+      assert.deepEqual(undeclared, [], `${ws.name} imports ${undeclared.join(', ')} undeclared`);
+    });
+  }
+});
