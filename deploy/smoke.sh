@@ -251,8 +251,11 @@ c = log["config"]
 if (c["storage"], c["retention"], c["discard"], c.get("deny_delete"), c.get("deny_purge")) != ("file", "limits", "new", True, True):
     sys.exit("CONFORM_EVENTS is not file/limits/discard-new/deny-delete/deny-purge: %r" % c)
 consumers = {d["name"] for d in log.get("consumer_detail", [])}
-if "encoder-file-planned" not in consumers:
-    sys.exit("no encoder-file-planned consumer: %s" % sorted(consumers))
+if "router-file-planned" not in consumers:
+    sys.exit("no router-file-planned consumer: %s" % sorted(consumers))
+work = next((s for s in streams if s["name"] == "CONFORM_WORK"), None)
+if not work or work["config"]["retention"] != "workqueue":
+    sys.exit("no CONFORM_WORK work-queue stream in /jsz")
 print("smoke: /jsz: CONFORM_EVENTS (%d events, file storage, discard new), %d consumers" % (log["state"]["messages"], len(consumers)), file=sys.stderr)
 ' || fail "the event log's layout in /jsz is not what the bus provisions"
 

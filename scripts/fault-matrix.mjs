@@ -16,7 +16,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -372,7 +372,6 @@ const scenarios = [
   {
     name: 'full-archive',
     short: true,
-    needsFix: 'error classification (issue 11 point 6): ENOSPC on the archive',
     what: 'the archive is a 64 KiB tmpfs: every archive copy hits ENOSPC',
     async run(ctx) {
       const archive = join(ctx.root, 'archive');
@@ -388,26 +387,44 @@ const scenarios = [
   {
     name: 'full-workdir',
     short: false,
-    needsFix: 'disk-space rule and stuck states (issue 11 point 3)',
-    what: 'the library (and so .conform-work) is a small tmpfs the encode output does not fit in',
+    what: 'the library (so .conform-work) fills up until the encode output does not fit; then room returns',
     async run(ctx) {
       const library = join(ctx.root, 'library');
       const originals = await dropClips(join(ctx.root, 'pre'), 1, { durationSec: 4 });
       const size = (await stat(originals[0].path)).size;
-      const mounted = await tryMount(library, size + 48 * 1024);
+      // Room for the start-up check (64 MiB free), then a filler leaves just the original's size.
+      const mounted = await tryMount(library, 96 * 1024 ** 2);
       if (mounted !== true) return { skipped: mounted };
       ctx.cleanups.push(() => umount(library));
-      const path = join(library, 'Clip 001.mkv');
-      execFileSync('cp', [originals[0].path, path]);
       const up = runUp(ctx.root);
       const urls = await up.started();
-      return finish(ctx, up, urls, [{ ...originals[0], path }], { settleMs: 90_000 });
+      const filler = join(library, '.filler');
+      const { bavail, bsize } = await statfs(library);
+      execFileSync('fallocate', ['-l', String(bavail * bsize - size - 48 * 1024), filler]);
+      const path = join(library, 'Clip 001.mkv');
+      execFileSync('cp', [originals[0].path, path]);
+      // The encode cannot fit: the file must wait, queued, with a reason naming the space.
+      const deadline = Date.now() + 90_000;
+      let waiting = null;
+      while (!waiting && Date.now() < deadline) {
+        const row = (await listFiles(urls.url).catch(() => [])).find((f) => f.path === path);
+        if (row?.status === 'queued' && /free|space|room|disk/i.test(row.reason ?? ''))
+          waiting = row;
+        else await sleep(1_000);
+      }
+      const notes = [`waited for room, queued with the reason: ${waiting ? 'yes' : 'no'}`];
+      // Then room returns: the pause must lift by itself and the file go through.
+      await rm(filler, { force: true });
+      const row = await finish(ctx, up, urls, [{ ...originals[0], path }], {
+        settleMs: 150_000,
+        notes,
+      });
+      return { ...row, checks: row.checks + (waiting ? 0 : 1) };
     },
   },
   {
     name: 'immutable',
     short: false,
-    needsFix: 'error classification (issue 11 point 6): EPERM on the swap',
     what: 'one library file is chattr +i; the others are ordinary',
     async run(ctx) {
       const originals = await dropClips(ctx.root, 2);
@@ -480,7 +497,6 @@ const scenarios = [
   {
     name: 'hostile-http',
     short: true,
-    needsFix: 'HTTP defects (issue 11 point 7): authentication before the id lookup',
     what: 'bad JSON, huge bodies, path-traversal ids, missing or wrong token; no 5xx allowed',
     async run(ctx) {
       const up = runUp(ctx.root);

@@ -1,6 +1,6 @@
 import type { StreamPlan } from '@conform/contracts';
 import { EncodeProfileViolationError } from './errors.js';
-import type { EncodeProfile } from './profiles.js';
+import type { EncodeProfile, HwDecode } from './profiles.js';
 
 /** HDR10 signalling carried from the source: colour tags always, mastering data when known. */
 export interface Hdr10Signal {
@@ -40,6 +40,11 @@ export interface EncodeArgsInput {
   chapters?: 'keep' | 'drop';
   /** Files to attach (mkv): cover art extracted from the source, see {@link coverArtFiles}. */
   attachFiles?: readonly AttachFile[];
+  /**
+   * Decode on the encoder's device (the profile's `hwDecode` pipeline: its scaler and
+   * deinterlacer, no upload); false or absent decodes in software. See {@link hwDecodeVerdict}.
+   */
+  hwDecode?: boolean;
   /** Keep the display matrix (`-noautorotate`) rather than rotating the frames. */
   keepRotation?: boolean;
   /** Remux only: copy the video as it is (a compliant video whose streams or container change). */
@@ -90,7 +95,9 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   }
   const remux = input.videoCopy === true;
   const args = ['-hide_banner', '-nostdin', '-y'];
+  const hw = !remux && input.hwDecode === true ? profile.hwDecode : null;
   if (!remux) args.push(...profile.deviceArgs);
+  if (hw) args.push(...hw.inputArgs);
   // The display matrix is carried over instead of rotating the pixels (mp4 holds it).
   if (input.keepRotation) args.push('-noautorotate');
   args.push('-i', input.inputPath);
@@ -107,6 +114,8 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   if (remux) {
     // Remux only: the compliant video is copied bit for bit; only streams and container change.
     args.push('-c:v:0', 'copy');
+  } else if (hw) {
+    args.push(...hwVideoEncodeArgs(input, hw, tenBit));
   } else {
     args.push(...videoEncodeArgs(input, pixFmt, tenBit));
   }
@@ -123,7 +132,10 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
   // Sparse subtitle streams can otherwise overflow the muxer queue on long files.
   args.push('-max_muxing_queue_size', '4096');
   args.push(...containerArgs(input.container, profile), input.outputPath);
-  const required = remux ? REMUX_REQUIRED : [...ALWAYS_REQUIRED, ...profile.requiredArgs];
+  const required = remux
+    ? REMUX_REQUIRED
+    : // Device frames carry their format from the scaler; -pix_fmt would ask for a download.
+      [...ALWAYS_REQUIRED, ...profile.requiredArgs].filter((f) => !(hw && f === '-pix_fmt'));
   for (const flag of required) {
     if (!args.includes(flag)) {
       throw new EncodeProfileViolationError(profile.encoder, `the arguments lack ${flag}`);
@@ -134,6 +146,82 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
 
 // A remux carries no video encoder flags, but everything an output must keep.
 const REMUX_REQUIRED = ['-map_metadata', '-map_chapters', '-max_muxing_queue_size', '-f'];
+
+/** The hardware pipeline's filter chain (device deinterlacer and scaler) and encoder flags. */
+function hwVideoEncodeArgs(input: EncodeArgsInput, hw: HwDecode, tenBit: boolean): string[] {
+  const { profile } = input;
+  // hwDecodeVerdict only allows plans that name their frame size.
+  const size = input.frameSize!;
+  const filters = [
+    ...(input.deinterlace ? [hw.deinterlace(input.deinterlace.parity)] : []),
+    hw.scale(size.width, size.height, tenBit),
+  ];
+  const args = ['-filter:v:0', filters.join(','), '-c:v', profile.encoder];
+  args.push('-fps_mode', 'passthrough', ...profile.presetArgs);
+  args.push(profile.quality.flag, String(qualityFor(profile, input.quality)));
+  args.push(...profile.quality.extra, ...privateParams(profile, input.hdr10));
+  if (input.hdr10) {
+    args.push('-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc');
+  }
+  return args;
+}
+
+/**
+ * Whether one source can be decoded on the profile's device: a GPU backend with a decode
+ * pipeline, a codec it decodes, 4:2:0 at 8 bit (10 bit except h264), a 4:2:0 target, no
+ * rotation to apply (the software rotate filter cannot take device frames). Pure; the encoder
+ * still runs a trial decode before relying on it.
+ */
+export function hwDecodeVerdict(
+  profile: EncodeProfile,
+  source: { codec: string; pixFmt: string | null; rotation: number | null },
+  target: { pixFmt?: string; keepRotation?: boolean; frameSize?: unknown },
+): { ok: true } | { ok: false; why: string } {
+  const hw = profile.hwDecode;
+  if (!hw) return { ok: false, why: `${profile.encoder} has no hardware decode pipeline` };
+  if (!target.frameSize)
+    return { ok: false, why: 'the plan names no frame size for the device scaler' };
+  if (!hw.codecs.includes(source.codec)) {
+    return { ok: false, why: `${profile.backend} does not decode ${source.codec}` };
+  }
+  const fmt = source.pixFmt ?? '';
+  const decodable =
+    source.codec === 'h264' ? ['yuv420p', 'yuvj420p'] : ['yuv420p', 'yuvj420p', 'yuv420p10le'];
+  if (!decodable.includes(fmt)) {
+    return {
+      ok: false,
+      why: `${profile.backend} does not decode ${source.codec} in ${fmt || 'an unknown format'}`,
+    };
+  }
+  if (target.pixFmt && !/^yuv420p(10le)?$/.test(target.pixFmt)) {
+    return { ok: false, why: `the ${target.pixFmt} output needs software frames` };
+  }
+  if (source.rotation !== null && !target.keepRotation) {
+    return { ok: false, why: 'the frames must be rotated, which the device pipeline cannot' };
+  }
+  return { ok: true };
+}
+
+/** A trial decode of a few frames on the profile's device; pure argument list. */
+export function trialDecodeArgs(profile: EncodeProfile, inputPath: string): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    ...profile.deviceArgs,
+    ...(profile.hwDecode?.inputArgs ?? []),
+    '-i',
+    inputPath,
+    '-map',
+    '0:v:0',
+    '-frames:v',
+    '3',
+    '-f',
+    'null',
+    '-',
+  ];
+}
 
 /** The main video's filter chain, encoder, pixel format, preset, quality and HDR flags. */
 function videoEncodeArgs(input: EncodeArgsInput, pixFmt: string, tenBit: boolean): string[] {

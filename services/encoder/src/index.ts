@@ -14,3 +14,4 @@ export * from './heartbeat.js';
 export * from './attachments.js';
 export * from './routing.js';
 export * from './nvenc-sessions.js';
+export * from './hwdecode.js';

@@ -53,7 +53,41 @@ export interface EncodeProfile {
   requiredArgs: readonly string[];
   /** Concurrent encodes the device sustains by default (consumer NVENC allows 5 sessions). */
   defaultSlots: number;
+  /** Decoding on the same device (frames never leave it), or null for software decode only. */
+  hwDecode: HwDecode | null;
 }
+
+/** A GPU backend's decode-and-filter pipeline: everything that differs from software decode. */
+export interface HwDecode {
+  /** Before `-i`: decode on the device and keep the frames there. */
+  inputArgs: readonly string[];
+  /** Source codecs (ffprobe names) the device decodes in 4:2:0; h264 in 8 bit only. */
+  codecs: readonly string[];
+  /** The device's scaler, to the plan's size and the encoder's surface format. */
+  scale: (width: number, height: number, tenBit: boolean) => string;
+  /** The device's deinterlacer, one frame per frame. */
+  deinterlace: (parity: 'tff' | 'bff' | 'auto') => string;
+}
+
+const HW_CODECS = ['h264', 'hevc', 'mpeg2video', 'vc1', 'vp9', 'av1'] as const;
+const CUDA_DECODE: HwDecode = {
+  inputArgs: ['-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda'],
+  codecs: HW_CODECS,
+  scale: (w, h, tenBit) => `scale_cuda=w=${w}:h=${h}:format=${tenBit ? 'p010le' : 'nv12'}`,
+  deinterlace: (parity) => `yadif_cuda=mode=send_frame:parity=${parity}:deint=all`,
+};
+const QSV_DECODE: HwDecode = {
+  inputArgs: ['-hwaccel', 'qsv', '-hwaccel_device', 'hw', '-hwaccel_output_format', 'qsv'],
+  codecs: HW_CODECS,
+  scale: (w, h, tenBit) => `scale_qsv=w=${w}:h=${h}:format=${tenBit ? 'p010' : 'nv12'}`,
+  deinterlace: () => 'deinterlace_qsv',
+};
+const VAAPI_DECODE: HwDecode = {
+  inputArgs: ['-hwaccel', 'vaapi', '-hwaccel_output_format', 'vaapi'],
+  codecs: HW_CODECS,
+  scale: (w, h, tenBit) => `scale_vaapi=w=${w}:h=${h}:format=${tenBit ? 'p010' : 'nv12'}`,
+  deinterlace: () => 'deinterlace_vaapi=rate=frame',
+};
 
 const VAAPI_DEVICE = '/dev/dri/renderD128';
 const identity = (...names: string[]) => Object.fromEntries(names.map((n) => [n, n]));
@@ -84,6 +118,7 @@ const nvenc = (encoder: EncoderName, codec: VideoCodec, tenBit: string | null): 
   mp4Tag: codec === 'hevc' ? 'hvc1' : null,
   requiredArgs: ['-rc', '-cq', '-b:v'],
   defaultSlots: 3,
+  hwDecode: CUDA_DECODE,
 });
 const qsv = (encoder: EncoderName, codec: VideoCodec, tenBit: string | null): EncodeProfile => ({
   encoder,
@@ -101,6 +136,7 @@ const qsv = (encoder: EncoderName, codec: VideoCodec, tenBit: string | null): En
   mp4Tag: codec === 'hevc' ? 'hvc1' : null,
   requiredArgs: ['-init_hw_device', '-global_quality'],
   defaultSlots: 2,
+  hwDecode: QSV_DECODE,
 });
 const vaapi = (encoder: EncoderName, codec: VideoCodec): EncodeProfile => ({
   encoder,
@@ -118,6 +154,7 @@ const vaapi = (encoder: EncoderName, codec: VideoCodec): EncodeProfile => ({
   mp4Tag: codec === 'hevc' ? 'hvc1' : null,
   requiredArgs: ['-vaapi_device', '-qp'],
   defaultSlots: 2,
+  hwDecode: VAAPI_DECODE,
 });
 
 /** The manifest of every backend, keyed by encoder name. */
@@ -139,6 +176,7 @@ export const ENCODE_PROFILES: Readonly<Record<EncoderName, EncodeProfile>> = {
     mp4Tag: 'hvc1',
     requiredArgs: ['-crf', '-x265-params'],
     defaultSlots: 1,
+    hwDecode: null,
   },
   libx264: {
     encoder: 'libx264',
@@ -156,6 +194,7 @@ export const ENCODE_PROFILES: Readonly<Record<EncoderName, EncodeProfile>> = {
     mp4Tag: null,
     requiredArgs: ['-crf'],
     defaultSlots: 1,
+    hwDecode: null,
   },
   libsvtav1: {
     encoder: 'libsvtav1',
@@ -173,6 +212,7 @@ export const ENCODE_PROFILES: Readonly<Record<EncoderName, EncodeProfile>> = {
     mp4Tag: null,
     requiredArgs: ['-crf', '-preset'],
     defaultSlots: 1,
+    hwDecode: null,
   },
   hevc_nvenc: nvenc('hevc_nvenc', 'hevc', 'p010le'),
   h264_nvenc: nvenc('h264_nvenc', 'h264', null),

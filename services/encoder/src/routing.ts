@@ -84,7 +84,7 @@ export function fallbackGate(
 export type RoutePreference = 'gpu' | 'cpu';
 
 /**
- * The pool a plan is queued in, or null when there is nothing to encode. `cpu` work is open to
+ * The pool a plan is queued in, or null when there is nothing to encode or remux. `cpu` work is open to
  * every node with an encoder for the codec, GPU nodes included; `gpu` work only to GPU nodes
  * (and CPU nodes that allow the fallback). Pure.
  */
@@ -92,8 +92,12 @@ export function routeFor(
   planned: EventEnvelope<'file.planned'>,
   prefer: RoutePreference,
 ): WorkPool | null {
-  if (planned.data.decision !== 'encode' || !planned.data.target) return null;
-  return poolFor(prefer, planned.data.target.videoCodec);
+  const { decision, target } = planned.data;
+  if (!target) return null;
+  // A remux copies the video: any node that serves the codec can do it, so it never waits for a GPU.
+  if (decision === 'remux') return poolFor('cpu', target.videoCodec);
+  if (decision !== 'encode') return null;
+  return poolFor(prefer, target.videoCodec);
 }
 
 /**

@@ -32,6 +32,7 @@ import {
 } from '@conform/media';
 import { buildEncodeArgs } from './args.js';
 import { extractCoverArt } from './attachments.js';
+import { chooseDecode } from './hwdecode.js';
 import {
   classifyFailure,
   decideEncode,
@@ -426,7 +427,13 @@ async function encodeOnce(
     return 'done';
   }
   let args: string[];
-  const settings = encodeSettingsFor(action.target, profile, colour);
+  // Decode on the GPU where the source allows and a trial decode works; else in software.
+  const decode = await chooseDecode(profile, path, action.target, hctx.signal);
+  log.info({ hwDecode: decode.hwDecode, why: decode.reason }, 'decode path');
+  const settings = {
+    ...encodeSettingsFor(action.target, profile, colour),
+    hwDecode: decode.hwDecode,
+  };
   // The verifier holds the output to the format really written when it differs from the plan's.
   const written = settings.formatFallback
     ? { pixFmt: settings.pixFmt!, pixFmtReason: settings.formatFallback }

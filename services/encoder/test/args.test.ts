@@ -5,7 +5,9 @@ import {
   buildEncodeArgs,
   ENCODE_PROFILES,
   EncodeProfileViolationError,
+  hwDecodeVerdict,
   outputFormatFor,
+  trialDecodeArgs,
   type EncodeArgsInput,
   type EncoderName,
 } from '../src/index.js';
@@ -204,6 +206,90 @@ describe('remux only', () => {
     assert.equal(
       render(args),
       `${head} -i /lib/in put.mkv -map 0:v:0 -map 0:1 -c:v:0 copy -c:1 copy -map_metadata 0 -map_chapters 0 -max_muxing_queue_size 4096 -tag:v:0 hvc1 -movflags +faststart -f mp4 /w/o.partial`,
+    );
+  });
+});
+
+describe('hardware decode pipelines', () => {
+  const plan = { frameSize: { width: 1280, height: 720 } };
+  const tail = `-map_metadata 0 -map_chapters 0 -max_muxing_queue_size 4096 -f matroska /w/o.partial`;
+  const hwGolden: Record<'hevc_nvenc' | 'hevc_qsv' | 'hevc_vaapi', string> = {
+    hevc_nvenc: `${head} -hwaccel cuda -hwaccel_output_format cuda -i /lib/in put.mkv ${maps} -filter:v:0 scale_cuda=w=1280:h=720:format=nv12 -c:v hevc_nvenc -fps_mode passthrough -preset p5 -rc vbr -cq 28 -b:v 0 -c:a copy -c:s copy -c:t copy ${tail}`,
+    hevc_qsv: `${head} -init_hw_device qsv=hw -filter_hw_device hw -hwaccel qsv -hwaccel_device hw -hwaccel_output_format qsv -i /lib/in put.mkv ${maps} -filter:v:0 scale_qsv=w=1280:h=720:format=nv12 -c:v hevc_qsv -fps_mode passthrough -preset medium -global_quality 25 -c:a copy -c:s copy -c:t copy ${tail}`,
+    hevc_vaapi: `${head} -vaapi_device /dev/dri/renderD128 -hwaccel vaapi -hwaccel_output_format vaapi -i /lib/in put.mkv ${maps} -filter:v:0 scale_vaapi=w=1280:h=720:format=nv12 -c:v hevc_vaapi -fps_mode passthrough -rc_mode CQP -qp 25 -c:a copy -c:s copy -c:t copy ${tail}`,
+  };
+  for (const [encoder, line] of Object.entries(hwGolden)) {
+    it(`${encoder}: decode, scale and encode on the device`, () => {
+      assert.equal(
+        render(buildEncodeArgs(input(encoder as EncoderName, { ...plan, hwDecode: true }))),
+        line,
+      );
+    });
+    it(`${encoder}: the per-file fallback decodes in software and uploads as before`, () => {
+      const args = render(
+        buildEncodeArgs(input(encoder as EncoderName, { ...plan, hwDecode: false })),
+      );
+      assert.ok(!args.includes('-hwaccel'), args);
+      assert.ok(args.includes('-filter:v:0 scale=1280:720'), args);
+    });
+  }
+
+  it('deinterlaces on the device with its own deinterlacer, 10 bit in p010', () => {
+    const one = (encoder: EncoderName) => {
+      const a = buildEncodeArgs(
+        input(encoder, { ...plan, hwDecode: true, tenBit: true, deinterlace: { parity: 'tff' } }),
+      );
+      return a[a.indexOf('-filter:v:0') + 1];
+    };
+    assert.equal(
+      one('hevc_nvenc'),
+      'yadif_cuda=mode=send_frame:parity=tff:deint=all,scale_cuda=w=1280:h=720:format=p010le',
+    );
+    assert.equal(one('hevc_qsv'), 'deinterlace_qsv,scale_qsv=w=1280:h=720:format=p010');
+    assert.equal(
+      one('hevc_vaapi'),
+      'deinterlace_vaapi=rate=frame,scale_vaapi=w=1280:h=720:format=p010',
+    );
+  });
+
+  it('hwDecodeVerdict allows 4:2:0 sources the device decodes, and says why not otherwise', () => {
+    const src = (codec: string, pixFmt: string, rotation: number | null = null) => ({
+      codec,
+      pixFmt,
+      rotation,
+    });
+    const p = ENCODE_PROFILES.hevc_nvenc;
+    assert.deepEqual(hwDecodeVerdict(p, src('h264', 'yuv420p'), plan), { ok: true });
+    assert.deepEqual(hwDecodeVerdict(p, src('hevc', 'yuv420p10le'), plan), { ok: true });
+    assert.match(
+      String((hwDecodeVerdict(p, src('h264', 'yuv420p10le'), plan) as { why: string }).why),
+      /does not decode h264 in yuv420p10le/,
+    );
+    assert.match(
+      String((hwDecodeVerdict(p, src('mpeg4', 'yuv420p'), plan) as { why: string }).why),
+      /does not decode mpeg4/,
+    );
+    assert.match(
+      String(
+        (
+          hwDecodeVerdict(p, src('h264', 'yuv420p'), { ...plan, pixFmt: 'yuv444p' }) as {
+            why: string;
+          }
+        ).why,
+      ),
+      /yuv444p output needs software frames/,
+    );
+    assert.match(
+      String((hwDecodeVerdict(p, src('h264', 'yuv420p', 90), plan) as { why: string }).why),
+      /rotated/,
+    );
+    assert.equal(hwDecodeVerdict(ENCODE_PROFILES.libx265, src('h264', 'yuv420p'), plan).ok, false);
+  });
+
+  it('trial decode arguments: a few frames on the device, to nothing', () => {
+    assert.equal(
+      render(trialDecodeArgs(ENCODE_PROFILES.hevc_vaapi, '/lib/a.mkv')),
+      '-hide_banner -nostdin -v error -vaapi_device /dev/dri/renderD128 -hwaccel vaapi -hwaccel_output_format vaapi -i /lib/a.mkv -map 0:v:0 -frames:v 3 -f null -',
     );
   });
 });

@@ -63,6 +63,9 @@ describe('routing decisions', () => {
       data: { ...planned.data, decision: 'compliant' as const, target: null },
     };
     assert.equal(routeFor(compliant, 'gpu'), null);
+    // A remux copies the video: queued where any node of the codec takes it, never GPU-only.
+    const remux = { ...planned, data: { ...planned.data, decision: 'remux' as const } };
+    assert.equal(routeFor(remux, 'gpu'), 'cpu-hevc');
     assert.equal(fallbackDue(999, 1_000), false);
     assert.equal(fallbackDue(1_000, 1_000), true);
   });

@@ -166,6 +166,37 @@ export interface KnownFile {
    * new and its own discovery decides it again.
    */
   settled: boolean;
+  /** What earlier outcomes say (file.kept, file.restored); absent: nothing recorded. */
+  history?: PlanningHistory;
+}
+
+/**
+ * What the planner would publish for a known file now, for `conform plan --dry-run`: the plan
+ * under the current policy, held back as the planner holds it (a kept or restored outcome under
+ * this policy), and a source found damaged under this policy still damaged (nothing about the
+ * file changed, so its health check would say the same). Pure.
+ */
+export function decisionNow(
+  known: KnownFile,
+  policy: Policy,
+  freeBytes: number | null = null,
+): FilePlannedData {
+  const { library, path, source, media } = known.probed.data;
+  const next = plannedData(library, path, source, media, policy, freeBytes);
+  const last = known.planned?.data;
+  if (last?.decision === 'damaged' && last.policyVersion === next.policyVersion) return last;
+  const held = heldBack(known.history ?? NO_HISTORY, next.policyVersion);
+  if (!held || (next.decision !== 'encode' && next.decision !== 'remux')) return next;
+  const rest: FilePlannedData = { ...next };
+  delete rest.limits;
+  return {
+    ...rest,
+    decision: 'skip',
+    reasons: [held.why],
+    target: null,
+    estimatedOutputBytes: null,
+    heldBy: held.by,
+  };
 }
 
 /**

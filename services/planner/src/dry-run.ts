@@ -1,8 +1,8 @@
 import type { Bus } from '@conform/bus';
 import type { DryRunReport, DryRunRow } from '@conform/contracts';
-import type { KnownFile } from './decide.js';
+import { decisionNow, type KnownFile } from './decide.js';
 import { readKnownFiles } from './known-files.js';
-import { planFile, policyVersion } from './policy.js';
+import { policyVersion } from './policy.js';
 import { freeBytes } from './disk.js';
 import type { PolicyLookup } from './service.js';
 
@@ -18,12 +18,10 @@ export function dryRun(
   const files = known
     .filter((k) => !k.settled)
     .map((k): DryRunRow => {
-      const { library, path, source, media } = k.probed.data;
+      const { library, path, source } = k.probed.data;
       const policy = policyOf(library);
-      const plan = planFile(
-        { library, path, size: source.size, media, freeBytes: freeOf(library) },
-        policy,
-      );
+      // Exactly what the planner would publish: held-back and damaged outcomes included.
+      const plan = decisionNow(k, policy, freeOf(library));
       const last = k.planned?.data ?? null;
       const saved =
         plan.decision === 'encode' && plan.estimatedOutputBytes !== null

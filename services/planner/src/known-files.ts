@@ -8,6 +8,9 @@ interface Latest {
   unreadable?: number;
   replaced?: number;
   restored?: number;
+  /** Policy versions of the latest file.kept and file.restored, for the held-back rule. */
+  keptUnder?: string | null;
+  restoredUnder?: string | null;
 }
 
 /**
@@ -47,7 +50,11 @@ export async function readKnownFiles(bus: Bus): Promise<KnownFile[]> {
     const replacedSeq = l.replaced ?? 0;
     const settled =
       planned !== null && replacedSeq > l.planned!.seq && replacedSeq > (l.restored ?? 0);
-    return [{ fileId, probed: l.probed.event, planned, settled }];
+    const history = {
+      sizeGuardFailedUnder: l.keptUnder ?? null,
+      restoredUnder: l.restoredUnder ?? null,
+    };
+    return [{ fileId, probed: l.probed.event, planned, settled, history }];
   });
 }
 
@@ -72,9 +79,21 @@ function record(latest: Map<string, Latest>, subject: string, seq: number, data:
     case 'replaced':
       entry.replaced = seq;
       return;
-    case 'restored':
+    case 'restored': {
       entry.restored = seq;
+      const decoded = decodeEvent(data);
+      if (decoded.ok && decoded.event.type === 'file.restored') {
+        entry.restoredUnder = decoded.event.data.policyVersion ?? null;
+      }
       return;
+    }
+    case 'kept': {
+      const decoded = decodeEvent(data);
+      if (decoded.ok && decoded.event.type === 'file.kept') {
+        entry.keptUnder = decoded.event.data.policyVersion ?? null;
+      }
+      return;
+    }
     default:
       return;
   }

@@ -2,16 +2,21 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   sampleData,
+  sampleEvent,
   validateEvent,
   wrap,
+  type EventEnvelope,
   type FilePlannedData,
   type HealthReport,
 } from '@conform/contracts';
 import {
   DEFAULT_POLICY,
+  decisionNow,
   isDamaged,
   maxSizeRatioOf,
+  policyVersion,
   withHealth,
+  type KnownFile,
   type Policy,
 } from '../src/index.js';
 
@@ -87,5 +92,61 @@ describe('maxSizeRatioOf', () => {
     assert.equal(maxSizeRatioOf(p(0, 1)), 1);
     assert.equal(maxSizeRatioOf(p(25, 0.9)), 0.75);
     assert.equal(maxSizeRatioOf(p(5, 0.8)), 0.8);
+  });
+});
+
+describe('decisionNow (what the dry run shows)', () => {
+  const probed = sampleEvent('file.probed') as EventEnvelope<'file.probed'>;
+  const version = policyVersion(DEFAULT_POLICY);
+  const plannedEvent = (data: Partial<FilePlannedData>) =>
+    ({
+      ...sampleEvent('file.planned'),
+      data: { ...sampleData['file.planned'], ...data },
+    }) as EventEnvelope<'file.planned'>;
+  const known = (extra: Partial<KnownFile>): KnownFile => ({
+    fileId: probed.fileId,
+    probed,
+    planned: null,
+    settled: false,
+    ...extra,
+  });
+
+  it('plans the encode when nothing holds the file back', () => {
+    assert.equal(decisionNow(known({}), DEFAULT_POLICY).decision, 'encode');
+  });
+
+  it('shows a file kept for lack of saving under this policy as held, not as a new encode', () => {
+    const d = decisionNow(
+      known({ history: { sizeGuardFailedUnder: version, restoredUnder: null } }),
+      DEFAULT_POLICY,
+    );
+    assert.equal(d.decision, 'skip');
+    assert.equal(d.heldBy, 'kept');
+    assert.match(d.reasons[0] ?? '', /saved too little and the original was kept/);
+  });
+
+  it('shows an operator-restored file as held', () => {
+    const d = decisionNow(
+      known({ history: { sizeGuardFailedUnder: null, restoredUnder: version } }),
+      DEFAULT_POLICY,
+    );
+    assert.equal(d.heldBy, 'restored');
+  });
+
+  it('keeps showing a damaged source damaged under the same policy; a new policy decides again', () => {
+    const damaged = plannedEvent({
+      decision: 'damaged',
+      reasons: ['the source failed its quick health check'],
+      target: null,
+      policyVersion: version,
+    });
+    assert.equal(decisionNow(known({ planned: damaged }), DEFAULT_POLICY).decision, 'damaged');
+    const older = plannedEvent({
+      decision: 'damaged',
+      reasons: ['x'],
+      target: null,
+      policyVersion: 'older',
+    });
+    assert.equal(decisionNow(known({ planned: older }), DEFAULT_POLICY).decision, 'encode');
   });
 });

@@ -1,32 +1,18 @@
 // Small helpers the views share.
 import { esc } from './app.js';
+import { SORT_KEYS, STATUSES } from './constants.js';
 
-export const STATUSES = [
-  'discovered',
-  'probed',
-  'queued',
-  'skipped',
-  'compliant',
-  'unreadable',
-  'encoding',
-  'encoded',
-  'verified',
-  'failed',
-  'replaced',
-  'kept',
-  'damaged',
-  'restored',
-  'dead-lettered',
-  'removed',
-];
+export { STATUSES };
+
 export const RETRYABLE = new Set(['failed', 'dead-lettered', 'unreadable']);
-export const SORTS = {
+const SORT_LABELS = {
   path: 'Path',
   status: 'Status',
   size: 'Size',
   saved: 'Saved',
   updated: 'Last change',
 };
+export const SORTS = Object.fromEntries(SORT_KEYS.map((k) => [k, SORT_LABELS[k] ?? k]));
 export const options = (values, selected, labels = {}) =>
   values
     .map(

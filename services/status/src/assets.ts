@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyPluginAsync } from 'fastify';
+import { fileSortKeys, fileStatuses } from '@conform/projections';
 
 /** The dashboard's files: path served → file under public/ and its content type. */
 const ASSETS: Record<string, [string, string]> = {
@@ -14,6 +15,19 @@ const ASSETS: Record<string, [string, string]> = {
 };
 
 /**
+ * The dashboard's view of the read models' vocabulary, as an ES module made from their one
+ * definition, so a status added to the read model shows up in the Files filter by itself.
+ */
+export function constantsModule(): string {
+  return [
+    '// Made by the status server from @conform/projections; do not edit.',
+    `export const STATUSES = ${JSON.stringify(fileStatuses)};`,
+    `export const SORT_KEYS = ${JSON.stringify(fileSortKeys)};`,
+    '',
+  ].join('\n');
+}
+
+/**
  * Serves the dashboard from memory: a handful of files read once at start, no bundler and no
  * static-file plugin. A missing file (the build did not copy the chart library) is named.
  */
@@ -25,7 +39,14 @@ export async function assetRoutes(): Promise<FastifyPluginAsync> {
       return { route, file, type, body };
     }),
   );
+  const constants = constantsModule();
   return async (app) => {
+    app.get('/assets/constants.js', { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .type('text/javascript; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .send(constants),
+    );
     for (const { route, file, type, body } of loaded) {
       app.get(route, { schema: { hide: true } }, async (_request, reply) => {
         if (!body) {

@@ -8,6 +8,8 @@ import { silentLogger } from '@conform/bus';
 import {
   applyBatch,
   applyEvent,
+  fileSortKeys,
+  fileStatuses,
   openReadModels,
   type FileRow,
   type ReadModels,
@@ -367,6 +369,7 @@ describe('status server views', () => {
       ['/assets/activity.js', /javascript/],
       ['/assets/stats.js', /javascript/],
       ['/assets/shared.js', /javascript/],
+      ['/assets/constants.js', /javascript/],
       ['/assets/app.css', /text\/css/],
       ['/assets/vendor/chart.umd.min.js', /javascript/],
     ] as const) {
@@ -374,6 +377,17 @@ describe('status server views', () => {
       assert.equal(res.status, 200, path);
       assert.match(res.headers.get('content-type') ?? '', type, path);
     }
+  });
+
+  it('gives the dashboard every file status and sort key of the read model, from their one definition', async () => {
+    const body = await (await fetch(`${server.url}/assets/constants.js`)).text();
+    const statuses = JSON.parse(/STATUSES = (\[.*?\]);/.exec(body)?.[1] ?? 'null') as unknown;
+    const sorts = JSON.parse(/SORT_KEYS = (\[.*?\]);/.exec(body)?.[1] ?? 'null') as unknown;
+    assert.deepEqual(statuses, [...fileStatuses]);
+    assert.ok(
+      (statuses as string[]).includes('kept') && (statuses as string[]).includes('damaged'),
+    );
+    assert.deepEqual(sorts, [...fileSortKeys]);
   });
 });
 
