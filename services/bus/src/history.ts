@@ -38,18 +38,28 @@ export async function lastEventOf<T extends EventType>(
   }
 }
 
-/** The last `type` event of every file, by file id: an ordered consumer, nothing left behind. */
-export async function lastEventsOfType<T extends EventType>(
-  bus: Bus,
-  type: T,
-): Promise<Map<string, Latest<T>>> {
-  const filter = subjectFilterForType(type);
-  const latest = new Map<string, Latest<T>>();
-  const info = await bus.jsm.streams.info(EVENT_LOG_STREAM, { subjects_filter: filter });
-  if (Object.keys(info.state.subjects ?? {}).length === 0) return latest;
+/** Where an ordered read of the log starts: everything, the last per subject, or a time. */
+export type ReadFrom = { all: true } | { lastPerSubject: true } | { since: Date };
+
+/**
+ * Every valid event on `subject` (a subject filter) with its stream sequence, oldest first,
+ * from where `from` says: an ordered consumer read to the end of the log, then removed.
+ * Messages that are not valid events are skipped (the projector reports them).
+ */
+export async function readEvents(
+  bus: Pick<Bus, 'js' | 'jsm'>,
+  subject: string,
+  from: ReadFrom = { all: true },
+): Promise<{ seq: number; event: EventEnvelope }[]> {
+  const events: { seq: number; event: EventEnvelope }[] = [];
+  const info = await bus.jsm.streams.info(EVENT_LOG_STREAM, { subjects_filter: subject });
+  if (Object.keys(info.state.subjects ?? {}).length === 0) return events;
   const consumer = await bus.js.consumers.get(EVENT_LOG_STREAM, {
-    filter_subjects: filter,
-    deliver_policy: 'last_per_subject',
+    filter_subjects: subject,
+    ...('lastPerSubject' in from ? { deliver_policy: 'last_per_subject' as const } : {}),
+    ...('since' in from
+      ? { deliver_policy: 'by_start_time' as const, opt_start_time: from.since.toISOString() }
+      : {}),
   });
   try {
     for (let done = false; !done;) {
@@ -58,12 +68,7 @@ export async function lastEventsOfType<T extends EventType>(
       for await (const msg of batch) {
         got++;
         const decoded = decodeEvent(msg.data);
-        if (decoded.ok && decoded.event.type === type) {
-          latest.set(decoded.event.fileId, {
-            seq: msg.seq,
-            event: decoded.event as EventEnvelope<T>,
-          });
-        }
+        if (decoded.ok) events.push({ seq: msg.seq, event: decoded.event });
         if (msg.info.pending === 0) {
           done = true;
           break;
@@ -73,6 +78,20 @@ export async function lastEventsOfType<T extends EventType>(
     }
   } finally {
     await consumer.delete().catch(() => undefined);
+  }
+  return events;
+}
+
+/** The last `type` event of every file, by file id: an ordered consumer, nothing left behind. */
+export async function lastEventsOfType<T extends EventType>(
+  bus: Bus,
+  type: T,
+): Promise<Map<string, Latest<T>>> {
+  const latest = new Map<string, Latest<T>>();
+  for (const { seq, event } of await readEvents(bus, subjectFilterForType(type), {
+    lastPerSubject: true,
+  })) {
+    if (event.type === type) latest.set(event.fileId, { seq, event: event as EventEnvelope<T> });
   }
   return latest;
 }
