@@ -1,3 +1,4 @@
+import { WORK_DIR_NAME } from '@conform/contracts';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -121,10 +122,16 @@ describe('conform up', () => {
       const conform = runConform(upArgs(root));
       try {
         const nats = await conform.waitForLog('embedded nats-server started');
-        const ffmpeg = await eventually(async () => (await findProcesses('ffmpeg', root)).at(0), {
-          timeoutMs: 60_000,
-          what: 'ffmpeg running on the clip',
-        });
+        // The encode's ffmpeg writes into the work folder (the planner's health check runs
+        // ffmpeg on the source too, and that is not the encode this test stops).
+        const workDir = join(root, 'library', WORK_DIR_NAME);
+        const ffmpeg = await eventually(
+          async () => (await findProcesses('ffmpeg', workDir)).at(0),
+          {
+            timeoutMs: 60_000,
+            what: 'ffmpeg running on the clip',
+          },
+        );
         conform.child.kill('SIGINT');
         assert.equal(await conform.exited, 0, conform.stderr());
         assert.equal(processAlive(ffmpeg), false, 'ffmpeg was killed');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '@conform/bus';
-import type { EventEnvelope } from '@conform/contracts';
+import { WORK_DIR_NAME, type EventEnvelope } from '@conform/contracts';
 import { generateClip, probeMedia } from '@conform/media';
 import { findProcesses, runConform, upArgs, sha256 } from './run-conform.js';
 
@@ -45,7 +45,10 @@ describe('conform up with a source modified during its encode', () => {
         const path = join(root, 'library', 'Shows', 'Episode.mkv');
         const firstSize = (await stat(first)).size;
         await rename(first, path);
-        await eventually(async () => (await findProcesses('ffmpeg', root)).at(0), {
+        // The encoder's ffmpeg is the one writing into the work folder: the planner runs ffmpeg
+        // on the source too (health check, idet sample), and that is not the encode.
+        const workDir = join(root, 'library', WORK_DIR_NAME);
+        await eventually(async () => (await findProcesses('ffmpeg', workDir)).at(0), {
           timeoutMs: 120_000,
           intervalMs: 100,
           what: 'ffmpeg encoding the first version',

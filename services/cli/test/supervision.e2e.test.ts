@@ -1,3 +1,4 @@
+import { WORK_DIR_NAME } from '@conform/contracts';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { access, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
@@ -154,10 +155,16 @@ describe('stopping conform up', () => {
       const conform = runConform(upArgs(root));
       try {
         const nats = await conform.waitForLog('embedded nats-server started');
-        const ffmpeg = await eventually(async () => (await findProcesses('ffmpeg', root)).at(0), {
-          timeoutMs: 90_000,
-          what: 'ffmpeg running on the clip',
-        });
+        // The encode's ffmpeg writes into the work folder (the planner's health check runs
+        // ffmpeg on the source too, and that is not the encode this test stops).
+        const workDir = join(root, 'library', WORK_DIR_NAME);
+        const ffmpeg = await eventually(
+          async () => (await findProcesses('ffmpeg', workDir)).at(0),
+          {
+            timeoutMs: 90_000,
+            what: 'ffmpeg running on the clip',
+          },
+        );
         // A server that stops answering (frozen) hangs the clean stop at the bus, so the second
         // signal lands while the first stop is still under way, every time.
         process.kill(Number(nats.pid), 'SIGSTOP');
