@@ -1,4 +1,4 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EncodeCompletedData, VerificationCheck } from '@conform/contracts';
 import {
@@ -138,4 +138,25 @@ export function failures(checks: VerificationCheck[]): string[] {
   return checks
     .filter((c) => !c.passed)
     .map((c) => `${c.name}: ${String(c.measured)} (limit ${String(c.limit)})`);
+}
+
+/** md5 of the video packets: equal when the video was copied, not re-encoded. */
+export async function videoPacketsMd5(path: string, scratch: string): Promise<string> {
+  const out = join(scratch, `md5-${Math.random().toString(36).slice(2)}.txt`);
+  await runFfmpeg([
+    '-nostdin',
+    '-y',
+    '-v',
+    'error',
+    '-i',
+    path,
+    '-map',
+    '0:v:0',
+    '-c',
+    'copy',
+    '-f',
+    'md5',
+    out,
+  ]);
+  return (await readFile(out, 'utf8')).trim();
 }

@@ -1,4 +1,3 @@
-import { WORK_DIR_NAME } from '@conform/contracts';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '@conform/bus';
 import { generateClip, probeMedia } from '@conform/media';
-import { findProcesses, processAlive, runConform, upArgs, sha256 } from './run-conform.js';
+import {
+  findProcesses,
+  processAlive,
+  runConform,
+  upArgs,
+  upMidEncode,
+  sha256,
+} from './run-conform.js';
 
 // The quick start, end to end, through the real binary and the embedded nats-server.
 
@@ -107,31 +113,11 @@ describe('conform up', () => {
     { timeout: 180_000 },
     async () => {
       const root = join(dir, 'interrupted');
-      await mkdir(join(root, 'library'), { recursive: true });
-      const source = join(root, 'library', 'Long.mkv');
-      await generateClip({
-        path: join(root, 'long.mkv'),
-        durationSec: 60,
-        width: 1280,
-        height: 720,
-        videoCodec: 'h264',
-        audioTracks: 1,
+      const { conform, nats, ffmpeg, source, originalHash } = await upMidEncode(root, {
+        clip: { videoCodec: 'h264', audioTracks: 1 },
+        timeoutMs: 60_000,
       });
-      await rename(join(root, 'long.mkv'), source);
-      const originalHash = await sha256(source);
-      const conform = runConform(upArgs(root));
       try {
-        const nats = await conform.waitForLog('embedded nats-server started');
-        // The encode's ffmpeg writes into the work folder (the planner's health check runs
-        // ffmpeg on the source too, and that is not the encode this test stops).
-        const workDir = join(root, 'library', WORK_DIR_NAME);
-        const ffmpeg = await eventually(
-          async () => (await findProcesses('ffmpeg', workDir)).at(0),
-          {
-            timeoutMs: 60_000,
-            what: 'ffmpeg running on the clip',
-          },
-        );
         conform.child.kill('SIGINT');
         assert.equal(await conform.exited, 0, conform.stderr());
         assert.equal(processAlive(ffmpeg), false, 'ffmpeg was killed');

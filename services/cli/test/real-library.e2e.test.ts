@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,7 @@ import { eventually } from '@conform/bus';
 import type { EventEnvelope } from '@conform/contracts';
 import { generateClip, readFfprobe, runFfmpeg } from '@conform/media';
 import { runConform, sha256 } from './run-conform.js';
-import type { OutStream } from './pipeline.js';
+import { videoPacketsMd5, type OutStream } from './pipeline.js';
 
 // A mixed library shaped like real ones, through `conform up` (every service, the embedded
 // nats-server, the real ffmpeg): every file ends conformed correctly, or kept or damaged with
@@ -26,27 +26,6 @@ after(async () => {
 
 async function streamsOf(path: string): Promise<{ streams: OutStream[]; chapters?: unknown[] }> {
   return readFfprobe<{ streams: OutStream[]; chapters?: unknown[] }>(path);
-}
-
-/** md5 of the video packets: equal when the video was copied, not re-encoded. */
-async function videoPacketsMd5(path: string, scratch: string): Promise<string> {
-  const out = join(scratch, `md5-${Math.random().toString(36).slice(2)}.txt`);
-  await runFfmpeg([
-    '-nostdin',
-    '-y',
-    '-v',
-    'error',
-    '-i',
-    path,
-    '-map',
-    '0:v:0',
-    '-c',
-    'copy',
-    '-f',
-    'md5',
-    out,
-  ]);
-  return (await readFile(out, 'utf8')).trim();
 }
 
 describe('conform up on a mixed real-world library', () => {

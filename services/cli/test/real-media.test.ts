@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateClip, runFfmpeg } from '@conform/media';
-import { failures, runPipeline, testPolicy } from './pipeline.js';
+import { failures, runPipeline, testPolicy, videoPacketsMd5 } from './pipeline.js';
 
 // Files shaped like real libraries, through the real planner, encoder arguments, ffmpeg and
 // verifier: each comes out right (every check passes) with the reasons in its plan.
@@ -274,27 +274,6 @@ describe('interlacing', () => {
 });
 
 describe('remux only', () => {
-  /** md5 of the video packets: equal when the video was copied, not re-encoded. */
-  async function videoPacketsMd5(path: string): Promise<string> {
-    const out = join(dir, `md5-${Math.random().toString(36).slice(2)}.txt`);
-    await runFfmpeg([
-      '-nostdin',
-      '-y',
-      '-v',
-      'error',
-      '-i',
-      path,
-      '-map',
-      '0:v:0',
-      '-c',
-      'copy',
-      '-f',
-      'md5',
-      out,
-    ]);
-    return (await readFile(out, 'utf8')).trim();
-  }
-
   it('drops an unwanted audio language from a compliant HEVC file without re-encoding the video', async () => {
     const path = join(library, 'compliant-two-languages.mkv');
     await generateClip({ path, durationSec: 1, videoCodec: 'hevc', audioTracks: 2 });
@@ -313,7 +292,7 @@ describe('remux only', () => {
       r.streams.filter((s) => s.codec_type === 'audio').map((s) => s.tags?.language),
       ['eng'],
     );
-    assert.equal(await videoPacketsMd5(r.outputPath!), await videoPacketsMd5(path));
+    assert.equal(await videoPacketsMd5(r.outputPath!, dir), await videoPacketsMd5(path, dir));
   });
 
   it('moves a compliant file into the container the policy names', async () => {
@@ -328,7 +307,7 @@ describe('remux only', () => {
     assert.equal(r.plan.decision, 'remux');
     assert.match(r.plan.reasons.join('\n'), /container mkv → mp4/);
     assert.deepEqual(failures(r.checks), []);
-    assert.equal(await videoPacketsMd5(r.outputPath!), await videoPacketsMd5(path));
+    assert.equal(await videoPacketsMd5(r.outputPath!, dir), await videoPacketsMd5(path, dir));
   });
 
   it('leaves a compliant file whose streams and container need nothing alone', async () => {

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { eventually } from '@conform/bus';
+import { WORK_DIR_NAME } from '@conform/contracts';
+import { generateClip, type ClipOptions } from '@conform/media';
 
 /** The compiled `conform` entry point. */
 export const conformBin = resolve(import.meta.dirname, '../src/bin.js');
@@ -104,4 +106,34 @@ export async function sha256(path: string): Promise<string> {
   return createHash('sha256')
     .update(await readFile(path))
     .digest('hex');
+}
+
+/**
+ * A 60 s 720p clip in `<root>/library/Long.mkv` and `conform up` on it, returned once the
+ * encode's ffmpeg runs: the one writing into the work folder (the planner's health check runs
+ * ffmpeg on the source too, and that is not the encode). The caller stops `conform`.
+ */
+export async function upMidEncode(
+  root: string,
+  opts: { clip?: Partial<ClipOptions>; timeoutMs: number },
+) {
+  await mkdir(join(root, 'library'), { recursive: true });
+  const source = join(root, 'library', 'Long.mkv');
+  const staging = join(root, 'long.mkv');
+  await generateClip({ ...opts.clip, path: staging, durationSec: 60, width: 1280, height: 720 });
+  await rename(staging, source);
+  const originalHash = await sha256(source);
+  const conform = runConform(upArgs(root));
+  try {
+    const nats = await conform.waitForLog('embedded nats-server started');
+    const workDir = join(root, 'library', WORK_DIR_NAME);
+    const ffmpeg = await eventually(async () => (await findProcesses('ffmpeg', workDir)).at(0), {
+      timeoutMs: opts.timeoutMs,
+      what: 'ffmpeg encoding the clip',
+    });
+    return { conform, nats, ffmpeg, source, originalHash };
+  } catch (err) {
+    conform.kill();
+    throw err;
+  }
 }

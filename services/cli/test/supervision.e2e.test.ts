@@ -1,13 +1,18 @@
-import { WORK_DIR_NAME } from '@conform/contracts';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '@conform/bus';
-import { generateClip } from '@conform/media';
-import { findProcesses, processAlive, runConform, sha256, upArgs } from './run-conform.js';
+import {
+  findProcesses,
+  processAlive,
+  runConform,
+  sha256,
+  upArgs,
+  upMidEncode,
+} from './run-conform.js';
 
 // One store, one server; and stopping, including a second signal, leaves no process behind.
 // All through the real binary and its embedded nats-server.
@@ -142,29 +147,10 @@ describe('stopping conform up', () => {
     { timeout: 180_000 },
     async () => {
       const root = join(dir, 'forced');
-      await mkdir(join(root, 'library'), { recursive: true });
-      const source = join(root, 'library', 'Long.mkv');
-      await generateClip({
-        path: join(root, 'long.mkv'),
-        durationSec: 60,
-        width: 1280,
-        height: 720,
+      const { conform, nats, ffmpeg, source, originalHash } = await upMidEncode(root, {
+        timeoutMs: 90_000,
       });
-      await rename(join(root, 'long.mkv'), source);
-      const originalHash = await sha256(source);
-      const conform = runConform(upArgs(root));
       try {
-        const nats = await conform.waitForLog('embedded nats-server started');
-        // The encode's ffmpeg writes into the work folder (the planner's health check runs
-        // ffmpeg on the source too, and that is not the encode this test stops).
-        const workDir = join(root, 'library', WORK_DIR_NAME);
-        const ffmpeg = await eventually(
-          async () => (await findProcesses('ffmpeg', workDir)).at(0),
-          {
-            timeoutMs: 90_000,
-            what: 'ffmpeg running on the clip',
-          },
-        );
         // A server that stops answering (frozen) hangs the clean stop at the bus, so the second
         // signal lands while the first stop is still under way, every time.
         process.kill(Number(nats.pid), 'SIGSTOP');
