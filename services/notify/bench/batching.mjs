@@ -89,6 +89,28 @@ console.log(
     swapsPerSecond: Number((swaps / seconds).toFixed(1)),
   }),
 );
+// Lines for scripts/bench.mjs: requests per swap (the goal: one request per batch, not per file).
+const jellyfinPerSwap = counts.jellyfin / swaps;
+console.log(
+  `BENCH_RESULT ${JSON.stringify({
+    id: 'notify.jellyfin_requests_per_swap',
+    figure: `Jellyfin requests per swap (${swaps} swaps, batchMax ${batchMax})`,
+    goal: `<= 1/${batchMax} + 0.02`,
+    measured: Number(jellyfinPerSwap.toFixed(3)),
+    unit: 'requests',
+    ok: jellyfinPerSwap <= 1 / batchMax + 0.02,
+  })}`,
+);
+console.log(
+  `BENCH_RESULT ${JSON.stringify({
+    id: 'notify.swaps_per_s',
+    figure: `swaps told to Jellyfin and Plex per second (${swaps} at once)`,
+    goal: '-',
+    measured: Number((swaps / seconds).toFixed(1)),
+    unit: 'swaps/s',
+    ok: null,
+  })}`,
+);
 await notify.stop();
 await t.cleanup();
 server.close();
