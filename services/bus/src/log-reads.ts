@@ -1,5 +1,5 @@
 // Reads of the event log by subject: the last event of a type for a file, every event on a
-// subject in order. (Renamed from history.ts: "history" named other things elsewhere.)
+// subject in order.
 import {
   decodeEvent,
   subjectFilterForType,
