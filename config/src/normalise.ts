@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { configure } from 'safe-stable-stringify';
 import { configInvalid } from './config-errors.js';
-import type { LibraryConfig, QualityPolicy, QueueOrder } from './quality.js';
+import type { Static } from '@sinclair/typebox';
+import type { LibraryConfig, QualityPolicy } from './quality.js';
+import type { QualityFileSchema } from './quality-schema.js';
 import { qualitySchema } from './schema.js';
-import type { RawIntegrations } from './integrations.js';
 import type { YamlSource } from './yaml-source.js';
 
 // The normalise stage: the parsed document checked against the schema with its defaults filled
@@ -96,29 +97,8 @@ export function policyVersion(policy: QualityPolicy): string {
     .slice(0, 12);
 }
 
-export interface RawConfig {
-  defaults?: unknown;
-  libraries: {
-    name?: string;
-    root: string;
-    archive?: string;
-    keepOriginals?: boolean;
-    deleteOriginalsAfterDays?: number;
-    keepMtime?: boolean;
-    workRetentionHours?: number;
-    watch?: {
-      include?: string[];
-      exclude?: string[];
-      extensions?: string[];
-      polling?: boolean;
-      rescanMinutes?: number;
-    };
-    policy?: unknown;
-    order?: QueueOrder;
-    priority?: number;
-  }[];
-  integrations?: RawIntegrations;
-}
+/** quality.yaml as written (before defaults), derived from its schema. */
+export type RawConfig = Static<typeof QualityFileSchema>;
 
 /** The effective policy: `override` merged into `defaults`, then every schema default. */
 export function effectivePolicy(defaults: unknown, override: unknown): QualityPolicy {

@@ -2,7 +2,11 @@ import { invalidAt } from './config-errors.js';
 import { effectivePolicy, normaliseConfig } from './normalise.js';
 import { checkLibraries } from './rules.js';
 import { parseYaml, readYaml, type YamlSource } from './yaml-source.js';
-import { resolveIntegrations, type IntegrationsConfig } from './integrations.js';
+import {
+  resolveIntegrations,
+  type IntegrationsConfig,
+  type RawIntegrations,
+} from './integrations.js';
 
 // quality.yaml in three stages, each in its own file (changesets' config package is the model):
 // parse (yaml-source.ts: YAML with the line of every key), normalise (normalise.ts: the schema
@@ -129,12 +133,6 @@ export interface QualityConfig {
   integrations: IntegrationsConfig;
 }
 
-export {
-  DEFAULT_QUALITY_CONFIG_PATH,
-  QUALITY_EXAMPLES_DIR,
-  QUALITY_SCHEMA_PATH,
-  qualitySchema,
-} from './schema.js';
 export { policyVersion } from './normalise.js';
 
 /** The policy when nothing is configured: every schema default (everything to HEVC, copy all streams). */
@@ -160,8 +158,10 @@ export function parseQualityConfig(text: string, file: string): QualityConfig {
 export function resolveQualityConfig(src: YamlSource): QualityConfig {
   const { withDefaults, defaults, libraries } = normaliseConfig(src);
   checkLibraries(src, libraries);
-  const integrations = resolveIntegrations(withDefaults.integrations, (pointer, message) =>
-    invalidAt(src, pointer, message),
+  // RawConfig is the file as written; normalise has filled every schema default in by now.
+  const integrations = resolveIntegrations(
+    withDefaults.integrations as RawIntegrations | undefined,
+    (pointer, message) => invalidAt(src, pointer, message),
   );
   return { file: src.file, defaults, libraries, integrations };
 }
