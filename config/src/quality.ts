@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { configure } from 'safe-stable-stringify';
-import { ConfigError } from './errors.js';
+import { invalidAt } from './config-errors.js';
+import { effectivePolicy, normaliseConfig } from './normalise.js';
+import { checkLibraries } from './rules.js';
 import { parseYaml, readYaml, type YamlSource } from './yaml-source.js';
 import {
   resolveIntegrations,
@@ -10,9 +8,10 @@ import {
   type RawIntegrations,
 } from './integrations.js';
 
-// Keys sorted, undefined left out, lists as given: the same rules hash the same whatever the
-// key order or file layout.
-const canonicalJson = configure({ deterministic: true, bigint: false });
+// quality.yaml in three stages, each in its own file (changesets' config package is the model):
+// parse (yaml-source.ts: YAML with the line of every key), normalise (normalise.ts: the schema
+// with its defaults, effective policies), rules (rules.ts: what spans keys). This file holds
+// the resulting types and the entry points.
 
 /** Target video codec a policy can ask for. */
 export type TargetVideoCodec = 'hevc' | 'av1' | 'h264';
@@ -134,39 +133,7 @@ export interface QualityConfig {
   integrations: IntegrationsConfig;
 }
 
-/** Absolute path of the published JSON Schema (the one `$schema` in quality.yaml points to). */
-export const QUALITY_SCHEMA_PATH = new URL('../../quality.schema.json', import.meta.url).pathname;
-/** Absolute path of the shipped config/quality.yaml. */
-export const DEFAULT_QUALITY_CONFIG_PATH = new URL('../../quality.yaml', import.meta.url).pathname;
-/** Absolute path of config/examples/. */
-export const QUALITY_EXAMPLES_DIR = new URL('../../examples/', import.meta.url).pathname;
-
-/** The JSON Schema of quality.yaml. */
-export const qualitySchema = JSON.parse(readFileSync(QUALITY_SCHEMA_PATH, 'utf8')) as Record<
-  string,
-  unknown
->;
-
-let compiled: { withDefaults: ValidateFunction; policyDefaults: ValidateFunction } | null = null;
-function validators() {
-  if (!compiled) {
-    const ajv = new Ajv({
-      allErrors: true,
-      useDefaults: true,
-      strict: true,
-      allowUnionTypes: true,
-      // Error messages quote the schema's descriptions and allowed keys.
-      verbose: true,
-    });
-    ajv.addSchema(qualitySchema);
-    const id = qualitySchema.$id as string;
-    compiled = {
-      withDefaults: ajv.getSchema(id)!,
-      policyDefaults: ajv.compile({ $ref: `${id}#/definitions/policy` }),
-    };
-  }
-  return compiled;
-}
+export { policyVersion } from './normalise.js';
 
 /** The policy when nothing is configured: every schema default (everything to HEVC, copy all streams). */
 export function defaultQualityPolicy(): QualityPolicy {
@@ -183,223 +150,18 @@ export function parseQualityConfig(text: string, file: string): QualityConfig {
   return resolveQualityConfig(parseYaml(text, file));
 }
 
-/** Validates a parsed YAML source against the schema (with defaults) and resolves each library's policy. */
+/**
+ * Turns a parsed YAML source (the parse stage, yaml-source.ts) into the config: the normalise
+ * stage (schema, defaults, effective policies: normalise.ts), then the rules stage (rules.ts,
+ * integrations.ts). Each stage's error names file, line and key.
+ */
 export function resolveQualityConfig(src: YamlSource): QualityConfig {
-  const raw = src.value;
-  const withDefaults = structuredClone(raw ?? {});
-  const { withDefaults: validate } = validators();
-  if (!validate(withDefaults)) {
-    throw configInvalid(src, validate.errors ?? []);
-  }
-  // Overrides come from the file as written: schema defaults filled into a library's policy
-  // would otherwise mask the global defaults it is meant to inherit.
-  const doc = raw as RawConfig;
-  const libraries = (withDefaults as RawConfig).libraries.map((lib, i) => {
-    const policy = effectivePolicy(doc.defaults, doc.libraries[i]?.policy);
-    return {
-      name: lib.name ?? lib.root,
-      root: stripSlash(lib.root),
-      archive: lib.archive ? stripSlash(lib.archive) : null,
-      keepOriginals: lib.keepOriginals === true,
-      deleteOriginalsAfterDays: lib.deleteOriginalsAfterDays ?? null,
-      keepMtime: lib.keepMtime === true,
-      workRetentionHours: lib.workRetentionHours ?? 72,
-      watch: {
-        ...(lib.watch?.include ? { include: lib.watch.include } : {}),
-        ...(lib.watch?.exclude ? { exclude: lib.watch.exclude } : {}),
-        ...(lib.watch?.extensions ? { extensions: lib.watch.extensions } : {}),
-        usePolling: lib.watch?.polling === true,
-        rescanIntervalMs: (lib.watch?.rescanMinutes ?? 15) * 60_000,
-      },
-      order: lib.order ?? null,
-      priority: lib.priority ?? 0,
-      policy,
-      policyVersion: policyVersion(policy),
-    };
-  });
+  const { withDefaults, defaults, libraries } = normaliseConfig(src);
   checkLibraries(src, libraries);
+  // RawConfig is the file as written; normalise has filled every schema default in by now.
   const integrations = resolveIntegrations(
-    (withDefaults as RawConfig).integrations,
+    withDefaults.integrations as RawIntegrations | undefined,
     (pointer, message) => invalidAt(src, pointer, message),
   );
-  return {
-    file: src.file,
-    defaults: effectivePolicy(doc.defaults, undefined),
-    libraries,
-    integrations,
-  };
-}
-
-/**
- * A short fingerprint of an effective policy: sha256 of its canonical JSON (keys sorted, lists
- * as given), so the same rules give the same version whatever the key order or file layout.
- */
-export function policyVersion(policy: QualityPolicy): string {
-  return createHash('sha256')
-    .update(canonicalJson(policy) ?? '')
-    .digest('hex')
-    .slice(0, 12);
-}
-
-interface RawConfig {
-  defaults?: unknown;
-  libraries: {
-    name?: string;
-    root: string;
-    archive?: string;
-    keepOriginals?: boolean;
-    deleteOriginalsAfterDays?: number;
-    keepMtime?: boolean;
-    workRetentionHours?: number;
-    watch?: {
-      include?: string[];
-      exclude?: string[];
-      extensions?: string[];
-      polling?: boolean;
-      rescanMinutes?: number;
-    };
-    policy?: unknown;
-    order?: QueueOrder;
-    priority?: number;
-  }[];
-  integrations?: RawIntegrations;
-}
-
-function effectivePolicy(defaults: unknown, override: unknown): QualityPolicy {
-  const merged = deepMerge(structuredClone(defaults ?? {}), structuredClone(override ?? {}));
-  const { policyDefaults } = validators();
-  if (!policyDefaults(merged)) {
-    // Both halves validated on their own, so this is a bug, not a user error.
-    throw new Error(`merged policy is invalid: ${JSON.stringify(policyDefaults.errors)}`);
-  }
-  return merged as QualityPolicy;
-}
-
-/** Objects merge key by key; lists and scalars of the override replace the default. */
-function deepMerge(base: unknown, over: unknown): unknown {
-  if (isPlainObject(base) && isPlainObject(over)) {
-    const out: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : v;
-    return out;
-  }
-  return over === undefined ? base : over;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function checkLibraries(src: YamlSource, libraries: LibraryConfig[]): void {
-  libraries.forEach((lib, i) => {
-    const at = (key: string) => `/libraries/${i}/${key}`;
-    libraries.slice(0, i).forEach((other) => {
-      if (overlaps(lib.root, other.root)) {
-        throw invalidAt(src, at('root'), `library ${lib.root} overlaps library ${other.root}`);
-      }
-    });
-    if (lib.archive && overlaps(lib.archive, lib.root)) {
-      throw invalidAt(
-        src,
-        at('archive'),
-        `archive ${lib.archive} overlaps library ${lib.root}: archived originals would be watched again; expected a folder outside it`,
-      );
-    }
-  });
-}
-
-function overlaps(a: string, b: string): boolean {
-  return a === b || a.startsWith(b + '/') || b.startsWith(a + '/');
-}
-
-function stripSlash(p: string): string {
-  return p.length > 1 ? p.replace(/\/+$/, '') : p;
-}
-
-function invalidAt(src: YamlSource, pointer: string, message: string): ConfigError {
-  const line = src.lineOf(pointer);
-  return new ConfigError(
-    'CONFIG_INVALID',
-    `${src.file}${line ? `:${line}` : ''}: ${keyOf(pointer)}: ${message}`,
-    { file: src.file, line },
-  );
-}
-
-function configInvalid(src: YamlSource, errors: ErrorObject[]): ConfigError {
-  const problems = relevantErrors(errors)
-    .map((e) => describe(src, e))
-    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-  const first = problems[0]!;
-  const message =
-    problems.length === 1
-      ? first.text
-      : `${problems.length} problems:\n  ${problems.map((p) => p.text).join('\n  ')}`;
-  return new ConfigError('CONFIG_INVALID', message, { file: src.file, line: first.line });
-}
-
-// An `if` failure, or a key-name pattern failure, repeats what a more specific error already said.
-function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
-  const useful = errors.filter(
-    (e) => e.keyword !== 'if' && (e as { propertyName?: string }).propertyName === undefined,
-  );
-  return useful.length ? useful : errors;
-}
-
-function describe(src: YamlSource, e: ErrorObject): { text: string; line: number | null } {
-  let pointer = e.instancePath;
-  let what: string;
-  switch (e.keyword) {
-    case 'additionalProperties':
-      pointer = `${pointer}/${String(e.params.additionalProperty)}`;
-      what = `unknown key; expected one of ${allowedKeys(e)}`;
-      break;
-    case 'required':
-      pointer = `${pointer}/${String(e.params.missingProperty)}`;
-      what = `missing; expected ${describedKey(e, String(e.params.missingProperty))}`;
-      break;
-    case 'enum':
-      what = `expected one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(valueAt(src.value, pointer))}`;
-      break;
-    case 'const':
-      what = `expected ${JSON.stringify(e.params.allowedValue)}, got ${JSON.stringify(valueAt(src.value, pointer))}`;
-      break;
-    case 'propertyNames':
-      pointer = `${pointer}/${String(e.params.propertyName)}`;
-      what = 'expected a height in pixels such as "1080"';
-      break;
-    default:
-      what = `${e.message ?? 'invalid'}, got ${JSON.stringify(valueAt(src.value, pointer))}`;
-  }
-  const line = src.lineOf(pointer);
-  return { text: `${src.file}${line ? `:${line}` : ''}: ${keyOf(pointer)}: ${what}`, line };
-}
-
-function describedKey(e: ErrorObject, key: string): string {
-  const props = (e.parentSchema as { properties?: Record<string, { description?: string }> })
-    ?.properties;
-  return props?.[key]?.description ?? `the key "${key}"`;
-}
-
-function allowedKeys(e: ErrorObject): string {
-  const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)
-    ?.properties;
-  return props ? Object.keys(props).join(', ') : 'no other keys';
-}
-
-/** `/libraries/0/policy/video/codec` → `libraries[0].policy.video.codec`. */
-function keyOf(pointer: string): string {
-  if (!pointer) return '(top level)';
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((acc, k) => (/^\d+$/.test(k) ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), '');
-}
-
-function valueAt(doc: unknown, pointer: string): unknown {
-  let node = doc;
-  for (const k of pointer.split('/').slice(1)) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[k.replace(/~1/g, '/').replace(/~0/g, '~')];
-  }
-  return node;
+  return { file: src.file, defaults, libraries, integrations };
 }

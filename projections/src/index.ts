@@ -13,3 +13,4 @@ export * from './summary.js';
 export * from './stream.js';
 export * from './replay.js';
 export * from './stats.js';
+export * from './projection-spec.js';

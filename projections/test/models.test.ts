@@ -18,10 +18,10 @@ import {
   listJobs,
   listSavings,
   openReadModels,
+  ProjectionSpecification,
   readModelProjections,
   readSummary,
   type Projection,
-  type ReadModels,
 } from '../src/index.js';
 
 /** A sample event of `type` for `fileId` at `time`, in `library` when given. */
@@ -43,15 +43,8 @@ function ev(type: EventType, fileId: string, time: string, library?: string): Ev
   } as EventEnvelope;
 }
 
-/** Applies the events in one batch at positions 1..n to a fresh in-memory read model. */
-function given(...events: EventEnvelope[]): ReadModels {
-  const rm = openReadModels(':memory:');
-  applyBatch(
-    rm.sqlite,
-    events.map((event, i) => ({ position: i + 1, event })),
-  );
-  return rm;
-}
+/** Read models folded from past events, then the new ones (each through applyBatch). */
+const spec = ProjectionSpecification();
 
 const T0 = '2026-03-01T10:00:00.000Z';
 const T1 = '2026-03-01T10:00:05.000Z';
@@ -59,34 +52,34 @@ const T2 = '2026-03-02T09:00:00.000Z';
 
 describe('jobs read model', () => {
   it('given a started encode, when it completes, the job has timings and speed', async () => {
-    const rm = given(
-      ev('file.probed', 'j1', T0),
-      ev('encode.started', 'j1', T0),
-      ev('encode.completed', 'j1', T1),
-    );
-    const [job] = await listJobs(rm.db);
-    assert.equal(job?.outcome, 'encoded');
-    assert.equal(job?.attempt, 1);
-    assert.equal(job?.encoder, 'libx265');
-    assert.equal(job?.elapsedMs, 1234);
-    assert.equal(job?.outputSize, 400_000);
-    // 2 s of media in 1.234 s of work.
-    assert.ok(Math.abs((job?.speed ?? 0) - 2 / 1.234) < 1e-9);
-    // This event predates the fps field: it still validates, and the job has no rate.
-    assert.equal(validateEvent(ev('encode.completed', 'j1', T1)).ok, true);
-    assert.equal(job?.fps, null);
-    await rm.close();
+    await spec(ev('file.probed', 'j1', T0), ev('encode.started', 'j1', T0))
+      .when(ev('encode.completed', 'j1', T1))
+      .then(async (rm) => {
+        const [job] = await listJobs(rm.db);
+        assert.equal(job?.outcome, 'encoded');
+        assert.equal(job?.attempt, 1);
+        assert.equal(job?.encoder, 'libx265');
+        assert.equal(job?.elapsedMs, 1234);
+        assert.equal(job?.outputSize, 400_000);
+        // 2 s of media in 1.234 s of work.
+        assert.ok(Math.abs((job?.speed ?? 0) - 2 / 1.234) < 1e-9);
+        // This event predates the fps field: it still validates, and the job has no rate.
+        assert.equal(validateEvent(ev('encode.completed', 'j1', T1)).ok, true);
+        assert.equal(job?.fps, null);
+      });
   });
 
   it('given an encode that reports its average fps, the job stores it beside the speed', async () => {
     const plain = ev('encode.completed', 'jf', T1) as EventEnvelope<'encode.completed'>;
     const completed = { ...plain, data: { ...plain.data, fps: 47.5 } };
     assert.deepEqual(validateEvent(completed), { ok: true, event: completed });
-    const rm = given(ev('file.probed', 'jf', T0), ev('encode.started', 'jf', T0), completed);
-    const [job] = await listJobs(rm.db);
-    assert.equal(job?.fps, 47.5);
-    assert.ok(Math.abs((job?.speed ?? 0) - 2 / 1.234) < 1e-9);
-    await rm.close();
+    await spec(ev('file.probed', 'jf', T0), ev('encode.started', 'jf', T0))
+      .when(completed)
+      .then(async (rm) => {
+        const [job] = await listJobs(rm.db);
+        assert.equal(job?.fps, 47.5);
+        assert.ok(Math.abs((job?.speed ?? 0) - 2 / 1.234) < 1e-9);
+      });
   });
 
   it('rejects an encode.completed whose fps is not a positive number', () => {
@@ -100,110 +93,109 @@ describe('jobs read model', () => {
   it('given two attempts, a failure closes the first and the second follows through to replaced', async () => {
     const second = ev('encode.started', 'j2', T1);
     const attempt2 = { ...second, data: { ...second.data, attempt: 2 } } as EventEnvelope;
-    const rm = given(
+    await spec(
       ev('encode.started', 'j2', T0),
       ev('encode.failed', 'j2', T1),
       attempt2,
       ev('encode.completed', 'j2', T2),
       ev('verify.passed', 'j2', T2),
-      ev('file.replaced', 'j2', T2),
-    );
-    const jobs = await listJobs(rm.db, { fileId: 'j2' });
-    const byAttempt = new Map(jobs.map((j) => [j.attempt, j]));
-    assert.equal(byAttempt.get(1)?.outcome, 'failed');
-    assert.equal(byAttempt.get(1)?.elapsedMs, 5_000);
-    assert.match(byAttempt.get(1)?.reason ?? '', /ffmpeg exited 1/);
-    assert.equal(byAttempt.get(2)?.outcome, 'replaced');
-    await rm.close();
+    )
+      .when(ev('file.replaced', 'j2', T2))
+      .then(async (rm) => {
+        const jobs = await listJobs(rm.db, { fileId: 'j2' });
+        const byAttempt = new Map(jobs.map((j) => [j.attempt, j]));
+        assert.equal(byAttempt.get(1)?.outcome, 'failed');
+        assert.equal(byAttempt.get(1)?.elapsedMs, 5_000);
+        assert.match(byAttempt.get(1)?.reason ?? '', /ffmpeg exited 1/);
+        assert.equal(byAttempt.get(2)?.outcome, 'replaced');
+      });
   });
 
   it('given an encode, when verification fails, the job is rejected naming the checks', async () => {
-    const rm = given(
-      ev('encode.started', 'j3', T0),
-      ev('encode.completed', 'j3', T1),
-      ev('verify.failed', 'j3', T1),
-    );
-    const [job] = await listJobs(rm.db);
-    assert.equal(job?.outcome, 'rejected');
-    assert.match(job?.reason ?? '', /audio-streams/);
-    await rm.close();
+    await spec(ev('encode.started', 'j3', T0), ev('encode.completed', 'j3', T1))
+      .when(ev('verify.failed', 'j3', T1))
+      .then(async (rm) => {
+        const [job] = await listJobs(rm.db);
+        assert.equal(job?.outcome, 'rejected');
+        assert.match(job?.reason ?? '', /audio-streams/);
+      });
   });
 });
 
 describe('savings read model', () => {
   it('adds replacements per library and day, and a restore gives its saving back', async () => {
-    const rm = given(
+    await spec(
       ev('file.replaced', 'a1', T0, '/lib/a'),
       ev('file.replaced', 'a2', T1, '/lib/a'),
       ev('file.replaced', 'b1', T2, '/lib/b'),
-      ev('file.restored', 'a1', T2, '/lib/a'),
-    );
-    const rows = await listSavings(rm.db);
-    const key = (r: { library: string; day: string }) => `${r.library}@${r.day}`;
-    const byKey = new Map(rows.map((r) => [key(r), r]));
-    assert.equal(byKey.get('/lib/a@2026-03-01')?.bytesSaved, 1_200_000);
-    assert.equal(byKey.get('/lib/a@2026-03-01')?.filesReplaced, 2);
-    assert.equal(byKey.get('/lib/b@2026-03-02')?.bytesSaved, 600_000);
-    assert.equal(byKey.get('/lib/a@2026-03-02')?.bytesSaved, -600_000);
-    assert.equal(byKey.get('/lib/a@2026-03-02')?.filesRestored, 1);
-    assert.equal((await getFile(rm.db, 'a1'))?.status, 'restored');
-    assert.equal((await readSummary(rm.db)).bytesSaved, 1_200_000);
-    await rm.close();
+    )
+      .when(ev('file.restored', 'a1', T2, '/lib/a'))
+      .then(async (rm) => {
+        const rows = await listSavings(rm.db);
+        const key = (r: { library: string; day: string }) => `${r.library}@${r.day}`;
+        const byKey = new Map(rows.map((r) => [key(r), r]));
+        assert.equal(byKey.get('/lib/a@2026-03-01')?.bytesSaved, 1_200_000);
+        assert.equal(byKey.get('/lib/a@2026-03-01')?.filesReplaced, 2);
+        assert.equal(byKey.get('/lib/b@2026-03-02')?.bytesSaved, 600_000);
+        assert.equal(byKey.get('/lib/a@2026-03-02')?.bytesSaved, -600_000);
+        assert.equal(byKey.get('/lib/a@2026-03-02')?.filesRestored, 1);
+        assert.equal((await getFile(rm.db, 'a1'))?.status, 'restored');
+        assert.equal((await readSummary(rm.db)).bytesSaved, 1_200_000);
+      });
   });
 });
 
 describe('failures read model', () => {
   it('keeps every failure; open ones are each failed file’s latest while it is still failed', async () => {
-    const rm = given(
+    await spec(
       ev('encode.failed', 'f1', T0),
       ev('verify.failed', 'f1', T1),
       ev('file.unreadable', 'f2', T0),
       ev('replace.failed', 'f3', T0),
-      ev('encode.started', 'f3', T1),
-    );
-    const all = await listFailures(rm.db);
-    assert.deepEqual(
-      all.map((f) => [f.fileId, f.kind]),
-      [
-        ['f3', 'replace.failed'],
-        ['f2', 'file.unreadable'],
-        ['f1', 'verify.failed'],
-        ['f1', 'encode.failed'],
-      ],
-    );
-    const open = await listFailures(rm.db, { openOnly: true });
-    assert.deepEqual(
-      open.map((f) => [f.fileId, f.kind, f.fileStatus]),
-      [
-        ['f2', 'file.unreadable', 'unreadable'],
-        ['f1', 'verify.failed', 'failed'],
-      ],
-    );
-    assert.match(open[1]?.reason ?? '', /audio-streams measured 0, limit 1/);
-    await rm.close();
+    )
+      .when(ev('encode.started', 'f3', T1))
+      .then(async (rm) => {
+        const all = await listFailures(rm.db);
+        assert.deepEqual(
+          all.map((f) => [f.fileId, f.kind]),
+          [
+            ['f3', 'replace.failed'],
+            ['f2', 'file.unreadable'],
+            ['f1', 'verify.failed'],
+            ['f1', 'encode.failed'],
+          ],
+        );
+        const open = await listFailures(rm.db, { openOnly: true });
+        assert.deepEqual(
+          open.map((f) => [f.fileId, f.kind, f.fileStatus]),
+          [
+            ['f2', 'file.unreadable', 'unreadable'],
+            ['f1', 'verify.failed', 'failed'],
+          ],
+        );
+        assert.match(open[1]?.reason ?? '', /audio-streams measured 0, limit 1/);
+      });
   });
 });
 
 describe('files media summary', () => {
   it('records the probe’s media summary and keeps it through later events', async () => {
-    const rm = given(
-      ev('file.probed', 'm1', T0),
-      ev('file.planned', 'm1', T1),
-      ev('encode.started', 'm1', T1),
-    );
-    const row = await getFile(rm.db, 'm1');
-    const video = sampleData['file.probed'].media.video;
-    assert.deepEqual(row?.media, {
-      container: sampleData['file.probed'].media.container,
-      videoCodec: video?.codec,
-      width: video?.width,
-      height: video?.height,
-      durationSec: 2,
-    });
-    assert.equal(row?.sizeBytes, 1_000_000);
-    assert.equal(row?.policyVersion, 'p1234');
-    assert.equal(row?.status, 'encoding');
-    await rm.close();
+    await spec(ev('file.probed', 'm1', T0), ev('file.planned', 'm1', T1))
+      .when(ev('encode.started', 'm1', T1))
+      .then(async (rm) => {
+        const row = await getFile(rm.db, 'm1');
+        const video = sampleData['file.probed'].media.video;
+        assert.deepEqual(row?.media, {
+          container: sampleData['file.probed'].media.container,
+          videoCodec: video?.codec,
+          width: video?.width,
+          height: video?.height,
+          durationSec: 2,
+        });
+        assert.equal(row?.sizeBytes, 1_000_000);
+        assert.equal(row?.policyVersion, 'p1234');
+        assert.equal(row?.status, 'encoding');
+      });
   });
 });
 
@@ -223,30 +215,31 @@ describe('compliance and summary', () => {
     );
 
   it('counts compliant and replaced files over planned ones, per library', async () => {
-    const rm = given(
+    await spec(
       planned('c1', '/lib/a', 'compliant'),
       planned('c2', '/lib/a', 'encode'),
       planned('c3', '/lib/a', 'encode'),
       ev('file.replaced', 'c3', T1, '/lib/a'),
       ev('file.discovered', 'c4', T0, '/lib/a'),
       planned('d1', '/lib/b', 'encode'),
-      ev('encode.started', 'd1', T1, '/lib/b'),
-    );
-    assert.deepEqual(await complianceByLibrary(rm.db), [
-      { library: '/lib/a', judged: 3, conforming: 2, percent: 66.7 },
-      { library: '/lib/b', judged: 1, conforming: 0, percent: 0 },
-    ]);
-    const summary = await readSummary(rm.db);
-    assert.equal(summary.total, 5);
-    assert.equal(summary.queueDepth, 1);
-    assert.equal(summary.compliance.percent, 50);
-    assert.deepEqual(
-      summary.activeEncodes.map((a) => [a.fileId, a.encoder, a.attempt]),
-      [['d1', 'libx265', 1]],
-    );
-    assert.equal(summary.bytesSaved, 600_000);
-    assert.equal(summary.appliedSequence, 7);
-    await rm.close();
+    )
+      .when(ev('encode.started', 'd1', T1, '/lib/b'))
+      .then(async (rm) => {
+        assert.deepEqual(await complianceByLibrary(rm.db), [
+          { library: '/lib/a', judged: 3, conforming: 2, percent: 66.7 },
+          { library: '/lib/b', judged: 1, conforming: 0, percent: 0 },
+        ]);
+        const summary = await readSummary(rm.db);
+        assert.equal(summary.total, 5);
+        assert.equal(summary.queueDepth, 1);
+        assert.equal(summary.compliance.percent, 50);
+        assert.deepEqual(
+          summary.activeEncodes.map((a) => [a.fileId, a.encoder, a.attempt]),
+          [['d1', 'libx265', 1]],
+        );
+        assert.equal(summary.bytesSaved, 600_000);
+        assert.equal(summary.appliedSequence, 7);
+      });
   });
 });
 
@@ -264,16 +257,18 @@ describe('an encode returned to the queue by a pause', () => {
       },
       { fileId: 'q1', producer: 'encoder@test', time: new Date(T1) },
     );
-    const rm = given(ev('file.planned', 'q1', T0), ev('encode.started', 'q1', T0), requeued);
-    const summary = await readSummary(rm.db);
-    assert.deepEqual(summary.activeEncodes, []);
-    assert.equal(summary.queueDepth, 1);
-    const file = await getFile(rm.db, 'q1');
-    assert.equal(file?.status, 'queued');
-    assert.equal(file?.reason, 'waiting (manual): pause --now');
-    const [job] = await listJobs(rm.db);
-    assert.equal(job?.outcome, 'requeued');
-    await rm.close();
+    await spec(ev('file.planned', 'q1', T0), ev('encode.started', 'q1', T0))
+      .when(requeued)
+      .then(async (rm) => {
+        const summary = await readSummary(rm.db);
+        assert.deepEqual(summary.activeEncodes, []);
+        assert.equal(summary.queueDepth, 1);
+        const file = await getFile(rm.db, 'q1');
+        assert.equal(file?.status, 'queued');
+        assert.equal(file?.reason, 'waiting (manual): pause --now');
+        const [job] = await listJobs(rm.db);
+        assert.equal(job?.outcome, 'requeued');
+      });
   });
 });
 
@@ -323,7 +318,7 @@ describe('kept and damaged outcomes', () => {
   );
 
   it('shows kept and damaged files as such, records no failure, and leaves them out of compliance', async () => {
-    const rm = given(
+    await spec(
       plannedAs('c1', 'compliant'),
       plannedAs('e1', 'encode'),
       plannedAs('k1', 'encode'),
@@ -331,21 +326,22 @@ describe('kept and damaged outcomes', () => {
       kept,
       plannedAs('k2', 'encode'),
       guardStopped,
-      plannedAs('d1', 'damaged'),
-    );
-    assert.equal((await getFile(rm.db, 'k1'))?.status, 'kept');
-    assert.match((await getFile(rm.db, 'k1'))?.reason ?? '', /0\.97 of the source/);
-    assert.equal((await getFile(rm.db, 'k2'))?.status, 'kept');
-    assert.equal((await getFile(rm.db, 'd1'))?.status, 'damaged');
-    assert.match((await getFile(rm.db, 'd1'))?.reason ?? '', /failed its quick health check/);
-    assert.deepEqual(await listFailures(rm.db, {}), []);
-    // c1 compliant, e1 queued: 1 of 2 judged; k1, k2 and d1 are not judged.
-    assert.deepEqual(await complianceByLibrary(rm.db), [
-      { library: '/lib/k', judged: 2, conforming: 1, percent: 50 },
-    ]);
-    const summary = await readSummary(rm.db);
-    assert.deepEqual(summary.compliance.excluded, { unreadable: 0, kept: 2, damaged: 1 });
-    await rm.close();
+    )
+      .when(plannedAs('d1', 'damaged'))
+      .then(async (rm) => {
+        assert.equal((await getFile(rm.db, 'k1'))?.status, 'kept');
+        assert.match((await getFile(rm.db, 'k1'))?.reason ?? '', /0\.97 of the source/);
+        assert.equal((await getFile(rm.db, 'k2'))?.status, 'kept');
+        assert.equal((await getFile(rm.db, 'd1'))?.status, 'damaged');
+        assert.match((await getFile(rm.db, 'd1'))?.reason ?? '', /failed its quick health check/);
+        assert.deepEqual(await listFailures(rm.db, {}), []);
+        // c1 compliant, e1 queued: 1 of 2 judged; k1, k2 and d1 are not judged.
+        assert.deepEqual(await complianceByLibrary(rm.db), [
+          { library: '/lib/k', judged: 2, conforming: 1, percent: 50 },
+        ]);
+        const summary = await readSummary(rm.db);
+        assert.deepEqual(summary.compliance.excluded, { unreadable: 0, kept: 2, damaged: 1 });
+      });
   });
 });
 

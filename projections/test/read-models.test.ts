@@ -14,6 +14,7 @@ import {
   listDeadLetters,
   listFiles,
   openReadModels,
+  ProjectionSpecification,
   ReadModelOpenError,
   readModelProjections,
   skipPosition,
@@ -21,8 +22,11 @@ import {
   type ReadModels,
 } from '../src/index.js';
 
-/** Applies events at positions 1..n to a fresh in-memory read model. */
-async function given(...events: EventEnvelope[]): Promise<ReadModels> {
+/** Read models folded from past events, then the new ones (each through applyBatch). */
+const spec = ProjectionSpecification();
+
+/** For the tests of applyEvent itself: events applied one by one at positions 1..n. */
+async function appliedOneByOne(...events: EventEnvelope[]): Promise<ReadModels> {
   const rm = openReadModels(':memory:');
   for (const [i, event] of events.entries()) await applyEvent(rm.db, event, i + 1);
   return rm;
@@ -69,55 +73,61 @@ describe('files read model', () => {
 
   for (const [type, status] of expectedStatus) {
     it(`${type} after discovery sets status ${status}`, async () => {
-      const rm = await given(sampleEvent('file.discovered', 'f1'), sampleEvent(type, 'f1'));
-      const [row] = await listFiles(rm.db);
-      assert.equal(row?.status, status);
-      assert.equal(row?.fileId, 'f1');
-      assert.equal(row?.lastEventType, type);
-      assert.equal(row?.lastEventId, sampleEvent(type, 'f1').id);
-      assert.equal(row?.lastSequence, 2);
-      assert.equal(row?.updatedAt, '2026-01-01T00:00:00.000Z');
-      await rm.close();
+      await spec(sampleEvent('file.discovered', 'f1'))
+        .when(sampleEvent(type, 'f1'))
+        .then(async (rm) => {
+          const [row] = await listFiles(rm.db);
+          assert.equal(row?.status, status);
+          assert.equal(row?.fileId, 'f1');
+          assert.equal(row?.lastEventType, type);
+          assert.equal(row?.lastEventId, sampleEvent(type, 'f1').id);
+          assert.equal(row?.lastSequence, 2);
+          assert.equal(row?.updatedAt, '2026-01-01T00:00:00.000Z');
+        });
     });
   }
 
   it('file.planned maps encode/skip/compliant to queued/skipped/compliant with the policy version', async () => {
-    const rm = await given(
-      planned('enc', 'encode'),
-      planned('skp', 'skip'),
-      planned('cmp', 'compliant'),
-    );
-    const byId = new Map((await listFiles(rm.db)).map((r) => [r.fileId, r]));
-    assert.equal(byId.get('enc')?.status, 'queued');
-    assert.equal(byId.get('skp')?.status, 'skipped');
-    assert.equal(byId.get('skp')?.reason, 'because skip');
-    assert.equal(byId.get('cmp')?.status, 'compliant');
-    assert.equal(byId.get('enc')?.policyVersion, 'p-encode');
-    assert.equal(byId.get('enc')?.updatedAt, '2026-01-02T00:00:00.000Z');
-    await rm.close();
+    await spec(planned('enc', 'encode'), planned('skp', 'skip'))
+      .when(planned('cmp', 'compliant'))
+      .then(async (rm) => {
+        const byId = new Map((await listFiles(rm.db)).map((r) => [r.fileId, r]));
+        assert.equal(byId.get('enc')?.status, 'queued');
+        assert.equal(byId.get('skp')?.status, 'skipped');
+        assert.equal(byId.get('skp')?.reason, 'because skip');
+        assert.equal(byId.get('cmp')?.status, 'compliant');
+        assert.equal(byId.get('enc')?.policyVersion, 'p-encode');
+        assert.equal(byId.get('enc')?.updatedAt, '2026-01-02T00:00:00.000Z');
+      });
   });
 
   it('creates a row from path and library when the first event seen is not a discovery', async () => {
-    const rm = await given(sampleEvent('encode.started', 'late'));
-    const row = await getFile(rm.db, 'late');
-    assert.equal(row?.status, 'encoding');
-    assert.equal(row?.path, sampleData['encode.started'].path);
-    assert.equal(row?.library, sampleData['encode.started'].library);
-    await rm.close();
+    await spec()
+      .when(sampleEvent('encode.started', 'late'))
+      .then(async (rm) => {
+        const row = await getFile(rm.db, 'late');
+        assert.equal(row?.status, 'encoding');
+        assert.equal(row?.path, sampleData['encode.started'].path);
+        assert.equal(row?.library, sampleData['encode.started'].library);
+      });
   });
 
   it('keeps failure reasons, naming the failing check or the encoder', async () => {
-    const rm = await given(
+    await spec(
       sampleEvent('verify.failed', 'v'),
       sampleEvent('encode.failed', 'e'),
       sampleEvent('file.unreadable', 'u'),
-      sampleEvent('replace.failed', 'r'),
-    );
-    assert.match((await getFile(rm.db, 'v'))?.reason ?? '', /audio-streams measured 0, limit 1/);
-    assert.match((await getFile(rm.db, 'e'))?.reason ?? '', /libx265.*ffmpeg exited 1/);
-    assert.equal((await getFile(rm.db, 'u'))?.reason, sampleData['file.unreadable'].reason);
-    assert.match((await getFile(rm.db, 'r'))?.reason ?? '', /source changed/);
-    await rm.close();
+    )
+      .when(sampleEvent('replace.failed', 'r'))
+      .then(async (rm) => {
+        assert.match(
+          (await getFile(rm.db, 'v'))?.reason ?? '',
+          /audio-streams measured 0, limit 1/,
+        );
+        assert.match((await getFile(rm.db, 'e'))?.reason ?? '', /libx265.*ffmpeg exited 1/);
+        assert.equal((await getFile(rm.db, 'u'))?.reason, sampleData['file.unreadable'].reason);
+        assert.match((await getFile(rm.db, 'r'))?.reason ?? '', /source changed/);
+      });
   });
 
   it('file.replaced moves the path and records the archive and the bytes saved', async () => {
@@ -128,37 +138,40 @@ describe('files read model', () => {
       },
       { fileId: 'rep', producer: 'test@host', time: new Date('2026-01-03T00:00:00.000Z') },
     );
-    const rm = await given(sampleEvent('file.discovered', 'rep'), replaced);
-    const row = await getFile(rm.db, 'rep');
-    assert.equal(row?.path, '/media/movies/Film (2020)/Film.mkv');
-    assert.equal(row?.archivePath, sampleData['file.replaced'].archivePath);
-    assert.equal(row?.bytesSaved, 600_000);
-    assert.equal(row?.status, 'replaced');
-    await rm.close();
+    await spec(sampleEvent('file.discovered', 'rep'))
+      .when(replaced)
+      .then(async (rm) => {
+        const row = await getFile(rm.db, 'rep');
+        assert.equal(row?.path, '/media/movies/Film (2020)/Film.mkv');
+        assert.equal(row?.archivePath, sampleData['file.replaced'].archivePath);
+        assert.equal(row?.bytesSaved, 600_000);
+        assert.equal(row?.status, 'replaced');
+      });
   });
 
   it('message.deadlettered marks a known file and is recorded in dead_letters', async () => {
-    const rm = await given(
-      sampleEvent('file.discovered', 'dl'),
-      sampleEvent('message.deadlettered', 'dl'),
-    );
-    const row = await getFile(rm.db, 'dl');
-    assert.equal(row?.status, 'dead-lettered');
-    assert.equal(row?.reason, 'exhausted deliveries');
-    assert.equal(row?.path, sampleData['file.discovered'].path);
-    const [letter] = await listDeadLetters(rm.db);
-    assert.equal(letter?.fileId, 'dl');
-    assert.equal(letter?.consumer, 'encoder');
-    assert.equal(letter?.sequence, 2);
-    await rm.close();
+    await spec(sampleEvent('file.discovered', 'dl'))
+      .when(sampleEvent('message.deadlettered', 'dl'))
+      .then(async (rm) => {
+        const row = await getFile(rm.db, 'dl');
+        assert.equal(row?.status, 'dead-lettered');
+        assert.equal(row?.reason, 'exhausted deliveries');
+        assert.equal(row?.path, sampleData['file.discovered'].path);
+        const [letter] = await listDeadLetters(rm.db);
+        assert.equal(letter?.fileId, 'dl');
+        assert.equal(letter?.consumer, 'encoder');
+        assert.equal(letter?.sequence, 2);
+      });
   });
 
   it('message.deadlettered for an unknown file creates no file row but keeps the dead letter', async () => {
-    const rm = await given(sampleEvent('message.deadlettered', 'unknown'));
-    assert.deepEqual(await listFiles(rm.db), []);
-    assert.equal((await listDeadLetters(rm.db)).length, 1);
-    assert.equal(await lastAppliedSequence(rm.db), 1);
-    await rm.close();
+    await spec()
+      .when(sampleEvent('message.deadlettered', 'unknown'))
+      .then(async (rm) => {
+        assert.deepEqual(await listFiles(rm.db), []);
+        assert.equal((await listDeadLetters(rm.db)).length, 1);
+        assert.equal(await lastAppliedSequence(rm.db), 1);
+      });
   });
 
   it('follows a whole lifecycle to replaced', async () => {
@@ -171,12 +184,14 @@ describe('files read model', () => {
       'verify.passed',
       'file.replaced',
     ] as const;
-    const rm = await given(...types.map((t) => sampleEvent(t, 'life')));
-    const row = await getFile(rm.db, 'life');
-    assert.equal(row?.status, 'replaced');
-    assert.equal(row?.policyVersion, 'p1234');
-    assert.equal(row?.lastSequence, 7);
-    await rm.close();
+    await spec()
+      .when(...types.map((t) => sampleEvent(t, 'life')))
+      .then(async (rm) => {
+        const row = await getFile(rm.db, 'life');
+        assert.equal(row?.status, 'replaced');
+        assert.equal(row?.policyVersion, 'p1234');
+        assert.equal(row?.lastSequence, 7);
+      });
   });
 });
 
@@ -230,7 +245,7 @@ describe('queries', () => {
 
 describe('checkpoint', () => {
   it('ignores an event at or below the checkpoint', async () => {
-    const rm = await given(
+    const rm = await appliedOneByOne(
       sampleEvent('file.discovered', 'once'),
       sampleEvent('file.probed', 'once'),
     );
@@ -250,7 +265,7 @@ describe('checkpoint', () => {
       init: () => [],
       evolve: () => [CompiledQuery.raw('insert into no_such_table values (1)')],
     };
-    const rm = await given(sampleEvent('file.discovered', 'atomic'));
+    const rm = await appliedOneByOne(sampleEvent('file.discovered', 'atomic'));
     const projections = [...readModelProjections, failing];
     // The files write runs before the failing one and succeeds; the failing write must undo it.
     assert.ok(projections.indexOf(filesProjection) < projections.indexOf(failing));
@@ -272,7 +287,7 @@ describe('checkpoint', () => {
   });
 
   it('skips a position without touching rows', async () => {
-    const rm = await given(sampleEvent('file.discovered', 'sk'));
+    const rm = await appliedOneByOne(sampleEvent('file.discovered', 'sk'));
     assert.equal(await skipPosition(rm.db, 5), true);
     assert.equal(await skipPosition(rm.db, 5), false);
     assert.equal(await lastAppliedSequence(rm.db), 5);

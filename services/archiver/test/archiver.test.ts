@@ -7,20 +7,24 @@ import { after, before, describe, it } from 'node:test';
 import type { EventEnvelope } from '@conform/contracts';
 import {
   EVENT_LOG_STREAM,
-  EventPublisher,
   eventually,
-  silentLogger,
-  startTestBus,
   type MessageOutcome,
-  type RunningService,
   type TestBus,
+  type EventPublisher,
 } from '@conform/bus';
-import { PARTIAL_SUFFIX, startArchiver } from '../src/index.js';
-import { bytesAt, makeSwap, ORIGINAL, OUTPUT } from './fixtures.js';
+import { PARTIAL_SUFFIX } from '../src/index.js';
+import {
+  bytesAt,
+  makeSwap,
+  ORIGINAL,
+  OUTPUT,
+  startArchiverUnderTest,
+  type ArchiverUnderTest,
+} from './fixtures.js';
 
 let t: TestBus;
 let publisher: EventPublisher;
-let archiver: RunningService;
+let under: ArchiverUnderTest;
 let base: string;
 let shmBase: string | null = null;
 let library: string;
@@ -40,8 +44,6 @@ async function otherFilesystemDir(): Promise<string | null> {
 }
 
 before(async () => {
-  t = await startTestBus('archiver-test');
-  publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
   base = await mkdtemp(join(tmpdir(), 'conform-archiver-'));
   shmBase = await otherFilesystemDir();
   library = join(base, 'library');
@@ -50,25 +52,18 @@ before(async () => {
   remoteArchive = join(shmBase ?? base, 'archive2');
   await mkdir(library);
   await mkdir(remoteLibrary);
-  archiver = await startArchiver(
-    {
-      bus: t.bus,
-      publisher,
-      log: silentLogger(),
-      eventLog: { maxBytes: 64 * 1024 ** 2 },
-      onOutcome: (_service, outcome) => outcomes.push(outcome),
-    },
-    {
-      libraries: [
-        { root: library, archive },
-        { root: remoteLibrary, archive: remoteArchive },
-      ],
-    },
+  under = await startArchiverUnderTest(
+    'archiver-test',
+    [
+      { root: library, archive },
+      { root: remoteLibrary, archive: remoteArchive },
+    ],
+    (outcome) => outcomes.push(outcome),
   );
+  ({ t, publisher } = under);
 });
 after(async () => {
-  await archiver.stop();
-  await t.cleanup();
+  await under.stop();
   await rm(base, { recursive: true, force: true });
   if (shmBase) await rm(shmBase, { recursive: true, force: true });
 });

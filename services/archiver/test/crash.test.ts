@@ -12,23 +12,28 @@ import { after, before, describe, it } from 'node:test';
 import { subjectFor, type EncodeTarget } from '@conform/contracts';
 import {
   EVENT_LOG_STREAM,
-  EventPublisher,
   eventually,
   lastEventOf,
-  silentLogger,
-  startTestBus,
-  type RunningService,
   type TestBus,
+  type EventPublisher,
 } from '@conform/bus';
-import { PARTIAL_SUFFIX, startArchiver, type ArchiverLibrary } from '../src/index.js';
+import { PARTIAL_SUFFIX, type ArchiverLibrary } from '../src/index.js';
 import type { CrashChildArgs, CrashChildReport, KillPoint } from './crash-child.js';
-import { bytesAt, makeSwap, ORIGINAL, OUTPUT, type SwapFixture } from './fixtures.js';
+import {
+  bytesAt,
+  makeSwap,
+  ORIGINAL,
+  OUTPUT,
+  type SwapFixture,
+  startArchiverUnderTest,
+  type ArchiverUnderTest,
+} from './fixtures.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.js', import.meta.url));
 
 let t: TestBus;
 let publisher: EventPublisher;
-let archiver: RunningService;
+let under: ArchiverUnderTest;
 let base: string;
 let shmBase: string;
 let libraries: ArchiverLibrary[];
@@ -66,16 +71,11 @@ before(async () => {
     { root: join(base, 'library-x'), archive: join(shmBase, 'archive-x') },
   ];
   await Promise.all(libraries.map((l) => mkdir(l.root)));
-  t = await startTestBus('archiver-crash-test');
-  publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
-  archiver = await startArchiver(
-    { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 ** 2 } },
-    { libraries },
-  );
+  under = await startArchiverUnderTest('archiver-crash-test', libraries);
+  ({ t, publisher } = under);
 });
 after(async () => {
-  await archiver?.stop();
-  await t?.cleanup();
+  await under?.stop();
   await rm(base, { recursive: true, force: true });
   if (shmBase) await rm(shmBase, { recursive: true, force: true });
 });

@@ -1,7 +1,15 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileIdFor, wrap, type EncodeTarget, type EventEnvelope } from '@conform/contracts';
-import { finalPathFor } from '../src/index.js';
+import {
+  EventPublisher,
+  silentLogger,
+  startTestBus,
+  type MessageOutcome,
+  type RunningService,
+  type TestBus,
+} from '@conform/bus';
+import { finalPathFor, startArchiver, type ArchiverLibrary } from '../src/index.js';
 
 /** Stand-ins for media: the archiver only moves bytes, so any bytes do. */
 export const ORIGINAL = Buffer.from('original video bytes\n'.repeat(2_000));
@@ -62,4 +70,47 @@ export async function bytesAt(path: string): Promise<Buffer | null> {
     if (err.code === 'ENOENT') return null;
     throw err;
   });
+}
+
+/** A test bus with the archiver service running on it over `libraries`. */
+export interface ArchiverUnderTest {
+  t: TestBus;
+  publisher: EventPublisher;
+  archiver: RunningService;
+  /** Stops the archiver, then the bus. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a test bus (named `name`) and the archiver on it, as the service tests share: a
+ * 64 MiB event log, a silent logger, and each handled message's outcome to `onOutcome`.
+ */
+export async function startArchiverUnderTest(
+  name: string,
+  libraries: ArchiverLibrary[],
+  onOutcome?: (outcome: MessageOutcome) => void,
+): Promise<ArchiverUnderTest> {
+  const t = await startTestBus(name);
+  const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
+  const archiver = await startArchiver(
+    {
+      bus: t.bus,
+      publisher,
+      log: silentLogger(),
+      eventLog: { maxBytes: 64 * 1024 ** 2 },
+      ...(onOutcome
+        ? { onOutcome: (_service: string, outcome: MessageOutcome) => onOutcome(outcome) }
+        : {}),
+    },
+    { libraries },
+  );
+  return {
+    t,
+    publisher,
+    archiver,
+    stop: async () => {
+      await archiver.stop();
+      await t.cleanup();
+    },
+  };
 }

@@ -5,16 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sampleData, sampleEvent, wrap, type EventEnvelope } from '@conform/contracts';
-import {
-  EventPublisher,
-  eventually,
-  lastEventOf,
-  silentLogger,
-  startTestBus,
-  type RunningService,
-  type TestBus,
-} from '@conform/bus';
-import { keptAfterEncode, keptAfterVerify, startArchiver } from '../src/index.js';
+import { eventually, lastEventOf, type TestBus, type EventPublisher } from '@conform/bus';
+import { keptAfterEncode, keptAfterVerify } from '../src/index.js';
+import { startArchiverUnderTest, type ArchiverUnderTest } from './fixtures.js';
 
 // A re-encode that does not save enough ends with the original kept: its own outcome with the
 // measured ratio, never a failure.
@@ -62,21 +55,18 @@ describe('keptAfterVerify / keptAfterEncode', () => {
 });
 
 let t: TestBus;
-let archiver: RunningService;
+let under: ArchiverUnderTest;
 let publisher: EventPublisher;
 let library: string;
 before(async () => {
-  t = await startTestBus('archiver-kept-test');
-  publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
   library = await mkdtemp(join(tmpdir(), 'conform-kept-'));
-  archiver = await startArchiver(
-    { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 ** 2 } },
-    { libraries: [{ root: library, archive: join(library, '..', 'kept-archive') }] },
-  );
+  under = await startArchiverUnderTest('archiver-kept-test', [
+    { root: library, archive: join(library, '..', 'kept-archive') },
+  ]);
+  ({ t, publisher } = under);
 });
 after(async () => {
-  await archiver.stop();
-  await t.cleanup();
+  await under.stop();
   await rm(library, { recursive: true, force: true });
 });
 

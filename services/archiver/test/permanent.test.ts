@@ -7,21 +7,25 @@ import { after, before, describe, it } from 'node:test';
 import type { EventEnvelope } from '@conform/contracts';
 import {
   EVENT_LOG_STREAM,
-  EventPublisher,
   eventually,
-  silentLogger,
-  startTestBus,
   type MessageOutcome,
-  type RunningService,
   type TestBus,
+  type EventPublisher,
 } from '@conform/bus';
-import { cleanLeftovers, startArchiver } from '../src/index.js';
-import { bytesAt, makeSwap, ORIGINAL, OUTPUT } from './fixtures.js';
+import { cleanLeftovers } from '../src/index.js';
+import {
+  bytesAt,
+  makeSwap,
+  ORIGINAL,
+  OUTPUT,
+  startArchiverUnderTest,
+  type ArchiverUnderTest,
+} from './fixtures.js';
 import { makeReadOnly, mountTmpfs } from './mounts.js';
 
 let t: TestBus;
 let publisher: EventPublisher;
-let archiver: RunningService;
+let under: ArchiverUnderTest;
 let base: string;
 const cleanups: (() => void)[] = [];
 const outcomes: MessageOutcome[] = [];
@@ -33,27 +37,20 @@ const lib = (name: string) => ({
 });
 
 before(async () => {
-  t = await startTestBus('archiver-permanent-test');
-  publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
   base = await mkdtemp(join(tmpdir(), 'conform-permanent-'));
   for (const name of ['full', 'immutable', 'ro']) await mkdir(lib(name).root, { recursive: true });
   cleanups.push(await mountTmpfs(lib('full').archive, '16k'));
   await mkdir(lib('ro').archive);
   cleanups.push(await makeReadOnly(lib('ro').archive));
-  archiver = await startArchiver(
-    {
-      bus: t.bus,
-      publisher,
-      log: silentLogger(),
-      eventLog: { maxBytes: 64 * 1024 ** 2 },
-      onOutcome: (_service, outcome) => outcomes.push(outcome),
-    },
-    { libraries: [lib('full'), lib('immutable'), lib('ro')] },
+  under = await startArchiverUnderTest(
+    'archiver-permanent-test',
+    [lib('full'), lib('immutable'), lib('ro')],
+    (outcome) => outcomes.push(outcome),
   );
+  ({ t, publisher } = under);
 });
 after(async () => {
-  await archiver.stop();
-  await t.cleanup();
+  await under.stop();
   for (const undo of cleanups.reverse()) undo();
   await rm(base, { recursive: true, force: true });
 });

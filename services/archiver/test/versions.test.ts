@@ -14,21 +14,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { wrap, type EventEnvelope, type EventType } from '@conform/contracts';
-import {
-  EVENT_LOG_STREAM,
-  EventPublisher,
-  eventually,
-  silentLogger,
-  startTestBus,
-  type RunningService,
-  type TestBus,
-} from '@conform/bus';
-import { archiveVersionPath, REPLACEMENTS_DIR_NAME, startArchiver } from '../src/index.js';
-import { bytesAt, makeSwap } from './fixtures.js';
+import { EVENT_LOG_STREAM, eventually, type TestBus, type EventPublisher } from '@conform/bus';
+import { archiveVersionPath, REPLACEMENTS_DIR_NAME } from '../src/index.js';
+import { bytesAt, makeSwap, startArchiverUnderTest, type ArchiverUnderTest } from './fixtures.js';
 
 let t: TestBus;
 let publisher: EventPublisher;
-let archiver: RunningService;
+let under: ArchiverUnderTest;
 let base: string;
 let library: string;
 let archive: string;
@@ -36,8 +28,6 @@ let mtimeLibrary: string;
 let mtimeArchive: string;
 
 before(async () => {
-  t = await startTestBus('archiver-versions-test');
-  publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
   base = await mkdtemp(join(tmpdir(), 'conform-versions-'));
   library = join(base, 'library');
   archive = join(base, 'archive');
@@ -45,19 +35,14 @@ before(async () => {
   mtimeArchive = join(base, 'archive-mtime');
   await mkdir(library);
   await mkdir(mtimeLibrary);
-  archiver = await startArchiver(
-    { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 ** 2 } },
-    {
-      libraries: [
-        { root: library, archive },
-        { root: mtimeLibrary, archive: mtimeArchive, keepMtime: true },
-      ],
-    },
-  );
+  under = await startArchiverUnderTest('archiver-versions-test', [
+    { root: library, archive },
+    { root: mtimeLibrary, archive: mtimeArchive, keepMtime: true },
+  ]);
+  ({ t, publisher } = under);
 });
 after(async () => {
-  await archiver.stop();
-  await t.cleanup();
+  await under.stop();
   await rm(base, { recursive: true, force: true });
 });
 

@@ -10,7 +10,7 @@ export * from './worker.js';
 export * from './service.js';
 export * from './testing.js';
 export * from './metrics.js';
-export * from './history.js';
+export * from './log-reads.js';
 export * from './process-info.js';
 export * from './state-lock.js';
 export * from './embedded-nats.js';

@@ -1,9 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { NatsServerStartError } from './errors.js';
+
+/** How long a stopped server may take to exit cleanly before it is killed. */
+const DEFAULT_GRACE_MS = 5_000;
 
 /** A nats-server child process with JetStream, listening on loopback on free ports. */
 export interface NatsServerHandle {
@@ -47,18 +51,17 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
   const port = String(opts.port ?? -1);
   const args = ['-js', '-sd', opts.storeDir, '-a', '127.0.0.1', '-p', port, '-m', '-1'];
   args.push('--ports_file_dir', portsDir, ...(opts.extraArgs ?? []));
-  let child: ChildProcess;
+  let child: ReturnType<typeof runServer>;
   try {
-    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the
-    // server must outlive our clean shutdown (final acks, naks) rather than vanish first.
-    child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child = runServer(binary, args);
   } catch (err) {
     throw new NatsServerStartError(`could not run ${binary}: ${(err as Error).message}`, {
       cause: err,
     });
   }
-  // The watchdog: nats-server has no "exit with my parent" flag, so a tiny shell sits beside it
-  // reading a pipe only this process holds open. When we die in any way (SIGKILL, OOM killer),
+  // The watchdog: nats-server has no "exit with my parent" flag, and neither execa nor Node can
+  // act once this process is SIGKILLed (no code of ours runs then), so a tiny shell sits beside
+  // it reading a pipe only this process holds open. When we die in any way (SIGKILL, OOM killer),
   // the kernel closes our end, `read` returns and the shell stops the server: no orphan is left
   // writing the store. A clean stop kills the watchdog first, then stops the server itself.
   const watchdog = child.pid ? startWatchdog(child.pid) : null;
@@ -103,10 +106,15 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
         const stop = async (stopOpts?: { graceMs?: number }) => {
           watchdog?.disarm();
           if (!exited) {
+            // execa sends SIGKILL after DEFAULT_GRACE_MS; a forced stop asks for less.
             child.kill('SIGTERM');
-            const timer = setTimeout(() => child.kill('SIGKILL'), stopOpts?.graceMs ?? 5_000);
+            const graceMs = stopOpts?.graceMs ?? DEFAULT_GRACE_MS;
+            if (graceMs < DEFAULT_GRACE_MS) {
+              const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+              await exitPromise;
+              clearTimeout(timer);
+            }
             await exitPromise;
-            clearTimeout(timer);
           }
           await rm(portsDir, { recursive: true, force: true });
         };
@@ -123,6 +131,25 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
     await rm(portsDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+function runServer(binary: string, args: string[]) {
+  return execa(binary, args, {
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    // The lines are read below as they come; nothing is kept by execa.
+    buffer: false,
+    // Start-up failures and exits are watched through the child's events, not a rejection.
+    reject: false,
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the
+    // server must outlive our clean shutdown (final acks, naks) rather than vanish first. A
+    // detached child is also left out of execa's `cleanup` (kill on our exit), which could not
+    // cover SIGKILL anyway: the watchdog below does.
+    detached: true,
+    // stop(): SIGTERM, then SIGKILL if the server has not exited after this long.
+    forceKillAfterDelay: DEFAULT_GRACE_MS,
+  });
 }
 
 async function readPortsFile(
@@ -161,6 +188,8 @@ const WATCHDOG_SCRIPT = [
  * close-on-exec, so no other child (ffmpeg) inherits our end and keeps it open.
  */
 function startWatchdog(pid: number): { disarm(): void } {
+  // A bare spawn, not execa: nothing of this child may be awaited or keep the event loop alive
+  // (the child and its pipe are unref'd), and it is only ever SIGKILLed.
   const shell = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'conform-nats-watchdog', String(pid)], {
     stdio: ['pipe', 'ignore', 'ignore'],
     detached: true,

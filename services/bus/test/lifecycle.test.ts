@@ -149,6 +149,42 @@ describe('nats-server watchdog', () => {
     await server.stop();
     assert.equal(processExists(server.pid), false);
   });
+
+  it(
+    'kills a server that ignores SIGTERM once the grace is over',
+    { timeout: 30_000 },
+    async () => {
+      // A stand-in binary that writes the ports file like nats-server, then ignores SIGTERM.
+      const binary = join(dir, 'stubborn-server');
+      await writeFile(
+        binary,
+        [
+          '#!/bin/sh',
+          "trap '' TERM",
+          'while [ "$1" != "--ports_file_dir" ]; do shift; done',
+          `echo '{"nats":["nats://127.0.0.1:1"],"monitoring":["http://127.0.0.1:2"]}' > "$2/nats-server_$$.ports"`,
+          'while :; do sleep 0.1; done',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      for (const graceMs of [300, undefined]) {
+        const server = await startNatsServer({ storeDir: join(dir, 'stubborn-store'), binary });
+        const started = Date.now();
+        await server.stop(graceMs === undefined ? undefined : { graceMs });
+        const took = Date.now() - started;
+        assert.equal(
+          processExists(server.pid),
+          false,
+          `grace ${graceMs ?? 'default'}: still running`,
+        );
+        // It was SIGTERMed and outlived it: it went only when the grace (forced, or 5 s) was over.
+        assert.ok(
+          took >= (graceMs ?? 5_000),
+          `grace ${graceMs ?? 'default'}: gone after ${took} ms`,
+        );
+      }
+    },
+  );
 });
 
 describe('usesStore', () => {

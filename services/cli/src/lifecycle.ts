@@ -2,32 +2,35 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createLogger, type Logger } from '@conform/bus';
 import { startConform, type RunningConform, type ServiceToRun } from './runtime.js';
-import { DEFAULT_NATS_WAIT_SECONDS, type resolveSettings } from './settings.js';
+import { FLAG_ENV, natsOption, pathMapEntries, stateDirOption } from './options.js';
+import { DEFAULT_NATS_WAIT_SECONDS, type RawFlags, type resolveSettings } from './settings.js';
 
 /** Adds the flags every long-running command shares (NATS, state, status server, encoder). */
 export function connectionOptions(cmd: Command): Command {
   return cmd
-    .option(
-      '--nats <url>',
-      'NATS server URL (env NATS_URL); without it an embedded nats-server is started',
+    .addOption(natsOption('NATS server URL; without it an embedded nats-server is started'))
+    .addOption(
+      new Option(
+        '--nats-wait <seconds>',
+        `how long to wait for NATS at start-up, retrying with backoff (default ${DEFAULT_NATS_WAIT_SECONDS}, 0: one attempt)`,
+      ).env(FLAG_ENV.natsWait),
     )
-    .option(
-      '--nats-wait <seconds>',
-      `how long to wait for NATS at start-up, retrying with backoff (env CONFORM_NATS_WAIT; default ${DEFAULT_NATS_WAIT_SECONDS}, 0: one attempt)`,
+    .addOption(stateDirOption('where the embedded NATS store and read models live'))
+    .addOption(
+      new Option(
+        '--replicas <n>',
+        'copies of the event log and its consumers on a NATS cluster, raised on an existing stream (default 1)',
+      ).env(FLAG_ENV.replicas),
     )
-    .option(
-      '--state-dir <dir>',
-      'where the embedded NATS store and read models live (env CONFORM_STATE_DIR)',
+    .addOption(new Option('--host <host>', 'address the status server binds').env(FLAG_ENV.host))
+    .addOption(
+      new Option('--port <n>', 'status server port, 0 for any free port').env(FLAG_ENV.port),
     )
-    .option(
-      '--replicas <n>',
-      'copies of the event log and its consumers on a NATS cluster, raised on an existing stream (env CONFORM_STREAM_REPLICAS; default 1)',
-    )
-    .option('--host <host>', 'address the status server binds (env CONFORM_HOST)', undefined)
-    .option('--port <n>', 'status server port, 0 for any free port (env CONFORM_PORT)')
-    .option(
-      '--metrics-port <n>',
-      'serve /metrics here when the status service is not in this process (env CONFORM_METRICS_PORT)',
+    .addOption(
+      new Option(
+        '--metrics-port <n>',
+        'serve /metrics here when the status service is not in this process',
+      ).env(FLAG_ENV.metricsPort),
     )
     .addOption(
       new Option(
@@ -35,16 +38,20 @@ export function connectionOptions(cmd: Command): Command {
         'how long a file must stay unchanged before it is discovered',
       ),
     )
+    .addOption(new Option('--slots <n>', 'concurrent encodes in this process').env(FLAG_ENV.slots))
     .addOption(
-      new Option('--slots <n>', 'concurrent encodes in this process (env CONFORM_ENCODER_SLOTS)'),
-    )
-    .addOption(
-      new Option('--encoder <name>', 'force an encoder instead of detecting one').choices([
-        'auto',
-        'libx265',
-        'hevc_nvenc',
-      ]),
+      new Option('--encoder <name>', 'force an encoder instead of detecting one')
+        .choices(['auto', 'libx265', 'hevc_nvenc'])
+        .env(FLAG_ENV.encoder),
     );
+}
+
+/**
+ * The flags of a command that took {@link connectionOptions}, as {@link resolveSettings} reads
+ * them: the path map split where it came from CONFORM_PATH_MAP.
+ */
+export function connectionFlags<T extends RawFlags>(flags: T, cmd: Command): T {
+  return { ...flags, pathMap: pathMapEntries(flags.pathMap, cmd.getOptionValueSource('pathMap')) };
 }
 
 /** The process logger: pino JSON, pretty when stdout is a terminal. */

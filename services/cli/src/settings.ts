@@ -76,16 +76,21 @@ export const DEFAULT_PORT = 8484;
 /** A service started before its NATS waits this long for it (compose starts everything at once). */
 export const DEFAULT_NATS_WAIT_SECONDS = 300;
 
-/** Default state directory: $CONFORM_STATE_DIR, else $XDG_STATE_HOME/conform, else ~/.local/state/conform. */
+/**
+ * The state directory when neither --state-dir nor CONFORM_STATE_DIR (its `.env()`, see
+ * options.ts) names one: $XDG_STATE_HOME/conform, else ~/.local/state/conform.
+ */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.CONFORM_STATE_DIR) return resolve(env.CONFORM_STATE_DIR);
   const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
   return join(base, 'conform');
 }
 
 /**
- * Merges flags with environment overrides (NATS_URL, CONFORM_HOST, CONFORM_PORT, ...) into
- * settings. Pure apart from `env`; directory checks happen in {@link checkLibraries}.
+ * Turns parsed flags into settings. commander has already applied each flag's environment
+ * variable (options.ts), so `flags` holds flag > environment; `env` supplies only what has no
+ * flag: CONFORM_CONTROL_TOKEN (a secret, never a flag: command lines are visible to every user),
+ * CONFORM_PLACEMENT_TAGS, CONFORM_EVENT_LOG_MAX_BYTES and the XDG default state directory.
+ * Pure apart from `env`; directory checks happen in {@link checkLibraries}.
  */
 export function resolveSettings(
   flags: RawFlags,
@@ -104,24 +109,17 @@ export function resolveSettings(
   } else if (opts.requireLibrary) {
     throw new UsageError('give a library to watch: --library DIR --archive DIR');
   }
-  const port = parseInteger('--port', flags.port ?? env.CONFORM_PORT, DEFAULT_PORT, 0, 65535);
-  const metricsPort = flags.metricsPort ?? env.CONFORM_METRICS_PORT;
+  const port = parseInteger('--port', flags.port, DEFAULT_PORT, 0, 65535);
+  const metricsPort = flags.metricsPort;
   return {
     controlToken: env.CONFORM_CONTROL_TOKEN || null,
     metricsPort: metricsPort ? parseInteger('--metrics-port', metricsPort, 0, 0, 65535) : null,
     libraries,
-    stateDir: resolve(flags.stateDir ?? defaultStateDir(env)),
-    natsUrl: flags.nats ?? env.NATS_URL ?? null,
+    stateDir: resolve(flags.stateDir || defaultStateDir(env)),
+    natsUrl: flags.nats || null,
     natsWaitMs:
-      1000 *
-      parseInteger(
-        '--nats-wait',
-        flags.natsWait ?? env.CONFORM_NATS_WAIT,
-        DEFAULT_NATS_WAIT_SECONDS,
-        0,
-        86_400,
-      ),
-    host: flags.host ?? env.CONFORM_HOST ?? '127.0.0.1',
+      1000 * parseInteger('--nats-wait', flags.natsWait, DEFAULT_NATS_WAIT_SECONDS, 0, 86_400),
+    host: flags.host || '127.0.0.1',
     port,
     stabilityWindowMs: parseInteger(
       '--stability-window',
@@ -130,20 +128,12 @@ export function resolveSettings(
       0,
       3_600_000,
     ),
-    encoderSlots: parseInteger('--slots', flags.slots ?? env.CONFORM_ENCODER_SLOTS, 1, 1, 64),
-    encoder: parseEncoder(flags.encoder ?? env.CONFORM_ENCODER),
+    encoderSlots: parseInteger('--slots', flags.slots, 1, 1, 64),
+    encoder: parseEncoder(flags.encoder),
     // JetStream allows 1 to 5 replicas; an even count buys nothing over the odd one below it.
-    streamReplicas: parseInteger(
-      '--replicas',
-      flags.replicas ?? env.CONFORM_STREAM_REPLICAS,
-      1,
-      1,
-      5,
-    ),
-    // Flags replace the environment's list rather than adding to it.
-    pathMap: PathMap.parse(
-      flags.pathMap?.length ? flags.pathMap : (env.CONFORM_PATH_MAP ?? '').split(','),
-    ),
+    streamReplicas: parseInteger('--replicas', flags.replicas, 1, 1, 5),
+    // Flags replace the environment's list rather than adding to it (commander: flag > env).
+    pathMap: PathMap.parse(flags.pathMap ?? []),
     placementTags: (env.CONFORM_PLACEMENT_TAGS ?? '')
       .split(',')
       .map((t) => t.trim())

@@ -83,4 +83,14 @@ describe('conform command line', () => {
       /cannot connect to NATS at nats:\/\/127.0.0.1:1.*gave up after \d+ attempts in 2 s/,
     );
   });
+
+  it('takes NATS from NATS_URL and CONFORM_NATS_WAIT, and --nats over the variable', async () => {
+    const env = { NATS_URL: 'nats://127.0.0.1:2', CONFORM_NATS_WAIT: '0' };
+    const fromEnv = await exitOf(['run', 'planner'], env);
+    assert.equal(fromEnv.code, 1);
+    assert.match(fromEnv.stderr, /cannot connect to NATS at nats:\/\/127.0.0.1:2/);
+    const fromFlag = await exitOf(['pause', '--nats', 'nats://127.0.0.1:1'], env);
+    assert.equal(fromFlag.code, 1);
+    assert.match(fromFlag.stderr, /cannot reach NATS at nats:\/\/127.0.0.1:1/);
+  });
 });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { sampleData, wrap, type EventEnvelope } from '@conform/contracts';
 import { silentLogger } from '@conform/bus';
 import { applyBatch, openReadModels, type ReadModels } from '@conform/projections';
 import { startStatusServer, type StatusServer } from '../src/index.js';
+import { launchTestBrowser } from './browser.js';
 
 // The Files view in Chromium over 100,000 files: it pages over the API and never asks for
 // more than one page, whatever the library's size.
@@ -37,18 +38,7 @@ before(async () => {
   }
   if (batch.length > 0) applyBatch(readModels.sqlite, batch);
   server = await startStatusServer({ readModels, log: silentLogger() });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchTestBrowser();
 });
 after(async () => {
   await browser?.close();

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import { sampleData, sampleEvent, type EventEnvelope } from '@conform/contracts';
 import {
   EventPublisher,
@@ -18,6 +17,7 @@ import {
   type RunningProjector,
 } from '@conform/projections';
 import { startStatusServer, type StatusServer } from '../src/index.js';
+import { launchTestBrowser } from './browser.js';
 
 let t: TestBus;
 let readModels: ReadModels;
@@ -235,18 +235,7 @@ describe('status server on a live bus', () => {
   });
 
   it('the dashboard shows tiles, the active encode, the failure with a retry button', async () => {
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchTestBrowser();
     try {
       const page = await browser.newPage();
       await page.goto(server.url);

@@ -10,6 +10,7 @@ import {
   type StoredMessage,
 } from '@conform/projections';
 import { CliError, UsageError } from '../errors.js';
+import { natsOption, stateDirOption } from '../options.js';
 import { withEventLog, type LogReaderFlags } from './replay.js';
 
 /** One line per event: time, sequence, type, producer, policy version, then its details. */
@@ -59,8 +60,8 @@ export function register(program: Command): void {
   program
     .command('audit <pathOrId>')
     .description("print a file's whole history straight from the event log")
-    .option('--nats <url>', 'NATS server URL (env NATS_URL); default: the embedded store')
-    .option('--state-dir <dir>', 'where the read models live (env CONFORM_STATE_DIR)')
+    .addOption(natsOption('NATS server URL; default: the embedded store'))
+    .addOption(stateDirOption('where the read models live'))
     .option(
       '--json',
       'print { path, fileId, events: [{ sequence, subject, headers, event, error }] }',

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { cleanLeftovers, type ArchiverLibrary } from '@conform/archiver';
 import { UsageError } from '../errors.js';
+import { configOption, natsOption, stateDirOption } from '../options.js';
 import { loadConfigOrFail } from './config.js';
 import { withEventLog, type LogReaderFlags } from './replay.js';
 
@@ -18,13 +19,13 @@ export function register(program: Command): void {
       'remove leftovers older than each library’s workRetentionHours: work outputs of failed ' +
         'encodes, verifications and swaps, and archive copies of originals still in place (only when byte-identical)',
     )
-    .option('--config <file>', 'quality.yaml naming the libraries (env CONFORM_CONFIG)')
+    .addOption(configOption('quality.yaml naming the libraries'))
     .option('--dry-run', 'list what would be removed, remove nothing')
     .option('--json', 'print the result as JSON')
-    .option('--nats <url>', 'NATS server URL (env NATS_URL); default: the embedded store')
-    .option('--state-dir <dir>', 'state directory of the embedded store (env CONFORM_STATE_DIR)')
+    .addOption(natsOption('NATS server URL; default: the embedded store'))
+    .addOption(stateDirOption('state directory of the embedded store'))
     .action(async (flags: CleanFlags) => {
-      const file = flags.config ?? process.env.CONFORM_CONFIG;
+      const file = flags.config;
       if (!file) throw new UsageError('conform clean needs --config FILE (the libraries to clean)');
       const quality = await loadConfigOrFail(file);
       const libraries: ArchiverLibrary[] = quality.libraries.map((l) => ({

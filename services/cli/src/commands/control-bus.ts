@@ -3,12 +3,12 @@ import { connectBus, EventPublisher, provisionEventLog, type Bus } from '@confor
 import type { ControlRequestedData } from '@conform/contracts';
 import { CliError, UsageError } from '../errors.js';
 
-/** Connects to the NATS a running conform uses (`--nats` or NATS_URL), runs `fn`, closes. */
+/** Connects to the NATS a running conform uses (`--nats`, else NATS_URL: natsOption), runs `fn`, closes. */
 export async function withBus<T>(
   natsUrl: string | undefined,
   fn: (bus: Bus) => Promise<T>,
 ): Promise<T> {
-  const url = natsUrl ?? process.env.NATS_URL;
+  const url = natsUrl;
   if (!url) throw new UsageError('give the NATS server conform runs on: --nats URL or NATS_URL');
   let bus: Bus;
   try {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CONTROL_FILE_ID } from '@conform/contracts';
+import { natsOption } from '../options.js';
 import { publishControl, withBus } from './control-bus.js';
 
 /** Registers `conform pause`. */
@@ -8,7 +9,7 @@ export function register(program: Command): void {
     .command('pause')
     .description('stop every encoder pulling new work (running encodes finish)')
     .option('--now', 'also stop running encodes and return them to the queue')
-    .option('--nats <url>', 'NATS server URL (env NATS_URL)')
+    .addOption(natsOption('NATS server URL'))
     .action(async (flags: { now?: boolean; nats?: string }) => {
       await withBus(flags.nats, (bus) =>
         publishControl(bus, CONTROL_FILE_ID, {

@@ -12,6 +12,7 @@ import {
 import type { DryRunReport } from '@conform/contracts';
 import { DEFAULT_POLICY, dryRun, dryRunFromLog, policyLookup } from '@conform/planner';
 import { CliError, UsageError } from '../errors.js';
+import { natsOption, stateDirOption } from '../options.js';
 import { defaultStateDir } from '../settings.js';
 import { loadConfigOrFail } from './config.js';
 
@@ -51,8 +52,8 @@ export function register(program: Command): void {
     .option('--dry-run', 'decide without publishing (required)')
     .option('--json', 'print the report as JSON')
     .option('--config <file>', 'quality.yaml to decide with (default: the built-in policy)')
-    .option('--nats <url>', 'NATS of a running conform (env NATS_URL)')
-    .option('--state-dir <dir>', 'state directory of an embedded conform that is not running')
+    .addOption(natsOption('NATS of a running conform'))
+    .addOption(stateDirOption('state directory of an embedded conform that is not running'))
     .action(
       async (flags: {
         dryRun?: boolean;
@@ -84,10 +85,10 @@ async function withEventLog(
   flags: { nats?: string; stateDir?: string },
   read: (bus: Bus) => Promise<DryRunReport>,
 ): Promise<DryRunReport> {
-  const url = flags.nats || process.env.NATS_URL || null;
+  const url = flags.nats || null;
   let server: NatsServerHandle | null = null;
   if (!url) {
-    const stateDir = flags.stateDir ?? defaultStateDir();
+    const stateDir = flags.stateDir || defaultStateDir();
     // Under the state directory's lock: never a second server on a store conform up holds.
     server = await startEmbeddedNats({ stateDir, log: silentLogger() });
   }

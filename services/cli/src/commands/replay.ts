@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { connectBus, silentLogger, startEmbeddedNats, type Bus } from '@conform/bus';
 import { replayReadModels } from '@conform/projections';
 import { CliError } from '../errors.js';
+import { FLAG_ENV, natsOption, stateDirOption } from '../options.js';
 import { DEFAULT_PORT, defaultStateDir } from '../settings.js';
 
 /** Flags of the commands that read the event log. */
@@ -20,11 +21,12 @@ export async function withEventLog<T>(
   flags: LogReaderFlags,
   use: (bus: Bus, stateDir: string) => Promise<T>,
 ): Promise<T> {
-  const stateDir = flags.stateDir ?? defaultStateDir();
-  let url = flags.nats ?? process.env.NATS_URL;
+  const stateDir = flags.stateDir || defaultStateDir();
+  let url = flags.nats || undefined;
   let stop = async () => undefined as void;
   if (!url) {
-    const port = process.env.CONFORM_PORT ?? String(DEFAULT_PORT);
+    // Not a flag of these commands: only to tell a running conform up on this machine.
+    const port = process.env[FLAG_ENV.port] || String(DEFAULT_PORT);
     const running = await fetch(`http://127.0.0.1:${port}/healthz`, {
       signal: AbortSignal.timeout(1_000),
     }).then(
@@ -69,8 +71,8 @@ export function register(program: Command): void {
   program
     .command('replay')
     .description('rebuild every read model from stream sequence 1 and swap the new database in')
-    .option('--nats <url>', 'NATS server URL (env NATS_URL); default: the embedded store')
-    .option('--state-dir <dir>', 'where the read models live (env CONFORM_STATE_DIR)')
+    .addOption(natsOption('NATS server URL; default: the embedded store'))
+    .addOption(stateDirOption('where the read models live'))
     .action(async (flags: LogReaderFlags) => {
       await withEventLog(flags, async (bus, stateDir) => {
         const path = join(stateDir, 'read-models.sqlite');

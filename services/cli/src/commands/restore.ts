@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { connectBus, EventPublisher, eventually } from '@conform/bus';
 import { lastEventOf, lastEventsOfType } from '@conform/bus';
 import { CliError, UsageError } from '../errors.js';
+import { natsOption } from '../options.js';
 
 /** Registers `conform restore PATH`. */
 export function register(program: Command): void {
@@ -11,10 +12,10 @@ export function register(program: Command): void {
     .command('restore')
     .description('put the archived original of a replaced file back (the replacement is archived)')
     .argument('<path>', 'the file as it was before it was replaced, or its replacement')
-    .option('--nats <url>', 'NATS server URL of the running conform (env NATS_URL)')
+    .addOption(natsOption('NATS server URL of the running conform'))
     .option('--timeout <ms>', 'how long to wait for the archiver to answer', '30000')
     .action(async (pathArg: string, flags: { nats?: string; timeout: string }) => {
-      const natsUrl = flags.nats ?? process.env.NATS_URL;
+      const natsUrl = flags.nats;
       if (!natsUrl)
         throw new UsageError(
           'conform restore needs the NATS of a running conform: --nats URL or NATS_URL',

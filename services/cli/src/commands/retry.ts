@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { findLastPlannedByPath } from '@conform/encoder';
 import { CliError } from '../errors.js';
+import { natsOption } from '../options.js';
 import { publishControl, withBus } from './control-bus.js';
 
 /** Registers `conform retry PATH`. */
@@ -10,7 +11,7 @@ export function register(program: Command): void {
     .command('retry')
     .description('encode a file again from its last plan (after a failure or a dead letter)')
     .argument('<path>', 'the library file to retry')
-    .option('--nats <url>', 'NATS server URL (env NATS_URL)')
+    .addOption(natsOption('NATS server URL'))
     .action(async (rawPath: string, flags: { nats?: string }) => {
       const path = resolve(rawPath);
       await withBus(flags.nats, async (bus) => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { connectionOptions, logger, runUntilSignalled } from '../lifecycle.js';
+import { connectionFlags, connectionOptions, logger, runUntilSignalled } from '../lifecycle.js';
+import { configOption, pathMapOption } from '../options.js';
 import { SERVICE_NAMES, type ServiceToRun } from '../runtime.js';
 import { checkLibraries, resolveSettings, type RawFlags } from '../settings.js';
 import { settingsFromConfig } from './up.js';
@@ -14,16 +15,14 @@ export function register(program: Command): void {
       .argument('<service>', 'the service to run')
       .option('--library <dir>', 'library folder (watcher, archiver)')
       .option('--archive <dir>', 'archive folder (archiver)')
-      .option(
-        '--config <file>',
-        'quality.yaml: libraries, policy and integrations (notify needs it; env CONFORM_CONFIG)',
-      )
-      .option(
-        '--path-map <from=to>',
-        'where this node sees a canonical (watcher) path, repeatable (env CONFORM_PATH_MAP, comma-separated)',
-        (entry: string, all: string[] = []) => [...all, entry],
+      .addOption(configOption('quality.yaml: libraries, policy and integrations (notify needs it)'))
+      .addOption(
+        pathMapOption(
+          'where this node sees a canonical (watcher) path, repeatable (the variable: comma-separated)',
+        ),
       ),
-  ).action(async (service: string, flags: RawFlags & { config?: string }) => {
+  ).action(async (service: string, parsed: RawFlags & { config?: string }, cmd: Command) => {
+    const flags = connectionFlags(parsed, cmd);
     if (!(SERVICE_NAMES as readonly string[]).includes(service)) {
       throw new UsageError(
         `unknown service "${service}"; choose one of ${SERVICE_NAMES.join(', ')}`,
@@ -31,7 +30,8 @@ export function register(program: Command): void {
     }
     const needsLibrary = service === 'watcher' || service === 'archiver';
     // Compose passes the mounted quality.yaml; --library/--archive still win for a quick start.
-    const config = flags.config ?? (flags.library ? undefined : process.env.CONFORM_CONFIG);
+    const config =
+      flags.library && cmd.getOptionValueSource('config') === 'env' ? undefined : flags.config;
     const settings = config
       ? await settingsFromConfig(flags, config)
       : resolveSettings(flags, process.env, { requireLibrary: needsLibrary });

@@ -1,9 +1,11 @@
 import { CliError } from '../errors.js';
+import { FLAG_ENV } from '../options.js';
 import { DEFAULT_PORT } from '../settings.js';
 
 /** The status server `--url` defaults to: this machine's, on CONFORM_PORT or the default. */
 export function defaultStatusUrl(): string {
-  return `http://127.0.0.1:${process.env.CONFORM_PORT ?? DEFAULT_PORT}`;
+  // --url is the flag of these commands; CONFORM_PORT only says where conform up listens here.
+  return `http://127.0.0.1:${process.env[FLAG_ENV.port] || DEFAULT_PORT}`;
 }
 
 /** GETs a JSON path of the status API, with errors that name the URL and what to do. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { connectionOptions, logger, runUntilSignalled } from '../lifecycle.js';
+import { connectionFlags, connectionOptions, logger, runUntilSignalled } from '../lifecycle.js';
 import { SERVICE_NAMES } from '../runtime.js';
 import { UsageError } from '../errors.js';
 import {
@@ -19,7 +19,8 @@ export function register(program: Command): void {
       .option('--library <dir>', 'library folder to watch')
       .option('--archive <dir>', 'where originals are archived before replacement')
       .option('--config <file>', 'quality.yaml: the libraries, their archives and the policy'),
-  ).action(async (flags: RawFlags & { config?: string }) => {
+  ).action(async (parsed: RawFlags & { config?: string }, cmd: Command) => {
+    const flags = connectionFlags(parsed, cmd);
     const settings = flags.config
       ? await settingsFromConfig(flags, flags.config)
       : resolveSettings(flags);

@@ -1,3 +1,5 @@
+// Reads of the event log by subject: the last event of a type for a file, every event on a
+// subject in order.
 import {
   decodeEvent,
   subjectFilterForType,
@@ -8,8 +10,8 @@ import {
 import type { Bus } from './connection.js';
 import { EVENT_LOG_STREAM, isNotFound } from './event-log.js';
 
-/** The latest event of one type for one file, with its stream sequence. */
-export interface Latest<T extends EventType> {
+/** The last event of one type for one file, with its stream sequence (see lastEventOf). */
+export interface LastEvent<T extends EventType> {
   seq: number;
   event: EventEnvelope<T>;
 }
@@ -23,7 +25,7 @@ export async function lastEventOf<T extends EventType>(
   bus: Pick<Bus, 'jsm'>,
   type: T,
   fileId: string,
-): Promise<Latest<T> | null> {
+): Promise<LastEvent<T> | null> {
   try {
     const msg = await bus.jsm.streams.getMessage(EVENT_LOG_STREAM, {
       last_by_subj: subjectFor(type, fileId),
@@ -86,8 +88,8 @@ export async function readEvents(
 export async function lastEventsOfType<T extends EventType>(
   bus: Bus,
   type: T,
-): Promise<Map<string, Latest<T>>> {
-  const latest = new Map<string, Latest<T>>();
+): Promise<Map<string, LastEvent<T>>> {
+  const latest = new Map<string, LastEvent<T>>();
   for (const { seq, event } of await readEvents(bus, subjectFilterForType(type), {
     lastPerSubject: true,
   })) {
