@@ -1,3 +1,4 @@
+import type { EncodeProgressMessage, EventEnvelope } from '@conform/contracts';
 import type { FfmpegProgress } from '@conform/media';
 
 /** Lets one progress update through per interval. Pure apart from its own last-sent time. */
@@ -41,5 +42,33 @@ export function sizeGuard(p: FfmpegProgress, limitBytes: number | null): SizeGua
     reason:
       `stopped at ${p.percent.toFixed(0)} %: projected output ${projectedBytes} bytes exceeds ` +
       `the size guard of ${limitBytes} bytes`,
+  };
+}
+
+/**
+ * The live progress message of one running encode (core NATS, `conform.progress.<fileId>`),
+ * as the status page and `conform status` show it. Pure: the clock comes in as `now`.
+ */
+export function progressMessage(
+  planned: EventEnvelope<'file.planned'>,
+  run: { node: string; encoder: string; attempt: number },
+  p: FfmpegProgress,
+  now: Date,
+): EncodeProgressMessage {
+  const { library, path, durationSec } = planned.data;
+  return {
+    fileId: planned.fileId,
+    library,
+    path,
+    node: run.node,
+    encoder: run.encoder,
+    attempt: run.attempt,
+    percent: p.percent,
+    fps: p.fps,
+    speed: p.speed,
+    etaSec: etaSeconds(p, durationSec),
+    outTimeSec: p.outTimeSec,
+    outBytes: p.outBytes,
+    time: now.toISOString(),
   };
 }
