@@ -1,5 +1,5 @@
 import { EncoderError } from './errors.js';
-import { minutesOf, type ScheduleWindow } from './pause.js';
+import { minutesOf, type ScheduleWindow } from './schedule.js';
 import type { EncoderOptions } from './service.js';
 
 /** An encoder environment variable holds a value it cannot take. */

@@ -9,6 +9,7 @@ export * from './devices.js';
 export * from './outcome.js';
 export * from './detect.js';
 export * from './pause.js';
+export * from './schedule.js';
 export * from './pause-controller.js';
 export * from './progress.js';
 export * from './slots.js';
