@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createLogger, type Logger } from '@conform/bus';
+import { ENCODER_NAMES } from '@conform/encoder';
 import { startConform, type RunningConform, type ServiceToRun } from './runtime.js';
 import { DEFAULT_NATS_WAIT_SECONDS, type resolveSettings } from './settings.js';
 
@@ -39,11 +40,10 @@ export function connectionOptions(cmd: Command): Command {
       new Option('--slots <n>', 'concurrent encodes in this process (env CONFORM_ENCODER_SLOTS)'),
     )
     .addOption(
-      new Option('--encoder <name>', 'force an encoder instead of detecting one').choices([
-        'auto',
-        'libx265',
-        'hevc_nvenc',
-      ]),
+      new Option(
+        '--encoder <name>',
+        'force an encoder instead of detecting one (env CONFORM_ENCODER)',
+      ).choices(['auto', ...ENCODER_NAMES]),
     );
 }
 
