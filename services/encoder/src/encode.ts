@@ -1,33 +1,27 @@
 import { rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import {
-  durableRename,
-  TransientError,
-  type HandlerContext,
-  type ServiceContext,
-} from '@conform/bus';
+import { durableRename, type HandlerContext, type ServiceContext } from '@conform/bus';
 import { assertNever, progressSubjectFor, type EventEnvelope } from '@conform/contracts';
-import { MediaUnreadableError, probeVideoColour, runFfmpeg, tryProbeMedia } from '@conform/media';
+import { runFfmpeg } from '@conform/media';
 import { buildEncodeArgs } from './args.js';
 import { extractCoverArt } from './attachments.js';
-import { diskNeedFor, encodeSettingsFor, sizeLimitFor, type EncodeAction } from './decide.js';
-import { EncoderError, OutputCommitError } from './errors.js';
+import { diskNeedFor, sizeLimitFor, type EncodeAction } from './decide.js';
+import { OutputCommitError } from './errors.js';
 import type { Heartbeat } from './heartbeat.js';
-import { chooseDecode } from './hwdecode.js';
+import type { PlanInHand } from './lookahead.js';
+import { handleFailure } from './failure.js';
 import {
   completedEvent,
-  decideEncodeFailure,
-  noProfileFailure,
-  permanentFailure,
   workDirFailure,
   type EncodeFailureFacts,
   type EncodeMeasured,
 } from './outcome.js';
 import type { PauseController } from './pause-controller.js';
-import { CPU_ENCODER, ENCODE_PROFILES, type EncodeProfile, type VideoCodec } from './profiles.js';
-import { ProgressThrottle, progressMessage, sizeGuard } from './progress.js';
+import { prepareEncode } from './prepare.js';
+import type { EncodeProfile, VideoCodec } from './profiles.js';
+import { etaSeconds, Phases, ProgressThrottle, progressMessage, sizeGuard } from './progress.js';
 import { makeWorkDir, waitForRoom } from './room.js';
-import type { DeviceSlots } from './slots.js';
+import { takeSlot, type DeviceSlots } from './slots.js';
 
 /** What every encode of this node shares. */
 export interface EncodeEnv {
@@ -47,6 +41,7 @@ export async function handlePlan(
   planned: EventEnvelope<'file.planned'>,
   action: EncodeAction,
   hctx: HandlerContext,
+  hand?: PlanInHand,
 ): Promise<void> {
   switch (action.kind) {
     case 'ignore':
@@ -65,7 +60,7 @@ export async function handlePlan(
       return;
     case 'encode':
       env.pause.watchDisk(planned.data.library);
-      await encode(env, planned, action, hctx);
+      await encode(env, planned, action, hctx, hand);
       return;
     default:
       assertNever(action, 'encode action');
@@ -81,11 +76,12 @@ async function encode(
   planned: EventEnvelope<'file.planned'>,
   action: Extract<EncodeAction, { kind: 'encode' }>,
   hctx: HandlerContext,
+  hand?: PlanInHand,
 ): Promise<void> {
   let need = diskNeedFor(planned);
   for (let run = 1; ; run++) {
     await waitForRoom(env.pause, planned, need, hctx, run);
-    if ((await encodeOnce(env, planned, action, hctx, run)) === 'done') return;
+    if ((await encodeOnce(env, planned, action, hctx, run, hand)) === 'done') return;
     need = { bytes: need.bytes * 2, why: `twice ${need.why}: the last run ran out of space` };
   }
 }
@@ -96,48 +92,35 @@ async function encodeOnce(
   action: Extract<EncodeAction, { kind: 'encode' }>,
   hctx: HandlerContext,
   run: number,
+  hand?: PlanInHand,
 ): Promise<'done' | 'out-of-space'> {
   const { path, durationSec } = planned.data;
-  // A remux copies the video: it needs no working encoder, only the codec's manifest.
-  const remux = action.target.videoCopy === true;
-  const profile =
-    env.profiles.get(action.target.videoCodec) ??
-    (remux ? ENCODE_PROFILES[CPU_ENCODER[action.target.videoCodec]] : undefined);
-  if (!profile) {
-    await hctx.emit(noProfileFailure(planned, action.target.videoCodec, env.node));
+  const phases = new Phases();
+  const prepared = await prepareEncode(env.ctx, env.profiles, env.node, planned, action, hctx);
+  if (prepared.kind === 'failed') {
+    await hctx.emit(prepared.event);
     return 'done';
   }
-  const encoder = remux ? 'copy' : profile.encoder;
+  const { profile, encoder, settings, written } = prepared;
+  let args = prepared.args;
+  phases.mark(prepared.colourFrom === 'plan' ? 'prepare' : 'prepareWithProbe');
   const log = hctx.log.child({ path, outputPath: action.outputPath, encoder });
-  let colour;
-  try {
-    colour = await probeVideoColour(path);
-  } catch (err) {
-    if (!(err instanceof MediaUnreadableError)) throw err;
-    await hctx.emit(permanentFailure(planned, encoder, `source is unreadable: ${err.reason}`));
-    return 'done';
-  }
-  let args: string[];
-  // Decode on the GPU where the source allows and a trial decode works; else in software.
-  const decode = await chooseDecode(profile, path, action.target, hctx.signal);
-  log.info({ hwDecode: decode.hwDecode, why: decode.reason }, 'decode path');
-  const settings = {
-    ...encodeSettingsFor(action.target, profile, colour),
-    hwDecode: decode.hwDecode,
-  };
-  // The verifier holds the output to the format really written when it differs from the plan's.
-  const written = settings.formatFallback
-    ? { pixFmt: settings.pixFmt!, pixFmtReason: settings.formatFallback }
-    : {};
-  try {
-    args = buildEncodeArgs({ inputPath: path, outputPath: action.partialPath, ...settings });
-  } catch (err) {
-    if (!(err instanceof EncoderError)) throw err;
-    await hctx.emit(permanentFailure(planned, encoder, err.message));
-    return 'done';
-  }
 
-  const release = await env.deviceSlots.acquire(remux ? 'cpu' : profile.backend, hctx.signal);
+  try {
+    // Before the slot: a plan pulled ahead has its work folder ready when the slot frees.
+    await makeWorkDir(dirname(action.outputPath));
+    // A killed earlier attempt may have left a partial (or an orphaned ffmpeg writing one):
+    // unlink it so this run writes a fresh file.
+    await rm(action.partialPath, { force: true });
+  } catch (err) {
+    const failed = workDirFailure(planned, encoder, err);
+    if (!failed) throw err;
+    await hctx.emit(failed);
+    return 'done';
+  }
+  const device = prepared.remux ? 'cpu' : profile.backend;
+  const release = await takeSlot(env.deviceSlots, env.pause, device, hctx.signal);
+  phases.mark('slotWait');
   // Slots in use are node state the nodes view shows: say so now, not at the next beat.
   env.heartbeat.beat();
   // Stops this encode for `pause --now` or the size guard, apart from the worker's own stop.
@@ -151,17 +134,6 @@ async function encodeOnce(
   });
   let covers: Awaited<ReturnType<typeof extractCoverArt>> | null = null;
   try {
-    try {
-      await makeWorkDir(dirname(action.outputPath));
-      // A killed earlier attempt may have left a partial (or an orphaned ffmpeg writing one):
-      // unlink it so this run writes a fresh file.
-      await rm(action.partialPath, { force: true });
-    } catch (err) {
-      const failed = workDirFailure(planned, encoder, err);
-      if (!failed) throw err;
-      await hctx.emit(failed);
-      return 'done';
-    }
     // mkv takes cover art as an image attachment: extracted first, attached by the encode.
     covers = await extractCoverArt(path, action.target, action.partialPath, hctx.signal);
     if (covers.files.length > 0) {
@@ -172,7 +144,8 @@ async function encodeOnce(
         attachFiles: covers.files,
       });
     }
-    await hctx.emit(
+    // Published while ffmpeg starts, and confirmed before anything that follows it in the log.
+    const startedPublished = hctx.emit(
       {
         type: 'encode.started',
         data: {
@@ -187,6 +160,8 @@ async function encodeOnce(
         discriminator: run === 1 ? `attempt-${hctx.attempt}` : `attempt-${hctx.attempt}-run-${run}`,
       },
     ); // every attempt (and every run after waiting for room) is its own fact
+    startedPublished.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+    phases.mark('start');
     const limitBytes = sizeLimitFor(planned);
     const throttle = new ProgressThrottle(1_000);
     let guard: EncodeFailureFacts['sizeGuard'] = null;
@@ -199,6 +174,7 @@ async function encodeOnce(
         durationSec,
         onProgress: (p) => {
           if (p.fps !== null && Number.isFinite(p.fps) && p.fps > 0) averageFps = p.fps;
+          hand?.progress(etaSeconds(p, durationSec));
           const verdict = sizeGuard(p, limitBytes);
           if (verdict.stop && !guard) {
             guard = { reason: verdict.reason, projectedBytes: verdict.projectedBytes };
@@ -214,10 +190,19 @@ async function encodeOnce(
           env.ctx.bus.nc.publish(progressSubjectFor(planned.fileId), JSON.stringify(message));
         },
       });
+      phases.mark('ffmpeg');
+      // The device is free once ffmpeg exits: the next encode starts while this one is
+      // committed (fsync, rename, fsync dir) and reported, which need the disk and the bus only.
+      release();
+      hand?.leave();
+      env.heartbeat.beat();
+      await startedPublished;
       await commitOutput(action.partialPath, action.outputPath);
+      phases.mark('commit');
     } catch (err) {
       await rm(action.partialPath, { force: true });
-      const facts: EncodeFailureFacts = {
+      await startedPublished.catch(() => undefined); // keeps started before the failure
+      return await handleFailure(planned, hctx, log, err, {
         error: err,
         workerStopped: hctx.signal.aborted,
         pausedNow: local.signal.aborted,
@@ -227,42 +212,16 @@ async function encodeOnce(
         attempt: hctx.attempt,
         run,
         retryDelayMs: env.retryDelayMs,
-      };
-      let outcome = decideEncodeFailure(planned, facts);
-      if (outcome.kind === 'probe-source') {
-        outcome = decideEncodeFailure(planned, {
-          ...facts,
-          sourceProbe: await tryProbeMedia(path),
-        });
-      }
-      switch (outcome.kind) {
-        case 'stopped':
-          log.info('stopped mid-encode; removed the partial output');
-          throw err;
-        case 'failed':
-          if (outcome.warn) log.warn({ reason: outcome.event.data.reason }, outcome.warn);
-          await hctx.emit(outcome.event);
-          return 'done';
-        case 'out-of-space':
-          log.warn('the work folder ran out of space mid-encode; removed the partial output');
-          return 'out-of-space';
-        case 'requeued':
-          log.info('paused with --now; returned the plan to the queue');
-          await hctx.emit(outcome.event, { discriminator: outcome.discriminator });
-          throw new TransientError(outcome.message, { cause: err, delayMs: outcome.delayMs });
-        case 'retry':
-          if (outcome.warn) log.warn(outcome.warn);
-          throw new TransientError(outcome.message, { cause: err, delayMs: outcome.delayMs });
-        case 'probe-source':
-          // Answered above: decideEncodeFailure had the probe the second time.
-          throw err;
-        default:
-          return assertNever(outcome, 'encode outcome');
-      }
+      });
     }
     const elapsedMs = Date.now() - started;
-    log.info({ elapsedMs }, 'encoded');
     await emitCompleted(planned, action, encoder, { elapsedMs, fps: averageFps }, hctx, written);
+    phases.mark('publish');
+    // Where the time went, so overhead beside ffmpeg can be told apart (see bench/).
+    log.info(
+      { elapsedMs, phases: phases.ms, ffmpegAt: [phases.at.start, phases.at.ffmpeg] },
+      'encoded',
+    );
     return 'done';
   } finally {
     await covers?.cleanup();

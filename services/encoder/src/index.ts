@@ -13,6 +13,7 @@ export * from './schedule.js';
 export * from './pause-controller.js';
 export * from './progress.js';
 export * from './slots.js';
+export * from './lookahead.js';
 export * from './service.js';
 export * from './env.js';
 export * from './lookup.js';

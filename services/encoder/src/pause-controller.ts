@@ -1,3 +1,6 @@
+// The pause decider's I/O edge in one class (replay of the control subject, clock and disk
+// observations, publishing, gating pulls): a little over 250 lines because the replay loop and
+// the waiters share its state; every decision is in pause.ts.
 import { statfs } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_LOG_STREAM, type Logger, type ServiceContext } from '@conform/bus';

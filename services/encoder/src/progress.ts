@@ -72,3 +72,17 @@ export function progressMessage(
     time: now.toISOString(),
   };
 }
+
+/** Milliseconds per phase of one run, measured from the end of the one before. */
+export class Phases {
+  readonly ms: Record<string, number> = {};
+  /** Epoch milliseconds (sub-millisecond) at which each phase ended. */
+  readonly at: Record<string, number> = {};
+  private last = performance.now();
+  mark(phase: string): void {
+    const now = performance.now();
+    this.ms[phase] = Math.round((now - this.last) * 10) / 10;
+    this.at[phase] = Math.round((performance.timeOrigin + now) * 10) / 10;
+    this.last = now;
+  }
+}

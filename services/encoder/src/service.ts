@@ -15,9 +15,10 @@ import { planDevices, planProfiles, pullSlotsFor } from './devices.js';
 import { handlePlan, type EncodeEnv } from './encode.js';
 import { startHeartbeat } from './heartbeat.js';
 import { finishedBefore, lastPlanned } from './log-reads.js';
+import { PullGate } from './lookahead.js';
 import { decideNvencSlots, probeNvencSessions } from './nvenc-sessions.js';
 import { PauseController, type PauseOptions } from './pause-controller.js';
-import type { Backend, EncoderName } from './profiles.js';
+import type { Backend, EncoderName, VideoCodec } from './profiles.js';
 import {
   fallbackGate,
   poolConsumerSpec,
@@ -136,7 +137,14 @@ export async function startEncoder(
   const unwatchPause = pause.onChange(() => heartbeat.beat());
   const ackWaitMs = opts.ackWaitMs ?? 60_000;
   const maxDeliver = opts.maxDeliver ?? 3;
-  const maxInFlight = Math.max(pullSlots, opts.maxInFlight ?? 16);
+  // Pull loops for every slot and a successor each (see lookahead.ts), gated per device.
+  const loops = 2 * pullSlots;
+  const maxInFlight = Math.max(loops, opts.maxInFlight ?? 16);
+  const gates = new Map(devices.map((d) => [d, new PullGate(limits[d])]));
+  const gateFor = (pool: string): PullGate | undefined => {
+    const codec = pool.slice(pool.indexOf('-') + 1) as VideoCodec;
+    return gates.get(profiles.get(codec)?.backend ?? 'cpu');
+  };
   const env: EncodeEnv = {
     ctx,
     node,
@@ -153,12 +161,18 @@ export async function startEncoder(
     const limits = { ackWaitMs, maxDeliver, maxAckPending: maxInFlight };
     log.info({ pools: pools.native, fallback: pools.fallback }, 'work pools');
     service = await startSubscriptions('encoder', ctx, [
-      ...pools.native.map((pool) => ({
-        consumer: poolConsumerSpec(pool, limits),
-        slots: pullSlots,
-        beforePull: (signal: AbortSignal) => pause.whenRunning(signal),
-        handle: plannedHandler(env),
-      })),
+      ...pools.native.map((pool) => {
+        const gate = gateFor(pool);
+        return {
+          consumer: poolConsumerSpec(pool, limits),
+          slots: loops,
+          beforePull: async (signal: AbortSignal) => {
+            await pause.whenRunning(signal);
+            await gate?.whenMayPull(signal);
+          },
+          handle: plannedHandler(env, gate),
+        };
+      }),
       ...pools.fallback.map((pool) => {
         const consumer = poolConsumerSpec(pool, limits);
         const due = fallbackGate(ctx.bus, consumer, opts.cpuFallbackAfterMs ?? 0);
@@ -198,17 +212,22 @@ export async function startEncoder(
   };
 }
 
-function plannedHandler(env: EncodeEnv): EventHandler {
+function plannedHandler(env: EncodeEnv, gate?: PullGate): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.planned') return;
-    if (hctx.attempt > 1 && (await finishedBefore(env.ctx, event))) {
-      // A redelivery whose earlier run did finish: its ack (or the publish's) was lost, as in a
-      // cluster failover. The output may already be swapped in; encoding again would only
-      // leave a stray output and a second encode.started behind the replaced file.
-      hctx.log.info({ path: event.data.path }, 'already encoded by an earlier delivery');
-      return;
+    const hand = gate?.enter();
+    try {
+      if (hctx.attempt > 1 && (await finishedBefore(env.ctx, event))) {
+        // A redelivery whose earlier run did finish: its ack (or the publish's) was lost, as in
+        // a cluster failover. The output may already be swapped in; encoding again would only
+        // leave a stray output and a second encode.started behind the replaced file.
+        hctx.log.info({ path: event.data.path }, 'already encoded by an earlier delivery');
+        return;
+      }
+      await handlePlan(env, event, decideEncode(event, existsSync), hctx, hand);
+    } finally {
+      hand?.leave();
     }
-    await handlePlan(env, event, decideEncode(event, existsSync), hctx);
   };
 }
 
