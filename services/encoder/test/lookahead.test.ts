@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mayPull, PullGate } from '../src/index.js';
+import { DeviceSlots, mayPull, PullGate, takeSlot } from '../src/index.js';
 
 describe('mayPull', () => {
   it('pulls while fewer plans than slots are in hand', () => {
@@ -45,5 +45,43 @@ describe('PullGate', () => {
     const waiting = gate.whenMayPull(stop.signal);
     stop.abort();
     assert.equal(await state(waiting), 'open');
+  });
+});
+
+describe('takeSlot', () => {
+  const pauseOf = () => {
+    let resume: () => void = () => undefined;
+    const pause = {
+      paused: false,
+      whenRunning: () =>
+        pause.paused ? new Promise<void>((r) => (resume = r)) : Promise.resolve(),
+    };
+    return { pause, resume: () => ((pause.paused = false), resume()) };
+  };
+  const signal = new AbortController().signal;
+
+  it('takes a free slot at once, paused or not (the plan was pulled before the pause)', async () => {
+    const { pause } = pauseOf();
+    pause.paused = true;
+    const slots = new DeviceSlots({ cpu: 1, nvenc: 1, qsv: 1, vaapi: 1 });
+    const release = await takeSlot(slots, pause, 'cpu', signal);
+    assert.equal(slots.usage('cpu').inUse, 1);
+    release();
+  });
+
+  it('a plan that waited for its slot and finds the node paused gives it back until resumed', async () => {
+    const { pause, resume } = pauseOf();
+    const slots = new DeviceSlots({ cpu: 1, nvenc: 1, qsv: 1, vaapi: 1 });
+    const running = await takeSlot(slots, pause, 'cpu', signal);
+    let taken = false;
+    const successor = takeSlot(slots, pause, 'cpu', signal).then((r) => ((taken = true), r));
+    pause.paused = true;
+    running();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(taken, false);
+    assert.equal(slots.usage('cpu').inUse, 0, 'the slot went back while paused');
+    resume();
+    (await successor)();
+    assert.equal(taken, true);
   });
 });
