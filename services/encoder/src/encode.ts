@@ -1,21 +1,16 @@
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { durableRename, type HandlerContext, type ServiceContext } from '@conform/bus';
+import type { HandlerContext, ServiceContext } from '@conform/bus';
 import { assertNever, progressSubjectFor, type EventEnvelope } from '@conform/contracts';
 import { runFfmpeg } from '@conform/media';
 import { buildEncodeArgs } from './args.js';
 import { extractCoverArt } from './attachments.js';
 import { diskNeedFor, sizeLimitFor, type EncodeAction } from './decide.js';
-import { OutputCommitError } from './errors.js';
+import { commitOutput, emitCompleted } from './commit.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { PlanInHand } from './lookahead.js';
 import { handleFailure } from './failure.js';
-import {
-  completedEvent,
-  workDirFailure,
-  type EncodeFailureFacts,
-  type EncodeMeasured,
-} from './outcome.js';
+import { workDirFailure, type EncodeFailureFacts } from './outcome.js';
 import type { PauseController } from './pause-controller.js';
 import { prepareEncode } from './prepare.js';
 import type { EncodeProfile, VideoCodec } from './profiles.js';
@@ -229,25 +224,4 @@ async function encodeOnce(
     release();
     env.heartbeat.beat();
   }
-}
-
-/** Commits a complete output under its real name, durably (see {@link durableRename}). */
-async function commitOutput(partialPath: string, outputPath: string): Promise<void> {
-  try {
-    await durableRename(partialPath, outputPath);
-  } catch (err) {
-    throw new OutputCommitError(outputPath, { cause: err });
-  }
-}
-
-async function emitCompleted(
-  planned: EventEnvelope<'file.planned'>,
-  action: Pick<Extract<EncodeAction, { kind: 'encode' }>, 'outputPath' | 'target'>,
-  encoder: string,
-  measured: EncodeMeasured,
-  hctx: HandlerContext,
-  written: { pixFmt?: string; pixFmtReason?: string } = {},
-): Promise<void> {
-  const outputSize = (await stat(action.outputPath)).size;
-  await hctx.emit(completedEvent(planned, action, encoder, measured, outputSize, written));
 }

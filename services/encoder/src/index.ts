@@ -15,6 +15,7 @@ export * from './progress.js';
 export * from './slots.js';
 export * from './lookahead.js';
 export * from './service.js';
+export * from './options.js';
 export * from './env.js';
 export * from './lookup.js';
 export * from './heartbeat.js';
