@@ -6,7 +6,7 @@
 // encoder logs with every `encoded` line.
 // Usage (after the build):
 //   node services/encoder/bench/encoder-overhead.mjs [clips=20] [slots=2] [seconds=2] [runs=5]
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -26,6 +26,20 @@ const slots = Number(process.argv[3] ?? 2);
 const seconds = Number(process.argv[4] ?? 2);
 const runs = Number(process.argv[5] ?? 5);
 const GOAL = 1.03;
+
+/** CPU milliseconds used so far by this process (the encoder) and by nats-server. */
+async function cpuNow(natsPid) {
+  const own = process.cpuUsage();
+  let nats = 0;
+  try {
+    const stat = (await readFile(`/proc/${natsPid}/stat`, 'utf8')).split(') ')[1].split(' ');
+    // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second).
+    nats = ((Number(stat[11]) + Number(stat[12])) * 1000) / 100;
+  } catch {
+    // not on Linux: the figure stays 0
+  }
+  return { node: (own.user + own.system) / 1000, nats };
+}
 
 const dir = await mkdtemp(join(tmpdir(), 'conform-bench-'));
 const t = await startTestBus('bench');
@@ -69,6 +83,7 @@ try {
     // Slots idle in the direct run too (the last encodes end unevenly): not conform's doing.
     r.breakdown.directIdleMs = (slots * r.directMs) / clips - r.breakdown.directFfmpegMs;
     r.breakdown.directGapMs = r.directIdle.gapMs;
+    r.breakdown.directCpuMs = r.directCpuMs;
     results.push(r);
     console.log(
       `run ${run + 1}/${runs} (${conformFirst ? 'conform' : 'direct'} first): direct ` +
@@ -102,6 +117,9 @@ try {
     gapMs: per('gapMs'),
     directGapMs: per('directGapMs'),
     tailMs: per('tailMs'),
+    encoderCpuMs: per('encoderCpuMs'),
+    natsCpuMs: per('natsCpuMs'),
+    directCpuMs: per('directCpuMs'),
     overheadMs: per('overheadMs'),
   };
   console.log(
@@ -133,6 +151,8 @@ try {
       `  publish (stat, encode.completed) ${breakdown.publishMs} ms`,
       `  slot idle ${breakdown.betweenJobsMs} ms (direct run: ${breakdown.directIdleMs} ms): before the first encodes ` +
         `${breakdown.rampMs} ms, between encodes ${breakdown.gapMs} ms (direct ${breakdown.directGapMs} ms), after the last ${breakdown.tailMs} ms`,
+      `  CPU beside ffmpeg: encoder process ${breakdown.encoderCpuMs} ms, nats-server ${breakdown.natsCpuMs} ms ` +
+        `(the direct runner: ${breakdown.directCpuMs} ms)`,
       `  total overhead ${breakdown.overheadMs} ms per job`,
     ].join('\n'),
   );
@@ -164,6 +184,8 @@ try {
     ],
     gap_ms: ['slot idle between encodes, per job', breakdown.gapMs],
     tail_ms: ['after the last encode (commit, encode.completed), per job', breakdown.tailMs],
+    encoder_cpu_ms: ['CPU of the encoder process beside ffmpeg, per job', breakdown.encoderCpuMs],
+    nats_cpu_ms: ['CPU of nats-server, per job', breakdown.natsCpuMs],
   };
   for (const [key, [figure, measured]] of Object.entries(figures)) {
     result(`encoder.overhead.${key}`, figure, '-', measured, 'ms', null);
@@ -174,6 +196,7 @@ try {
     await mkdir(out);
     const times = [];
     const intervals = [];
+    const cpu0 = await cpuNow(t.server.pid);
     const t0 = performance.now();
     let next = 0;
     await Promise.all(
@@ -188,13 +211,15 @@ try {
       }),
     );
     const directMs = performance.now() - t0;
+    const cpu1 = await cpuNow(t.server.pid);
     await rm(out, { recursive: true, force: true });
     const idle = idleOf(
       intervals,
       performance.timeOrigin + t0,
       performance.timeOrigin + t0 + directMs,
     );
-    return { directMs, directTimes: times, directIdle: idle };
+    const directCpuMs = (cpu1.node - cpu0.node) / clips;
+    return { directMs, directTimes: times, directIdle: idle, directCpuMs };
   }
 
   /** Every plan published at once; timed until the last encode.completed reaches the log. */
@@ -236,6 +261,7 @@ try {
       },
     });
     await t.bus.nc.flush();
+    const cpu0 = await cpuNow(t.server.pid);
     const t1 = performance.now();
     const t1Epoch = performance.timeOrigin + t1;
     for (let i = 0; i < clips; i++) {
@@ -256,11 +282,15 @@ try {
     }
     await allDone;
     const conformMs = performance.now() - t1;
+    const cpu1 = await cpuNow(t.server.pid);
     const endEpoch = t1Epoch + conformMs;
     sub.unsubscribe();
     await encoder.stop();
     await rm(join(library, '.conform-work'), { recursive: true, force: true });
-    return { conformMs, breakdown: breakdownOf(phases, conformMs, t1Epoch, endEpoch) };
+    const breakdown = breakdownOf(phases, conformMs, t1Epoch, endEpoch);
+    breakdown.encoderCpuMs = (cpu1.node - cpu0.node) / clips;
+    breakdown.natsCpuMs = (cpu1.nats - cpu0.nats) / clips;
+    return { conformMs, breakdown };
   }
 
   function breakdownOf(phases, conformMs, startEpoch, endEpoch) {
