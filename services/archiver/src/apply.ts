@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { explainMkdirFailure } from '@conform/bus';
+import { durableRename, explainMkdirFailure, fsyncPath } from '@conform/bus';
 import { assertNever, type SourceStamp } from '@conform/contracts';
 import { SwapConflictError, SwapStepError } from './errors.js';
 import type { SwapPaths } from './paths.js';
@@ -204,8 +204,8 @@ async function archiveOriginal(fs: SwapFs, paths: SwapPaths): Promise<void> {
     if (!LINK_UNSUPPORTED.has(code)) throw err;
     await copyVerified(fs, paths.path, paths.archivePath);
   }
-  await fsyncPath(fs, archiveDir);
-  if (firstCreated) await fsyncPath(fs, dirname(firstCreated));
+  await fsyncPath(archiveDir, fs);
+  if (firstCreated) await fsyncPath(dirname(firstCreated), fs);
 }
 
 async function archiveAlreadyHolds(
@@ -237,7 +237,7 @@ export async function copyVerified(fs: SwapFs, from: string, to: string): Promis
   const original = await fs.lstat(from);
   // Keeps the mtime (to the microsecond a float allows) so `conform restore` gives it back.
   await fs.utimes(partial, original.atimeMs / 1000, original.mtimeMs / 1000);
-  await fsyncPath(fs, partial);
+  await fsyncPath(partial, fs);
   const [want, got] = await Promise.all([sha256Of(fs, from), sha256Of(fs, partial)]);
   if (want !== got) {
     await fs.unlink(partial).catch(() => undefined);
@@ -277,9 +277,7 @@ async function installOutput(
     paths,
     opts,
   );
-  await fsyncPath(fs, paths.outputPath);
-  await fs.rename(paths.outputPath, paths.finalPath);
-  await fsyncPath(fs, dirname(paths.finalPath));
+  await durableRename(paths.outputPath, paths.finalPath, fs);
 }
 
 /**
@@ -324,16 +322,7 @@ async function removeOriginal(fs: SwapFs, paths: SwapPaths): Promise<void> {
     throw new SwapStepError(`not removing ${paths.path}: the archive or the new file is missing`);
   }
   await fs.unlink(paths.path);
-  await fsyncPath(fs, dirname(paths.path));
-}
-
-export async function fsyncPath(fs: SwapFs, path: string): Promise<void> {
-  const handle = await fs.open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await fsyncPath(dirname(paths.path), fs);
 }
 
 export async function sha256Of(fs: SwapFs, path: string): Promise<string> {

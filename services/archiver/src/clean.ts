@@ -2,8 +2,8 @@ import { WORK_DIR_NAME } from '@conform/contracts';
 import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { EventType } from '@conform/contracts';
-import { lastEventOf, lastEventsOfType, type Bus } from '@conform/bus';
-import { factsOf, fsyncPath, realFs, sha256Of, type SwapFs } from './apply.js';
+import { fsyncPath, lastEventOf, lastEventsOfType, type Bus } from '@conform/bus';
+import { factsOf, realFs, sha256Of, type SwapFs } from './apply.js';
 import { type ArchiverLibrary } from './paths.js';
 
 /** Default of quality.yaml `workRetentionHours`. */
@@ -188,7 +188,7 @@ export async function applyClean(
     }
     if (!opts.dryRun) {
       await fs.unlink(action.path);
-      await fsyncPath(fs, dirname(action.path));
+      await fsyncPath(dirname(action.path), fs);
     }
     results.push({ action, done: !opts.dryRun });
   }

@@ -6,7 +6,8 @@ import {
   relativeInside,
   WORK_DIR_NAME,
 } from '@conform/contracts';
-import { copyVerified, factsOf, fsyncPath, realFs, sha256Of, type SwapFs } from './apply.js';
+import { durableRename, fsyncPath } from '@conform/bus';
+import { copyVerified, factsOf, realFs, sha256Of, type SwapFs } from './apply.js';
 import { SwapConflictError, SwapStepError } from './errors.js';
 import { type ArchiverLibrary } from './paths.js';
 import type { FileFacts } from './plan.js';
@@ -241,9 +242,7 @@ export async function applyRestoreStep(
           `refusing to restore over ${paths.replacedPath}: it is not archived yet`,
         );
       }
-      await fsyncPath(fs, paths.stagingPath);
-      await fs.rename(paths.stagingPath, paths.path);
-      return fsyncPath(fs, dirname(paths.path));
+      return durableRename(paths.stagingPath, paths.path, fs);
     }
     case 'remove-replacement': {
       const o = await observeRestore(paths, fs);
@@ -254,7 +253,7 @@ export async function applyRestoreStep(
         );
       }
       await fs.unlink(paths.replacedPath);
-      return fsyncPath(fs, dirname(paths.replacedPath));
+      return fsyncPath(dirname(paths.replacedPath), fs);
     }
     default:
       return assertNever(step, 'restore step');
@@ -271,8 +270,8 @@ async function placeCopy(fs: SwapFs, from: string, to: string): Promise<void> {
     if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK'].includes(code)) throw err;
     await copyVerified(fs, from, to);
   }
-  await fsyncPath(fs, dirname(to));
-  if (created) await fsyncPath(fs, dirname(created));
+  await fsyncPath(dirname(to), fs);
+  if (created) await fsyncPath(dirname(created), fs);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { DomainEventOf, EventEnvelope } from '@conform/contracts';
-import { factsOf, fsyncPath, realFs, type SwapFs } from './apply.js';
+import { fsyncPath } from '@conform/bus';
+import { factsOf, realFs, type SwapFs } from './apply.js';
 import type { ArchiverLibrary } from './paths.js';
 import { dirname } from 'node:path';
 
@@ -50,7 +51,7 @@ export async function deleteExpiredOriginal(
   ]);
   if (archived.kind !== 'file' || replacement.kind !== 'file') return null;
   await fs.unlink(data.archivePath);
-  await fsyncPath(fs, dirname(data.archivePath));
+  await fsyncPath(dirname(data.archivePath), fs);
   return {
     type: 'original.deleted',
     data: {

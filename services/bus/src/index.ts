@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './fs-errors.js';
+export * from './durable-fs.js';
 export * from './logging.js';
 export * from './nats-server.js';
 export * from './connection.js';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createLogger, type Logger } from '@conform/bus';
+import { ENCODER_NAMES } from '@conform/encoder';
 import { startConform, type RunningConform, type ServiceToRun } from './runtime.js';
 import { FLAG_ENV, natsOption, pathMapEntries, stateDirOption } from './options.js';
 import { DEFAULT_NATS_WAIT_SECONDS, type RawFlags, type resolveSettings } from './settings.js';
@@ -41,7 +42,7 @@ export function connectionOptions(cmd: Command): Command {
     .addOption(new Option('--slots <n>', 'concurrent encodes in this process').env(FLAG_ENV.slots))
     .addOption(
       new Option('--encoder <name>', 'force an encoder instead of detecting one')
-        .choices(['auto', 'libx265', 'hevc_nvenc'])
+        .choices(['auto', ...ENCODER_NAMES])
         .env(FLAG_ENV.encoder),
     );
 }

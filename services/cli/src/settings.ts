@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { QualityConfig } from '@conform/config';
 import { PathMap } from '@conform/bus';
+import { ENCODER_NAMES, isEncoderName, type EncoderName } from '@conform/encoder';
 import { UsageError } from './errors.js';
 
 /** One watched library and where its originals are archived. */
@@ -38,7 +39,7 @@ export interface ConformSettings {
   port: number;
   stabilityWindowMs: number;
   encoderSlots: number;
-  encoder: 'auto' | 'libx265' | 'hevc_nvenc';
+  encoder: 'auto' | EncoderName;
   eventLogMaxBytes: number | undefined;
   /** Replicas of the event log and its consumers (--replicas, CONFORM_STREAM_REPLICAS): 1 on one box, 3 on a cluster. */
   streamReplicas: number;
@@ -186,6 +187,8 @@ function parseInteger(
 
 function parseEncoder(raw: string | undefined): ConformSettings['encoder'] {
   if (raw === undefined) return 'auto';
-  if (raw === 'auto' || raw === 'libx265' || raw === 'hevc_nvenc') return raw;
-  throw new UsageError(`--encoder must be auto, libx265 or hevc_nvenc, got "${raw}"`);
+  if (raw === 'auto' || isEncoderName(raw)) return raw;
+  throw new UsageError(
+    `--encoder must be auto or one of ${ENCODER_NAMES.join(', ')}, got "${raw}"`,
+  );
 }

@@ -92,8 +92,11 @@ describe('resolveSettings', () => {
     assert.throws(() => resolveSettings({}, {}), /--library DIR --archive DIR/);
     assert.throws(
       () => resolveSettings({ library: '/l', archive: '/a', encoder: 'x264' }, {}),
-      /--encoder must be auto, libx265 or hevc_nvenc/,
+      /--encoder must be auto or one of libx265, libx264, libsvtav1, hevc_nvenc, .*h264_vaapi, got "x264"/,
     );
+    for (const encoder of ['libsvtav1', 'av1_qsv', 'h264_vaapi']) {
+      assert.equal(resolveSettings({ library: '/l', archive: '/a', encoder }, {}).encoder, encoder);
+    }
   });
 
   it('takes stream replicas from --replicas over CONFORM_STREAM_REPLICAS, and placement tags', () => {

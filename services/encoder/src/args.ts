@@ -1,6 +1,7 @@
 import type { StreamPlan } from '@conform/contracts';
 import { EncodeProfileViolationError } from './errors.js';
-import type { EncodeProfile, HwDecode } from './profiles.js';
+import type { EncodeProfile } from './profiles.js';
+import { hwVideoEncodeArgs, videoEncodeArgs } from './video-args.js';
 
 /** HDR10 signalling carried from the source: colour tags always, mastering data when known. */
 export interface Hdr10Signal {
@@ -147,115 +148,6 @@ export function buildEncodeArgs(input: EncodeArgsInput): string[] {
 // A remux carries no video encoder flags, but everything an output must keep.
 const REMUX_REQUIRED = ['-map_metadata', '-map_chapters', '-max_muxing_queue_size', '-f'];
 
-/** The hardware pipeline's filter chain (device deinterlacer and scaler) and encoder flags. */
-function hwVideoEncodeArgs(input: EncodeArgsInput, hw: HwDecode, tenBit: boolean): string[] {
-  const { profile } = input;
-  // hwDecodeVerdict only allows plans that name their frame size.
-  const size = input.frameSize!;
-  const filters = [
-    ...(input.deinterlace ? [hw.deinterlace(input.deinterlace.parity)] : []),
-    hw.scale(size.width, size.height, tenBit),
-  ];
-  const args = ['-filter:v:0', filters.join(','), '-c:v', profile.encoder];
-  args.push('-fps_mode', 'passthrough', ...profile.presetArgs);
-  args.push(profile.quality.flag, String(qualityFor(profile, input.quality)));
-  args.push(...profile.quality.extra, ...privateParams(profile, input.hdr10));
-  if (input.hdr10) {
-    args.push('-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc');
-  }
-  return args;
-}
-
-/**
- * Whether one source can be decoded on the profile's device: a GPU backend with a decode
- * pipeline, a codec it decodes, 4:2:0 at 8 bit (10 bit except h264), a 4:2:0 target, no
- * rotation to apply (the software rotate filter cannot take device frames). Pure; the encoder
- * still runs a trial decode before relying on it.
- */
-export function hwDecodeVerdict(
-  profile: EncodeProfile,
-  source: { codec: string; pixFmt: string | null; rotation: number | null },
-  target: { pixFmt?: string; keepRotation?: boolean; frameSize?: unknown },
-): { ok: true } | { ok: false; why: string } {
-  const hw = profile.hwDecode;
-  if (!hw) return { ok: false, why: `${profile.encoder} has no hardware decode pipeline` };
-  if (!target.frameSize)
-    return { ok: false, why: 'the plan names no frame size for the device scaler' };
-  if (!hw.codecs.includes(source.codec)) {
-    return { ok: false, why: `${profile.backend} does not decode ${source.codec}` };
-  }
-  const fmt = source.pixFmt ?? '';
-  const decodable =
-    source.codec === 'h264' ? ['yuv420p', 'yuvj420p'] : ['yuv420p', 'yuvj420p', 'yuv420p10le'];
-  if (!decodable.includes(fmt)) {
-    return {
-      ok: false,
-      why: `${profile.backend} does not decode ${source.codec} in ${fmt || 'an unknown format'}`,
-    };
-  }
-  if (target.pixFmt && !/^yuv420p(10le)?$/.test(target.pixFmt)) {
-    return { ok: false, why: `the ${target.pixFmt} output needs software frames` };
-  }
-  if (source.rotation !== null && !target.keepRotation) {
-    return { ok: false, why: 'the frames must be rotated, which the device pipeline cannot' };
-  }
-  return { ok: true };
-}
-
-/** A trial decode of a few frames on the profile's device; pure argument list. */
-export function trialDecodeArgs(profile: EncodeProfile, inputPath: string): string[] {
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-v',
-    'error',
-    ...profile.deviceArgs,
-    ...(profile.hwDecode?.inputArgs ?? []),
-    '-i',
-    inputPath,
-    '-map',
-    '0:v:0',
-    '-frames:v',
-    '3',
-    '-f',
-    'null',
-    '-',
-  ];
-}
-
-/** The main video's filter chain, encoder, pixel format, preset, quality and HDR flags. */
-function videoEncodeArgs(input: EncodeArgsInput, pixFmt: string, tenBit: boolean): string[] {
-  const { profile } = input;
-  const args: string[] = [];
-  // Most encoders refuse odd widths or heights with 4:2:0 chroma; never upscale.
-  const filters = [
-    // Fields are weaved back into frames before scaling, which would blend them.
-    ...(input.deinterlace
-      ? [`bwdif=mode=send_frame:parity=${input.deinterlace.parity}:deint=all`]
-      : []),
-    input.frameSize
-      ? `scale=${input.frameSize.width}:${input.frameSize.height}`
-      : input.maxHeight
-        ? `scale=w=-2:h='trunc(min(ih,${Math.floor(input.maxHeight)})/2)*2'`
-        : 'scale=trunc(iw/2)*2:trunc(ih/2)*2',
-  ];
-  if (profile.uploadFilter) {
-    filters.push(tenBit ? profile.uploadFilter.tenBit : profile.uploadFilter.eightBit);
-  }
-  // The filter is for the main video only: cover art mapped into mp4 is copied, not filtered.
-  args.push('-filter:v:0', filters.join(','), '-c:v', profile.encoder, '-pix_fmt', pixFmt);
-  // Variable frame rate stays variable: mp4 would otherwise duplicate frames up to a constant rate.
-  args.push('-fps_mode', 'passthrough');
-  args.push(...profile.presetArgs);
-  args.push(profile.quality.flag, String(qualityFor(profile, input.quality)));
-  args.push(...profile.quality.extra);
-  args.push(...privateParams(profile, input.hdr10));
-  if (input.hdr10) {
-    args.push('-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc');
-  }
-  return args;
-}
-
 // ffmpeg's own Opus encoder is experimental; libopus is the one to use.
 const AUDIO_ENCODERS: Record<string, string> = { opus: 'libopus' };
 
@@ -272,23 +164,6 @@ function streamCodecArgs(kept: readonly StreamPlan[] | undefined): string[] {
   });
 }
 
-function qualityFor(profile: EncodeProfile, asked: number | null): number {
-  if (asked === null || !Number.isFinite(asked)) return profile.quality.default;
-  return Math.min(profile.quality.max, Math.max(profile.quality.min, Math.round(asked)));
-}
-
-function privateParams(profile: EncodeProfile, hdr10: Hdr10Signal | null): string[] {
-  if (!profile.privateParams) return [];
-  const params = [...profile.privateParams.base];
-  if (hdr10 && profile.hdrMetadata === 'x265-params') {
-    // repeat-headers: players joining mid-stream (and mkv remuxers) still see the HDR SEI.
-    params.push('hdr10=1', 'hdr10-opt=1', 'repeat-headers=1');
-    if (hdr10.masterDisplay) params.push(`master-display=${hdr10.masterDisplay}`);
-    if (hdr10.maxCll) params.push(`max-cll=${hdr10.maxCll}`);
-  }
-  return [profile.privateParams.flag, params.join(':')];
-}
-
 function containerArgs(container: 'mkv' | 'mp4', profile: EncodeProfile): string[] {
   switch (container) {
     case 'mp4':
@@ -303,46 +178,4 @@ function containerArgs(container: 'mkv' | 'mp4', profile: EncodeProfile): string
     case 'mkv':
       return ['-f', 'matroska'];
   }
-}
-
-/**
- * The cover art an mkv output attaches, one file per kept cover stream, named as players expect
- * (`cover.png`, then `cover-<index>.png`); `dir` is where they are extracted. Pure.
- */
-export function coverArtFiles(
-  streams: readonly StreamPlan[] | undefined,
-  container: 'mkv' | 'mp4',
-  prefix: string,
-): (AttachFile & { index: number })[] {
-  if (container !== 'mkv') return [];
-  return (streams ?? [])
-    .filter((s) => s.kind === 'cover' && s.action !== 'drop')
-    .map((s, i) => ({
-      index: s.index,
-      path: `${prefix}.cover-${s.index}.png`,
-      mimetype: 'image/png',
-      filename: i === 0 ? 'cover.png' : `cover-${s.index}.png`,
-    }));
-}
-
-/** ffmpeg arguments that extract one cover art stream of `input` to a PNG at `path`. Pure. */
-export function coverExtractArgs(input: string, index: number, path: string): string[] {
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-v',
-    'error',
-    '-i',
-    input,
-    '-map',
-    `0:${index}`,
-    '-frames:v',
-    '1',
-    '-c:v',
-    'png',
-    '-f',
-    'image2',
-    path,
-  ];
 }

@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import type { EncodeTarget } from '@conform/contracts';
 import { runFfmpeg } from '@conform/media';
-import { coverArtFiles, coverExtractArgs, type AttachFile } from './args.js';
+import type { AttachFile } from './args.js';
+import { coverArtFiles, coverExtractArgs } from './cover-args.js';
 
 /**
  * Extracts the cover art an mkv output attaches next to the partial output (same work

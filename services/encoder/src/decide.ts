@@ -5,6 +5,8 @@ import {
   type EncodeTarget,
   type EventEnvelope,
   type FreeSpaceNeed,
+  type MediaSummary,
+  type SourceStamp,
   WORK_DIR_NAME,
 } from '@conform/contracts';
 import { isHdr10, type ProbeOutcome, type VideoColour } from '@conform/media';
@@ -86,6 +88,33 @@ export function diskNeedFor(planned: EventEnvelope<'file.planned'>): FreeSpaceNe
   if (diskNeededBytes === undefined || diskNeededBytes <= rule.bytes) return rule;
   // The planner's figure is above the bare rule only by the policy's reserve.
   return { bytes: diskNeededBytes, why: `the policy's reserve ${formatBytes(diskNeededBytes)}` };
+}
+
+/**
+ * The source's colour as the planner's probe of this very version of the file (same size and
+ * mtime) already says it, so the encode needs no ffprobe of its own; null when the probe is of
+ * another version, predates colour probing, or the source is HDR10 (its mastering data comes
+ * from the first frame, which only the encoder's own probe reads). Same fields and bit depth
+ * rule as `probeVideoColour`. Pure.
+ */
+export function knownColour(
+  probed: { source: SourceStamp; media: MediaSummary } | null,
+  source: SourceStamp,
+): VideoColour | null {
+  const video = probed?.media.video;
+  if (!probed || !video) return null;
+  if (probed.source.size !== source.size || probed.source.mtimeMs !== source.mtimeMs) return null;
+  if (video.colorTransfer === undefined || video.colorPrimaries === undefined) return null;
+  const colour: VideoColour = {
+    pixFmt: video.pixFmt,
+    colorPrimaries: video.colorPrimaries,
+    colorTransfer: video.colorTransfer,
+    colorSpace: video.colorSpace ?? null,
+    bitDepth: Number(video.pixFmt ? (/p(\d{2})(le|be)?$/.exec(video.pixFmt)?.[1] ?? 8) : 8),
+    masterDisplay: null,
+    maxCll: null,
+  };
+  return isHdr10(colour) ? null : colour;
 }
 
 /** Whether a failed encode is worth retrying. */

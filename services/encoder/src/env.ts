@@ -1,6 +1,6 @@
 import { EncoderError } from './errors.js';
-import { minutesOf, type ScheduleWindow } from './pause.js';
-import type { EncoderOptions } from './service.js';
+import { minutesOf, type ScheduleWindow } from './schedule.js';
+import type { EncoderOptions } from './options.js';
 
 /** An encoder environment variable holds a value it cannot take. */
 export class EncoderConfigError extends EncoderError {

@@ -1,6 +1,6 @@
 import type { EncodeTarget } from '@conform/contracts';
 import { runFfmpeg, FfmpegFailedError, tryProbeMedia } from '@conform/media';
-import { hwDecodeVerdict, trialDecodeArgs } from './args.js';
+import { hwDecodeVerdict, trialDecodeArgs } from './decode-args.js';
 import type { EncodeProfile } from './profiles.js';
 
 /** How one file is decoded, and why. */

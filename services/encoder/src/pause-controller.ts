@@ -1,3 +1,6 @@
+// The pause decider's I/O edge in one class (replay of the control subject, clock and disk
+// observations, publishing, gating pulls): a little over 250 lines because the replay loop and
+// the waiters share its state; every decision is in pause.ts.
 import { statfs } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_LOG_STREAM, type Logger, type ServiceContext } from '@conform/bus';
@@ -9,15 +12,17 @@ import {
 } from '@conform/contracts';
 import {
   decidePause,
-  evolvePause,
-  initialPauseState,
   isPaused,
-  quietWindowAt,
+  isPauseSource,
+  observePause,
+  pauseDecider,
+  pauseReaction,
+  pauseReasons,
   type PauseEvent,
   type PauseSourceEvent,
   type PauseState,
-  type ScheduleWindow,
 } from './pause.js';
+import type { ScheduleWindow } from './schedule.js';
 
 /** When the encoder pauses by itself. */
 export interface PauseOptions {
@@ -49,6 +54,8 @@ export async function freeBytesOf(path: string): Promise<number | null> {
  * The state is rebuilt from the log on start, before the first pull.
  */
 export class PauseController {
+  /** evolve and initialState; decide is {@link decidePause}, typed to the events it writes. */
+  private readonly decider;
   private state: PauseState;
   private readonly diskPaths = new Set<string>();
   /** What encodes waiting for room need, per filesystem path. */
@@ -65,7 +72,8 @@ export class PauseController {
     private readonly ctx: ServiceContext,
     private readonly opts: PauseOptions & { node: string; log: Logger },
   ) {
-    this.state = initialPauseState(opts.node);
+    this.decider = pauseDecider(opts.node);
+    this.state = this.decider.initialState();
     for (const p of opts.diskPaths ?? []) this.diskPaths.add(p);
   }
 
@@ -144,9 +152,7 @@ export class PauseController {
 
   /** The reasons that hold this node paused now (empty while it runs). */
   get reasons(): PauseReason[] {
-    return (Object.entries(this.state.recorded) as [PauseReason, boolean][])
-      .filter(([, held]) => held)
-      .map(([reason]) => reason);
+    return pauseReasons(this.state);
   }
 
   async stop(): Promise<void> {
@@ -189,59 +195,35 @@ export class PauseController {
   }
 
   private apply(event: PauseSourceEvent, live: boolean): void {
-    const wasPaused = isPaused(this.state);
-    this.state = evolvePause(this.state, event);
-    // Operator requests and playback reports change what holds now: decide at once.
-    if (live && (event.type === 'control.requested' || event.type.startsWith('playback.'))) {
-      void this.check();
-    }
-    if (
-      live &&
-      event.type === 'encoder.paused' &&
-      event.data.node === this.opts.node &&
-      event.data.cancelRunning
-    ) {
-      for (const cancel of [...this.cancelListeners]) cancel();
-    }
-    if (wasPaused !== isPaused(this.state)) {
+    const before = this.state;
+    this.state = this.decider.evolve(before, event);
+    const reaction = pauseReaction(before, this.state, event, live);
+    if (reaction.check) void this.check();
+    if (reaction.cancelRunning) for (const cancel of [...this.cancelListeners]) cancel();
+    if (isPaused(before) !== isPaused(this.state)) {
       this.opts.log.info(
         { paused: isPaused(this.state), recorded: this.state.recorded },
         isPaused(this.state) ? 'encoder paused' : 'encoder resumed',
       );
-      if (!isPaused(this.state)) for (const w of [...this.waiters]) w();
     }
-    // Heartbeats follow this node's own pause changes (playback events name no node).
-    if (
-      live &&
-      (event.type === 'encoder.paused' || event.type === 'encoder.resumed') &&
-      event.data.node === this.opts.node
-    ) {
-      for (const listener of [...this.changeListeners]) listener();
-    }
+    if (reaction.wake) for (const w of [...this.waiters]) w();
+    if (reaction.changed) for (const listener of [...this.changeListeners]) listener();
   }
 
   /** Observes clock and disks, then publishes what the decider says. */
   private async check(): Promise<void> {
-    const now = this.opts.now?.() ?? new Date();
-    const window = quietWindowAt(
-      this.opts.quietWindows ?? [],
-      now.getHours() * 60 + now.getMinutes(),
+    const paths = [...this.diskPaths];
+    const disks = await Promise.all(
+      paths.map(async (path) => ({ path, freeBytes: await freeBytesOf(path) })),
     );
-    let disk: { path: string; freeBytes: number; minFreeBytes: number } | null = null;
-    for (const path of this.diskPaths) {
-      const freeBytes = await freeBytesOf(path);
-      if (freeBytes === null) continue;
-      let minFreeBytes = this.opts.minFreeBytes ?? 0;
-      for (const need of this.needs) {
-        if (need.path === path) minFreeBytes = Math.max(minFreeBytes, need.bytes);
-      }
-      // The filesystem furthest below its need speaks for the node.
-      if (!disk || freeBytes - minFreeBytes < disk.freeBytes - disk.minFreeBytes) {
-        disk = { path, freeBytes, minFreeBytes };
-      }
-    }
-    const events = decidePause({ inQuietWindow: window ? { window } : null, disk }, this.state);
-    for (const event of events) await this.publish(event);
+    const obs = observePause(
+      this.opts.now?.() ?? new Date(),
+      this.opts.quietWindows ?? [],
+      disks,
+      this.opts.minFreeBytes ?? 0,
+      this.needs,
+    );
+    for (const event of decidePause(obs, this.state)) await this.publish(event);
   }
 
   private async publish(event: PauseEvent): Promise<void> {
@@ -275,14 +257,4 @@ interface ControlMessages extends AsyncIterable<{
   info: { pending: number };
 }> {
   close(): Promise<unknown>;
-}
-
-function isPauseSource(event: { type: string }): event is PauseSourceEvent {
-  return (
-    event.type === 'control.requested' ||
-    event.type === 'encoder.paused' ||
-    event.type === 'encoder.resumed' ||
-    event.type === 'playback.started' ||
-    event.type === 'playback.ended'
-  );
 }

@@ -2,16 +2,12 @@ import {
   assertNever,
   CONTROL_FILE_ID,
   formatBytes,
+  type Decider,
   type DomainEventOf,
   type EventEnvelope,
   type PauseReason,
 } from '@conform/contracts';
-
-/** A daily window, local `HH:MM` times; `from` after `to` wraps past midnight. */
-export interface ScheduleWindow {
-  from: string;
-  to: string;
-}
+import { quietWindowAt, type ScheduleWindow } from './schedule.js';
 
 /** This node's pause state, folded from the control subject of the event log. */
 export interface PauseState {
@@ -52,8 +48,24 @@ export function initialPauseState(node: string): PauseState {
   };
 }
 
+/** What the pause state folds: the control subject's events and this node's own decisions. */
+export type PauseFact = PauseSourceEvent | PauseEvent;
+
+/**
+ * The pause decider of one node: `decide` turns what the node observes (clock, disks) and the
+ * state folded from the control subject into the encoder.paused / encoder.resumed it must
+ * record; `evolve` folds the log's events, and this node's own decisions, into the state.
+ */
+export function pauseDecider(node: string): Decider<PauseObservation, PauseState, PauseFact> {
+  return {
+    initialState: () => initialPauseState(node),
+    decide: decidePause,
+    evolve: evolvePause,
+  };
+}
+
 /** Folds one event of the control subject into the state. Pure. */
-export function evolvePause(state: PauseState, event: PauseSourceEvent): PauseState {
+export function evolvePause(state: PauseState, event: PauseFact): PauseState {
   switch (event.type) {
     case 'control.requested': {
       const { action, now, requestedBy } = event.data;
@@ -112,7 +124,7 @@ export function decidePause(obs: PauseObservation, state: PauseState): PauseEven
     playback: { holds: state.playback.active, detail: state.playback.detail },
   };
   const events: PauseEvent[] = [];
-  for (const reason of ['manual', 'schedule', 'low-disk', 'playback'] as const) {
+  for (const reason of PAUSE_REASONS) {
     const { holds, detail } = want[reason];
     if (holds === state.recorded[reason]) continue;
     events.push(
@@ -132,31 +144,87 @@ export function decidePause(obs: PauseObservation, state: PauseState): PauseEven
   return events;
 }
 
+// The order reasons are decided and reported in.
+const PAUSE_REASONS = ['manual', 'schedule', 'low-disk', 'playback'] as const;
+
 /** Whether the node must stop pulling: any reason recorded as holding. */
 export function isPaused(state: PauseState): boolean {
   return Object.values(state.recorded).some(Boolean);
 }
 
-/** The quiet window `time` falls in, if any. Pure; `time` is local wall-clock minutes. */
-export function quietWindowAt(
-  windows: readonly ScheduleWindow[],
-  minutesOfDay: number,
-): ScheduleWindow | null {
-  for (const w of windows) {
-    const from = minutesOf(w.from);
-    const to = minutesOf(w.to);
-    const inside =
-      from <= to
-        ? minutesOfDay >= from && minutesOfDay < to
-        : minutesOfDay >= from || minutesOfDay < to;
-    if (inside) return w;
-  }
-  return null;
+/** The reasons that hold this node paused now (empty while it runs). Pure. */
+export function pauseReasons(state: PauseState): PauseReason[] {
+  return PAUSE_REASONS.filter((reason) => state.recorded[reason]);
 }
 
-/** Parses `HH:MM`; throws a message naming the bad value. */
-export function minutesOf(hhmm: string): number {
-  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
-  if (!m) throw new RangeError(`schedule time must be HH:MM (00:00-23:59), got "${hhmm}"`);
-  return Number(m[1]) * 60 + Number(m[2]);
+/** Whether an event on the control subject is one the pause state folds. */
+export function isPauseSource(event: { type: string }): event is PauseSourceEvent {
+  return (
+    event.type === 'control.requested' ||
+    event.type === 'encoder.paused' ||
+    event.type === 'encoder.resumed' ||
+    event.type === 'playback.started' ||
+    event.type === 'playback.ended'
+  );
+}
+
+/**
+ * What the node observes, from the clock and the free space of each watched filesystem: the
+ * quiet window it is in, and the filesystem furthest below its need (the node's floor, or the
+ * largest need of an encode waiting for room there), which speaks for the node. Pure.
+ */
+export function observePause(
+  now: Date,
+  quietWindows: readonly ScheduleWindow[],
+  disks: readonly { path: string; freeBytes: number | null }[],
+  minFreeBytes: number,
+  needs: Iterable<{ path: string; bytes: number }>,
+): PauseObservation {
+  const window = quietWindowAt(quietWindows, now.getHours() * 60 + now.getMinutes());
+  const waiting = [...needs];
+  let disk: PauseObservation['disk'] = null;
+  for (const { path, freeBytes } of disks) {
+    if (freeBytes === null) continue;
+    let floor = minFreeBytes;
+    for (const need of waiting) if (need.path === path) floor = Math.max(floor, need.bytes);
+    if (!disk || freeBytes - floor < disk.freeBytes - disk.minFreeBytes) {
+      disk = { path, freeBytes, minFreeBytes: floor };
+    }
+  }
+  return { inQuietWindow: window ? { window } : null, disk };
+}
+
+/** What the controller does after folding one event. */
+export interface PauseReaction {
+  /** Decide again now (an operator request or a playback report changes what holds). */
+  check: boolean;
+  /** This node recorded `pause --now`: stop the running encodes. */
+  cancelRunning: boolean;
+  /** The node resumed: wake the pulls waiting on the pause. */
+  wake: boolean;
+  /** This node's own pause changed: the heartbeat should say so. */
+  changed: boolean;
+}
+
+/**
+ * The controller's reaction to one folded event; `live` once the replay has caught up (a
+ * replayed event is history, not news). Pure.
+ */
+export function pauseReaction(
+  before: PauseState,
+  after: PauseState,
+  event: PauseSourceEvent,
+  live: boolean,
+): PauseReaction {
+  const own =
+    (event.type === 'encoder.paused' || event.type === 'encoder.resumed') &&
+    event.data.node === after.node;
+  return {
+    check: live && (event.type === 'control.requested' || event.type.startsWith('playback.')),
+    cancelRunning:
+      live && own && event.type === 'encoder.paused' && event.data.cancelRunning === true,
+    wake: isPaused(before) && !isPaused(after),
+    // Heartbeats follow this node's own pause changes (playback events name no node).
+    changed: live && own,
+  };
 }

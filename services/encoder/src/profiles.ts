@@ -229,6 +229,9 @@ export const ALL_PROFILES: readonly EncodeProfile[] = (
   ['nvenc', 'qsv', 'vaapi', 'cpu'] as const
 ).flatMap((b) => Object.values(ENCODE_PROFILES).filter((p) => p.backend === b));
 
+/** Every encoder name of the table: what `--encoder` and CONFORM_ENCODER accept besides `auto`. */
+export const ENCODER_NAMES: readonly EncoderName[] = Object.keys(ENCODE_PROFILES) as EncoderName[];
+
 export function isEncoderName(value: string): value is EncoderName {
   return Object.hasOwn(ENCODE_PROFILES, value);
 }

@@ -1,3 +1,4 @@
+import type { EncodeProgressMessage, EventEnvelope } from '@conform/contracts';
 import type { FfmpegProgress } from '@conform/media';
 
 /** Lets one progress update through per interval. Pure apart from its own last-sent time. */
@@ -42,4 +43,46 @@ export function sizeGuard(p: FfmpegProgress, limitBytes: number | null): SizeGua
       `stopped at ${p.percent.toFixed(0)} %: projected output ${projectedBytes} bytes exceeds ` +
       `the size guard of ${limitBytes} bytes`,
   };
+}
+
+/**
+ * The live progress message of one running encode (core NATS, `conform.progress.<fileId>`),
+ * as the status page and `conform status` show it. Pure: the clock comes in as `now`.
+ */
+export function progressMessage(
+  planned: EventEnvelope<'file.planned'>,
+  run: { node: string; encoder: string; attempt: number },
+  p: FfmpegProgress,
+  now: Date,
+): EncodeProgressMessage {
+  const { library, path, durationSec } = planned.data;
+  return {
+    fileId: planned.fileId,
+    library,
+    path,
+    node: run.node,
+    encoder: run.encoder,
+    attempt: run.attempt,
+    percent: p.percent,
+    fps: p.fps,
+    speed: p.speed,
+    etaSec: etaSeconds(p, durationSec),
+    outTimeSec: p.outTimeSec,
+    outBytes: p.outBytes,
+    time: now.toISOString(),
+  };
+}
+
+/** Milliseconds per phase of one run, measured from the end of the one before. */
+export class Phases {
+  readonly ms: Record<string, number> = {};
+  /** Epoch milliseconds (sub-millisecond) at which each phase ended. */
+  readonly at: Record<string, number> = {};
+  private last = performance.now();
+  mark(phase: string): void {
+    const now = performance.now();
+    this.ms[phase] = Math.round((now - this.last) * 10) / 10;
+    this.at[phase] = Math.round((performance.timeOrigin + now) * 10) / 10;
+    this.last = now;
+  }
 }

@@ -1,9 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import { classifyFsError, explainMkdirFailure, type HandlerContext } from '@conform/bus';
+import { explainMkdirFailure, type HandlerContext } from '@conform/bus';
 import { checkFreeSpace, type EventEnvelope, type FreeSpaceNeed } from '@conform/contracts';
-import { FfmpegFailedError } from '@conform/media';
-import { ranOutOfSpace } from './decide.js';
-import { OutputCommitError } from './errors.js';
 import { freeBytesOf, type PauseController } from './pause-controller.js';
 
 /**
@@ -50,11 +47,4 @@ export async function makeWorkDir(dir: string): Promise<void> {
   } catch (err) {
     throw await explainMkdirFailure(dir, err);
   }
-}
-
-/** ffmpeg, or the output's commit, failed because the filesystem is full. */
-export function outOfSpace(err: unknown): boolean {
-  if (err instanceof FfmpegFailedError) return ranOutOfSpace(err.stderrTail);
-  if (err instanceof OutputCommitError) return classifyFsError(err.cause).code === 'ENOSPC';
-  return false;
 }

@@ -1,3 +1,4 @@
+import type { PauseController } from './pause-controller.js';
 import type { Backend } from './profiles.js';
 
 /**
@@ -49,5 +50,27 @@ export class DeviceSlots {
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiting.set(device, [...(this.waiting.get(device) ?? []), grant]);
     });
+  }
+}
+
+/**
+ * Takes a device slot. A plan pulled ahead of its slot (see lookahead.ts) that the node paused
+ * under meanwhile does not start: it gives the slot back and waits for the resume, as a plan
+ * still in the queue would.
+ */
+export async function takeSlot(
+  slots: DeviceSlots,
+  pause: Pick<PauseController, 'paused' | 'whenRunning'>,
+  device: Backend,
+  signal: AbortSignal,
+): Promise<() => void> {
+  for (;;) {
+    const usage = slots.usage(device);
+    const waited = usage.inUse >= usage.slots;
+    const release = await slots.acquire(device, signal);
+    if (!waited || !pause.paused) return release;
+    release();
+    await pause.whenRunning(signal);
+    if (signal.aborted) throw new Error('stopped while paused before the encode started');
   }
 }

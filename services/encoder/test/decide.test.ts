@@ -5,6 +5,7 @@ import {
   classifyFailure,
   decideEncode,
   diskNeedFor,
+  knownColour,
   ranOutOfSpace,
   outputPathFor,
   partialPathFor,
@@ -104,5 +105,41 @@ describe('diskNeedFor (the rule shared with the planner)', () => {
   it('knows ffmpeg running out of space when it says so', () => {
     assert.equal(ranOutOfSpace(['[matroska] write: No space left on device']), true);
     assert.equal(ranOutOfSpace(['Conversion failed!']), false);
+  });
+});
+
+describe('knownColour', () => {
+  const stamp = { size: 10, mtimeMs: 5 };
+  const probedWith = (video: Partial<NonNullable<typeof media.video>>, source = stamp) => ({
+    source,
+    media: { ...media, video: { ...media.video!, ...video } },
+  });
+  it("takes an SDR source's colour from the planner's probe of the same version", () => {
+    const sdr = probedWith({
+      pixFmt: 'yuv420p10le',
+      colorTransfer: 'bt709',
+      colorPrimaries: 'bt709',
+      colorSpace: 'bt709',
+    });
+    assert.deepEqual(knownColour(sdr, stamp), {
+      pixFmt: 'yuv420p10le',
+      colorPrimaries: 'bt709',
+      colorTransfer: 'bt709',
+      colorSpace: 'bt709',
+      bitDepth: 10,
+      masterDisplay: null,
+      maxCll: null,
+    });
+    const untagged = probedWith({ pixFmt: 'yuv420p', colorTransfer: null, colorPrimaries: null });
+    assert.equal(knownColour(untagged, stamp)?.bitDepth, 8);
+  });
+  it('leaves it to an ffprobe for HDR10, another version, an old probe or none', () => {
+    const hdr = probedWith({ colorTransfer: 'smpte2084', colorPrimaries: 'bt2020' });
+    assert.equal(knownColour(hdr, stamp), null);
+    const sdr = probedWith({ colorTransfer: 'bt709', colorPrimaries: 'bt709' });
+    assert.equal(knownColour(sdr, { size: 10, mtimeMs: 6 }), null);
+    const old = probedWith({ colorTransfer: undefined, colorPrimaries: undefined });
+    assert.equal(knownColour(old, stamp), null);
+    assert.equal(knownColour(null, stamp), null);
   });
 });

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sampleEvent, type EventEnvelope, type PauseReason } from '@conform/contracts';
+import {
+  DeciderSpecification,
+  sampleEvent,
+  type EventEnvelope,
+  type PauseReason,
+} from '@conform/contracts';
 import {
   chooseEncoder,
   decidePause,
@@ -8,6 +13,10 @@ import {
   evolvePause,
   initialPauseState,
   isPaused,
+  observePause,
+  pauseDecider,
+  pauseReaction,
+  pauseReasons,
   ProgressThrottle,
   quietWindowAt,
   sizeGuard,
@@ -130,6 +139,106 @@ describe('pause decider', () => {
         [['encoder.resumed', 'playback']],
       );
     });
+  });
+});
+
+describe('pause decider (given/when/then)', () => {
+  const spec = DeciderSpecification(pauseDecider('n1'));
+  const lowDisk = {
+    inQuietWindow: null,
+    disk: { path: '/lib', freeBytes: 1, minFreeBytes: 2 },
+  };
+  it('given nothing, when all is well, then nothing happens', () =>
+    spec().when(quiet).thenNothingHappened());
+  it('given a pause --now request, then a manual pause that cancels running encodes', () =>
+    spec(request('pause', true))
+      .when(quiet)
+      .then([
+        {
+          type: 'encoder.paused',
+          data: {
+            node: 'n1',
+            reason: 'manual',
+            detail: 'requested by cli@nas',
+            cancelRunning: true,
+          },
+        },
+      ]));
+  it("given this node's own decision folded back, then nothing more is decided", () =>
+    spec(request('pause'), ...pauseDecider('n1').decide(quiet, given(request('pause'))))
+      .when(quiet)
+      .thenNothingHappened());
+  it('given a low-disk pause recorded, when space is back, then low-disk resumes', () =>
+    spec(recorded('encoder.paused', 'low-disk'))
+      .when({ inQuietWindow: null, disk: { path: '/lib', freeBytes: 3, minFreeBytes: 2 } })
+      .then((events, state) => {
+        assert.deepEqual(pauseReasons(state), ['low-disk']);
+        assert.deepEqual(
+          events.map((e) => [e.type, (e.data as { reason: string }).reason]),
+          [['encoder.resumed', 'low-disk']],
+        );
+      }));
+  it('given nothing, when free space is short, then low-disk pauses', () =>
+    spec()
+      .when(lowDisk)
+      .then((events) =>
+        assert.deepEqual(
+          events.map((e) => (e.data as { reason: string }).reason),
+          ['low-disk'],
+        ),
+      ));
+});
+
+describe('observePause', () => {
+  const noon = new Date(2026, 0, 1, 12, 30);
+  it('names the quiet window the clock is in', () => {
+    const obs = observePause(noon, [{ from: '12:00', to: '13:00' }], [], 0, []);
+    assert.deepEqual(obs.inQuietWindow, { window: { from: '12:00', to: '13:00' } });
+  });
+  it('lets the filesystem furthest below its need speak, counting waiting encodes', () => {
+    const obs = observePause(
+      noon,
+      [],
+      [
+        { path: '/a', freeBytes: 100 },
+        { path: '/b', freeBytes: 500 },
+        { path: '/gone', freeBytes: null },
+      ],
+      10,
+      [{ path: '/b', bytes: 1_000 }],
+    );
+    assert.deepEqual(obs, {
+      inQuietWindow: null,
+      disk: { path: '/b', freeBytes: 500, minFreeBytes: 1_000 },
+    });
+  });
+  it('observes no disk when none could be read', () => {
+    assert.equal(observePause(noon, [], [{ path: '/x', freeBytes: null }], 0, []).disk, null);
+  });
+});
+
+describe('pauseReaction', () => {
+  const paused = given(recorded('encoder.paused', 'manual'));
+  it("cancels running encodes on this node's live pause --now only", () => {
+    const now = {
+      ...recorded('encoder.paused', 'manual'),
+      data: { ...recorded('encoder.paused', 'manual').data, cancelRunning: true },
+    } as PauseSourceEvent;
+    assert.equal(pauseReaction(given(), paused, now, true).cancelRunning, true);
+    assert.equal(pauseReaction(given(), paused, now, false).cancelRunning, false);
+  });
+  it('wakes waiting pulls when the node resumes, and tells the heartbeat', () => {
+    const resumed = recorded('encoder.resumed', 'manual');
+    const r = pauseReaction(paused, given(), resumed, true);
+    assert.equal(r.wake, true);
+    assert.equal(r.changed, true);
+    assert.equal(r.check, false);
+  });
+  it("checks again on a live operator request, not on another node's decision", () => {
+    assert.equal(pauseReaction(given(), given(), request('pause'), true).check, true);
+    const other = recorded('encoder.paused', 'manual', 'n2');
+    const r = pauseReaction(given(), given(), other, true);
+    assert.deepEqual(r, { check: false, cancelRunning: false, wake: false, changed: false });
   });
 });
 

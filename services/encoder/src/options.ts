@@ -1,0 +1,45 @@
+import type { EncoderAvailability } from './detect.js';
+import type { PauseOptions } from './pause-controller.js';
+import type { Backend, EncoderName } from './profiles.js';
+import type { RoutePreference } from './routing.js';
+
+/** Options of {@link startEncoder}. */
+export interface EncoderOptions extends PauseOptions {
+  /** Encodes at once per device in this process; overrides every device's default. */
+  slots?: number;
+  /** Encodes at once per device kind; defaults: cpu 1, nvenc 3, qsv 2, vaapi 2. */
+  deviceSlots?: Partial<Record<Backend, number>>;
+  /** `auto` (the default) picks by trial encodes; naming one forces it for its codec. */
+  encoder?: 'auto' | EncoderName;
+  /**
+   * The consumer's max_ack_pending: messages in flight across every encoder node. Set it the
+   * same on every node (the last one started wins). Defaults to 16.
+   */
+  maxInFlight?: number;
+  /** How long a delivery may go without an in-progress ack; defaults to 60 s. */
+  ackWaitMs?: number;
+  /** Deliveries before a plan is dead-lettered; defaults to 3. */
+  maxDeliver?: number;
+  /** Delay before a transient failure is retried; defaults to 30 s. */
+  retryDelayMs?: number;
+  /** Name of this node in pause events and progress; defaults to `encoder@<hostname>`. */
+  node?: string;
+  /**
+   * A CPU-only node takes GPU work (pool `gpu-<codec>`) once it has waited this long for a GPU
+   * node; absent: never. `conform up` (one machine) sets 0.
+   */
+  cpuFallbackAfterMs?: number | null;
+  /**
+   * Which pool plans are queued in (this node routes too): `cpu` (the default) lets any node
+   * that encodes the codec take it; `gpu` keeps it for GPU nodes. Same on every node.
+   */
+  routePreference?: RoutePreference;
+  /** Measure the NVENC session cap with concurrent trial sessions at start; default true. */
+  nvencSessionProbe?: boolean;
+  /** Encoder availability, when already detected (tests, `conform doctor`). */
+  availability?: readonly EncoderAvailability[];
+  /** Canonical library roots this node reaches (its start-up check passed), for the nodes view. */
+  libraries?: readonly string[];
+  /** How often the node writes its heartbeat to the nodes bucket; defaults to 10 s. */
+  heartbeatIntervalMs?: number;
+}
