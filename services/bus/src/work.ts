@@ -80,20 +80,26 @@ export async function provisionWorkStream(
   }
 }
 
-/** Queues a plan in a pool. The id is derived from the plan's, so a re-route is dropped. */
+/**
+ * A job in a pool: a plan, or an operator's retry of a file's last plan (routed like that plan,
+ * so a retried file lands on a node that can do it).
+ */
+export type WorkJob = EventEnvelope<'file.planned'> | EventEnvelope<'control.requested'>;
+
+/** Queues a job in a pool. The id is derived from the job's, so a re-route is dropped. */
 export async function publishWork(
   js: JetStreamClient,
   pool: WorkPool,
-  planned: EventEnvelope<'file.planned'>,
+  job: WorkJob,
 ): Promise<void> {
   try {
-    await js.publish(workSubjectFor(pool, planned.fileId), JSON.stringify(planned), {
-      msgID: `${planned.id}:${pool}`,
+    await js.publish(workSubjectFor(pool, job.fileId), JSON.stringify(job), {
+      msgID: `${job.id}:${pool}`,
     });
   } catch (err) {
     throw new BusError(
       'WORK_PUBLISH',
-      `could not queue ${planned.data.path} in pool ${pool}: ${(err as Error).message}`,
+      `could not queue ${job.data.path ?? job.fileId} in pool ${pool}: ${(err as Error).message}`,
       { cause: err },
     );
   }

@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventEnvelope } from '@conform/contracts';
 import {
   consumerSpec,
+  lastEventOf,
   oldestWaiting,
+  TransientError,
   poolFor,
   publishWork,
   type Subscription,
@@ -117,6 +119,47 @@ export function routerSubscription(bus: Bus, prefer: RoutePreference): Subscript
       if (!pool) return;
       await publishWork(bus.js, pool, event);
       hctx.log.debug({ path: event.data.path, pool }, 'queued');
+    },
+  };
+}
+
+/**
+ * Routes each operator retry (`control.requested` retry, from `conform retry` or the dashboard)
+ * into the pool its file's last plan goes to, so the retried file lands on a node that can do
+ * it, as the plan did. The job is the request itself: the node that takes it reads the last
+ * plan then and encodes it into an output named by the request. Starts at new requests: an
+ * upgraded installation does not replay its past retries.
+ */
+export function retryRouterSubscription(bus: Bus, prefer: RoutePreference): Subscription {
+  return {
+    consumer: consumerSpec('router', 'control.requested', { startAt: 'new' }),
+    slots: 1,
+    canonicalPaths: true,
+    handle: async (event, hctx) => {
+      if (event.type !== 'control.requested' || event.data.action !== 'retry') return;
+      const planned = await lastEventOf(bus, 'file.planned', event.fileId).then(
+        (found) => found?.event ?? null,
+        (err: unknown) => {
+          throw new TransientError(`cannot read the last plan of ${event.fileId}`, { cause: err });
+        },
+      );
+      if (!planned) {
+        hctx.log.warn(
+          { path: event.data.path },
+          'retry requested for a file that was never planned',
+        );
+        return;
+      }
+      const pool = routeFor(planned, prefer);
+      if (!pool) {
+        hctx.log.warn(
+          { path: planned.data.path, decision: planned.data.decision },
+          `retry requested, but the last plan is ${planned.data.decision}: nothing to encode`,
+        );
+        return;
+      }
+      await publishWork(bus.js, pool, event);
+      hctx.log.info({ path: planned.data.path, pool, by: event.data.requestedBy }, 'retry queued');
     },
   };
 }

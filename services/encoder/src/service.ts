@@ -3,7 +3,6 @@ import { open, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import {
-  consumerSpec,
   lastEventOf,
   localView,
   provisionEventLog,
@@ -61,6 +60,7 @@ import {
   fallbackGate,
   poolConsumerSpec,
   poolsServed,
+  retryRouterSubscription,
   routerSubscription,
   type RoutePreference,
 } from './routing.js';
@@ -214,7 +214,7 @@ export async function startEncoder(
         consumer: poolConsumerSpec(pool, limits),
         slots: pullSlots,
         beforePull: (signal: AbortSignal) => pause.whenRunning(signal),
-        handle: plannedHandler(env),
+        handle: jobHandler(env),
       })),
       ...pools.fallback.map((pool) => {
         const consumer = poolConsumerSpec(pool, limits);
@@ -226,17 +226,12 @@ export async function startEncoder(
             await pause.whenRunning(signal);
             await due(signal);
           },
-          handle: plannedHandler(env),
+          handle: jobHandler(env),
         };
       }),
       routerSubscription(ctx.bus, opts.routePreference ?? 'cpu'),
-      {
-        // Retries are rare: one slot; the encode itself still waits for its device slot.
-        consumer: consumerSpec('encoder', 'control.requested', { ackWaitMs, maxDeliver }),
-        slots: 1,
-        beforePull: (signal) => pause.whenRunning(signal),
-        handle: retryHandler(env),
-      },
+      // Retries are routed like plans, into the pool of the file's last plan.
+      retryRouterSubscription(ctx.bus, opts.routePreference ?? 'cpu'),
     ]);
   } catch (err) {
     unwatchPause();
@@ -266,6 +261,13 @@ interface EncodeEnv {
   retryDelayMs: number;
 }
 
+/** A pool's job: a plan, or a retry of the file's last plan (see retryRouterSubscription). */
+function jobHandler(env: EncodeEnv): EventHandler {
+  const planned = plannedHandler(env);
+  const retry = retryHandler(env);
+  return (event, hctx) => (event.type === 'control.requested' ? retry : planned)(event, hctx);
+}
+
 function plannedHandler(env: EncodeEnv): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.planned') return;
@@ -281,8 +283,9 @@ function plannedHandler(env: EncodeEnv): EventHandler {
 }
 
 /**
- * `conform retry PATH` publishes control.requested {retry} for the file; the encoder owns it:
- * it reads the file's last plan from the event log and encodes it again into a fresh output
+ * `conform retry PATH` publishes control.requested {retry} for the file; the router queues it
+ * in the pool of the file's last plan, and the node that takes it from there reads that plan
+ * from the event log and encodes it again into a fresh output
  * named by the request's id, so neither a dead-lettered plan nor an old output is in the way.
  */
 function retryHandler(env: EncodeEnv): EventHandler {
