@@ -14,6 +14,7 @@ import {
   type ConsumerSpec,
   type WorkPool,
 } from '@conform/bus';
+import { planClosed } from './job-state.js';
 import type { EncodeProfile, VideoCodec } from './profiles.js';
 
 /** The pools a node takes work from, as it can serve them. */
@@ -105,7 +106,9 @@ export function routeFor(
 /**
  * Routes each plan into its pool. Every encoder node runs it on one shared consumer, so a plan
  * is routed once wherever encoders run; the work id is derived from the plan's, so a repeat
- * is dropped. Set `prefer` the same on every node.
+ * is dropped. A plan superseded by a newer one, or already answered, is not queued (a router
+ * reading the log again from the start queues only what is still open). Set `prefer` the same
+ * on every node.
  */
 export function routerSubscription(bus: Bus, prefer: RoutePreference): Subscription {
   return {
@@ -117,6 +120,13 @@ export function routerSubscription(bus: Bus, prefer: RoutePreference): Subscript
       if (event.type !== 'file.planned') return;
       const pool = routeFor(event, prefer);
       if (!pool) return;
+      const closed = await planClosed(bus, event, hctx.streamSequence).catch((err: unknown) => {
+        throw new TransientError(`cannot read the history of ${event.fileId}`, { cause: err });
+      });
+      if (closed) {
+        hctx.log.debug({ path: event.data.path, why: closed }, 'not queued');
+        return;
+      }
       await publishWork(bus.js, pool, event);
       hctx.log.debug({ path: event.data.path, pool }, 'queued');
     },

@@ -65,6 +65,7 @@ import {
   type RoutePreference,
 } from './routing.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { requeueLostWork } from './requeue.js';
 
 /** Trial sessions opened at once at start: above every consumer driver's cap to date. */
 const NVENC_SESSION_PROBES = 12;
@@ -239,9 +240,19 @@ export async function startEncoder(
     await pause.stop();
     throw err;
   }
+  // The work stream is a copy of the log: jobs it lost (deleted, a new NATS) are queued again.
+  const stopping = new AbortController();
+  const requeued = requeueLostWork(
+    ctx.bus,
+    opts.routePreference ?? 'cpu',
+    log,
+    stopping.signal,
+  ).catch((err: unknown) => log.warn({ err }, 'could not check the work queue against the log'));
   return {
     name: 'encoder',
     stop: async () => {
+      stopping.abort();
+      await requeued;
       await service.stop();
       unwatchPause();
       await heartbeat.stop();
