@@ -17,3 +17,4 @@ export * from './nvenc-sessions.js';
 export * from './hwdecode.js';
 export * from './requeue.js';
 export * from './job-state.js';
+export * from './size-limit.js';

@@ -11,7 +11,7 @@ import {
 } from '@conform/bus';
 import type { Logger } from 'pino';
 import { afterJob, needsRequeue, type JobState } from './job-state.js';
-import { routeFor, type RoutePreference } from './routing.js';
+import { routeFor, sizeClassOf, type RoutePreference } from './routing.js';
 
 /** What {@link requeueLostWork} did. */
 export interface RequeueSummary {
@@ -60,7 +60,7 @@ export async function requeueLostWork(
       after: await afterJob(bus, fileId),
     };
     if (!needsRequeue(state)) continue;
-    await publishWork(bus.js, pool, job);
+    await publishWork(bus.js, pool, sizeClassOf(plan.event), job);
     summary.requeued.push(fileId);
   }
   if (summary.requeued.length > 0) {

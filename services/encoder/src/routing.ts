@@ -2,13 +2,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventEnvelope } from '@conform/contracts';
 import {
   consumerSpec,
+  isNotFound,
   lastEventOf,
+  legacyWorkFilterFor,
   oldestWaiting,
   TransientError,
   poolFor,
   publishWork,
+  sizeClassFor,
+  type EventHandler,
+  type SizeClass,
   type Subscription,
   WORK_STREAM,
+  WORK_SUBJECT_PREFIX,
   workFilterFor,
   type Bus,
   type ConsumerSpec,
@@ -44,17 +50,102 @@ export function poolsServed(
   return { native, fallback };
 }
 
-/** The durable consumer of one pool, shared by every node that serves it. */
+/** The durable consumer of one pool's size class, shared by every node that serves it. */
 export function poolConsumerSpec(
+  pool: WorkPool,
+  sizeClass: SizeClass,
+  limits: Pick<ConsumerSpec, 'ackWaitMs' | 'maxDeliver' | 'maxAckPending'>,
+): ConsumerSpec {
+  return {
+    durable: `encoder-work-${pool}-${sizeClass}`,
+    filterSubject: workFilterFor(pool, sizeClass),
+    stream: WORK_STREAM,
+    ...limits,
+  };
+}
+
+/** The consumer of a pool's jobs queued before size classes (its durable name of then). */
+export function legacyPoolConsumerSpec(
   pool: WorkPool,
   limits: Pick<ConsumerSpec, 'ackWaitMs' | 'maxDeliver' | 'maxAckPending'>,
 ): ConsumerSpec {
   return {
     durable: `encoder-work-${pool}`,
-    filterSubject: workFilterFor(pool),
+    filterSubject: legacyWorkFilterFor(pool),
     stream: WORK_STREAM,
     ...limits,
   };
+}
+
+/** The size class a plan's job is queued in: by the source's planned size. Pure. */
+export function sizeClassOf(planned: EventEnvelope<'file.planned'>): SizeClass {
+  return sizeClassFor(planned.data.source.size);
+}
+
+/** Whether the work stream still holds jobs queued before size classes. */
+async function hasLegacyWork(bus: Bus): Promise<boolean> {
+  try {
+    const info = await bus.jsm.streams.info(WORK_STREAM, {
+      subjects_filter: `${WORK_SUBJECT_PREFIX}.*.*`,
+    });
+    return Object.keys(info.state.subjects ?? {}).length > 0;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** What {@link workSubscriptions} needs from the encoder. */
+export interface WorkSubscriptionOptions {
+  pools: ServedPools;
+  sizeClasses: readonly SizeClass[];
+  /** Whether this node has no maximum file size (it alone drains jobs of before size classes). */
+  unlimited: boolean;
+  limits: Pick<ConsumerSpec, 'ackWaitMs' | 'maxDeliver' | 'maxAckPending'>;
+  /** Slots per native consumer. */
+  pullSlots: number;
+  /** Resolves while the node is not paused. */
+  whenRunning: (signal: AbortSignal) => Promise<void>;
+  cpuFallbackAfterMs: number;
+  handle: EventHandler;
+}
+
+/**
+ * The node's consumers of work: one per pool it serves and size class it takes (the fallback
+ * pools behind their wait), and, while any are left, the pools' jobs of before size classes.
+ */
+export async function workSubscriptions(
+  bus: Bus,
+  o: WorkSubscriptionOptions,
+): Promise<Subscription[]> {
+  const legacy = o.unlimited && (await hasLegacyWork(bus));
+  const specs = o.pools.native.flatMap((pool) => [
+    ...o.sizeClasses.map((c) => poolConsumerSpec(pool, c, o.limits)),
+    ...(legacy ? [legacyPoolConsumerSpec(pool, o.limits)] : []),
+  ]);
+  const fallback = o.pools.fallback.flatMap((pool) =>
+    o.sizeClasses.map((c) => poolConsumerSpec(pool, c, o.limits)),
+  );
+  return [
+    ...specs.map((consumer) => ({
+      consumer,
+      slots: o.pullSlots,
+      beforePull: o.whenRunning,
+      handle: o.handle,
+    })),
+    ...fallback.map((consumer) => {
+      const due = fallbackGate(bus, consumer, o.cpuFallbackAfterMs);
+      return {
+        consumer,
+        slots: 1,
+        beforePull: async (signal: AbortSignal) => {
+          await o.whenRunning(signal);
+          await due(signal);
+        },
+        handle: o.handle,
+      };
+    }),
+  ];
 }
 
 /** Whether a fallback node may take a job that has waited `ageMs`. Pure. */
@@ -127,7 +218,7 @@ export function routerSubscription(bus: Bus, prefer: RoutePreference): Subscript
         hctx.log.debug({ path: event.data.path, why: closed }, 'not queued');
         return;
       }
-      await publishWork(bus.js, pool, event);
+      await publishWork(bus.js, pool, sizeClassOf(event), event);
       hctx.log.debug({ path: event.data.path, pool }, 'queued');
     },
   };
@@ -168,7 +259,7 @@ export function retryRouterSubscription(bus: Bus, prefer: RoutePreference): Subs
         );
         return;
       }
-      await publishWork(bus.js, pool, event);
+      await publishWork(bus.js, pool, sizeClassOf(planned), event);
       hctx.log.info({ path: planned.data.path, pool, by: event.data.requestedBy }, 'retry queued');
     },
   };

@@ -57,8 +57,7 @@ import { etaSeconds, ProgressThrottle, sizeGuard } from './progress.js';
 import { DeviceSlots } from './slots.js';
 import { decideNvencSlots, isOutOfNvencSessions, probeNvencSessions } from './nvenc-sessions.js';
 import {
-  fallbackGate,
-  poolConsumerSpec,
+  workSubscriptions,
   poolsServed,
   retryRouterSubscription,
   routerSubscription,
@@ -66,6 +65,7 @@ import {
 } from './routing.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { requeueLostWork } from './requeue.js';
+import { takenSizeClasses } from './size-limit.js';
 
 /** Trial sessions opened at once at start: above every consumer driver's cap to date. */
 const NVENC_SESSION_PROBES = 12;
@@ -107,6 +107,11 @@ export interface EncoderOptions extends PauseOptions {
   availability?: readonly EncoderAvailability[];
   /** Canonical library roots this node reaches (its start-up check passed), for the nodes view. */
   libraries?: readonly string[];
+  /**
+   * The largest source this node takes (`--max-file-size`, `CONFORM_MAX_FILE_SIZE`), e.g. for a
+   * small work disk; rounded down to a size class (see `SIZE_CLASSES`). Absent: any size.
+   */
+  maxFileSizeBytes?: number | null;
   /** How often the node writes its heartbeat to the nodes bucket; defaults to 10 s. */
   heartbeatIntervalMs?: number;
 }
@@ -126,6 +131,9 @@ export async function startEncoder(
   const node = opts.node ?? `encoder@${hostname()}`;
   const log = ctx.log.child({ service: 'encoder', node });
   const forced = opts.encoder && opts.encoder !== 'auto' ? opts.encoder : null;
+  // Work by size: the classes of files this node takes (all without a maximum file size).
+  const maxFileSizeBytes = opts.maxFileSizeBytes ?? null;
+  const sizeClasses = takenSizeClasses(maxFileSizeBytes);
   const availability = opts.availability ?? (await detectEncodersOnce());
   const profiles = new Map<VideoCodec, EncodeProfile>();
   const fallbacks: string[] = [];
@@ -188,6 +196,8 @@ export async function startEncoder(
       pauseReasons: pause.reasons,
       pools: pools.native,
       fallbackPools: pools.fallback,
+      sizeClasses: [...sizeClasses],
+      ...(maxFileSizeBytes !== null ? { maxFileSizeBytes } : {}),
       ...(opts.libraries ? { libraries: [...opts.libraries] } : {}),
     }),
   });
@@ -209,27 +219,18 @@ export async function startEncoder(
   let service: RunningService;
   try {
     const limits = { ackWaitMs, maxDeliver, maxAckPending: maxInFlight };
-    log.info({ pools: pools.native, fallback: pools.fallback }, 'work pools');
+    log.info({ pools: pools.native, fallback: pools.fallback, sizeClasses }, 'work pools');
     service = await startSubscriptions('encoder', ctx, [
-      ...pools.native.map((pool) => ({
-        consumer: poolConsumerSpec(pool, limits),
-        slots: pullSlots,
-        beforePull: (signal: AbortSignal) => pause.whenRunning(signal),
+      ...(await workSubscriptions(ctx.bus, {
+        pools,
+        sizeClasses,
+        unlimited: maxFileSizeBytes === null,
+        limits,
+        pullSlots,
+        whenRunning: (signal) => pause.whenRunning(signal),
+        cpuFallbackAfterMs: opts.cpuFallbackAfterMs ?? 0,
         handle: jobHandler(env),
       })),
-      ...pools.fallback.map((pool) => {
-        const consumer = poolConsumerSpec(pool, limits);
-        const due = fallbackGate(ctx.bus, consumer, opts.cpuFallbackAfterMs ?? 0);
-        return {
-          consumer,
-          slots: 1,
-          beforePull: async (signal: AbortSignal) => {
-            await pause.whenRunning(signal);
-            await due(signal);
-          },
-          handle: jobHandler(env),
-        };
-      }),
       routerSubscription(ctx.bus, opts.routePreference ?? 'cpu'),
       // Retries are routed like plans, into the pool of the file's last plan.
       retryRouterSubscription(ctx.bus, opts.routePreference ?? 'cpu'),

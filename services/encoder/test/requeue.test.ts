@@ -130,7 +130,7 @@ describe('the work stream rebuilt from the event log', () => {
       what: 'the pause',
     });
     for (const id of ['q1', 'q2', 'q3']) await plan(id);
-    const waiting = ['q1', 'q2', 'q3'].map((id) => `conform.work.cpu-hevc.${id}`);
+    const waiting = ['q1', 'q2', 'q3'].map((id) => `conform.work.cpu-hevc.1g.${id}`);
     await eventually(async () => (await queuedSubjects()).length === 3 || null, {
       what: 'three plans queued',
     });

@@ -123,7 +123,7 @@ describe('a retry goes through the pools, like the plan it retries', () => {
     const queued = await eventually(
       () =>
         t.bus.jsm.streams
-          .getMessage(WORK_STREAM, { last_by_subj: 'conform.work.gpu-hevc.film' })
+          .getMessage(WORK_STREAM, { last_by_subj: 'conform.work.gpu-hevc.1g.film' })
           .catch(() => null),
       { what: 'the retry queued in the gpu pool', timeoutMs: 30_000 },
     );

@@ -29,6 +29,7 @@ import {
   fallbackDue,
   poolsServed,
   routeFor,
+  sizeClassOf,
   startEncoder,
   type EncoderAvailability,
 } from '../src/index.js';
@@ -176,9 +177,9 @@ describe('routing on a real bus: two encoders of different abilities', () => {
 
   it('CPU-only nodes leave GPU work alone; one that allows fallback takes it after the wait', async () => {
     const gpuJob = plan('gpujob', 'hevc');
-    await publishWork(t.bus.js, 'gpu-hevc', gpuJob);
+    await publishWork(t.bus.js, 'gpu-hevc', sizeClassOf(gpuJob), gpuJob);
     const cpuJob = plan('cpujob', 'hevc');
-    await publishWork(t.bus.js, 'cpu-hevc', cpuJob);
+    await publishWork(t.bus.js, 'cpu-hevc', sizeClassOf(cpuJob), cpuJob);
     // The later CPU job is done: both nodes were free, and neither touched the GPU job.
     await eventually(() => last('encode.completed', 'cpujob'), {
       what: 'the cpu job',
@@ -186,7 +187,7 @@ describe('routing on a real bus: two encoders of different abilities', () => {
     });
     assert.equal(await last('encode.started', 'gpujob'), null);
     const waiting = await t.bus.jsm.streams.getMessage(WORK_STREAM, {
-      last_by_subj: workSubjectFor('gpu-hevc', 'gpujob'),
+      last_by_subj: workSubjectFor('gpu-hevc', sizeClassOf(gpuJob), 'gpujob'),
     });
     assert.ok(waiting, 'the GPU job is still queued');
 
@@ -208,7 +209,7 @@ describe('routing on a real bus: two encoders of different abilities', () => {
     assert.equal(first.producer, 'encoder@fallback');
     const late = plan('late', 'hevc');
     const queued = Date.now();
-    await publishWork(t.bus.js, 'gpu-hevc', late);
+    await publishWork(t.bus.js, 'gpu-hevc', sizeClassOf(late), late);
     const started = await eventually(() => last('encode.started', 'late'), {
       what: 'the late GPU job',
       timeoutMs: 60_000,
