@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { openNodeRegistry } from '@conform/bus';
+import { openNodeRegistry, unservedWork, workBacklog } from '@conform/bus';
 import { CONTROL_FILE_ID, type EventEnvelope } from '@conform/contracts';
 import {
   complianceByLibrary,
@@ -74,12 +74,13 @@ export function viewRoutes(ctx: RouteContext): FastifyPluginAsync {
       {
         schema: {
           tags: ['views'],
-          summary: 'encoder nodes from their heartbeats: devices, slots in use, pause, last beat',
+          summary:
+            'encoder nodes from their heartbeats: devices, pools, size classes and maximum file size, slots in use, pause, last beat; and queued work no live node can take',
           response: { 200: anyObject },
         },
       },
       async () => {
-        if (!ctx.bus) return { nodes: [], unreadable: [] };
+        if (!ctx.bus) return { nodes: [], unreadable: [], unserved: [] };
         const entries = await (await openNodeRegistry(ctx.bus, { create: false })).list();
         const now = Date.now();
         const nodes = entries.flatMap((e) => {
@@ -90,7 +91,9 @@ export function viewRoutes(ctx: RouteContext): FastifyPluginAsync {
           return [{ ...e.heartbeat, ageSec, lost }];
         });
         const unreadable = entries.flatMap((e) => (e.ok ? [] : [{ key: e.key, error: e.error }]));
-        return { nodes, unreadable };
+        // Jobs waiting where no live node can take them (pool or size): stuck until one comes.
+        const unserved = unservedWork(await workBacklog(ctx.bus), nodes);
+        return { nodes, unreadable, unserved };
       },
     );
 
