@@ -39,6 +39,12 @@ export function connectionOptions(cmd: Command): Command {
       new Option('--slots <n>', 'concurrent encodes in this process (env CONFORM_ENCODER_SLOTS)'),
     )
     .addOption(
+      new Option(
+        '--max-file-size <size>',
+        'the largest source this node encodes, e.g. 8G or 500M; larger files go to other nodes (env CONFORM_MAX_FILE_SIZE; default: any size)',
+      ),
+    )
+    .addOption(
       new Option('--encoder <name>', 'force an encoder instead of detecting one').choices([
         'auto',
         'libx265',

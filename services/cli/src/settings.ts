@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { QualityConfig } from '@conform/config';
 import { PathMap } from '@conform/bus';
+import { parseFileSize } from '@conform/encoder';
 import { UsageError } from './errors.js';
 
 /** One watched library and where its originals are archived. */
@@ -38,6 +39,8 @@ export interface ConformSettings {
   port: number;
   stabilityWindowMs: number;
   encoderSlots: number;
+  /** The largest source this node's encoder takes (--max-file-size, CONFORM_MAX_FILE_SIZE); null: any. */
+  maxFileSizeBytes: number | null;
   encoder: 'auto' | 'libx265' | 'hevc_nvenc';
   eventLogMaxBytes: number | undefined;
   /** Replicas of the event log and its consumers (--replicas, CONFORM_STREAM_REPLICAS): 1 on one box, 3 on a cluster. */
@@ -65,11 +68,21 @@ export interface RawFlags {
   port?: string;
   stabilityWindow?: string;
   slots?: string;
+  maxFileSize?: string;
   encoder?: string;
   metricsPort?: string;
   replicas?: string;
   /** Repeatable `--path-map FROM=TO`. */
   pathMap?: string[];
+}
+
+/** A value a parser of another package refused, as a usage error (exit code 2). */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 export const DEFAULT_PORT = 8484;
@@ -131,6 +144,12 @@ export function resolveSettings(
       3_600_000,
     ),
     encoderSlots: parseInteger('--slots', flags.slots ?? env.CONFORM_ENCODER_SLOTS, 1, 1, 64),
+    maxFileSizeBytes: usage(() =>
+      parseFileSize(
+        flags.maxFileSize !== undefined ? '--max-file-size' : 'CONFORM_MAX_FILE_SIZE',
+        flags.maxFileSize ?? env.CONFORM_MAX_FILE_SIZE,
+      ),
+    ),
     encoder: parseEncoder(flags.encoder ?? env.CONFORM_ENCODER),
     // JetStream allows 1 to 5 replicas; an even count buys nothing over the odd one below it.
     streamReplicas: parseInteger(
