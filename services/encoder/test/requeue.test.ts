@@ -11,6 +11,7 @@ import {
   type EventType,
 } from '@conform/contracts';
 import {
+  EVENT_LOG_STREAM,
   EventPublisher,
   WORK_STREAM,
   eventually,
@@ -80,10 +81,35 @@ describe('the work stream rebuilt from the event log', () => {
         .subjects ?? {},
     ).sort();
 
+  let controls = 0;
+  const publisher = () => new EventPublisher(t.bus.js, { producer: 'planner@test' });
+  const plan = (fileId: string) =>
+    publisher().emit(
+      {
+        type: 'file.planned',
+        data: {
+          ...sampleData['file.planned'],
+          library,
+          path: join(library, `${fileId}.mkv`),
+          target: { videoCodec: 'hevc', container: 'mkv' },
+          durationSec: 1,
+        },
+      },
+      { fileId },
+    );
+  const control = (action: 'pause' | 'resume') =>
+    publisher().emit(
+      {
+        type: 'control.requested',
+        data: { action, path: null, now: false, requestedBy: 'test' },
+      },
+      { fileId: CONTROL_FILE_ID, discriminator: `${action}-${++controls}` },
+    );
+
   before(async () => {
     t = await startTestBus('requeue');
     library = await mkdtemp(join(tmpdir(), 'conform-requeue-'));
-    for (const id of ['done1', 'q1', 'q2', 'q3']) {
+    for (const id of ['done1', 'q1', 'q2', 'q3', 'r0', 'r1', 'r2']) {
       await generateClip({ path: join(library, `${id}.mkv`), durationSec: 1 });
     }
   });
@@ -94,30 +120,6 @@ describe('the work stream rebuilt from the event log', () => {
   });
 
   it('deleted with plans queued: a restart queues them again, once, and not the finished one', async () => {
-    const publisher = new EventPublisher(t.bus.js, { producer: 'planner@test' });
-    const plan = (fileId: string) =>
-      publisher.emit(
-        {
-          type: 'file.planned',
-          data: {
-            ...sampleData['file.planned'],
-            library,
-            path: join(library, `${fileId}.mkv`),
-            target: { videoCodec: 'hevc', container: 'mkv' },
-            durationSec: 1,
-          },
-        },
-        { fileId },
-      );
-    const control = (action: 'pause' | 'resume') =>
-      publisher.emit(
-        {
-          type: 'control.requested',
-          data: { action, path: null, now: false, requestedBy: 'test' },
-        },
-        { fileId: CONTROL_FILE_ID, discriminator: action },
-      );
-
     const first = await start('a');
     await plan('done1');
     await eventually(async () => (await eventsOf('encode.completed', 'done1'))[0], {
@@ -169,6 +171,44 @@ describe('the work stream rebuilt from the event log', () => {
     for (const id of ['done1', 'q1', 'q2', 'q3']) {
       assert.equal((await eventsOf('encode.started', id)).length, 1, `${id} encoded once`);
       assert.equal((await eventsOf('encode.completed', id)).length, 1);
+    }
+  });
+
+  it('a new NATS with only the log: the router reads it from the start and queues only open plans', async () => {
+    for (const r of running.splice(0)) await r.stop();
+    const node = await start('d');
+    await plan('r0');
+    await eventually(async () => (await eventsOf('encode.completed', 'r0'))[0], {
+      what: 'r0 encoded',
+      timeoutMs: 60_000,
+    });
+    await control('pause');
+    for (const id of ['r1', 'r2']) await plan(id);
+    await eventually(
+      async () =>
+        (await queuedSubjects()).join() ===
+          ['r1', 'r2'].map((id) => `conform.work.cpu-hevc.1g.${id}`).join() || null,
+      { what: 'two plans queued' },
+    );
+    await node.stop();
+    // What a NATS restored from the replicated log lacks: the work stream and the router's state.
+    await t.bus.jsm.streams.delete(WORK_STREAM);
+    for (const durable of ['router-file-planned', 'router-control-requested']) {
+      await t.bus.jsm.consumers.delete(EVENT_LOG_STREAM, durable);
+    }
+    running.push(await start('e'));
+    await control('resume');
+    for (const id of ['r1', 'r2']) {
+      await eventually(async () => (await eventsOf('encode.completed', id))[0], {
+        what: `${id} encoded`,
+        timeoutMs: 120_000,
+      });
+    }
+    // The router went through every plan of the log again: the finished ones stayed finished.
+    const router = await t.bus.jsm.consumers.info(EVENT_LOG_STREAM, 'router-file-planned');
+    assert.equal(router.num_pending, 0);
+    for (const id of ['done1', 'q1', 'q2', 'q3', 'r0', 'r1', 'r2']) {
+      assert.equal((await eventsOf('encode.started', id)).length, 1, `${id} encoded once`);
     }
   });
 });
