@@ -7,6 +7,8 @@ import {
   createBusMetrics,
   eventually,
   provisionEventLog,
+  provisionWorkStream,
+  publishWork,
   silentLogger,
   startTestBus,
   type TestBus,
@@ -162,6 +164,25 @@ describe('status server on a live bus', () => {
         /is damaged \(quick health check of 0-30 s: 3 decode error\(s\), first: \[h264 @ 0x1\] corrupt macroblock\): conform does not encode a damaged source.*health\.check: off/,
       );
     }
+  });
+
+  it('work no live node can take: /api/nodes says why, /metrics counts it', async () => {
+    await provisionWorkStream(t.bus.jsm);
+    const planned = sampleEvent('file.planned', 'av1job') as EventEnvelope<'file.planned'>;
+    await publishWork(t.bus.js, 'gpu-av1', '1g', planned);
+    const nodes = (await (await fetch(`${server.url}/api/nodes`)).json()) as {
+      unserved: { pool: string; sizeClass: string; jobs: number; why: string }[];
+    };
+    assert.deepEqual(nodes.unserved, [
+      {
+        pool: 'gpu-av1',
+        sizeClass: '1g',
+        jobs: 1,
+        why: 'no live encoder node serves pool gpu-av1',
+      },
+    ]);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /^conform_work_unserved_jobs\{pool="gpu-av1",size_class="1g"\} 1$/m);
   });
 
   it('POST /api/files/:id/restore asks for the original path of a replaced file only', async () => {
