@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventEnvelope } from '@conform/contracts';
 import {
   consumerSpec,
+  EVENT_LOG_STREAM,
   isNotFound,
   lastEventOf,
   legacyWorkFilterFor,
@@ -195,15 +196,45 @@ export function routeFor(
 }
 
 /**
+ * Plans published this long after the router's consumer was created are live work: they need
+ * no history check. The margin covers clock differences between the planner's host and NATS.
+ */
+export const ROUTER_REPLAY_MARGIN_MS = 10 * 60_000;
+
+/**
+ * Whether the router must check a plan against the file's history before queuing it: a
+ * redelivery, or a plan older than the router's consumer (plus a margin), which it reads only
+ * when the consumer is new on an old log (a NATS restored with only the replicated log). Live
+ * plans skip the check, so routing costs what it did. Pure.
+ */
+export function needsHistoryCheck(
+  planTime: string,
+  attempt: number,
+  routerCreatedMs: number,
+): boolean {
+  return attempt > 1 || !(Date.parse(planTime) >= routerCreatedMs + ROUTER_REPLAY_MARGIN_MS);
+}
+
+/**
  * Routes each plan into its pool. Every encoder node runs it on one shared consumer, so a plan
  * is routed once wherever encoders run; the work id is derived from the plan's, so a repeat
- * is dropped. A plan superseded by a newer one, or already answered, is not queued (a router
- * reading the log again from the start queues only what is still open). Set `prefer` the same
- * on every node.
+ * is dropped. A plan read again from history (see {@link needsHistoryCheck}) that a newer plan
+ * supersedes, or that was answered already, is not queued: a router reading the log again from
+ * the start queues only what is still open. Set `prefer` the same on every node.
  */
 export function routerSubscription(bus: Bus, prefer: RoutePreference): Subscription {
+  const consumer = consumerSpec('router', 'file.planned');
+  let createdMs: Promise<number> | null = null;
+  const routerCreated = () =>
+    (createdMs ??= bus.jsm.consumers
+      .info(EVENT_LOG_STREAM, consumer.durable)
+      .then((info) => Date.parse(info.created))
+      .catch((err: unknown) => {
+        createdMs = null;
+        throw new TransientError(`cannot read the ${consumer.durable} consumer`, { cause: err });
+      }));
   return {
-    consumer: consumerSpec('router', 'file.planned'),
+    consumer,
     slots: 1,
     // The queued copy must carry the canonical paths, whatever this node's path map says.
     canonicalPaths: true,
@@ -211,12 +242,14 @@ export function routerSubscription(bus: Bus, prefer: RoutePreference): Subscript
       if (event.type !== 'file.planned') return;
       const pool = routeFor(event, prefer);
       if (!pool) return;
-      const closed = await planClosed(bus, event, hctx.streamSequence).catch((err: unknown) => {
-        throw new TransientError(`cannot read the history of ${event.fileId}`, { cause: err });
-      });
-      if (closed) {
-        hctx.log.debug({ path: event.data.path, why: closed }, 'not queued');
-        return;
+      if (needsHistoryCheck(event.time, hctx.attempt, await routerCreated())) {
+        const closed = await planClosed(bus, event, hctx.streamSequence).catch((err: unknown) => {
+          throw new TransientError(`cannot read the history of ${event.fileId}`, { cause: err });
+        });
+        if (closed) {
+          hctx.log.debug({ path: event.data.path, why: closed }, 'not queued');
+          return;
+        }
       }
       await publishWork(bus.js, pool, sizeClassOf(event), event);
       hctx.log.debug({ path: event.data.path, pool }, 'queued');

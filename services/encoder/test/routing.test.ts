@@ -27,6 +27,7 @@ import {
 import { generateClip } from '@conform/media';
 import {
   fallbackDue,
+  needsHistoryCheck,
   poolsServed,
   routeFor,
   sizeClassOf,
@@ -67,6 +68,13 @@ describe('routing decisions', () => {
     // A remux copies the video: queued where any node of the codec takes it, never GPU-only.
     const remux = { ...planned, data: { ...planned.data, decision: 'remux' as const } };
     assert.equal(routeFor(remux, 'gpu'), 'cpu-hevc');
+    // Live plans are queued without a history check; replayed ones and redeliveries are checked.
+    const created = Date.parse('2026-12-01T10:00:00Z');
+    assert.equal(needsHistoryCheck('2026-12-01T10:30:00Z', 1, created), false);
+    assert.equal(needsHistoryCheck('2026-12-01T10:30:00Z', 2, created), true);
+    assert.equal(needsHistoryCheck('2026-12-01T10:05:00Z', 1, created), true, 'within the margin');
+    assert.equal(needsHistoryCheck('2026-11-01T10:00:00Z', 1, created), true, 'history');
+    assert.equal(needsHistoryCheck('not a time', 1, created), true);
     assert.equal(fallbackDue(999, 1_000), false);
     assert.equal(fallbackDue(1_000, 1_000), true);
   });
