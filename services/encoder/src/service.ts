@@ -242,18 +242,18 @@ export async function startEncoder(
     throw err;
   }
   // The work stream is a copy of the log: jobs it lost (deleted, a new NATS) are queued again.
+  // Not awaited by stop: a long log read must not hold up a stop (the next start checks again).
   const stopping = new AbortController();
-  const requeued = requeueLostWork(
-    ctx.bus,
-    opts.routePreference ?? 'cpu',
-    log,
-    stopping.signal,
-  ).catch((err: unknown) => log.warn({ err }, 'could not check the work queue against the log'));
+  void requeueLostWork(ctx.bus, opts.routePreference ?? 'cpu', log, stopping.signal).catch(
+    (err: unknown) => {
+      if (!stopping.signal.aborted)
+        log.warn({ err }, 'could not check the work queue against the log');
+    },
+  );
   return {
     name: 'encoder',
     stop: async () => {
       stopping.abort();
-      await requeued;
       await service.stop();
       unwatchPause();
       await heartbeat.stop();
