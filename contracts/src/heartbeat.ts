@@ -33,6 +33,13 @@ export interface NodeHeartbeat {
   fallbackPools?: string[];
   /** Canonical library roots it reaches (its start-up check passed). */
   libraries?: string[];
+  /**
+   * Size classes of work it takes (`1g`, `4g`, …, `any`): a job is queued in the class of its
+   * source's size. Absent: a node of before size classes (it takes none of their subjects).
+   */
+  sizeClasses?: string[];
+  /** Its maximum file size in bytes (`--max-file-size`), when it has one. */
+  maxFileSizeBytes?: number;
 }
 
 /** One device kind of a node: the encoders it runs there and its slots. */
@@ -98,6 +105,8 @@ export const nodeHeartbeatSchema = {
     pools: { type: 'array', items: { type: 'string' } },
     fallbackPools: { type: 'array', items: { type: 'string' } },
     libraries: { type: 'array', items: { type: 'string' } },
+    sizeClasses: { type: 'array', items: { type: 'string' } },
+    maxFileSizeBytes: { type: 'integer', minimum: 1 },
   },
 } as const;
 

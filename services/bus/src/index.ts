@@ -21,3 +21,4 @@ export * from './path-map.js';
 export * from './self-check.js';
 export * from './work.js';
 export * from './nodes.js';
+export * from './work-coverage.js';

@@ -288,7 +288,7 @@ interface ConsumerBacklog {
 
 async function listBacklogs(jsm: JetStreamManager): Promise<ConsumerBacklog[]> {
   const rows: ConsumerBacklog[] = [];
-  // The log's consumers, and the work queues by pool (`encoder-work-<pool>`: the encode backlog).
+  // The log's consumers, and the work queues by pool and size class (`encoder-work-<pool>-<sizeClass>`: the encode backlog).
   for (const stream of [EVENT_LOG_STREAM, WORK_STREAM]) {
     try {
       for await (const info of jsm.consumers.list(stream)) {

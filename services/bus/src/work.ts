@@ -15,7 +15,7 @@ import type { Bus } from './connection.js';
 
 /**
  * Work queues by ability. The event log stays the history; routed work is a copy of a
- * `file.planned` event on `conform.work.<pool>.<fileId>` in a stream of its own, so readers of
+ * `file.planned` event on `conform.work.<pool>.<sizeClass>.<fileId>` in a stream of its own, so readers of
  * the log (projector, audit) never see it twice. Work-queue retention: an acked job is gone.
  */
 export const WORK_STREAM = 'CONFORM_WORK';
@@ -31,13 +31,72 @@ export function poolFor(kind: 'gpu' | 'cpu', codec: string): WorkPool {
   return `${kind}-${codec}`;
 }
 
-export function workSubjectFor(pool: WorkPool, fileId: string): string {
-  return `${WORK_SUBJECT_PREFIX}.${pool}.${fileId}`;
+const GiB = 1024 ** 3;
+
+/**
+ * Size classes of work, by the source's size: a job is queued in the smallest class it fits,
+ * and a node with a maximum file size takes the classes whose bound it reaches. One filter
+ * subject per consumer (nats-server 2.9) and no overlapping consumers on a work-queue stream
+ * mean a class is a subject token with a consumer of its own, shared by every node that takes
+ * it; few, coarse classes keep the consumers per node few. A limit between two bounds takes
+ * the lower class: a node limited to 10 GiB takes files up to 4 GiB.
+ */
+export const SIZE_CLASSES = [
+  { name: '1g', maxBytes: 1 * GiB },
+  { name: '4g', maxBytes: 4 * GiB },
+  { name: '16g', maxBytes: 16 * GiB },
+  { name: '64g', maxBytes: 64 * GiB },
+  { name: 'any', maxBytes: Number.POSITIVE_INFINITY },
+] as const;
+
+export type SizeClass = (typeof SIZE_CLASSES)[number]['name'];
+
+/** The class a source of `bytes` is queued in. Pure. */
+export function sizeClassFor(bytes: number): SizeClass {
+  return SIZE_CLASSES.find((c) => bytes <= c.maxBytes)!.name;
 }
 
-/** One pool's jobs: the single filter subject of its consumer (nats-server 2.9). */
-export function workFilterFor(pool: WorkPool): string {
+/** The largest source a class holds (Infinity for `any`). */
+export function sizeClassBound(sizeClass: SizeClass): number {
+  return SIZE_CLASSES.find((c) => c.name === sizeClass)!.maxBytes;
+}
+
+/**
+ * The classes a node takes: every class whose largest file is within its maximum file size
+ * (all of them without one). Pure; an empty list means the limit is below the smallest class.
+ */
+export function sizeClassesServed(maxFileSizeBytes: number | null | undefined): SizeClass[] {
+  return SIZE_CLASSES.filter((c) => maxFileSizeBytes == null || c.maxBytes <= maxFileSizeBytes).map(
+    (c) => c.name,
+  );
+}
+
+export function workSubjectFor(pool: WorkPool, sizeClass: SizeClass, fileId: string): string {
+  return `${WORK_SUBJECT_PREFIX}.${pool}.${sizeClass}.${fileId}`;
+}
+
+/** One pool's jobs of one size class: the single filter subject of its consumer (nats-server 2.9). */
+export function workFilterFor(pool: WorkPool, sizeClass: SizeClass): string {
+  return `${WORK_SUBJECT_PREFIX}.${pool}.${sizeClass}.*`;
+}
+
+/**
+ * Jobs queued before size classes (`conform.work.<pool>.<fileId>`): drained by nodes without a
+ * size limit, through the pool's consumer of that version, while any are left.
+ */
+export function legacyWorkFilterFor(pool: WorkPool): string {
   return `${WORK_SUBJECT_PREFIX}.${pool}.*`;
+}
+
+/** Pool and size class of a work subject, or null if it is not one. */
+export function parseWorkSubject(
+  subject: string,
+): { pool: string; sizeClass: string | null; fileId: string } | null {
+  const parts = subject.split('.');
+  if (parts[0] !== 'conform' || parts[1] !== 'work') return null;
+  if (parts.length === 5) return { pool: parts[2]!, sizeClass: parts[3]!, fileId: parts[4]! };
+  if (parts.length === 4) return { pool: parts[2]!, sizeClass: null, fileId: parts[3]! };
+  return null;
 }
 
 /** Creates the work stream (replicas as the event log's), raising replicas like it. */
@@ -80,20 +139,30 @@ export async function provisionWorkStream(
   }
 }
 
-/** Queues a plan in a pool. The id is derived from the plan's, so a re-route is dropped. */
+/**
+ * A job in a pool: a plan, or an operator's retry of a file's last plan (routed like that plan,
+ * so a retried file lands on a node that can do it).
+ */
+export type WorkJob = EventEnvelope<'file.planned'> | EventEnvelope<'control.requested'>;
+
+/**
+ * Queues a job in a pool and size class (the class of the file's planned size). The id is
+ * derived from the job's, so a re-route is dropped.
+ */
 export async function publishWork(
   js: JetStreamClient,
   pool: WorkPool,
-  planned: EventEnvelope<'file.planned'>,
+  sizeClass: SizeClass,
+  job: WorkJob,
 ): Promise<void> {
   try {
-    await js.publish(workSubjectFor(pool, planned.fileId), JSON.stringify(planned), {
-      msgID: `${planned.id}:${pool}`,
+    await js.publish(workSubjectFor(pool, sizeClass, job.fileId), JSON.stringify(job), {
+      msgID: `${job.id}:${pool}`,
     });
   } catch (err) {
     throw new BusError(
       'WORK_PUBLISH',
-      `could not queue ${planned.data.path} in pool ${pool}: ${(err as Error).message}`,
+      `could not queue ${job.data.path ?? job.fileId} in pool ${pool} (size class ${sizeClass}): ${(err as Error).message}`,
       { cause: err },
     );
   }

@@ -12,6 +12,7 @@ import { EVENT_LOG_STREAM } from './event-log.js';
 import { DeferError, TransientError } from './errors.js';
 import type { EventPublisher } from './publisher.js';
 import { pullNext } from './pull.js';
+import { parseWorkSubject } from './work.js';
 
 /** What a handler gets besides the event. */
 export interface HandlerContext {
@@ -246,8 +247,7 @@ async function deadLetter(
   }
 }
 
-/** The file id of a work subject (`conform.work.<pool>.<fileId>`). */
+/** The file id of a work subject (`conform.work.<pool>[.<sizeClass>].<fileId>`). */
 function workFileId(subject: string): string | null {
-  const parts = subject.split('.');
-  return parts.length === 4 && parts[0] === 'conform' && parts[1] === 'work' ? parts[3]! : null;
+  return parseWorkSubject(subject)?.fileId ?? null;
 }

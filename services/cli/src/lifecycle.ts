@@ -41,6 +41,12 @@ export function connectionOptions(cmd: Command): Command {
     )
     .addOption(new Option('--slots <n>', 'concurrent encodes in this process').env(FLAG_ENV.slots))
     .addOption(
+      new Option(
+        '--max-file-size <size>',
+        'the largest source this node encodes, e.g. 8G or 500M; larger files go to other nodes (default: any size)',
+      ).env(FLAG_ENV.maxFileSize),
+    )
+    .addOption(
       new Option('--encoder <name>', 'force an encoder instead of detecting one')
         .choices(['auto', ...ENCODER_NAMES])
         .env(FLAG_ENV.encoder),
@@ -52,7 +58,11 @@ export function connectionOptions(cmd: Command): Command {
  * them: the path map split where it came from CONFORM_PATH_MAP.
  */
 export function connectionFlags<T extends RawFlags>(flags: T, cmd: Command): T {
-  return { ...flags, pathMap: pathMapEntries(flags.pathMap, cmd.getOptionValueSource('pathMap')) };
+  return {
+    ...flags,
+    pathMap: pathMapEntries(flags.pathMap, cmd.getOptionValueSource('pathMap')),
+    maxFileSizeFromEnv: cmd.getOptionValueSource('maxFileSize') === 'env',
+  };
 }
 
 /** The process logger: pino JSON, pretty when stdout is a terminal. */

@@ -16,6 +16,7 @@ export const FLAG_ENV = {
   metricsPort: 'CONFORM_METRICS_PORT',
   slots: 'CONFORM_ENCODER_SLOTS',
   encoder: 'CONFORM_ENCODER',
+  maxFileSize: 'CONFORM_MAX_FILE_SIZE',
   pathMap: 'CONFORM_PATH_MAP',
   config: 'CONFORM_CONFIG',
 } as const;

@@ -217,6 +217,7 @@ export async function startConform(
           cpuFallbackAfterMs:
             fromEnv.cpuFallbackAfterMs ?? (services.length === SERVICE_NAMES.length ? 0 : null),
           slots: settings.encoderSlots,
+          maxFileSizeBytes: settings.maxFileSizeBytes,
           encoder: settings.encoder,
         }),
       );

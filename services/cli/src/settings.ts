@@ -4,8 +4,9 @@ import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { QualityConfig } from '@conform/config';
 import { PathMap } from '@conform/bus';
-import { ENCODER_NAMES, isEncoderName, type EncoderName } from '@conform/encoder';
+import { ENCODER_NAMES, isEncoderName, parseFileSize, type EncoderName } from '@conform/encoder';
 import { UsageError } from './errors.js';
+import { FLAG_ENV } from './options.js';
 
 /** One watched library and where its originals are archived. */
 export interface LibrarySettings {
@@ -39,6 +40,8 @@ export interface ConformSettings {
   port: number;
   stabilityWindowMs: number;
   encoderSlots: number;
+  /** The largest source this node's encoder takes (--max-file-size, CONFORM_MAX_FILE_SIZE); null: any. */
+  maxFileSizeBytes: number | null;
   encoder: 'auto' | EncoderName;
   eventLogMaxBytes: number | undefined;
   /** Replicas of the event log and its consumers (--replicas, CONFORM_STREAM_REPLICAS): 1 on one box, 3 on a cluster. */
@@ -66,11 +69,23 @@ export interface RawFlags {
   port?: string;
   stabilityWindow?: string;
   slots?: string;
+  maxFileSize?: string;
+  /** Whether --max-file-size's value came from CONFORM_MAX_FILE_SIZE (named in its error). */
+  maxFileSizeFromEnv?: boolean;
   encoder?: string;
   metricsPort?: string;
   replicas?: string;
   /** Repeatable `--path-map FROM=TO`. */
   pathMap?: string[];
+}
+
+/** A value a parser of another package refused, as a usage error (exit code 2). */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 export const DEFAULT_PORT = 8484;
@@ -130,6 +145,12 @@ export function resolveSettings(
       3_600_000,
     ),
     encoderSlots: parseInteger('--slots', flags.slots, 1, 1, 64),
+    maxFileSizeBytes: usage(() =>
+      parseFileSize(
+        flags.maxFileSizeFromEnv ? FLAG_ENV.maxFileSize : '--max-file-size',
+        flags.maxFileSize,
+      ),
+    ),
     encoder: parseEncoder(flags.encoder),
     // JetStream allows 1 to 5 replicas; an even count buys nothing over the odd one below it.
     streamReplicas: parseInteger('--replicas', flags.replicas, 1, 1, 5),

@@ -136,7 +136,7 @@ describe('path-mapped encoder nodes', () => {
         /not found/,
       );
       await assert.rejects(
-        own.bus.jsm.consumers.info('CONFORM_WORK', 'encoder-work-cpu-hevc'),
+        own.bus.jsm.consumers.info('CONFORM_WORK', 'encoder-work-cpu-hevc-any'),
         /not found/,
       );
     } finally {

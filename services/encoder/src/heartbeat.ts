@@ -16,6 +16,8 @@ export interface NodeSnapshot {
   pools?: string[];
   fallbackPools?: string[];
   libraries?: string[];
+  sizeClasses?: string[];
+  maxFileSizeBytes?: number;
 }
 
 /** The heartbeat for a snapshot. Pure: clock and host come in. */
@@ -36,6 +38,10 @@ export function heartbeatOf(
     ...(snapshot.pools ? { pools: snapshot.pools } : {}),
     ...(snapshot.fallbackPools ? { fallbackPools: snapshot.fallbackPools } : {}),
     ...(snapshot.libraries ? { libraries: snapshot.libraries } : {}),
+    ...(snapshot.sizeClasses ? { sizeClasses: snapshot.sizeClasses } : {}),
+    ...(snapshot.maxFileSizeBytes !== undefined
+      ? { maxFileSizeBytes: snapshot.maxFileSizeBytes }
+      : {}),
     running: snapshot.devices.reduce((n, d) => n + d.inUse, 0),
     startedAt: node.startedAt,
     time: now.toISOString(),

@@ -23,3 +23,6 @@ export * from './attachments.js';
 export * from './routing.js';
 export * from './nvenc-sessions.js';
 export * from './hwdecode.js';
+export * from './requeue.js';
+export * from './job-state.js';
+export * from './size-limit.js';

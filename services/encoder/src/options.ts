@@ -40,6 +40,11 @@ export interface EncoderOptions extends PauseOptions {
   availability?: readonly EncoderAvailability[];
   /** Canonical library roots this node reaches (its start-up check passed), for the nodes view. */
   libraries?: readonly string[];
+  /**
+   * The largest source this node takes (`--max-file-size`, `CONFORM_MAX_FILE_SIZE`), e.g. for a
+   * small work disk; rounded down to a size class (see `SIZE_CLASSES`). Absent: any size.
+   */
+  maxFileSizeBytes?: number | null;
   /** How often the node writes its heartbeat to the nodes bucket; defaults to 10 s. */
   heartbeatIntervalMs?: number;
 }

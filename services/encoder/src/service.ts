@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import {
-  consumerSpec,
   localView,
   provisionEventLog,
   startSubscriptions,
@@ -20,7 +19,14 @@ import { decideNvencSlots, probeNvencSessions } from './nvenc-sessions.js';
 import type { EncoderOptions } from './options.js';
 import { PauseController } from './pause-controller.js';
 import type { VideoCodec } from './profiles.js';
-import { fallbackGate, poolConsumerSpec, poolsServed, routerSubscription } from './routing.js';
+import { requeueLostWork } from './requeue.js';
+import {
+  poolsServed,
+  retryRouterSubscription,
+  routerSubscription,
+  workSubscriptions,
+} from './routing.js';
+import { takenSizeClasses } from './size-limit.js';
 import { DeviceSlots } from './slots.js';
 
 /** Trial sessions opened at once at start: above every consumer driver's cap to date. */
@@ -39,6 +45,9 @@ export async function startEncoder(
   const node = opts.node ?? `encoder@${hostname()}`;
   const log = ctx.log.child({ service: 'encoder', node });
   const forced = opts.encoder && opts.encoder !== 'auto' ? opts.encoder : null;
+  // Work by size: the classes of files this node takes (all without a maximum file size).
+  const maxFileSizeBytes = opts.maxFileSizeBytes ?? null;
+  const sizeClasses = takenSizeClasses(maxFileSizeBytes);
   const availability = opts.availability ?? (await detectEncodersOnce());
   const { profiles, fallbacks, unavailable } = planProfiles(availability, forced);
   for (const [codec, profile] of profiles) {
@@ -85,6 +94,8 @@ export async function startEncoder(
       pauseReasons: pause.reasons,
       pools: pools.native,
       fallbackPools: pools.fallback,
+      sizeClasses: [...sizeClasses],
+      ...(maxFileSizeBytes !== null ? { maxFileSizeBytes } : {}),
       ...(opts.libraries ? { libraries: [...opts.libraries] } : {}),
     }),
   });
@@ -113,41 +124,32 @@ export async function startEncoder(
   let service: RunningService;
   try {
     const limits = { ackWaitMs, maxDeliver, maxAckPending: maxInFlight };
-    log.info({ pools: pools.native, fallback: pools.fallback }, 'work pools');
+    log.info({ pools: pools.native, fallback: pools.fallback, sizeClasses }, 'work pools');
     service = await startSubscriptions('encoder', ctx, [
-      ...pools.native.map((pool) => {
-        const gate = gateFor(pool);
-        return {
-          consumer: poolConsumerSpec(pool, limits),
-          slots: loops,
-          beforePull: async (signal: AbortSignal) => {
-            await pause.whenRunning(signal);
-            await gate?.whenMayPull(signal);
-          },
-          handle: plannedHandler(env, gate),
-        };
-      }),
-      ...pools.fallback.map((pool) => {
-        const consumer = poolConsumerSpec(pool, limits);
-        const due = fallbackGate(ctx.bus, consumer, opts.cpuFallbackAfterMs ?? 0);
-        return {
-          consumer,
-          slots: 1,
-          beforePull: async (signal: AbortSignal) => {
-            await pause.whenRunning(signal);
-            await due(signal);
-          },
-          handle: plannedHandler(env),
-        };
-      }),
+      ...(await workSubscriptions(ctx.bus, {
+        pools,
+        sizeClasses,
+        unlimited: maxFileSizeBytes === null,
+        limits,
+        pullSlots: loops,
+        whenRunning: (signal) => pause.whenRunning(signal),
+        cpuFallbackAfterMs: opts.cpuFallbackAfterMs ?? 0,
+        // A native pool's jobs pass its device's gate (lookahead.ts); fallback jobs do not.
+        native: (pool) => {
+          const gate = gateFor(pool);
+          return {
+            beforePull: async (signal: AbortSignal) => {
+              await pause.whenRunning(signal);
+              await gate?.whenMayPull(signal);
+            },
+            handle: jobHandler(env, gate),
+          };
+        },
+        handle: jobHandler(env),
+      })),
       routerSubscription(ctx.bus, opts.routePreference ?? 'cpu'),
-      {
-        // Retries are rare: one slot; the encode itself still waits for its device slot.
-        consumer: consumerSpec('encoder', 'control.requested', { ackWaitMs, maxDeliver }),
-        slots: 1,
-        beforePull: (signal) => pause.whenRunning(signal),
-        handle: retryHandler(env),
-      },
+      // Retries are routed like plans, into the pool of the file's last plan.
+      retryRouterSubscription(ctx.bus, opts.routePreference ?? 'cpu'),
     ]);
   } catch (err) {
     unwatchPause();
@@ -155,15 +157,32 @@ export async function startEncoder(
     await pause.stop();
     throw err;
   }
+  // The work stream is a copy of the log: jobs it lost (deleted, a new NATS) are queued again.
+  // Not awaited by stop: a long log read must not hold up a stop (the next start checks again).
+  const stopping = new AbortController();
+  void requeueLostWork(ctx.bus, opts.routePreference ?? 'cpu', log, stopping.signal).catch(
+    (err: unknown) => {
+      if (!stopping.signal.aborted)
+        log.warn({ err }, 'could not check the work queue against the log');
+    },
+  );
   return {
     name: 'encoder',
     stop: async () => {
+      stopping.abort();
       await service.stop();
       unwatchPause();
       await heartbeat.stop();
       await pause.stop();
     },
   };
+}
+
+/** A pool's job: a plan, or a retry of the file's last plan (see retryRouterSubscription). */
+function jobHandler(env: EncodeEnv, gate?: PullGate): EventHandler {
+  const planned = plannedHandler(env, gate);
+  const retry = retryHandler(env);
+  return (event, hctx) => (event.type === 'control.requested' ? retry : planned)(event, hctx);
 }
 
 function plannedHandler(env: EncodeEnv, gate?: PullGate): EventHandler {
@@ -186,9 +205,10 @@ function plannedHandler(env: EncodeEnv, gate?: PullGate): EventHandler {
 }
 
 /**
- * `conform retry PATH` publishes control.requested {retry} for the file; the encoder owns it:
- * it reads the file's last plan from the event log and encodes it again into a fresh output
- * named by the request's id, so neither a dead-lettered plan nor an old output is in the way.
+ * `conform retry PATH` publishes control.requested {retry} for the file; the router queues it
+ * in the pool of the file's last plan, and the node that takes it from there reads that plan
+ * from the event log and encodes it again into a fresh output named by the request's id, so
+ * neither a dead-lettered plan nor an old output is in the way.
  */
 function retryHandler(env: EncodeEnv): EventHandler {
   return async (event, hctx) => {

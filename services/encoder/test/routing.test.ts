@@ -27,8 +27,10 @@ import {
 import { generateClip } from '@conform/media';
 import {
   fallbackDue,
+  needsHistoryCheck,
   poolsServed,
   routeFor,
+  sizeClassOf,
   startEncoder,
   type EncoderAvailability,
 } from '../src/index.js';
@@ -66,6 +68,13 @@ describe('routing decisions', () => {
     // A remux copies the video: queued where any node of the codec takes it, never GPU-only.
     const remux = { ...planned, data: { ...planned.data, decision: 'remux' as const } };
     assert.equal(routeFor(remux, 'gpu'), 'cpu-hevc');
+    // Live plans are queued without a history check; replayed ones and redeliveries are checked.
+    const created = Date.parse('2026-12-01T10:00:00Z');
+    assert.equal(needsHistoryCheck('2026-12-01T10:30:00Z', 1, created), false);
+    assert.equal(needsHistoryCheck('2026-12-01T10:30:00Z', 2, created), true);
+    assert.equal(needsHistoryCheck('2026-12-01T10:05:00Z', 1, created), true, 'within the margin');
+    assert.equal(needsHistoryCheck('2026-11-01T10:00:00Z', 1, created), true, 'history');
+    assert.equal(needsHistoryCheck('not a time', 1, created), true);
     assert.equal(fallbackDue(999, 1_000), false);
     assert.equal(fallbackDue(1_000, 1_000), true);
   });
@@ -176,9 +185,9 @@ describe('routing on a real bus: two encoders of different abilities', () => {
 
   it('CPU-only nodes leave GPU work alone; one that allows fallback takes it after the wait', async () => {
     const gpuJob = plan('gpujob', 'hevc');
-    await publishWork(t.bus.js, 'gpu-hevc', gpuJob);
+    await publishWork(t.bus.js, 'gpu-hevc', sizeClassOf(gpuJob), gpuJob);
     const cpuJob = plan('cpujob', 'hevc');
-    await publishWork(t.bus.js, 'cpu-hevc', cpuJob);
+    await publishWork(t.bus.js, 'cpu-hevc', sizeClassOf(cpuJob), cpuJob);
     // The later CPU job is done: both nodes were free, and neither touched the GPU job.
     await eventually(() => last('encode.completed', 'cpujob'), {
       what: 'the cpu job',
@@ -186,7 +195,7 @@ describe('routing on a real bus: two encoders of different abilities', () => {
     });
     assert.equal(await last('encode.started', 'gpujob'), null);
     const waiting = await t.bus.jsm.streams.getMessage(WORK_STREAM, {
-      last_by_subj: workSubjectFor('gpu-hevc', 'gpujob'),
+      last_by_subj: workSubjectFor('gpu-hevc', sizeClassOf(gpuJob), 'gpujob'),
     });
     assert.ok(waiting, 'the GPU job is still queued');
 
@@ -208,7 +217,7 @@ describe('routing on a real bus: two encoders of different abilities', () => {
     assert.equal(first.producer, 'encoder@fallback');
     const late = plan('late', 'hevc');
     const queued = Date.now();
-    await publishWork(t.bus.js, 'gpu-hevc', late);
+    await publishWork(t.bus.js, 'gpu-hevc', sizeClassOf(late), late);
     const started = await eventually(() => last('encode.started', 'late'), {
       what: 'the late GPU job',
       timeoutMs: 60_000,

@@ -1,5 +1,6 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { EVENT_LOG_STREAM, type Bus } from '@conform/bus';
+import { nodesView } from './nodes-view.js';
 
 type JetStreamManager = Bus['jsm'];
 import {
@@ -18,7 +19,12 @@ import {
  */
 export function createMetricsRegistry(
   db: ReadModels['db'],
-  opts: { jsm?: JetStreamManager; extra?: Registry; liveClients?: () => number } = {},
+  opts: {
+    jsm?: JetStreamManager;
+    bus?: Bus;
+    extra?: Registry;
+    liveClients?: () => number;
+  } = {},
 ): Registry {
   const own = new Registry();
   // The bus metrics registry already has the process metrics; merging would register them twice.
@@ -82,6 +88,23 @@ export function createMetricsRegistry(
       async collect() {
         const info = await jsm.streams.info(EVENT_LOG_STREAM).catch(() => null);
         if (info) this.set(Math.max(0, info.state.last_seq - (await lastAppliedSequence(db))));
+      },
+    });
+  }
+  if (opts.bus) {
+    const bus = opts.bus;
+    new Gauge({
+      name: 'conform_work_unserved_jobs',
+      help: 'Queued jobs no live encoder node can take (no node of the pool, or none takes files that large), by pool and size class.',
+      labelNames: ['pool', 'size_class'],
+      registers: [registry],
+      async collect() {
+        const view = await nodesView(bus).catch(() => null);
+        if (!view) return; // NATS away: keep the last figures rather than report none
+        this.reset();
+        for (const u of view.unserved) {
+          this.set({ pool: u.pool, size_class: u.sizeClass ?? 'none' }, u.jobs);
+        }
       },
     });
   }

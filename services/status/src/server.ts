@@ -70,6 +70,7 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     isReady: opts.isReady ?? (async () => true),
     metrics: createMetricsRegistry(db, {
       jsm: opts.bus?.jsm,
+      bus: opts.bus,
       extra: opts.busMetrics,
       liveClients: () => streams.size,
     }),

@@ -6,6 +6,8 @@ import {
   createBusMetrics,
   eventually,
   provisionEventLog,
+  provisionWorkStream,
+  publishWork,
   silentLogger,
   startTestBus,
   type TestBus,
@@ -109,6 +111,78 @@ describe('status server on a live bus', () => {
     assert.equal((await retry('fail1')).status, 401);
     assert.equal((await retry('nobody', 'wrong')).status, 401);
     assert.equal((await retry('nobody', TOKEN)).status, 404);
+  });
+
+  it('POST /api/files/:id/retry refuses a kept file unless forced, and a damaged one always', async () => {
+    const planned = sampleEvent('file.planned', 'kept1');
+    await publisher.publish(sampleEvent('file.discovered', 'kept1'));
+    await publisher.publish(planned);
+    const kept = await publisher.publish(sampleEvent('file.kept', 'kept1'));
+    const damaged = await publisher.publish({
+      ...sampleEvent('file.planned', 'bad1'),
+      data: {
+        ...sampleData['file.planned'],
+        decision: 'damaged',
+        target: null,
+        reasons: ['the source failed its health check'],
+        health: {
+          mode: 'quick',
+          checked: '0-30 s',
+          errors: ['[h264 @ 0x1] corrupt macroblock'],
+          errorCount: 3,
+        },
+      },
+    });
+    await projector.waitForSequence(Math.max(kept.seq, damaged.seq));
+    const retry = (id: string, body?: unknown) =>
+      fetch(`${server.url}/api/files/${id}/retry`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    const refused = await retry('kept1');
+    assert.equal(refused.status, 409);
+    assert.match(
+      ((await refused.json()) as { message: string }).message,
+      /was kept: .*0\.97 of the source.*97 % of the source; the policy accepts at most 90 %.*A policy change .* plans it again by itself.*--force/,
+    );
+    const forced = await retry('kept1', { force: true });
+    assert.equal(forced.status, 202);
+    const { eventId } = (await forced.json()) as { eventId: string };
+    const history = (await (await fetch(`${server.url}/api/files/kept1`)).json()) as {
+      events: { event: EventEnvelope }[];
+    };
+    assert.ok(history.events.some((e) => e.event.id === eventId));
+    for (const body of [undefined, { force: true }]) {
+      const no = await retry('bad1', body);
+      assert.equal(no.status, 409);
+      assert.match(
+        ((await no.json()) as { message: string }).message,
+        /is damaged \(quick health check of 0-30 s: 3 decode error\(s\), first: \[h264 @ 0x1\] corrupt macroblock\): conform does not encode a damaged source.*health\.check: off/,
+      );
+    }
+  });
+
+  it('work no live node can take: /api/nodes says why, /metrics counts it', async () => {
+    await provisionWorkStream(t.bus.jsm);
+    const planned = sampleEvent('file.planned', 'av1job') as EventEnvelope<'file.planned'>;
+    await publishWork(t.bus.js, 'gpu-av1', '1g', planned);
+    const nodes = (await (await fetch(`${server.url}/api/nodes`)).json()) as {
+      unserved: { pool: string; sizeClass: string; jobs: number; why: string }[];
+    };
+    assert.deepEqual(nodes.unserved, [
+      {
+        pool: 'gpu-av1',
+        sizeClass: '1g',
+        jobs: 1,
+        why: 'no live encoder node serves pool gpu-av1',
+      },
+    ]);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /^conform_work_unserved_jobs\{pool="gpu-av1",size_class="1g"\} 1$/m);
   });
 
   it('POST /api/files/:id/restore asks for the original path of a replaced file only', async () => {

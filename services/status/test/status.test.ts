@@ -328,7 +328,7 @@ describe('status server views', () => {
   });
 
   it('GET /api/nodes is empty without a bus; /api/dry-run answers 503 without a policy', async () => {
-    assert.deepEqual((await get('/api/nodes')).body, { nodes: [], unreadable: [] });
+    assert.deepEqual((await get('/api/nodes')).body, { nodes: [], unreadable: [], unserved: [] });
     const dry = await get('/api/dry-run');
     assert.equal(dry.status, 503);
     assert.match((dry.body as { message: string }).message, /without the policy/);

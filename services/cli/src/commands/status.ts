@@ -70,6 +70,47 @@ export function formatSummary(s: SummaryBody): string {
   return lines.join('\n');
 }
 
+/** The part of /api/nodes the terminal shows. */
+export interface NodesBody {
+  nodes: {
+    node: string;
+    state: string;
+    lost: boolean;
+    paused: boolean;
+    ageSec: number;
+    devices: { backend: string; slots: number; inUse: number }[];
+    pools?: string[];
+    maxFileSizeBytes?: number;
+  }[];
+  /** Absent from servers older than size classes. */
+  unserved?: { pool: string; sizeClass: string | null; jobs: number; why: string }[];
+}
+
+const gib = (n: number) => `${(n / 1024 ** 3).toFixed(1)} GiB`;
+
+/** One line per encoder node, then the queued work no live node can take. */
+export function formatNodes(body: NodesBody): string[] {
+  const lines: string[] = [];
+  if (body.nodes.length) lines.push('nodes:');
+  for (const n of body.nodes) {
+    const state = n.lost ? 'lost' : n.state === 'running' && n.paused ? 'paused' : n.state;
+    const devices = n.devices.map((d) => `${d.backend} ${d.inUse}/${d.slots}`).join(', ');
+    const max = n.maxFileSizeBytes ? `max file ${gib(n.maxFileSizeBytes)}` : 'any file size';
+    const pools = n.pools?.length ? `pools ${n.pools.join(',')}` : 'no pools';
+    lines.push(
+      `  ${n.node}  ${state}  ${devices}  ${pools}  ${max}  beat ${n.ageSec} s ago`.trimEnd(),
+    );
+  }
+  const unserved = body.unserved ?? [];
+  if (unserved.length) lines.push('waiting for a node that can take them:');
+  for (const u of unserved) {
+    lines.push(
+      `  ${u.jobs} job(s) in ${u.pool}${u.sizeClass ? ` (${u.sizeClass})` : ''}: ${u.why}`,
+    );
+  }
+  return lines;
+}
+
 /** Registers `conform status`. */
 export function register(program: Command): void {
   program
@@ -92,9 +133,12 @@ export function register(program: Command): void {
         return;
       }
       const { body } = await getStatusJson<SummaryBody>(flags.url, '/api/summary');
-      process.stdout.write(
-        flags.json ? `${JSON.stringify(body, null, 2)}\n` : `${formatSummary(body)}\n`,
-      );
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+        return;
+      }
+      const { body: nodes } = await getStatusJson<NodesBody>(flags.url, '/api/nodes');
+      process.stdout.write(`${[formatSummary(body), ...formatNodes(nodes)].join('\n')}\n`);
     });
 }
 

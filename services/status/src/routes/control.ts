@@ -1,6 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { CONTROL_FILE_ID, type ControlAction, type EventEnvelope } from '@conform/contracts';
+import {
+  CONTROL_FILE_ID,
+  retryRefusal,
+  type ControlAction,
+  type EventEnvelope,
+} from '@conform/contracts';
 import { fileDetailOf } from '../detail.js';
 import { getFile, readFileHistory } from '@conform/projections';
 import { fileIdParamsSchema, problemSchema } from '../schemas.js';
@@ -97,15 +102,21 @@ export function controlRoutes(ctx: RouteContext): FastifyPluginAsync {
         publish(request, reply, 'resume', { fileId: CONTROL_FILE_ID, path: null, now: false }),
     );
 
-    app.post<{ Params: { id: string } }>(
+    app.post<{ Params: { id: string }; Body: { force?: boolean } | undefined }>(
       '/api/files/:id/retry',
       {
         schema: {
           tags: ['control'],
-          summary: 'encode a file’s last plan again',
+          summary:
+            'encode a file’s last plan again (force: also a file that was kept for too small a saving)',
           security,
           params: fileIdParamsSchema,
-          response: { ...controlResponses, 404: problemSchema },
+          body: {
+            type: ['object', 'null'],
+            properties: { force: { type: 'boolean' } },
+            additionalProperties: false,
+          },
+          response: { ...controlResponses, 404: problemSchema, 409: problemSchema },
         },
       },
       async (request, reply) => {
@@ -114,6 +125,20 @@ export function controlRoutes(ctx: RouteContext): FastifyPluginAsync {
           return reply
             .code(404)
             .send({ error: 'not_found', message: `no file with id ${request.params.id}` });
+        }
+        // The same rule as `conform retry`: a kept file only when forced, a damaged one never.
+        const history = ctx.bus ? await readFileHistory(ctx.bus, file.fileId) : [];
+        const events = history.map((m) => m.event).filter((e): e is EventEnvelope => e !== null);
+        const planAt = events.findLastIndex((e) => e.type === 'file.planned');
+        const planned = events[planAt];
+        if (planned?.type === 'file.planned') {
+          const kept = events.slice(planAt + 1).findLast((e) => e.type === 'file.kept');
+          const refusal = retryRefusal(
+            planned,
+            kept?.type === 'file.kept' ? kept.data : null,
+            request.body?.force === true,
+          );
+          if (refusal) return reply.code(409).send({ error: 'conflict', message: refusal.message });
         }
         return publish(request, reply, 'retry', {
           fileId: file.fileId,

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { openNodeRegistry } from '@conform/bus';
 import { CONTROL_FILE_ID, type EventEnvelope } from '@conform/contracts';
 import {
   complianceByLibrary,
@@ -12,6 +11,7 @@ import {
   readFileHistory,
   readSummary,
 } from '@conform/projections';
+import { nodesView } from '../nodes-view.js';
 import { pauseViewOf, type PauseView } from '../pause-state.js';
 import { anyObject, arrayOf, fileRowSchema, pageProperties, problemSchema } from '../schemas.js';
 import type { RouteContext } from './context.js';
@@ -74,23 +74,14 @@ export function viewRoutes(ctx: RouteContext): FastifyPluginAsync {
       {
         schema: {
           tags: ['views'],
-          summary: 'encoder nodes from their heartbeats: devices, slots in use, pause, last beat',
+          summary:
+            'encoder nodes from their heartbeats: devices, pools, size classes and maximum file size, slots in use, pause, last beat; and queued work no live node can take',
           response: { 200: anyObject },
         },
       },
       async () => {
-        if (!ctx.bus) return { nodes: [], unreadable: [] };
-        const entries = await (await openNodeRegistry(ctx.bus, { create: false })).list();
-        const now = Date.now();
-        const nodes = entries.flatMap((e) => {
-          if (!e.ok) return [];
-          const ageSec = Math.max(0, Math.round((now - Date.parse(e.heartbeat.time)) / 1000));
-          // Three missed beats: the node is gone without saying so (killed, cut off).
-          const lost = e.heartbeat.state === 'running' && ageSec > 3 * e.heartbeat.intervalSec;
-          return [{ ...e.heartbeat, ageSec, lost }];
-        });
-        const unreadable = entries.flatMap((e) => (e.ok ? [] : [{ key: e.key, error: e.error }]));
-        return { nodes, unreadable };
+        if (!ctx.bus) return { nodes: [], unreadable: [], unserved: [] };
+        return nodesView(ctx.bus);
       },
     );
 
