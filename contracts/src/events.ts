@@ -335,6 +335,25 @@ export interface VerificationData extends FileLocation {
    * `size-guard` check failed means: do not plan this file again under this policy version.
    */
   policyVersion?: string;
+  /**
+   * How the verifier decoded the output for its full decode pass: on the encode's device
+   * (`cuda`, `qsv`, `vaapi`) or in software, and why (a failed trial decode's own words).
+   * Absent in verdicts from before it was recorded and when no decode pass ran.
+   */
+  decode?: VerificationDecode;
+  /** The stretches SSIM was measured on, each with its score: what the `ssim` check sampled. */
+  ssimSegments?: SsimSegment[];
+}
+/** The verifier's decode path for one output (see {@link VerificationData.decode}). */
+export interface VerificationDecode {
+  device: 'software' | 'cuda' | 'qsv' | 'vaapi';
+  reason: string;
+}
+/** One sampled stretch of the output compared with the source, and its mean SSIM. */
+export interface SsimSegment {
+  startSec: number;
+  lengthSec: number;
+  ssim: number;
 }
 export interface FileReplacedData extends FileLocation {
   newPath: string;

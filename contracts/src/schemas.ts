@@ -149,6 +149,25 @@ const verification = data(['source', 'target', 'outputPath', 'checks'], {
   outputPath: absPath,
   checks: { type: 'array', items: check },
   policyVersion: str,
+  decode: {
+    type: 'object',
+    required: ['device', 'reason'],
+    additionalProperties: false,
+    properties: { device: { enum: ['software', 'cuda', 'qsv', 'vaapi'] }, reason: str },
+  },
+  ssimSegments: {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['startSec', 'lengthSec', 'ssim'],
+      additionalProperties: false,
+      properties: {
+        startSec: { type: 'number', minimum: 0 },
+        lengthSec: { type: 'number', exclusiveMinimum: 0 },
+        ssim: { type: 'number' },
+      },
+    },
+  },
 });
 
 /** JSON Schema of each event type's `data`, version 1. */
