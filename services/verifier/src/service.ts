@@ -8,9 +8,21 @@ import {
 } from '@conform/bus';
 import { rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { EncodeCompletedData, VerificationCheck } from '@conform/contracts';
+import type {
+  EncodeCompletedData,
+  VerificationCheck,
+  VerificationDecode,
+} from '@conform/contracts';
+import { chooseDecodeDevice, fullDecode } from './decode.js';
 import { probeFacts } from './facts.js';
-import { decodePass, measureSsim, ssimSegments, type SsimSample } from './passes.js';
+import { countVideoPackets, frameCountCheck } from './frames.js';
+import {
+  alignSegments,
+  keyframesBefore,
+  measureSsim,
+  ssimSegments,
+  type SsimSample,
+} from './passes.js';
 import {
   allPassed,
   decodeCheck,
@@ -46,23 +58,33 @@ export async function startVerifier(
   ]);
 }
 
+/** Every check of one output, with how it was decoded and what SSIM sampled (for the event). */
+export interface VerificationOutcome {
+  checks: VerificationCheck[];
+  /** Absent when the probe checks failed and no decode pass ran. */
+  decode?: VerificationDecode;
+  ssimSegments?: SsimSample[];
+}
+
 /**
  * Runs every check of one output: probe both files, the probe checks, then (only when those
- * pass, since they are expensive) a full decode and SSIM on sampled segments.
+ * pass, since they are expensive) a full decode — on the encode's device when a trial decode
+ * there works — with the frame count against the source's packets, and SSIM on a few sampled
+ * segments, each file decoded once per segment from a keyframe.
  */
-export async function verifyEncode(
+export async function verifyOutput(
   completed: EncodeCompletedData,
   opts: { signal?: AbortSignal } = {},
-): Promise<VerificationCheck[]> {
+): Promise<VerificationOutcome> {
   const { path, outputPath } = completed;
   const changed = await sourceChangedCheck(completed);
-  if (changed) return [changed];
+  if (changed) return { checks: [changed] };
   const [source, output] = await Promise.all([
     probeFacts(path, opts),
     probeFacts(outputPath, opts),
   ]);
-  if (!source.ok) return [unreadableSourceCheck(source.reason)];
-  if (!output.ok) return [unreadableOutputCheck(output.reason)];
+  if (!source.ok) return { checks: [unreadableSourceCheck(source.reason)] };
+  if (!output.ok) return { checks: [unreadableOutputCheck(output.reason)] };
   const limits = effectiveLimits(completed.limits);
   const checks = probeChecks(
     source.facts,
@@ -72,13 +94,30 @@ export async function verifyEncode(
     limits,
     completed.pixFmt,
   );
-  if (!allPassed(checks)) return checks;
-  const decode = decodeCheck(await decodePass(outputPath, opts));
-  checks.push(decode);
-  if (!decode.passed) return checks;
-  const samples: SsimSample[] = [];
+  if (!allPassed(checks)) return { checks };
+  const choice = await chooseDecodeDevice(completed.encoder, output.facts.video, outputPath, opts);
+  // Counting the source's packets only reads it: it runs beside the output's decode.
+  const [{ result, decode }, sourcePackets] = await Promise.all([
+    fullDecode(outputPath, choice, opts),
+    countVideoPackets(path, opts),
+  ]);
+  // Both are recorded: a cut-off file can decode cleanly as far as it goes, or not at all.
+  const decoded = decodeCheck(result);
+  const frames = frameCountCheck(sourcePackets, result.frames, !!completed.target.deinterlace);
+  checks.push(decoded, frames);
+  if (!decoded.passed || !frames.passed) return { checks, decode };
   // probeChecks passed, so the source duration is known.
-  for (const segment of ssimSegments(source.facts.durationSec ?? 0)) {
+  const wanted = ssimSegments(source.facts.durationSec ?? 0);
+  const points = wanted.map((s) => s.startSec);
+  const starts = points.some((p) => p > 0);
+  const [sourceKeys, outputKeys] = starts
+    ? await Promise.all([
+        keyframesBefore(path, points, opts),
+        keyframesBefore(outputPath, points, opts),
+      ])
+    : [[], []];
+  const samples: SsimSample[] = [];
+  for (const segment of alignSegments(wanted, sourceKeys, outputKeys)) {
     samples.push(
       await measureSsim(path, outputPath, segment, {
         ...opts,
@@ -87,7 +126,15 @@ export async function verifyEncode(
     );
   }
   checks.push(ssimCheck(samples, limits.ssimFloor));
-  return checks;
+  return { checks, decode, ssimSegments: samples };
+}
+
+/** {@link verifyOutput}'s checks alone. */
+export async function verifyEncode(
+  completed: EncodeCompletedData,
+  opts: { signal?: AbortSignal } = {},
+): Promise<VerificationCheck[]> {
+  return (await verifyOutput(completed, opts)).checks;
 }
 
 /** Name of the check that fails when the source is no longer the file that was encoded. */
@@ -128,8 +175,9 @@ async function discardStaleOutput(completed: EncodeCompletedData): Promise<boole
 export function verifierHandler(): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'encode.completed') return;
-    const checks = await verifyEncode(event.data, { signal: hctx.signal });
-    const verdict = verificationEvent(event.data, checks);
+    const outcome = await verifyOutput(event.data, { signal: hctx.signal });
+    const { checks } = outcome;
+    const verdict = verificationEvent(event.data, checks, outcome);
     if (checks[0]?.name === SOURCE_UNCHANGED && (await discardStaleOutput(event.data))) {
       hctx.log.info(
         { path: event.data.path, outputPath: event.data.outputPath },

@@ -3,11 +3,13 @@ import { describe, it } from 'node:test';
 import { sampleData, type EncodeTarget, type VerificationCheck } from '@conform/contracts';
 import {
   DEFAULT_LIMITS,
+  alignSegments,
   decodeCheck,
   durationToleranceSec,
   effectiveLimits,
   factsFromProbe,
   failedSizeGuard,
+  keyframesFromProbe,
   parseSsim,
   probeChecks,
   ssimCheck,
@@ -207,28 +209,70 @@ describe('durationToleranceSec', () => {
 
 describe('decodeCheck', () => {
   it('passes a clean decode', () => {
-    assert.equal(decodeCheck({ exitCode: 0, errors: [] }).passed, true);
+    assert.equal(decodeCheck({ exitCode: 0, errors: [], frames: 50 }).passed, true);
   });
   it('fails on any decoder error, quoting the first', () => {
-    const c = decodeCheck({ exitCode: 0, errors: ['[hevc @ 0x1] Invalid NAL unit size', 'x'] });
+    const c = decodeCheck({
+      exitCode: 0,
+      errors: ['[hevc @ 0x1] Invalid NAL unit size', 'x'],
+      frames: 50,
+    });
     assert.equal(c.passed, false);
     assert.equal(c.measured, '2 error(s), exit 0: [hevc @ 0x1] Invalid NAL unit size');
   });
   it('fails on a non-zero exit', () => {
-    assert.equal(decodeCheck({ exitCode: 1, errors: [] }).passed, false);
+    assert.equal(decodeCheck({ exitCode: 1, errors: [], frames: null }).passed, false);
   });
 });
 
 describe('ssim', () => {
-  it('samples three segments of a long film away from its ends', () => {
-    assert.deepEqual(ssimSegments(2400), [
-      { startSec: 599, lengthSec: 2 },
-      { startSec: 1199, lengthSec: 2 },
-      { startSec: 1799, lengthSec: 2 },
+  it('samples four one-second segments of a long film away from its ends', () => {
+    assert.deepEqual(ssimSegments(2500), [
+      { startSec: 499.5, lengthSec: 1 },
+      { startSec: 999.5, lengthSec: 1 },
+      { startSec: 1499.5, lengthSec: 1 },
+      { startSec: 1999.5, lengthSec: 1 },
     ]);
   });
   it('compares a short clip whole', () => {
     assert.deepEqual(ssimSegments(2), [{ startSec: 0, lengthSec: 2 }]);
+    assert.deepEqual(ssimSegments(8), [{ startSec: 0, lengthSec: 8 }]);
+  });
+  it('starts each segment just past the later of the two files’ keyframes before it', () => {
+    const wanted = ssimSegments(2500);
+    assert.deepEqual(alignSegments(wanted, [497.2, 998, 1490, null], [499.04, 995, null, null]), [
+      { startSec: 499.041, lengthSec: 1 },
+      { startSec: 998.001, lengthSec: 1 },
+      { startSec: 1490.001, lengthSec: 1 },
+      // No keyframe known in either file: left where it was.
+      { startSec: 1999.5, lengthSec: 1 },
+    ]);
+  });
+  it('measures segments landing on a keyframe already measured once; ignores keyframes after the start', () => {
+    // A 20 s clip with 10 s GOPs in both files: keyframes at 0 and 10 only.
+    const wanted = ssimSegments(20);
+    assert.deepEqual(
+      alignSegments(wanted, [0, 0, 10, 10], [0.023, 0.023, 10.023, 30]),
+      // The last lands at 10.001 (the output's keyframe at 30 s is not before it): overlapping the
+      // segment measured from 10.024, so those frames are not measured twice.
+      [
+        { startSec: 0.024, lengthSec: 1 },
+        { startSec: 10.024, lengthSec: 1 },
+      ],
+    );
+  });
+  it('reads the keyframe each seek lands on, relative to the file’s start', () => {
+    const json = JSON.stringify({
+      packets: [
+        { pts_time: '1.523000', flags: 'K_' },
+        { pts_time: '11.523000', flags: '__' },
+      ],
+      format: { start_time: '0.500000' },
+    });
+    assert.deepEqual(keyframesFromProbe(json, 2), [1.023, null]);
+    // A packet missing for one interval: nothing can be lined up.
+    assert.deepEqual(keyframesFromProbe(json, 3), [null, null, null]);
+    assert.deepEqual(keyframesFromProbe('not json', 1), [null]);
   });
   it('reads the All figure of the filter summary', () => {
     const line =
