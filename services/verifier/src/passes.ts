@@ -37,11 +37,18 @@ export function ssimSegments(
 }
 
 /**
+ * How far past a keyframe a segment starts. ffmpeg seeks formats that index by decode time
+ * (Matroska, MPEG-TS) 3/23 s (0.13 s) before the asked time when the video has B-frames; a
+ * segment starting any nearer its keyframe seeks back a whole GOP and decodes it for nothing.
+ */
+export const SEEK_PAST_KEYFRAME_SEC = 0.14;
+
+/**
  * Moves each segment to start just after a keyframe, so neither file decodes frames it then
  * throws away: the later of the two files' keyframes at or before the wanted start (the other
- * file decodes only the gap between them). Seeking lands a millisecond past that keyframe, as a
- * timestamp rounded below it would seek back a whole GOP. Segments that land on the same
- * keyframe (or overlap one already chosen) are measured once; unknown keyframes leave a segment where it was. Pure.
+ * file decodes only the gap between them), plus {@link SEEK_PAST_KEYFRAME_SEC}. Segments that
+ * overlap one already chosen are measured once; unknown keyframes leave a segment where it
+ * was. Pure.
  */
 export function alignSegments(
   wanted: Segment[],
@@ -56,7 +63,7 @@ export function alignSegments(
     const startSec =
       segment.startSec === 0 || keys.length === 0
         ? segment.startSec
-        : round3(Math.max(...keys) + 0.001);
+        : round3(Math.max(...keys) + SEEK_PAST_KEYFRAME_SEC);
     // Overlapping a segment already chosen: the same frames would be measured twice.
     if (
       out.some((o) => Math.abs(startSec - o.startSec) < Math.min(o.lengthSec, segment.lengthSec))
@@ -71,17 +78,18 @@ export function alignSegments(
 /** The parts of ffprobe's JSON that {@link keyframesBefore} reads. */
 interface KeyframeProbe {
   packets?: { pts_time?: string; flags?: string }[];
-  format?: { start_time?: string };
 }
 
 /**
- * The keyframe at or before each time in `points` (seconds from the file's start), from one
- * ffprobe that seeks to each and reads a single video packet: the packet a seek lands on.
- * Null where ffprobe found none; all null when it could not be read (the segments stay put).
+ * The keyframe at or before each time in `points`, from one ffprobe that seeks to each and
+ * reads a single video packet: the packet a seek lands on. Times are on the video's own
+ * timeline (0 = its first frame), `originSec` being the video stream's start time. Null where
+ * ffprobe found none; all null when it could not be read (the segments then stay put).
  */
 export async function keyframesBefore(
   path: string,
   points: number[],
+  originSec: number,
   opts: { signal?: AbortSignal } = {},
 ): Promise<(number | null)[]> {
   const none = points.map(() => null);
@@ -93,10 +101,11 @@ export async function keyframesBefore(
       'error',
       '-select_streams',
       'v:0',
+      // ffprobe seeks to absolute timestamps.
       '-read_intervals',
-      points.map((p) => `${p}%+#1`).join(','),
+      points.map((p) => `${round6(p + originSec)}%+#1`).join(','),
       '-show_entries',
-      'packet=pts_time,flags:format=start_time',
+      'packet=pts_time,flags',
       '-of',
       'json',
       path,
@@ -104,11 +113,15 @@ export async function keyframesBefore(
     opts,
   );
   if (result.exitCode !== 0) return none;
-  return keyframesFromProbe(result.stdout, points.length);
+  return keyframesFromProbe(result.stdout, points.length, originSec);
 }
 
-/** The keyframe times in one read-intervals probe, relative to the file's start. Pure. */
-export function keyframesFromProbe(stdout: string, count: number): (number | null)[] {
+/** The keyframe times in one read-intervals probe, on the video's own timeline. Pure. */
+export function keyframesFromProbe(
+  stdout: string,
+  count: number,
+  originSec: number,
+): (number | null)[] {
   const none: (number | null)[] = Array.from({ length: count }, () => null);
   let json: KeyframeProbe;
   try {
@@ -119,10 +132,9 @@ export function keyframesFromProbe(stdout: string, count: number): (number | nul
   const packets = json.packets ?? [];
   // One packet per interval; anything else cannot be lined up with the points.
   if (packets.length !== count) return none;
-  const start = Number(json.format?.start_time ?? 0) || 0;
   return packets.map((p) => {
     const t = Number(p.pts_time);
-    return p.flags?.startsWith('K') && Number.isFinite(t) ? round6(t - start) : null;
+    return p.flags?.startsWith('K') && Number.isFinite(t) ? round6(t - originSec) : null;
   });
 }
 
@@ -135,43 +147,72 @@ export function parseSsim(stderr: string): number | null {
 }
 
 /**
- * Mean SSIM of the output against the source over one segment, the output scaled to the
- * source as decoded.
+ * Where each file's video starts after the file's own start (ffmpeg's `-ss` counts from the
+ * latter): an mkv whose video begins 23 ms in is sought 23 ms later, so that both files'
+ * segments begin with the same picture.
  */
-export async function measureSsim(
+export interface VideoOffsets {
+  sourceSec: number;
+  outputSec: number;
+}
+
+/**
+ * The ffmpeg arguments measuring one segment: both files sought to the same picture (a
+ * segment at 0 is read from the start), the output scaled to the source as decoded. Pure.
+ */
+export function ssimArgs(
   sourcePath: string,
   outputPath: string,
   segment: Segment,
-  opts: { signal?: AbortSignal; deinterlace?: { parity: string } | null } = {},
-): Promise<SsimSample> {
-  const seek = ['-ss', String(segment.startSec), '-t', String(segment.lengthSec)];
+  offsets: VideoOffsets = { sourceSec: 0, outputSec: 0 },
+  deinterlace: { parity: string } | null = null,
+): string[] {
+  const seek = (offsetSec: number) => [
+    ...(segment.startSec > 0 ? ['-ss', String(round6(segment.startSec + offsetSec))] : []),
+    '-t',
+    String(segment.lengthSec),
+  ];
   // A deinterlaced output is compared with the source deinterlaced the same way, not its fields.
-  const sourceFilter = opts.deinterlace
-    ? `bwdif=mode=send_frame:parity=${opts.deinterlace.parity}:deint=all,`
+  const sourceFilter = deinterlace
+    ? `bwdif=mode=send_frame:parity=${deinterlace.parity}:deint=all,`
     : '';
   // The output is scaled to the source as decoded (scale2ref): a resized or rotated encode is
   // still compared pixel for pixel, whichever way the display matrix turns both.
   const filter =
     `[1:v:0]${sourceFilter}setpts=PTS-STARTPTS[s0];[0:v:0]setpts=PTS-STARTPTS[o0];` +
     `[o0][s0]scale2ref[o][s];[o][s]ssim`;
+  return [
+    '-hide_banner',
+    '-nostdin',
+    ...seek(offsets.outputSec),
+    '-i',
+    outputPath,
+    ...seek(offsets.sourceSec),
+    '-i',
+    sourcePath,
+    '-filter_complex',
+    filter,
+    '-an',
+    '-f',
+    'null',
+    '-',
+  ];
+}
+
+/** Mean SSIM of the output against the source over one segment ({@link ssimArgs}). */
+export async function measureSsim(
+  sourcePath: string,
+  outputPath: string,
+  segment: Segment,
+  opts: {
+    signal?: AbortSignal;
+    deinterlace?: { parity: string } | null;
+    offsets?: VideoOffsets;
+  } = {},
+): Promise<SsimSample> {
   const result = await runTool(
     'ffmpeg',
-    [
-      '-hide_banner',
-      '-nostdin',
-      ...seek,
-      '-i',
-      outputPath,
-      ...seek,
-      '-i',
-      sourcePath,
-      '-filter_complex',
-      filter,
-      '-an',
-      '-f',
-      'null',
-      '-',
-    ],
+    ssimArgs(sourcePath, outputPath, segment, opts.offsets, opts.deinterlace ?? null),
     opts,
   );
   const ssim = parseSsim(result.stderr);

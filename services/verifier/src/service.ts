@@ -14,7 +14,7 @@ import type {
   VerificationDecode,
 } from '@conform/contracts';
 import { chooseDecodeDevice, fullDecode } from './decode.js';
-import { probeFacts } from './facts.js';
+import { probeFacts, type MediaFacts } from './facts.js';
 import { countVideoPackets, frameCountCheck } from './frames.js';
 import {
   alignSegments,
@@ -109,11 +109,15 @@ export async function verifyOutput(
   // probeChecks passed, so the source duration is known.
   const wanted = ssimSegments(source.facts.durationSec ?? 0);
   const points = wanted.map((s) => s.startSec);
-  const starts = points.some((p) => p > 0);
-  const [sourceKeys, outputKeys] = starts
+  const origin = (f: MediaFacts) => f.video?.startSec ?? f.startSec;
+  const offsets = {
+    sourceSec: origin(source.facts) - source.facts.startSec,
+    outputSec: origin(output.facts) - output.facts.startSec,
+  };
+  const [sourceKeys, outputKeys] = points.some((p) => p > 0)
     ? await Promise.all([
-        keyframesBefore(path, points, opts),
-        keyframesBefore(outputPath, points, opts),
+        keyframesBefore(path, points, origin(source.facts), opts),
+        keyframesBefore(outputPath, points, origin(output.facts), opts),
       ])
     : [[], []];
   const samples: SsimSample[] = [];
@@ -121,6 +125,7 @@ export async function verifyOutput(
     samples.push(
       await measureSsim(path, outputPath, segment, {
         ...opts,
+        offsets,
         deinterlace: completed.target.deinterlace ?? null,
       }),
     );
