@@ -2,12 +2,13 @@ import type { VerificationCheck } from '@conform/contracts';
 import { runTool } from './tool.js';
 
 /**
- * Frames the output may differ from the source by: two (an encoder's delay and an edit list
- * may cost one at either end), or 0.01 % of a long film (17 frames of a 2-hour one, well under
- * the duration check's 0.5 %): what a frame count catches is frames lost in the middle.
+ * Frames the output may differ from the source by: three (an encoder's delay, an edit list and
+ * the leading B-frames of an open GOP a recording starts with, which no decoder can show, may
+ * each cost one or two), or 0.01 % of a long film (17 frames of a 2-hour one, well under the
+ * duration check's 0.5 %): what a frame count catches is frames lost in the middle or the end.
  */
 export function frameToleranceFor(sourceFrames: number): number {
-  return Math.max(2, Math.round(sourceFrames * 0.0001));
+  return Math.max(3, Math.round(sourceFrames * 0.0001));
 }
 
 /**
@@ -44,8 +45,9 @@ export function frameCountCheck(
 }
 
 /**
- * The main video's packet count, read by demuxing the whole file without decoding
- * (`ffprobe -count_packets`: I/O-bound, cheap next to a decode). Null when ffprobe cannot.
+ * The main video's packets from its first keyframe on (a recording cut mid-GOP starts with
+ * packets no decoder can show), read by demuxing the whole file without decoding: I/O-bound,
+ * cheap next to a decode. Null when ffprobe cannot.
  */
 export async function countVideoPackets(
   path: string,
@@ -58,15 +60,21 @@ export async function countVideoPackets(
       'error',
       '-select_streams',
       'v:0',
-      '-count_packets',
       '-show_entries',
-      'stream=nb_read_packets',
+      'packet=flags',
       '-of',
       'csv=p=0',
       path,
     ],
     opts,
   );
-  const n = Number(result.stdout.trim().split('\n')[0]);
-  return result.exitCode === 0 && Number.isInteger(n) && n > 0 ? n : null;
+  if (result.exitCode !== 0) return null;
+  return packetsFromKeyframe(result.stdout);
+}
+
+/** Packets from the first keyframe on, in ffprobe's one-flags-line-per-packet output. Pure. */
+export function packetsFromKeyframe(stdout: string): number | null {
+  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
+  const first = lines.findIndex((l) => l.startsWith('K'));
+  return first === -1 ? null : lines.length - first;
 }
