@@ -8,3 +8,4 @@ export * from './streams.js';
 export * from './decode.js';
 export * from './device.js';
 export * from './frames.js';
+export * from './sampling.js';

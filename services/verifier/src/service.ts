@@ -14,15 +14,10 @@ import type {
   VerificationDecode,
 } from '@conform/contracts';
 import { chooseDecodeDevice, fullDecode } from './decode.js';
-import { probeFacts, type MediaFacts } from './facts.js';
+import { probeFacts } from './facts.js';
 import { countVideoPackets, frameCountCheck } from './frames.js';
-import {
-  alignSegments,
-  keyframesBefore,
-  measureSsim,
-  ssimSegments,
-  type SsimSample,
-} from './passes.js';
+import { measureSsim, type SsimSample } from './passes.js';
+import { planSegments } from './sampling.js';
 import {
   allPassed,
   decodeCheck,
@@ -96,36 +91,23 @@ export async function verifyOutput(
   );
   if (!allPassed(checks)) return { checks };
   const choice = await chooseDecodeDevice(completed.encoder, output.facts.video, outputPath, opts);
-  // Counting the source's packets only reads it: it runs beside the output's decode.
-  const [{ result, decode }, sourcePackets] = await Promise.all([
+  // Counting the source's packets and finding keyframes only read: they run beside the decode.
+  const [{ result, decode }, sourcePackets, plan] = await Promise.all([
     fullDecode(outputPath, choice, opts),
     countVideoPackets(path, opts),
+    planSegments(path, outputPath, source.facts, output.facts, opts),
   ]);
   // Both are recorded: a cut-off file can decode cleanly as far as it goes, or not at all.
   const decoded = decodeCheck(result);
   const frames = frameCountCheck(sourcePackets, result.frames, !!completed.target.deinterlace);
   checks.push(decoded, frames);
   if (!decoded.passed || !frames.passed) return { checks, decode };
-  // probeChecks passed, so the source duration is known.
-  const wanted = ssimSegments(source.facts.durationSec ?? 0);
-  const points = wanted.map((s) => s.startSec);
-  const origin = (f: MediaFacts) => f.video?.startSec ?? f.startSec;
-  const offsets = {
-    sourceSec: origin(source.facts) - source.facts.startSec,
-    outputSec: origin(output.facts) - output.facts.startSec,
-  };
-  const [sourceKeys, outputKeys] = points.some((p) => p > 0)
-    ? await Promise.all([
-        keyframesBefore(path, points, origin(source.facts), opts),
-        keyframesBefore(outputPath, points, origin(output.facts), opts),
-      ])
-    : [[], []];
   const samples: SsimSample[] = [];
-  for (const segment of alignSegments(wanted, sourceKeys, outputKeys)) {
+  for (const segment of plan.segments) {
     samples.push(
       await measureSsim(path, outputPath, segment, {
         ...opts,
-        offsets,
+        offsets: plan.offsets,
         deinterlace: completed.target.deinterlace ?? null,
       }),
     );
