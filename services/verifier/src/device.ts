@@ -50,6 +50,9 @@ export function deviceVerdict(
   video: Pick<VideoFacts, 'codec' | 'pixFmt'> | null,
 ): { device: HwDevice } | { device: 'software'; reason: string } {
   const device = encoderDevice(encoder);
+  if (encoder === 'copy') {
+    return { device: 'software', reason: 'software decode (the video was copied, not encoded)' };
+  }
   if (!device) {
     return { device: 'software', reason: `software decode (${encoder} encodes on the CPU)` };
   }

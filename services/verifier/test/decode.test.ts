@@ -105,6 +105,10 @@ describe('decode device choice', () => {
       device: 'software',
       reason: 'software decode (libx265 encodes on the CPU)',
     });
+    assert.deepEqual(deviceVerdict('copy', { codec: 'hevc', pixFmt: 'yuv420p' }), {
+      device: 'software',
+      reason: 'software decode (the video was copied, not encoded)',
+    });
     assert.deepEqual(deviceVerdict('hevc_nvenc', { codec: 'hevc', pixFmt: 'yuv444p' }), {
       device: 'software',
       reason: 'software decode: cuda does not decode hevc in yuv444p',
