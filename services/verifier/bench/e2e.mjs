@@ -108,7 +108,9 @@ try {
     if (failed.length) {
       throw new Error(`conform failed a clip: ${JSON.stringify(failed[0].data).slice(0, 800)}`);
     }
-    const notEncoded = (await count('file.planned')).find((e) => e.data.decision !== 'encode');
+    const notEncoded = firstPlans(await count('file.planned')).find(
+      (e) => e.data.decision !== 'encode',
+    );
     if (notEncoded) {
       throw new Error(
         `a clip was planned ${notEncoded.data.decision}, not encode: ${notEncoded.data.path}`,
@@ -126,7 +128,8 @@ try {
   // output at a time by default, so waiting behind another output is not counted).
   const completed = await count('encode.completed');
   const verdicts = (await count('verify.passed')).sort((a, b) => a.time.localeCompare(b.time));
-  const planned = await count('file.planned');
+  // A replaced file is planned again (compliant now): the encode plan is each file's first.
+  const planned = firstPlans(await count('file.planned'));
   const byId = (list) => new Map(list.map((e) => [e.fileId, e]));
   const completedById = byId(completed);
   let encodeSec = 0;
@@ -223,6 +226,16 @@ try {
   await bus?.close().catch(() => undefined);
   await nats?.stop().catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
+}
+
+/** Each file's earliest plan. */
+function firstPlans(events) {
+  const first = new Map();
+  for (const e of events) {
+    const seen = first.get(e.fileId);
+    if (!seen || e.time < seen.time) first.set(e.fileId, e);
+  }
+  return [...first.values()];
 }
 
 async function stopConform() {
