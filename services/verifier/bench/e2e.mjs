@@ -7,11 +7,12 @@
 // when it could not measure.
 // Usage (after the build): node services/verifier/bench/e2e.mjs [clips=4] [seconds=20] [height=1080]
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { subjectFor } from '@conform/contracts';
+import { WORK_DIR_NAME, subjectFor } from '@conform/contracts';
 import { connectBus, readEvents, startNatsServer } from '@conform/bus';
 import { generateClip, probeVideoColour, runFfmpeg } from '@conform/media';
 import {
@@ -90,6 +91,7 @@ try {
     }
   });
   const exited = new Promise((r) => conform.once('exit', r));
+  const cpu = sampleChildCpu(conform.pid);
   // The event log exists once conform has provisioned it.
   const count = async (type) =>
     (
@@ -120,6 +122,7 @@ try {
     await new Promise((r) => setTimeout(r, 500));
   }
   const conformSec = (performance.now() - t0) / 1000;
+  const cpuSec = cpu.stop();
   const slotsLine = logs.find((l) => l.msg === 'encoder slots');
   const slots = Math.max(1, Number(slotsLine?.limits?.cpu ?? 1));
 
@@ -194,6 +197,9 @@ try {
   say(`verification time (sum)                  ${verifySec.toFixed(1)} s`);
   say(`verification share of the encode         ${(share * 100).toFixed(1)} %  (goal < 10 %)`);
   say(`verification per output minute          ${perMinute.toFixed(1)} s`);
+  say(
+    `CPU of conform's ffmpeg/ffprobe children  encode ${cpuSec.encode.toFixed(1)} s, verify ${cpuSec.verify.toFixed(1)} s (${((cpuSec.verify / cpuSec.encode) * 100).toFixed(1)} %; sampled every 50 ms)`,
+  );
   say(`conform up until every clip is replaced  ${conformSec.toFixed(1)} s`);
   say(`the same encodes run directly            ${directSec.toFixed(1)} s`);
   say(`ratio                                    ${ratio.toFixed(3)}`);
@@ -204,6 +210,14 @@ try {
     Number((share * 100).toFixed(2)),
     '%',
     share < 0.1,
+  );
+  result(
+    `e2e.verify_cpu_share_${encoder === 'libx265' ? 'x265' : encoder}`,
+    `verifier CPU time / encoder CPU time (ffmpeg and ffprobe children of conform up; load does not skew it)`,
+    '-',
+    Number(((cpuSec.verify / cpuSec.encode) * 100).toFixed(2)),
+    '%',
+    null,
   );
   result(
     'e2e.verify_seconds_per_output_minute',
@@ -226,6 +240,61 @@ try {
   await bus?.close().catch(() => undefined);
   await nats?.stop().catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * CPU seconds of conform's child processes by role, read from /proc every 50 ms (each child's
+ * last reading counts; a process shorter than that is missed, which only probes are). The
+ * encoder's ffmpeg writes into the work folder; the verifier's ffmpeg reads an output there to
+ * the null muxer, and its ffprobes read the output or count and seek the source's packets.
+ */
+function sampleChildCpu(parentPid) {
+  const seen = new Map();
+  const tick = 100; // USER_HZ on Linux
+  const read = () => {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[1]) !== parentPid) continue;
+        const ticks = Number(fields[11]) + Number(fields[12]);
+        const known = seen.get(entry);
+        if (known) {
+          known.ticks = ticks;
+          continue;
+        }
+        const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+        seen.set(entry, { ticks, role: roleOf(args) });
+      } catch {
+        // it ended while we looked
+      }
+    }
+  };
+  const timer = setInterval(read, 50);
+  return {
+    stop() {
+      clearInterval(timer);
+      const sums = { encode: 0, verify: 0, other: 0 };
+      for (const { ticks, role } of seen.values()) sums[role] += ticks / tick;
+      return sums;
+    },
+  };
+}
+
+function roleOf(args) {
+  const tool = (args[0] ?? '').split('/').at(-1);
+  const work = args.some((a) => a.includes(`/${WORK_DIR_NAME}/`));
+  const toNull = args.includes('null');
+  if (tool === 'ffmpeg' && work && !toNull) return 'encode';
+  if (tool === 'ffmpeg' && work && toNull) return 'verify';
+  if (
+    tool === 'ffprobe' &&
+    (work || args.includes('packet=flags') || args.includes('-read_intervals'))
+  ) {
+    return 'verify';
+  }
+  return 'other';
 }
 
 /** Each file's earliest plan. */
