@@ -45,6 +45,8 @@ import type {
   TargetQualitySchema,
   VerificationCheckSchema,
   VerificationDataSchema,
+  VerificationDecodeSchema,
+  SsimSegmentSchema,
   VerificationLimitsSchema,
 } from './schemas.js';
 
@@ -131,6 +133,10 @@ export type EncodeStartedData = Static<typeof EncodeStartedDataSchema>;
 export type EncodeCompletedData = Static<typeof EncodeCompletedDataSchema>;
 export type EncodeFailedData = Static<typeof EncodeFailedDataSchema>;
 export type VerificationData = Static<typeof VerificationDataSchema>;
+/** The verifier's decode path for one output (see {@link VerificationData.decode}). */
+export type VerificationDecode = Static<typeof VerificationDecodeSchema>;
+/** One sampled stretch of the output compared with the source, and its mean SSIM. */
+export type SsimSegment = Static<typeof SsimSegmentSchema>;
 export type FileReplacedData = Static<typeof FileReplacedDataSchema>;
 /**
  * The original stays: a re-encode would not save enough (the encoder's size guard stopped it,

@@ -88,6 +88,8 @@ export const sampleData: { [T in EventType]: EventDataByType[T] } = {
     target,
     outputPath,
     checks: [{ name: 'duration', passed: true, measured: 2, limit: '2±0.5' }],
+    decode: { device: 'software', reason: 'software decode (encoded by libx265 on the CPU)' },
+    ssimSegments: [{ startSec: 10, lengthSec: 0.5, ssim: 0.987 }],
   },
   'verify.failed': {
     library,

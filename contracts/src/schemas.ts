@@ -385,6 +385,18 @@ export const EncodeRequeuedDataSchema = data({
   abandoned: bool,
 });
 
+/** The verifier's decode path for one output (see VerificationData.decode). */
+export const VerificationDecodeSchema = strictObject({
+  device: enumOf(['software', 'cuda', 'qsv', 'vaapi']),
+  reason: str,
+});
+/** One sampled stretch of the output compared with the source, and its mean SSIM. */
+export const SsimSegmentSchema = strictObject({
+  startSec: nonNegNumber,
+  lengthSec: Type.Number({ exclusiveMinimum: 0 }),
+  ssim: Type.Number(),
+});
+
 export const VerificationDataSchema = data({
   source: SourceStampSchema,
   target: EncodeTargetSchema,
@@ -395,6 +407,14 @@ export const VerificationDataSchema = data({
    * `size-guard` check failed means: do not plan this file again under this policy version.
    */
   policyVersion: opt(str),
+  /**
+   * How the verifier decoded the output for its full decode pass: on the encode's device
+   * (`cuda`, `qsv`, `vaapi`) or in software, and why (a failed trial decode's own words).
+   * Absent in verdicts from before it was recorded and when no decode pass ran.
+   */
+  decode: opt(VerificationDecodeSchema),
+  /** The stretches SSIM was measured on, each with its score: what the `ssim` check sampled. */
+  ssimSegments: opt(Type.Array(SsimSegmentSchema)),
 });
 
 export const FileReplacedDataSchema = data({

@@ -40,6 +40,16 @@ describe('event schemas', () => {
     assert.match(error, /\/data\/decision: must be equal to one of the allowed values/);
   });
 
+  it('names a verdict decode device it does not know', () => {
+    const event = sampleEvent('verify.passed') as unknown as { data: Record<string, unknown> };
+    event.data.decode = { device: 'opencl', reason: 'x' };
+    const result = validateEvent(event);
+    assert.match(
+      !result.ok ? result.error : '',
+      /\/data\/decode\/device: must be equal to one of the allowed values/,
+    );
+  });
+
   it('rejects unknown types and versions', () => {
     const unknownType = validateEvent({ ...sampleEvent('file.discovered'), type: 'file.eaten' });
     assert.match(!unknownType.ok ? unknownType.error : '', /unknown event type "file.eaten"/);

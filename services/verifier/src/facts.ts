@@ -14,11 +14,15 @@ export interface VideoFacts {
   fieldOrder: string | null;
   /** The display matrix rotation in degrees; null when none. */
   rotation: number | null;
+  /** The stream's start time in seconds (ffprobe's start_time); null when unknown. */
+  startSec: number | null;
 }
 
 /** What the verifier reads about one file: more than the planner's summary (languages, colour). */
 export interface MediaFacts {
   container: string;
+  /** The file's start time in seconds (ffprobe's format start_time), 0 when unknown. */
+  startSec: number;
   durationSec: number | null;
   sizeBytes: number;
   video: VideoFacts | null;
@@ -49,7 +53,7 @@ export type FactsOutcome = { ok: true; facts: MediaFacts } | { ok: false; reason
 
 /** The parts of ffprobe's `-show_format -show_streams` JSON the verifier reads. */
 export interface FfprobeJson {
-  format?: { format_name?: string; duration?: string; size?: string };
+  format?: { format_name?: string; duration?: string; size?: string; start_time?: string };
   chapters?: unknown[];
   streams?: {
     index?: number;
@@ -64,6 +68,7 @@ export interface FfprobeJson {
     field_order?: string;
     side_data_list?: { side_data_type?: string; rotation?: number }[];
     duration?: string;
+    start_time?: string;
     tags?: Record<string, string | undefined>;
     disposition?: { attached_pic?: number; default?: number; forced?: number };
   }[];
@@ -79,6 +84,7 @@ export function factsFromProbe(json: FfprobeJson, sizeBytes: number): MediaFacts
     streams.filter((s) => s.codec_type === type).map((s) => s.tags?.language ?? 'und');
   return {
     container: json.format?.format_name ?? '',
+    startSec: finite(json.format?.start_time) ?? 0,
     durationSec:
       positive(json.format?.duration) ?? (durations.length ? Math.max(...durations) : null),
     sizeBytes,
@@ -95,6 +101,7 @@ export function factsFromProbe(json: FfprobeJson, sizeBytes: number): MediaFacts
           rotation:
             video.side_data_list?.find((d) => d.side_data_type === 'Display Matrix')?.rotation ??
             null,
+          startSec: finite(video.start_time),
         }
       : null,
     audioLanguages: languages('audio'),
@@ -161,6 +168,12 @@ export async function probeFacts(
     () => Number(json.format?.size ?? 0),
   );
   return { ok: true, facts: factsFromProbe(json, size) };
+}
+
+function finite(raw: string | undefined): number | null {
+  if (raw === undefined) return null;
+  const n = Number(raw);
+  return Number.isFinite(n) ? n : null;
 }
 
 function positive(raw: string | undefined): number | null {

@@ -5,3 +5,7 @@ export * from './tool.js';
 export * from './verify.js';
 export * from './service.js';
 export * from './streams.js';
+export * from './decode.js';
+export * from './device.js';
+export * from './frames.js';
+export * from './sampling.js';

@@ -7,33 +7,9 @@ export interface Segment {
   lengthSec: number;
 }
 
-/** What a full decode of the output reported. */
-export interface DecodeResult {
-  exitCode: number | null;
-  /** ffmpeg's error lines (`-v error`); an intact file decodes with none. */
-  errors: string[];
-}
-
 /** Mean SSIM of one sampled segment. */
 export interface SsimSample extends Segment {
   ssim: number;
-}
-
-/**
- * The segments the SSIM check samples: `count` stretches of `lengthSec`, spread evenly away from
- * the very start and end (intros and credits are the least telling). A file too short for that
- * is compared whole. Pure.
- */
-export function ssimSegments(durationSec: number, count = 3, lengthSec = 2): Segment[] {
-  if (durationSec <= count * lengthSec * 2) {
-    return [{ startSec: 0, lengthSec: durationSec }];
-  }
-  const segments: Segment[] = [];
-  for (let i = 1; i <= count; i++) {
-    const centre = (durationSec * i) / (count + 1);
-    segments.push({ startSec: round3(centre - lengthSec / 2), lengthSec });
-  }
-  return segments;
 }
 
 /** The `All:` figure of the ssim filter's summary line, or null if ffmpeg printed none. Pure. */
@@ -44,75 +20,73 @@ export function parseSsim(stderr: string): number | null {
   return Number.isFinite(value) ? value : null;
 }
 
-/** Decodes the main video and every audio stream of `path` to nothing, collecting errors. */
-export async function decodePass(
-  path: string,
-  opts: { signal?: AbortSignal } = {},
-): Promise<DecodeResult> {
-  const result = await runTool(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-nostdin',
-      '-v',
-      'error',
-      '-i',
-      path,
-      '-map',
-      '0:v:0',
-      '-map',
-      '0:a?',
-      '-f',
-      'null',
-      '-',
-    ],
-    opts,
-  );
-  const errors = result.stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return { exitCode: result.exitCode, errors };
+/**
+ * Where each file's video starts after the file's own start (ffmpeg's `-ss` counts from the
+ * latter): an mkv whose video begins 23 ms in is sought 23 ms later, so that both files'
+ * segments begin with the same picture.
+ */
+export interface VideoOffsets {
+  sourceSec: number;
+  outputSec: number;
 }
 
 /**
- * Mean SSIM of the output against the source over one segment, the output scaled to the
- * source as decoded.
+ * The ffmpeg arguments measuring one segment: both files sought to the same picture (a
+ * segment at 0 is read from the start), the output scaled to the source as decoded. Pure.
  */
-export async function measureSsim(
+export function ssimArgs(
   sourcePath: string,
   outputPath: string,
   segment: Segment,
-  opts: { signal?: AbortSignal; deinterlace?: { parity: string } | null } = {},
-): Promise<SsimSample> {
-  const seek = ['-ss', String(segment.startSec), '-t', String(segment.lengthSec)];
+  offsets: VideoOffsets = { sourceSec: 0, outputSec: 0 },
+  deinterlace: { parity: string } | null = null,
+): string[] {
+  const seek = (offsetSec: number) => [
+    ...(segment.startSec > 0 ? ['-ss', String(round6(segment.startSec + offsetSec))] : []),
+    '-t',
+    String(segment.lengthSec),
+  ];
   // A deinterlaced output is compared with the source deinterlaced the same way, not its fields.
-  const sourceFilter = opts.deinterlace
-    ? `bwdif=mode=send_frame:parity=${opts.deinterlace.parity}:deint=all,`
+  const sourceFilter = deinterlace
+    ? `bwdif=mode=send_frame:parity=${deinterlace.parity}:deint=all,`
     : '';
   // The output is scaled to the source as decoded (scale2ref): a resized or rotated encode is
   // still compared pixel for pixel, whichever way the display matrix turns both.
   const filter =
     `[1:v:0]${sourceFilter}setpts=PTS-STARTPTS[s0];[0:v:0]setpts=PTS-STARTPTS[o0];` +
     `[o0][s0]scale2ref[o][s];[o][s]ssim`;
+  return [
+    '-hide_banner',
+    '-nostdin',
+    ...seek(offsets.outputSec),
+    '-i',
+    outputPath,
+    ...seek(offsets.sourceSec),
+    '-i',
+    sourcePath,
+    '-filter_complex',
+    filter,
+    '-an',
+    '-f',
+    'null',
+    '-',
+  ];
+}
+
+/** Mean SSIM of the output against the source over one segment ({@link ssimArgs}). */
+export async function measureSsim(
+  sourcePath: string,
+  outputPath: string,
+  segment: Segment,
+  opts: {
+    signal?: AbortSignal;
+    deinterlace?: { parity: string } | null;
+    offsets?: VideoOffsets;
+  } = {},
+): Promise<SsimSample> {
   const result = await runTool(
     'ffmpeg',
-    [
-      '-hide_banner',
-      '-nostdin',
-      ...seek,
-      '-i',
-      outputPath,
-      ...seek,
-      '-i',
-      sourcePath,
-      '-filter_complex',
-      filter,
-      '-an',
-      '-f',
-      'null',
-      '-',
-    ],
+    ssimArgs(sourcePath, outputPath, segment, opts.offsets, opts.deinterlace ?? null),
     opts,
   );
   const ssim = parseSsim(result.stderr);
@@ -126,6 +100,6 @@ export async function measureSsim(
   return { ...segment, ssim };
 }
 
-function round3(n: number): number {
-  return Math.round(n * 1000) / 1000;
+function round6(n: number): number {
+  return Math.round(n * 1_000_000) / 1_000_000;
 }

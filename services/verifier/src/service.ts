@@ -8,9 +8,16 @@ import {
 } from '@conform/bus';
 import { rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { EncodeCompletedData, VerificationCheck } from '@conform/contracts';
-import { probeFacts } from './facts.js';
-import { decodePass, measureSsim, ssimSegments, type SsimSample } from './passes.js';
+import type {
+  EncodeCompletedData,
+  VerificationCheck,
+  VerificationDecode,
+} from '@conform/contracts';
+import { chooseDecodeDevice, fullDecode } from './decode.js';
+import { probeFacts, type MediaFacts } from './facts.js';
+import { countVideoPackets, frameCountCheck } from './frames.js';
+import { measureSsim, type SsimSample } from './passes.js';
+import { planSegments } from './sampling.js';
 import {
   allPassed,
   decodeCheck,
@@ -46,23 +53,33 @@ export async function startVerifier(
   ]);
 }
 
+/** Every check of one output, with how it was decoded and what SSIM sampled (for the event). */
+export interface VerificationOutcome {
+  checks: VerificationCheck[];
+  /** Absent when the probe checks failed and no decode pass ran. */
+  decode?: VerificationDecode;
+  ssimSegments?: SsimSample[];
+}
+
 /**
  * Runs every check of one output: probe both files, the probe checks, then (only when those
- * pass, since they are expensive) a full decode and SSIM on sampled segments.
+ * pass, since they are expensive) a full decode — on the encode's device when a trial decode
+ * there works — with the frame count against the source's packets, and beside it SSIM on a few
+ * sampled segments, each file decoded once per segment from a keyframe.
  */
-export async function verifyEncode(
+export async function verifyOutput(
   completed: EncodeCompletedData,
   opts: { signal?: AbortSignal } = {},
-): Promise<VerificationCheck[]> {
+): Promise<VerificationOutcome> {
   const { path, outputPath } = completed;
   const changed = await sourceChangedCheck(completed);
-  if (changed) return [changed];
+  if (changed) return { checks: [changed] };
   const [source, output] = await Promise.all([
     probeFacts(path, opts),
     probeFacts(outputPath, opts),
   ]);
-  if (!source.ok) return [unreadableSourceCheck(source.reason)];
-  if (!output.ok) return [unreadableOutputCheck(output.reason)];
+  if (!source.ok) return { checks: [unreadableSourceCheck(source.reason)] };
+  if (!output.ok) return { checks: [unreadableOutputCheck(output.reason)] };
   const limits = effectiveLimits(completed.limits);
   const checks = probeChecks(
     source.facts,
@@ -72,22 +89,73 @@ export async function verifyEncode(
     limits,
     completed.pixFmt,
   );
-  if (!allPassed(checks)) return checks;
-  const decode = decodeCheck(await decodePass(outputPath, opts));
-  checks.push(decode);
-  if (!decode.passed) return checks;
+  if (!allPassed(checks)) return { checks };
+  const choice = await chooseDecodeDevice(completed.encoder, output.facts.video, outputPath, opts);
+  // SSIM runs beside the decode pass: on a GPU the two use different hardware, on the CPU the
+  // decoder's threads leave room. It only counts once the decode and frame count passed; when
+  // they fail it is stopped and its result (a cut-off file may have no frames to compare) is
+  // not looked at.
+  const sampling = new AbortController();
+  const stop = () => sampling.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  const ssimRun = sampleSsim(completed, source.facts, output.facts, sampling.signal).then(
+    (samples) => ({ ok: true as const, samples }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  try {
+    // Counting the source's packets only reads it.
+    const [{ result, decode }, sourcePackets] = await Promise.all([
+      fullDecode(outputPath, choice, opts),
+      countVideoPackets(path, opts),
+    ]);
+    // Both are recorded: a cut-off file can decode cleanly as far as it goes, or not at all.
+    const decoded = decodeCheck(result);
+    const frames = frameCountCheck(sourcePackets, result.frames, !!completed.target.deinterlace);
+    checks.push(decoded, frames);
+    if (!decoded.passed || !frames.passed) {
+      sampling.abort(new Error('decode or frame count failed'));
+      await ssimRun;
+      return { checks, decode };
+    }
+    const ssim = await ssimRun;
+    if (!ssim.ok) throw ssim.error;
+    checks.push(ssimCheck(ssim.samples, limits.ssimFloor));
+    return { checks, decode, ssimSegments: ssim.samples };
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    sampling.abort();
+    await ssimRun;
+  }
+}
+
+/** SSIM on the planned segments, one after the other (each is short). */
+async function sampleSsim(
+  completed: EncodeCompletedData,
+  source: MediaFacts,
+  output: MediaFacts,
+  signal: AbortSignal,
+): Promise<SsimSample[]> {
+  const { path, outputPath } = completed;
+  const plan = await planSegments(path, outputPath, source, output, { signal });
   const samples: SsimSample[] = [];
-  // probeChecks passed, so the source duration is known.
-  for (const segment of ssimSegments(source.facts.durationSec ?? 0)) {
+  for (const segment of plan.segments) {
     samples.push(
       await measureSsim(path, outputPath, segment, {
-        ...opts,
+        signal,
+        offsets: plan.offsets,
         deinterlace: completed.target.deinterlace ?? null,
       }),
     );
   }
-  checks.push(ssimCheck(samples, limits.ssimFloor));
-  return checks;
+  return samples;
+}
+
+/** {@link verifyOutput}'s checks alone. */
+export async function verifyEncode(
+  completed: EncodeCompletedData,
+  opts: { signal?: AbortSignal } = {},
+): Promise<VerificationCheck[]> {
+  return (await verifyOutput(completed, opts)).checks;
 }
 
 /** Name of the check that fails when the source is no longer the file that was encoded. */
@@ -128,8 +196,9 @@ async function discardStaleOutput(completed: EncodeCompletedData): Promise<boole
 export function verifierHandler(): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'encode.completed') return;
-    const checks = await verifyEncode(event.data, { signal: hctx.signal });
-    const verdict = verificationEvent(event.data, checks);
+    const outcome = await verifyOutput(event.data, { signal: hctx.signal });
+    const { checks } = outcome;
+    const verdict = verificationEvent(event.data, checks, outcome);
     if (checks[0]?.name === SOURCE_UNCHANGED && (await discardStaleOutput(event.data))) {
       hctx.log.info(
         { path: event.data.path, outputPath: event.data.outputPath },

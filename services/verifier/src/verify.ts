@@ -4,11 +4,13 @@ import type {
   EncodeCompletedData,
   EncodeTarget,
   VerificationCheck,
+  VerificationDecode,
   VerificationLimits,
 } from '@conform/contracts';
 import type { MediaFacts } from './facts.js';
 import { streamPlanChecks } from './streams.js';
-import type { DecodeResult, SsimSample } from './passes.js';
+import type { DecodeResult } from './decode.js';
+import type { SsimSample } from './passes.js';
 
 /** The limits used when the policy sets none (documented in the README). */
 export const DEFAULT_LIMITS: Required<VerificationLimits> = {
@@ -255,6 +257,8 @@ export function allPassed(checks: VerificationCheck[]): boolean {
 export function verificationEvent(
   completed: EncodeCompletedData,
   checks: VerificationCheck[],
+  /** How the output was decoded and what SSIM sampled, recorded when those passes ran. */
+  passes: { decode?: VerificationDecode; ssimSegments?: SsimSample[] } = {},
 ): DomainEvent {
   const { library, path, source, target, outputPath, policyVersion } = completed;
   const data = {
@@ -265,6 +269,16 @@ export function verificationEvent(
     outputPath,
     checks,
     ...(policyVersion !== undefined ? { policyVersion } : {}),
+    ...(passes.decode ? { decode: passes.decode } : {}),
+    ...(passes.ssimSegments?.length
+      ? {
+          ssimSegments: passes.ssimSegments.map((s) => ({
+            startSec: s.startSec,
+            lengthSec: s.lengthSec,
+            ssim: Math.round(s.ssim * 10_000) / 10_000,
+          })),
+        }
+      : {}),
   };
   return allPassed(checks) ? { type: 'verify.passed', data } : { type: 'verify.failed', data };
 }

@@ -29,7 +29,7 @@ import {
   type TestBus,
 } from '@conform/bus';
 import { generateClip, runFfmpeg } from '@conform/media';
-import { startVerifier, verifyEncode } from '../src/index.js';
+import { fullDecode, probeFacts, startVerifier, verifyEncode, verifyOutput } from '../src/index.js';
 import { encodeHevc, mountTmpfs } from './media.js';
 
 let t: TestBus;
@@ -116,7 +116,21 @@ describe('verifier on the real bus', () => {
     });
     const ssim = named(event.data.checks, 'ssim');
     assert.ok(typeof ssim?.measured === 'number' && ssim.measured >= 0.95 && ssim.measured <= 1);
-    assert.equal(event.data.checks.length, 11);
+    assert.deepEqual(named(event.data.checks, 'frame-count'), {
+      name: 'frame-count',
+      passed: true,
+      measured: 50,
+      limit: '50±3',
+    });
+    assert.equal(event.data.checks.length, 12);
+    assert.deepEqual(event.data.decode, {
+      device: 'software',
+      reason: 'software decode (libx265 encodes on the CPU)',
+    });
+    // A 2 s clip is compared whole, and the event says so.
+    assert.equal(event.data.ssimSegments?.length, 1);
+    assert.equal(event.data.ssimSegments[0]?.startSec, 0);
+    assert.equal(event.data.ssimSegments[0]?.ssim, ssim.measured);
   });
 
   it('fails an output that dropped an audio track, with the languages measured and expected', async () => {
@@ -157,14 +171,160 @@ describe('verifyEncode with real media', () => {
     const checks = await verifyEncode(completed(cut));
     assert.deepEqual(
       failed(checks).map((c) => c.name),
-      ['decode'],
+      ['decode', 'frame-count'],
     );
     assert.match(String(named(checks, 'decode')?.measured), /error/);
+    const frames = named(checks, 'frame-count')?.measured;
+    assert.ok(typeof frames === 'number' && frames < 48, `decoded ${String(frames)} of 50`);
     assert.equal(
       named(checks, 'duration')?.passed,
       true,
       'the header still claims the full duration',
     );
+  });
+
+  it('fails an mkv cut off at 60 % whose header still claims the full length on frame-count', async () => {
+    const mkv = join(library, 'whole.mkv');
+    await runFfmpeg([
+      '-nostdin',
+      '-v',
+      'error',
+      '-i',
+      goodOutput,
+      '-map',
+      '0',
+      '-c',
+      'copy',
+      '-c:s',
+      'srt',
+      mkv,
+    ]);
+    const cut = join(library, 'cut.mkv');
+    const bytes = await readFile(mkv);
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const checks = await verifyEncode(
+      completed(cut, { target: { videoCodec: 'hevc', container: 'mkv' } }),
+    );
+    assert.equal(named(checks, 'duration')?.passed, true, 'the header claims the full length');
+    const frames = named(checks, 'frame-count');
+    assert.equal(frames?.passed, false, JSON.stringify(checks));
+    assert.equal(frames?.limit, '50±3');
+    assert.ok(typeof frames.measured === 'number' && frames.measured < 40, String(frames.measured));
+  });
+
+  it('fails an output that lost ten frames in the middle on frame-count alone', async () => {
+    const holed = join(library, 'holed.mp4');
+    // The timestamps pass through, so the gap leaves the duration as it was.
+    await encodeHevc(sourcePath, holed, [
+      '-vf',
+      "select='not(between(n,20,29))'",
+      '-fps_mode',
+      'passthrough',
+    ]);
+    const checks = await verifyEncode(completed(holed));
+    assert.deepEqual(failed(checks), [
+      { name: 'frame-count', passed: false, measured: 40, limit: '50±3' },
+    ]);
+  });
+
+  for (const [encoder, device] of [
+    ['hevc_nvenc', 'cuda'],
+    ['hevc_qsv', 'qsv'],
+    ['hevc_vaapi', 'vaapi'],
+  ] as const) {
+    it(`tries decoding a ${encoder} output on ${device} and falls back to software when the trial fails`, async () => {
+      // This machine has no GPU: the trial decode is real and fails, as on a host whose
+      // device went away or whose driver cannot decode this stream.
+      const outcome = await verifyOutput(completed(goodOutput, { encoder }));
+      assert.deepEqual(failed(outcome.checks), []);
+      assert.equal(outcome.decode?.device, 'software');
+      assert.match(
+        outcome.decode?.reason ?? '',
+        new RegExp(`^software decode: the trial decode on ${device} failed \\(.+\\)$`),
+      );
+    });
+  }
+
+  it('decodes again in software when the device fails mid-file, and records why', async () => {
+    const { result, decode } = await fullDecode(goodOutput, { device: 'cuda', reason: 'trial ok' });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.frames, 50);
+    assert.equal(decode.device, 'software');
+    assert.match(
+      decode.reason,
+      /^software decode: the decode on cuda reported .+; decoded again in software$/,
+    );
+  });
+
+  it('samples four segments of a longer clip, each just past a keyframe, all scoring high', async () => {
+    // One-second GOPs in the source, two-second ones in the output: the segments move to the
+    // later keyframe, and a segment paired a frame off would score far lower on testsrc2
+    // (0.87 against 0.96). The AAC track copied into mkv starts the output's video 23 ms into
+    // the file, which the seek must add for the output only.
+    const long = join(library, 'long.mp4');
+    await runFfmpeg([
+      '-nostdin',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25:duration=12',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=duration=12',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-g',
+      '25',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      long,
+    ]);
+    const out = join(library, 'long-out.mkv');
+    await runFfmpeg([
+      '-nostdin',
+      '-v',
+      'error',
+      '-i',
+      long,
+      '-c:v',
+      'libx265',
+      '-preset',
+      'ultrafast',
+      '-x265-params',
+      'log-level=error:keyint=50:min-keyint=50:scenecut=0',
+      '-c:a',
+      'copy',
+      out,
+    ]);
+    const probed = await probeFacts(out);
+    assert.ok(probed.ok && (probed.facts.video?.startSec ?? 0) > probed.facts.startSec);
+    const st = await stat(long);
+    const outcome = await verifyOutput(
+      completed(out, {
+        path: long,
+        source: { size: st.size, mtimeMs: st.mtimeMs },
+        target: { videoCodec: 'hevc', container: 'mkv' },
+      }),
+    );
+    assert.deepEqual(failed(outcome.checks), []);
+    const wanted = [1.9, 4.3, 6.7, 9.1];
+    assert.equal(outcome.ssimSegments?.length, 4, JSON.stringify(outcome.ssimSegments));
+    outcome.ssimSegments.forEach((s, i) => {
+      const gap = wanted[i]! - s.startSec;
+      // At most a GOP before the wanted start, at most the seek margin after it.
+      assert.ok(
+        gap > -0.15 && gap < 1,
+        `segment ${i} starts at ${s.startSec}, wanted ${wanted[i]}`,
+      );
+      assert.ok(s.ssim >= 0.95, `segment at ${s.startSec} scored ${s.ssim}`);
+    });
   });
 
   it('fails an output cut short on duration', async () => {

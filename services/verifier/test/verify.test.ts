@@ -3,13 +3,16 @@ import { describe, it } from 'node:test';
 import { sampleData, type EncodeTarget, type VerificationCheck } from '@conform/contracts';
 import {
   DEFAULT_LIMITS,
+  alignSegments,
   decodeCheck,
   durationToleranceSec,
   effectiveLimits,
   factsFromProbe,
   failedSizeGuard,
+  keyframesFromProbe,
   parseSsim,
   probeChecks,
+  ssimArgs,
   ssimCheck,
   ssimSegments,
   streamPlanChecks,
@@ -20,6 +23,7 @@ import {
 
 const source: MediaFacts = {
   container: 'mov,mp4,m4a,3gp,3g2,mj2',
+  startSec: 0,
   durationSec: 600,
   sizeBytes: 1_000_000,
   video: {
@@ -32,6 +36,7 @@ const source: MediaFacts = {
     colorSpace: null,
     fieldOrder: 'progressive',
     rotation: null,
+    startSec: 0,
   },
   audioLanguages: ['eng', 'fra'],
   subtitleLanguages: ['eng'],
@@ -207,28 +212,101 @@ describe('durationToleranceSec', () => {
 
 describe('decodeCheck', () => {
   it('passes a clean decode', () => {
-    assert.equal(decodeCheck({ exitCode: 0, errors: [] }).passed, true);
+    assert.equal(decodeCheck({ exitCode: 0, errors: [], frames: 50 }).passed, true);
   });
   it('fails on any decoder error, quoting the first', () => {
-    const c = decodeCheck({ exitCode: 0, errors: ['[hevc @ 0x1] Invalid NAL unit size', 'x'] });
+    const c = decodeCheck({
+      exitCode: 0,
+      errors: ['[hevc @ 0x1] Invalid NAL unit size', 'x'],
+      frames: 50,
+    });
     assert.equal(c.passed, false);
     assert.equal(c.measured, '2 error(s), exit 0: [hevc @ 0x1] Invalid NAL unit size');
   });
   it('fails on a non-zero exit', () => {
-    assert.equal(decodeCheck({ exitCode: 1, errors: [] }).passed, false);
+    assert.equal(decodeCheck({ exitCode: 1, errors: [], frames: null }).passed, false);
   });
 });
 
 describe('ssim', () => {
-  it('samples three segments of a long film away from its ends', () => {
-    assert.deepEqual(ssimSegments(2400), [
-      { startSec: 599, lengthSec: 2 },
-      { startSec: 1199, lengthSec: 2 },
-      { startSec: 1799, lengthSec: 2 },
+  it('samples four one-second segments of a long film away from its ends', () => {
+    assert.deepEqual(ssimSegments(2500), [
+      { startSec: 499.5, lengthSec: 1 },
+      { startSec: 999.5, lengthSec: 1 },
+      { startSec: 1499.5, lengthSec: 1 },
+      { startSec: 1999.5, lengthSec: 1 },
     ]);
   });
   it('compares a short clip whole', () => {
     assert.deepEqual(ssimSegments(2), [{ startSec: 0, lengthSec: 2 }]);
+    assert.deepEqual(ssimSegments(8), [{ startSec: 0, lengthSec: 8 }]);
+  });
+  it('starts each segment just past the later of the two files’ keyframes before it', () => {
+    const wanted = ssimSegments(2500);
+    assert.deepEqual(alignSegments(wanted, [497.2, 998, 1490, null], [499.04, 995, null, null]), [
+      { startSec: 499.18, lengthSec: 1 },
+      { startSec: 998.14, lengthSec: 1 },
+      { startSec: 1490.14, lengthSec: 1 },
+      // No keyframe known in either file: left where it was.
+      { startSec: 1999.5, lengthSec: 1 },
+    ]);
+  });
+  it('measures segments landing on a keyframe already measured once; ignores keyframes after the start', () => {
+    // A 20 s clip with 10 s GOPs in both files: keyframes at 0 and 10 only.
+    const wanted = ssimSegments(20);
+    assert.deepEqual(
+      alignSegments(wanted, [0, 0, 10, 10], [0.023, 0.023, 10.023, 30]),
+      // The last lands at 10.14 (the output's keyframe at 30 s is not before it): overlapping the
+      // segment measured from 10.163, so those frames are not measured twice.
+      [
+        { startSec: 0.163, lengthSec: 1 },
+        { startSec: 10.163, lengthSec: 1 },
+      ],
+    );
+  });
+  it('reads the keyframe each seek lands on, on the video’s own timeline', () => {
+    const json = JSON.stringify({
+      packets: [
+        { pts_time: '1.523000', flags: 'K_' },
+        { pts_time: '11.523000', flags: '__' },
+      ],
+    });
+    assert.deepEqual(keyframesFromProbe(json, 2, 0.5), [1.023, null]);
+    // A packet missing for one interval: nothing can be lined up.
+    assert.deepEqual(keyframesFromProbe(json, 3, 0), [null, null, null]);
+    assert.deepEqual(keyframesFromProbe('not json', 1, 0), [null]);
+  });
+  it('seeks each file to the same picture: its video’s offset past the file start added', () => {
+    const args = ssimArgs(
+      '/m/src.mp4',
+      '/w/out.mkv',
+      { startSec: 10.163, lengthSec: 1 },
+      { sourceSec: 0, outputSec: 0.023 },
+    );
+    assert.deepEqual(args, [
+      '-hide_banner',
+      '-nostdin',
+      '-ss',
+      '10.186',
+      '-t',
+      '1',
+      '-i',
+      '/w/out.mkv',
+      '-ss',
+      '10.163',
+      '-t',
+      '1',
+      '-i',
+      '/m/src.mp4',
+      '-filter_complex',
+      '[1:v:0]setpts=PTS-STARTPTS[s0];[0:v:0]setpts=PTS-STARTPTS[o0];[o0][s0]scale2ref[o][s];[o][s]ssim',
+      '-an',
+      '-f',
+      'null',
+      '-',
+    ]);
+    // A whole short file is read from its start, without seeking.
+    assert.equal(ssimArgs('/s', '/o', { startSec: 0, lengthSec: 2 }).includes('-ss'), false);
   });
   it('reads the All figure of the filter summary', () => {
     const line =
@@ -255,13 +333,14 @@ describe('factsFromProbe', () => {
   it('reads languages, colour tags and treats `unknown` as untagged', () => {
     const facts = factsFromProbe(
       {
-        format: { format_name: 'matroska,webm', duration: '2.000' },
+        format: { format_name: 'matroska,webm', duration: '2.000', start_time: '0.000000' },
         streams: [
           {
             codec_type: 'video',
             codec_name: 'hevc',
             pix_fmt: 'yuv420p',
             color_transfer: 'unknown',
+            start_time: '0.023000',
           },
           { codec_type: 'audio', tags: { language: 'fra' } },
           { codec_type: 'audio' },
@@ -274,6 +353,9 @@ describe('factsFromProbe', () => {
     assert.deepEqual(facts.subtitleLanguages, ['eng']);
     assert.equal(facts.video?.colorTransfer, null);
     assert.equal(facts.sizeBytes, 123);
+    // Where the video starts in the file: SSIM seeks both files to the same picture by it.
+    assert.equal(facts.startSec, 0);
+    assert.equal(facts.video?.startSec, 0.023);
   });
 });
 
