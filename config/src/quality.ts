@@ -106,6 +106,8 @@ export interface LibraryConfig {
   order: QueueOrder | null;
   /** Higher goes first within a planning batch; default 0. */
   priority: number;
+  /** Files of this library the planner probes at once; null: one per CPU core. */
+  parallelism: number | null;
   policy: QualityPolicy;
   /** {@link policyVersion} of `policy`. */
   policyVersion: string;
@@ -213,6 +215,7 @@ export function resolveQualityConfig(src: YamlSource): QualityConfig {
       },
       order: lib.order ?? null,
       priority: lib.priority ?? 0,
+      parallelism: lib.parallelism ?? null,
       policy,
       policyVersion: policyVersion(policy),
     };
@@ -261,6 +264,7 @@ interface RawConfig {
     policy?: unknown;
     order?: QueueOrder;
     priority?: number;
+    parallelism?: number;
   }[];
   integrations?: RawIntegrations;
 }

@@ -8,3 +8,4 @@ export * from './colour.js';
 export * from './testing.js';
 export * from './health.js';
 export * from './interlace.js';
+export * from './packets.js';

@@ -4,6 +4,7 @@ export * from './picture.js';
 export * from './interlace.js';
 export * from './streams.js';
 export * from './decide.js';
+export * from './facts.js';
 export * from './known-files.js';
 export * from './service.js';
 export * from './held.js';

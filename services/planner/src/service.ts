@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import {
   consumerSpec,
   lastEventOf,
@@ -14,8 +15,10 @@ import {
   planFromDisk,
   probeLimit,
   stillFresh,
+  takeFacts,
   type ProbeLimit,
 } from './disk.js';
+import { factsNeeded, needsFacts } from './facts.js';
 import { heldPlanHandler } from './held.js';
 import type { QueueRule } from './order.js';
 import { publishAtOnce, publishInQueueOrder, type PublishPlans } from './queue.js';
@@ -30,11 +33,16 @@ export interface LibraryPolicy {
   order?: QueueRule['order'];
   /** Higher goes first within a planning batch; default 0. */
   priority?: number;
+  /** Files of this library probed at once (quality.yaml `parallelism`); default `slots`. */
+  parallelism?: number;
 }
 
 /** Options of {@link startPlanner}. */
 export interface PlannerOptions {
-  /** Files probed at once by this process; defaults to 2. */
+  /**
+   * Files probed at once for libraries without a `parallelism` of their own; defaults to the
+   * number of cores ({@link defaultPlannerParallelism}).
+   */
   slots?: number;
   /** Policy for files of libraries not listed in `libraries`; defaults to {@link DEFAULT_POLICY}. */
   policy?: Policy;
@@ -81,16 +89,19 @@ export async function startPlanner(
   );
   const historyOf = (fileId: string) => readPlanningHistory(ctx.bus, fileId);
   const now = opts.now ?? Date.now;
-  const probeSlots = opts.slots ?? 2;
   const ordered = (opts.libraries ?? []).some((l) => l.order || l.priority);
   const batch = opts.queueBatch ?? { windowMs: 2_000, max: 64 };
-  // Ordering needs a batch's messages in flight at once; probes stay `slots` at a time.
-  const limit = probeLimit(probeSlots);
+  // Ordering needs a batch's messages in flight at once; probes stay `parallelism` at a time.
+  const limits = probeLimits(opts);
+  const limit = limits.of;
+  // Twice the probes in flight, so a message's stat, history reads and publishes overlap the
+  // probes of others instead of leaving a probe slot idle.
+  const pullSlots = ordered ? batch.max : Math.max(2, 2 * limits.total);
   const publish = ordered ? publishInQueueOrder(queueRules(opts), batch) : publishAtOnce;
   const service = await startSubscriptions('planner', ctx, [
     {
       consumer: consumerSpec('planner', 'file.discovered'),
-      slots: ordered ? batch.max : probeSlots,
+      slots: pullSlots,
       handle: plannerHandler(policyOf, historyOf, now, publish, limit),
     },
     // New content at a known path (the watcher keeps its id) is planned like a new file.
@@ -117,6 +128,29 @@ export async function startPlanner(
     }
   }
   return service;
+}
+
+/** Files probed at once when nothing says otherwise: one per core. */
+export function defaultPlannerParallelism(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/**
+ * One {@link probeLimit} per library with a `parallelism` of its own (a NAS share is I/O-bound
+ * and may want fewer, or more), one shared by the rest; `total` is their sum.
+ */
+export function probeLimits(opts: Pick<PlannerOptions, 'slots' | 'libraries'>): {
+  of: (library: string) => ProbeLimit;
+  total: number;
+} {
+  const slots = opts.slots ?? defaultPlannerParallelism();
+  const shared = probeLimit(slots);
+  const own = (opts.libraries ?? []).filter((l) => l.parallelism !== undefined);
+  const byRoot = new Map(own.map((l) => [l.root, probeLimit(l.parallelism!)]));
+  return {
+    of: (library) => byRoot.get(library) ?? shared,
+    total: slots + own.reduce((sum, l) => sum + l.parallelism!, 0),
+  };
 }
 
 /** Which policy decides a file of `library`. */
@@ -160,8 +194,28 @@ export async function replanChangedFiles(
     const library = file.probed.data.library;
     if (!free.has(library)) free.set(library, await freeBytes(library));
     const policy = policyOf(library);
-    const planned = replanKnownFile(file, policy, free.get(library) ?? null);
+    let planned = replanKnownFile(file, policy, free.get(library) ?? null);
     if (!planned) continue;
+    // A file first planned compliant was never sampled: an encode now takes its facts first,
+    // recorded in a new file.probed so the next re-plan decides from them too.
+    const needed =
+      planned.type === 'file.planned'
+        ? factsNeeded(planned.data, file.probed.data.media, policy)
+        : null;
+    if (needed && needsFacts(needed)) {
+      const { path, media } = file.probed.data;
+      const probed = {
+        type: 'file.probed' as const,
+        data: { ...file.probed.data, media: await takeFacts(path, media, needed) },
+      };
+      await ctx.publisher.emit(probed, {
+        fileId: file.fileId,
+        causation: file.probed,
+        discriminator: `replan-facts:${file.planned?.id ?? 'none'}:${policyVersion(policy)}`,
+      });
+      const withFacts = { ...file, probed: { ...file.probed, data: probed.data } };
+      planned = replanKnownFile(withFacts, policy, free.get(library) ?? null) ?? planned;
+    }
     const next = await checkedHealth(planned, policy);
     await ctx.publisher.emit(next, {
       fileId: file.fileId,
@@ -178,9 +232,14 @@ export async function readPlanningHistory(
   bus: Pick<Bus, 'jsm'>,
   fileId: string,
 ): Promise<PlanningHistory> {
-  const failed = (await lastEventOf(bus, 'verify.failed', fileId))?.event;
-  const kept = (await lastEventOf(bus, 'file.kept', fileId))?.event;
-  const restored = (await lastEventOf(bus, 'file.restored', fileId))?.event;
+  const [lastFailed, lastKept, lastRestored] = await Promise.all([
+    lastEventOf(bus, 'verify.failed', fileId),
+    lastEventOf(bus, 'file.kept', fileId),
+    lastEventOf(bus, 'file.restored', fileId),
+  ]);
+  const failed = lastFailed?.event;
+  const kept = lastKept?.event;
+  const restored = lastRestored?.event;
   const sizeGuardFailed = failed?.data.checks.some((c) => c.name === 'size-guard' && !c.passed);
   return {
     sizeGuardFailedUnder:
@@ -195,7 +254,7 @@ export function plannerHandler(
   historyOf: (fileId: string) => Promise<PlanningHistory> = async () => NO_HISTORY,
   now: () => number = Date.now,
   publish: PublishPlans = publishAtOnce,
-  limit?: ProbeLimit,
+  limitOf?: (library: string) => ProbeLimit,
 ): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.discovered' && event.type !== 'file.changed') return;
@@ -207,7 +266,14 @@ export function plannerHandler(
       await hctx.emit(heldPlan(event.data, policy, hold), { discriminator: 'held' });
       return;
     }
-    const events = await planFromDisk(event.fileId, event.data, policyOf, historyOf, hctx, limit);
+    const events = await planFromDisk(
+      event.fileId,
+      event.data,
+      policyOf,
+      historyOf,
+      hctx,
+      limitOf?.(event.data.library),
+    );
     if (events) await publish(event.data.library, events, hctx);
   };
 }
