@@ -9,3 +9,5 @@ export * from './testing.js';
 export * from './health.js';
 export * from './interlace.js';
 export * from './packets.js';
+export * from './mediainfo-map.js';
+export * from './inprocess.js';
