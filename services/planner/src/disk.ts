@@ -10,6 +10,7 @@ import type { HandlerContext } from '@conform/bus';
 import {
   checkHealth,
   measureStreamBitRates,
+  type InProcessProber,
   sampleInterlacing,
   tryProbeMedia,
   type ProbeOutcome,
@@ -61,7 +62,8 @@ export function probeLimit(n: number): ProbeLimit {
 
 /**
  * Read (stat, probe, free space, history) → pure plan: the events to publish, or null when
- * the file changed since it was described. Only a plan to encode takes the costly facts
+ * the file changed since it was described. With a `prober` the file is read in process where it
+ * can be (ffprobe otherwise, and again for any file to encode or remux). Only a plan to encode takes the costly facts
  * (idet sample, packet sizes; {@link factsNeeded}) and is then decided again with them, and
  * only encodes and remuxes get the decode health check: a compliant file costs one probe.
  */
@@ -72,24 +74,37 @@ export async function planFromDisk(
   historyOf: (fileId: string) => Promise<PlanningHistory>,
   hctx: HandlerContext,
   limit: ProbeLimit = (probe) => probe(),
+  prober?: InProcessProber,
 ): Promise<DomainEvent[] | null> {
   if (!(await stillFresh(discovered, hctx))) return null;
   const policy = policyOf(discovered.library);
-  const [probe, free, history] = await Promise.all([
-    limit(() => tryProbeMedia(discovered.path, { signal: hctx.signal })),
+  const { path } = discovered;
+  const signal = hctx.signal;
+  const [fast, free, history] = await Promise.all([
+    limit(() =>
+      prober ? prober.probeOrFallback(path, { signal }) : tryProbeMedia(path, { signal }),
+    ),
     freeBytes(discovered.library),
     historyOf(fileId),
   ]);
+  let probe: ProbeOutcome = fast;
   if (!probe.ok) {
-    hctx.log.warn({ path: discovered.path, reason: probe.reason }, 'file is not readable media');
+    hctx.log.warn({ path, reason: probe.reason }, 'file is not readable media');
   }
   let events = planDiscovery(discovered, probe, policy, free, history);
+  // What is done to a file is decided from ffprobe's reading, the reference: a plan to encode
+  // or remux made from the in-process reading is made again from ffprobe's.
+  if ('by' in fast && fast.by === 'mediainfo' && isWork(plannedOf(events))) {
+    probe = await limit(() => tryProbeMedia(path, { signal }));
+    events = planDiscovery(discovered, probe, policy, free, history);
+  }
   const first = plannedOf(events);
   if (probe.ok && first) {
-    const needed = factsNeeded(first, probe.media, policy);
+    const media = probe.media;
+    const needed = factsNeeded(first, media, policy);
     if (needsFacts(needed)) {
-      const media = await limit(() => takeFacts(discovered.path, probe.media, needed, hctx.signal));
-      events = planDiscovery(discovered, { ok: true, media }, policy, free, history);
+      const withFacts = await limit(() => takeFacts(path, media, needed, signal));
+      events = planDiscovery(discovered, { ok: true, media: withFacts }, policy, free, history);
     }
   }
   const out: DomainEvent[] = [];
@@ -102,6 +117,10 @@ export async function planFromDisk(
     );
   }
   return out;
+}
+
+function isWork(planned: FilePlannedData | null): boolean {
+  return planned?.decision === 'encode' || planned?.decision === 'remux';
 }
 
 /** The `file.planned` data among a plan's events, if any. */

@@ -7,6 +7,7 @@ export * from './decide.js';
 export * from './facts.js';
 export * from './known-files.js';
 export * from './service.js';
+export * from './replan.js';
 export * from './held.js';
 export * from './disk.js';
 export * from './order.js';

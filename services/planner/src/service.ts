@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { InProcessProber } from '@conform/media';
 import {
   consumerSpec,
   lastEventOf,
@@ -8,21 +9,12 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { heldPlan, holdOf, NO_HISTORY, replanKnownFile, type PlanningHistory } from './decide.js';
-import {
-  checkedHealth,
-  freeBytes,
-  planFromDisk,
-  probeLimit,
-  stillFresh,
-  takeFacts,
-  type ProbeLimit,
-} from './disk.js';
-import { factsNeeded, needsFacts } from './facts.js';
+import { heldPlan, holdOf, NO_HISTORY, type PlanningHistory } from './decide.js';
+import { planFromDisk, probeLimit, stillFresh, type ProbeLimit } from './disk.js';
 import { heldPlanHandler } from './held.js';
+import { replanChangedFiles } from './replan.js';
 import type { QueueRule } from './order.js';
 import { publishAtOnce, publishInQueueOrder, type PublishPlans } from './queue.js';
-import { readKnownFiles } from './known-files.js';
 import { DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
 
 /** A library root and the policy that decides its files. */
@@ -57,6 +49,11 @@ export interface PlannerOptions {
    * published in queue order, and at most how many; defaults 2 s and 64.
    */
   queueBatch?: { windowMs: number; max: number };
+  /**
+   * Read Matroska and MP4/MOV files in process (MediaInfoLib), ffprobe only where that cannot
+   * be trusted and for files to encode or remux; default true. False: ffprobe for every file.
+   */
+  inProcessProbe?: boolean;
 }
 
 /** What a re-plan pass did. */
@@ -98,17 +95,20 @@ export async function startPlanner(
   // probes of others instead of leaving a probe slot idle.
   const pullSlots = ordered ? batch.max : Math.max(2, 2 * limits.total);
   const publish = ordered ? publishInQueueOrder(queueRules(opts), batch) : publishAtOnce;
+  // The CPU of an in-process read is this thread's: more instances than cores would only queue.
+  const prober =
+    (opts.inProcessProbe ?? true) ? new InProcessProber(Math.min(2, limits.total)) : undefined;
   const service = await startSubscriptions('planner', ctx, [
     {
       consumer: consumerSpec('planner', 'file.discovered'),
       slots: pullSlots,
-      handle: plannerHandler(policyOf, historyOf, now, publish, limit),
+      handle: plannerHandler(policyOf, historyOf, now, publish, limit, prober),
     },
     // New content at a known path (the watcher keeps its id) is planned like a new file.
     {
       consumer: consumerSpec('planner', 'file.changed'),
       slots: ordered ? batch.max : 1,
-      handle: plannerHandler(policyOf, historyOf, now, publish, limit),
+      handle: plannerHandler(policyOf, historyOf, now, publish, limit, prober),
     },
     // Held plans come back when their hold ends. They wait in this consumer of their own (naked
     // with the remaining time), so however many are held, discoveries are never held up.
@@ -124,10 +124,17 @@ export async function startPlanner(
       ctx.log.info(summary, 're-planned files whose decision the policy changed');
     } catch (err) {
       await service.stop();
+      prober?.close();
       throw err;
     }
   }
-  return service;
+  return {
+    name: service.name,
+    stop: async () => {
+      await service.stop();
+      prober?.close();
+    },
+  };
 }
 
 /** Files probed at once when nothing says otherwise: one per core. */
@@ -178,55 +185,6 @@ export function policyLookup(opts: Pick<PlannerOptions, 'policy' | 'libraries'>)
   return (library) => byRoot.get(library) ?? fallback;
 }
 
-/**
- * Re-decides every known file under its library's current policy and publishes a new
- * `file.planned` exactly where the decision or target changed. Idempotent: the event id is
- * derived from the plan it replaces and the new version, so a repeat is deduplicated.
- */
-export async function replanChangedFiles(
-  ctx: ServiceContext,
-  policyOf: PolicyLookup,
-): Promise<ReplanSummary> {
-  const known = await readKnownFiles(ctx.bus);
-  const free = new Map<string, number | null>();
-  let replanned = 0;
-  for (const file of known) {
-    const library = file.probed.data.library;
-    if (!free.has(library)) free.set(library, await freeBytes(library));
-    const policy = policyOf(library);
-    let planned = replanKnownFile(file, policy, free.get(library) ?? null);
-    if (!planned) continue;
-    // A file first planned compliant was never sampled: an encode now takes its facts first,
-    // recorded in a new file.probed so the next re-plan decides from them too.
-    const needed =
-      planned.type === 'file.planned'
-        ? factsNeeded(planned.data, file.probed.data.media, policy)
-        : null;
-    if (needed && needsFacts(needed)) {
-      const { path, media } = file.probed.data;
-      const probed = {
-        type: 'file.probed' as const,
-        data: { ...file.probed.data, media: await takeFacts(path, media, needed) },
-      };
-      await ctx.publisher.emit(probed, {
-        fileId: file.fileId,
-        causation: file.probed,
-        discriminator: `replan-facts:${file.planned?.id ?? 'none'}:${policyVersion(policy)}`,
-      });
-      const withFacts = { ...file, probed: { ...file.probed, data: probed.data } };
-      planned = replanKnownFile(withFacts, policy, free.get(library) ?? null) ?? planned;
-    }
-    const next = await checkedHealth(planned, policy);
-    await ctx.publisher.emit(next, {
-      fileId: file.fileId,
-      causation: file.probed,
-      discriminator: `replan:${file.planned?.id ?? 'none'}:${policyVersion(policy)}`,
-    });
-    replanned++;
-  }
-  return { examined: known.length, replanned };
-}
-
 /** Reads the latest size-guard failure and restore of a file from the event log. */
 export async function readPlanningHistory(
   bus: Pick<Bus, 'jsm'>,
@@ -255,6 +213,7 @@ export function plannerHandler(
   now: () => number = Date.now,
   publish: PublishPlans = publishAtOnce,
   limitOf?: (library: string) => ProbeLimit,
+  prober?: InProcessProber,
 ): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.discovered' && event.type !== 'file.changed') return;
@@ -273,6 +232,7 @@ export function plannerHandler(
       historyOf,
       hctx,
       limitOf?.(event.data.library),
+      prober,
     );
     if (events) await publish(event.data.library, events, hctx);
   };

@@ -11,7 +11,7 @@ import {
   type MediaSummary,
 } from '@conform/contracts';
 import { silentLogger, type HandlerContext } from '@conform/bus';
-import { generateClip, readFfprobe, runFfmpeg } from '@conform/media';
+import { generateClip, InProcessProber, probeMedia, readFfprobe, runFfmpeg } from '@conform/media';
 import {
   DEFAULT_POLICY,
   NO_HISTORY,
@@ -107,6 +107,7 @@ after(async () => {
 async function plan(
   path: string,
   policy: Policy = DEFAULT_POLICY,
+  prober?: InProcessProber,
 ): Promise<{ events: DomainEvent[]; steps: number }> {
   const s = await stat(path);
   const discovered: FileDiscoveredData = {
@@ -135,6 +136,7 @@ async function plan(
     async () => NO_HISTORY,
     hctx,
     counting,
+    prober,
   );
   assert.ok(events, 'the file did not change');
   return { events, steps };
@@ -244,5 +246,32 @@ describe('planFromDisk', () => {
     const planned = plannedOf(events);
     assert.equal(planned.decision, 'skip', planned.reasons.join('\n'));
     assert.match(planned.reasons.at(-1) ?? '', /estimated saving \d+% is below the minimum 20%/);
+  });
+
+  it('with the in-process reader: a compliant file is never given to ffprobe; one to encode is, and decided from its reading', async () => {
+    const prober = new InProcessProber();
+    try {
+      const compliant = join(dir, 'inprocess.mkv');
+      await generateClip({ path: compliant, videoCodec: 'hevc' });
+      const kept = await plan(compliant, DEFAULT_POLICY, prober);
+      assert.equal(plannedOf(kept.events).decision, 'compliant');
+      assert.equal(kept.steps, 1, 'one in-process read');
+      const { media: fromProcess } = (await prober.probe(compliant)) as { media: MediaSummary };
+      assert.deepEqual(probedOf(kept.events), fromProcess);
+
+      const h264 = join(dir, 'inprocess-h264.mkv');
+      await generateClip({ path: h264, videoCodec: 'h264' });
+      const work = await plan(h264, DEFAULT_POLICY, prober);
+      assert.equal(plannedOf(work.events).decision, 'encode');
+      const reference = await probeMedia(h264);
+      const probed = probedOf(work.events);
+      assert.deepEqual(probed.video, reference.video, 'the video as ffprobe reads it');
+      // ffmpeg's mkv records no AAC bit rate: measured from the packets for the estimate.
+      assert.equal(reference.streams?.[0]?.bitRate, null);
+      assert.ok((probed.streams?.[0]?.bitRate ?? 0) > 0);
+      assert.equal(work.steps, 4, 'in-process read, ffprobe, packet sizes, health check');
+    } finally {
+      prober.close();
+    }
   });
 });
