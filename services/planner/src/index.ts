@@ -1,5 +1,7 @@
 export * from './errors.js';
 export * from './policy.js';
+export * from './container.js';
+export * from './estimate.js';
 export * from './picture.js';
 export * from './interlace.js';
 export * from './streams.js';
