@@ -62,10 +62,11 @@ export function probeLimit(n: number): ProbeLimit {
 
 /**
  * Read (stat, probe, free space, history) → pure plan: the events to publish, or null when
- * the file changed since it was described. With a `prober` the file is read in process where it
- * can be (ffprobe otherwise, and again for any file to encode or remux). Only a plan to encode takes the costly facts
- * (idet sample, packet sizes; {@link factsNeeded}) and is then decided again with them, and
- * only encodes and remuxes get the decode health check: a compliant file costs one probe.
+ * the file changed since it was described. With a `prober` the file is read in process where
+ * it can be (ffprobe otherwise, and again for any file to encode or remux). Only a plan to
+ * encode takes the costly facts (idet sample, packet sizes; {@link factsNeeded}) and is then
+ * decided again with them, and only encodes and remuxes get the decode health check: a
+ * compliant file costs one probe.
  */
 export async function planFromDisk(
   fileId: string,

@@ -91,9 +91,9 @@ export async function startPlanner(
   // Ordering needs a batch's messages in flight at once; probes stay `parallelism` at a time.
   const limits = probeLimits(opts);
   const limit = limits.of;
-  // Twice the probes in flight, so a message's stat, history reads and publishes overlap the
-  // probes of others instead of leaving a probe slot idle.
-  const pullSlots = ordered ? batch.max : Math.max(2, 2 * limits.total);
+  // Each pull slot spends most of a message's time on NATS round trips (pull, history reads,
+  // two publishes, ack), not on its probe: eight per probe keep the probes busy.
+  const pullSlots = ordered ? batch.max : Math.min(64, PULLS_PER_PROBE * limits.total);
   const publish = ordered ? publishInQueueOrder(queueRules(opts), batch) : publishAtOnce;
   // The CPU of an in-process read is this thread's: more instances than cores would only queue.
   const prober =
@@ -136,6 +136,9 @@ export async function startPlanner(
     },
   };
 }
+
+/** Messages in flight per probe slot (see startPlanner). */
+const PULLS_PER_PROBE = 8;
 
 /** Files probed at once when nothing says otherwise: one per core. */
 export function defaultPlannerParallelism(): number {
