@@ -18,6 +18,7 @@ import {
 import {
   checkFreshness,
   needsHealthCheck,
+  NO_HISTORY,
   planDiscovery,
   withHealth,
   type PlanningHistory,
@@ -81,22 +82,30 @@ export async function planFromDisk(
   const policy = policyOf(discovered.library);
   const { path } = discovered;
   const signal = hctx.signal;
-  const [fast, free, history] = await Promise.all([
-    limit(() =>
-      prober ? prober.probeOrFallback(path, { signal }) : tryProbeMedia(path, { signal }),
-    ),
-    freeBytes(discovered.library),
-    historyOf(fileId),
-  ]);
+  const fast = await limit(() =>
+    prober ? prober.probeOrFallback(path, { signal }) : tryProbeMedia(path, { signal }),
+  );
   let probe: ProbeOutcome = fast;
   if (!probe.ok) {
     hctx.log.warn({ path, reason: probe.reason }, 'file is not readable media');
   }
+  // Free space and history (an earlier kept or restored outcome) only bear on work to do, and
+  // a compliant or skipped file need not wait for their reads.
+  let free: number | null = null;
+  let history: PlanningHistory = NO_HISTORY;
   let events = planDiscovery(discovered, probe, policy, free, history);
-  // What is done to a file is decided from ffprobe's reading, the reference: a plan to encode
-  // or remux made from the in-process reading is made again from ffprobe's.
-  if ('by' in fast && fast.by === 'mediainfo' && isWork(plannedOf(events))) {
-    probe = await limit(() => tryProbeMedia(path, { signal }));
+  if (isWork(plannedOf(events))) {
+    // What is done to a file is decided from ffprobe's reading, the reference: a plan to
+    // encode or remux made from the in-process reading is made again from ffprobe's.
+    const reread =
+      'by' in fast && fast.by === 'mediainfo'
+        ? limit(() => tryProbeMedia(path, { signal }))
+        : Promise.resolve(probe);
+    [probe, free, history] = await Promise.all([
+      reread,
+      freeBytes(discovered.library),
+      historyOf(fileId),
+    ]);
     events = planDiscovery(discovered, probe, policy, free, history);
   }
   const first = plannedOf(events);
