@@ -1,12 +1,11 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import mediaInfoFactory, { type MediaInfo } from 'mediainfo.js';
 import type { MediaSummary } from '@conform/contracts';
 import { summarizeMediaInfo, type Track } from './mediainfo-map.js';
 import { tryProbeMedia, type ProbeOutcome } from './probe.js';
 
 /**
- * Bytes MediaInfoLib may read of one file (its own seeks, e.g. to an mp4's index at the end,
- * included). Left alone it reads 15–20 MB of a large mkv or mp4 and the whole of an MPEG-TS
+ * Bytes MediaInfoLib may read of one file besides an mp4's index (its own seeks included). Left alone it reads 15–20 MB of a large mkv or mp4 and the whole of an MPEG-TS
  * to refine statistics the summary does not need; the headers that do are in the first MB.
  */
 export const IN_PROCESS_READ_BUDGET = 2 * 1024 * 1024;
@@ -82,22 +81,60 @@ async function analyze(mi: MediaInfo<'object'>, path: string): Promise<Track[]> 
   let overBudget = false;
   try {
     const { size } = await fh.stat();
+    // An mp4's index (moov) is read whole, wherever it lies, as ffprobe reads it: a partly read
+    // one would describe only some of the tracks.
+    const index = await mp4Index(fh, size);
+    const budget = IN_PROCESS_READ_BUDGET + (index?.size ?? 0);
+    // Bytes of the index handed to MediaInfoLib (reads may overlap: a rough but safe count).
+    let indexRead = 0;
     const result = await mi.analyzeData(size, async (length, offset) => {
-      if (read >= IN_PROCESS_READ_BUDGET) {
+      if (read >= budget) {
         overBudget = true;
         return new Uint8Array(0);
       }
-      const buf = new Uint8Array(Math.min(length, IN_PROCESS_READ_BUDGET - read + 1));
+      const buf = new Uint8Array(Math.min(length, budget - read + 1));
       const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
       read += bytesRead;
+      if (index) {
+        const from = Math.max(offset, index.offset);
+        const to = Math.min(offset + bytesRead, index.offset + index.size);
+        if (to > from) indexRead += to - from;
+      }
       return buf.subarray(0, bytesRead);
     });
     const tracks = (result.media?.track ?? []) as unknown as Track[];
-    // Stopped short: what was found stands only if it is complete (checked by the mapping);
-    // an mp4 whose index lies past the budget has no tracks and goes to ffprobe.
-    if (overBudget && tracks.length < 2) throw new Error('read budget spent before the tracks');
+    // Matroska describes its tracks, attachments and chapters before the first cluster, so a
+    // read stopped in the clusters has them all. An mp4 stopped short may not have its index.
+    if (overBudget && ((index && indexRead < index.size) || tracks.length < 2)) {
+      throw new Error('read budget spent before the index was read');
+    }
     return tracks;
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Where an ISO-BMFF (mp4/mov) file's `moov` box lies, found by walking the top-level box
+ * headers (a few 16-byte reads); null when the file is not one or has no moov.
+ */
+export async function mp4Index(
+  fh: FileHandle,
+  size: number,
+): Promise<{ offset: number; size: number } | null> {
+  const head = Buffer.alloc(16);
+  let offset = 0;
+  for (let boxes = 0; boxes < 64 && offset + 8 <= size; boxes++) {
+    const { bytesRead } = await fh.read(head, 0, 16, offset);
+    if (bytesRead < 8) return null;
+    const type = head.toString('latin1', 4, 8);
+    if (boxes === 0 && type !== 'ftyp') return null;
+    let boxSize = head.readUInt32BE(0);
+    if (boxSize === 1 && bytesRead >= 16) boxSize = Number(head.readBigUInt64BE(8));
+    else if (boxSize === 0) boxSize = size - offset;
+    if (boxSize < 8) return null;
+    if (type === 'moov') return { offset, size: boxSize };
+    offset += boxSize;
+  }
+  return null;
 }

@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MediaSummary } from '@conform/contracts';
-import { generateClip, InProcessProber, probeMedia, runFfmpeg } from '../src/index.js';
+import {
+  generateClip,
+  IN_PROCESS_READ_BUDGET,
+  InProcessProber,
+  mp4Index,
+  probeMedia,
+  runFfmpeg,
+} from '../src/index.js';
 
 // The in-process reader (MediaInfoLib) against ffprobe, the reference, field by field on clips
 // of each container; and the files it leaves to ffprobe, with the reason.
@@ -199,6 +206,87 @@ describe('in-process probe vs ffprobe, field by field', () => {
       path,
     ]);
     await compare(path);
+  });
+
+  it('MP4 larger than the read budget, two audio tracks, its index at the end or the front', async () => {
+    for (const faststart of [false, true]) {
+      const path = join(dir, `large${faststart ? '-faststart' : ''}.mp4`);
+      await runFfmpeg([
+        ...base,
+        ...lavfi('testsrc2=size=1280x720:rate=25'),
+        ...lavfi('sine=frequency=440:sample_rate=48000'),
+        ...lavfi('sine=frequency=300:sample_rate=48000'),
+        '-t',
+        '3',
+        '-map',
+        '0:v',
+        '-map',
+        '1:a',
+        '-map',
+        '2:a',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-b:v',
+        '8M',
+        '-c:a',
+        'aac',
+        ...(faststart ? ['-movflags', '+faststart'] : []),
+        path,
+      ]);
+      assert.ok((await stat(path)).size > IN_PROCESS_READ_BUDGET, 'past the budget');
+      const fh = await open(path, 'r');
+      try {
+        const index = await mp4Index(fh, (await fh.stat()).size);
+        assert.ok(index && index.size > 0, 'moov found');
+        assert.equal(index.offset < 1000, faststart, 'moov at the front only with faststart');
+      } finally {
+        await fh.close();
+      }
+      const media = await compare(path);
+      assert.equal(media.audioStreams, 2);
+    }
+  });
+
+  it('Matroska larger than the read budget: tracks and chapters come before the clusters', async () => {
+    const path = join(dir, 'large.mkv');
+    await runFfmpeg([
+      ...base,
+      ...lavfi('testsrc2=size=1280x720:rate=25'),
+      ...lavfi('sine=frequency=440:sample_rate=48000'),
+      '-i',
+      srt,
+      '-i',
+      chapters,
+      '-t',
+      '3',
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      '-map',
+      '2:s',
+      '-map_chapters',
+      '3',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-b:v',
+      '8M',
+      '-c:a',
+      'aac',
+      '-c:s',
+      'srt',
+      '-metadata:s:s:0',
+      'language=eng',
+      path,
+    ]);
+    assert.ok((await stat(path)).size > IN_PROCESS_READ_BUDGET, 'past the budget');
+    const media = await compare(path);
+    assert.equal(media.chapters, 2);
+    assert.equal(media.subtitleStreams, 1);
   });
 
   it('MOV: HEVC (hvc1) and AAC, BT.709 tagged', async () => {
