@@ -1,4 +1,13 @@
 import type { MediaSummary, StreamInfo } from '@conform/contracts';
+import {
+  CHANNEL_LAYOUTS,
+  CONTAINERS,
+  LANGUAGES,
+  MATRICES,
+  PRIMARIES,
+  SUBTITLE_CODECS,
+  TRANSFERS,
+} from './mediainfo-tables.js';
 
 /**
  * MediaInfoLib's description of a file (mediainfo.js `format: 'object'`) reduced to the
@@ -151,14 +160,6 @@ function streamOf(t: Track): StreamInfo | { why: string } {
 
 const KNOWN_TRACKS = new Set(['General', 'Video', 'Audio', 'Text', 'Menu']);
 
-/** MediaInfo's container format → ffprobe's format_name. MPEG-TS is left to ffprobe. */
-const CONTAINERS: Record<string, string> = {
-  Matroska: 'matroska,webm',
-  WebM: 'matroska,webm',
-  'MPEG-4': 'mov,mp4,m4a,3gp,3g2,mj2',
-  AVI: 'avi',
-};
-
 function videoCodec(t: Track): string | null {
   const format = str(t.Format);
   switch (format) {
@@ -200,15 +201,6 @@ function pixFmtOf(
   if (depth === 8) return `yuv${sub}p`;
   return depth === 10 || depth === 12 ? `yuv${sub}p${depth}le` : null;
 }
-
-// Only values with one ffprobe name: BT.601's matrix is smpte170m or bt470bg to ffprobe.
-const TRANSFERS: Record<string, string> = { 'BT.709': 'bt709' };
-const PRIMARIES: Record<string, string> = {
-  'BT.709': 'bt709',
-  'BT.601 NTSC': 'smpte170m',
-  'BT.601 PAL': 'bt470bg',
-};
-const MATRICES: Record<string, string> = { 'BT.709': 'bt709' };
 
 function coloursOf(
   t: Track,
@@ -264,33 +256,6 @@ function audioProfile(codec: string, t: Track): string | null | undefined {
   return features === 'LC' && (sbr === undefined || sbr.startsWith('No')) ? 'LC' : undefined;
 }
 
-const SUBTITLE_CODECS: Record<string, string> = {
-  'UTF-8': 'subrip',
-  ASS: 'ass',
-  SSA: 'ssa',
-  PGS: 'hdmv_pgs_subtitle',
-  VobSub: 'dvd_subtitle',
-  'Timed Text': 'mov_text',
-  WebVTT: 'webvtt',
-};
-
-/** MediaInfo's channel layout → ffmpeg's layout name. */
-const CHANNEL_LAYOUTS: Record<string, string> = {
-  M: 'mono',
-  C: 'mono',
-  'L R': 'stereo',
-  'L R C': '3.0',
-  'C L R': '3.0',
-  'L R C LFE': '3.1',
-  'L R C Ls Rs': '5.0(side)',
-  'L R C LFE Ls Rs': '5.1(side)',
-  'L R C LFE Lb Rb': '5.1',
-  'C L R Ls Rs': '5.0',
-  'C L R Ls Rs LFE': '5.1',
-  'L R C LFE Lb Rb Ls Rs': '7.1',
-  'C L R Ls Rs Lb Rb LFE': '7.1',
-};
-
 /**
  * MediaInfo gives ISO 639-1; ffprobe the tag as muxed (ISO 639-2). Languages whose 639-2 code
  * has two forms (fre/fra, ger/deu, …) cannot be told apart: undefined, for ffprobe to read.
@@ -299,40 +264,6 @@ function languageOf(code: string | undefined): string | null | undefined {
   if (code === undefined || code === 'und' || code === 'zxx') return null;
   return LANGUAGES[code];
 }
-
-const LANGUAGES: Record<string, string> = {
-  en: 'eng',
-  es: 'spa',
-  it: 'ita',
-  ja: 'jpn',
-  pt: 'por',
-  ru: 'rus',
-  ko: 'kor',
-  pl: 'pol',
-  sv: 'swe',
-  da: 'dan',
-  fi: 'fin',
-  no: 'nor',
-  nb: 'nob',
-  hu: 'hun',
-  tr: 'tur',
-  ar: 'ara',
-  he: 'heb',
-  hi: 'hin',
-  th: 'tha',
-  vi: 'vie',
-  uk: 'ukr',
-  bg: 'bul',
-  hr: 'hrv',
-  sr: 'srp',
-  et: 'est',
-  lv: 'lav',
-  lt: 'lit',
-  ca: 'cat',
-  id: 'ind',
-  ta: 'tam',
-  te: 'tel',
-};
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
