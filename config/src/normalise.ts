@@ -75,6 +75,7 @@ export function normaliseConfig(src: YamlSource): {
       },
       order: lib.order ?? null,
       priority: lib.priority ?? 0,
+      parallelism: lib.parallelism ?? null,
       policy,
       policyVersion: policyVersion(policy),
     };

@@ -511,6 +511,14 @@ export const LibrarySchema = Type.Object(
     ),
     order: Type.Optional(ref('queueOrder', QueueOrderSchema)),
     priority: Type.Optional(ref('queuePriority', QueuePrioritySchema)),
+    parallelism: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 64,
+        description:
+          'Files of this library the planner probes at once (ffprobe, and the idet sample and health check of files to encode). Absent: one per CPU core. Lower it for a NAS share that slows down under parallel reads; raise it for one where network latency, not throughput, is the limit.',
+      }),
+    ),
   },
   {
     additionalProperties: false,

@@ -105,6 +105,8 @@ export interface LibraryConfig {
   order: QueueOrder | null;
   /** Higher goes first within a planning batch; default 0. */
   priority: number;
+  /** Files of this library the planner probes at once; null: one per CPU core. */
+  parallelism: number | null;
   policy: QualityPolicy;
   /** {@link policyVersion} of `policy`. */
   policyVersion: string;

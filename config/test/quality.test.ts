@@ -310,6 +310,41 @@ libraries:
     assert.match(err.message, /quality\.yaml:5: libraries\[0\]\.workRetentionHours: must be >= 1/);
   });
 
+  it('reads the planner parallelism per library; absent means one per core (null)', () => {
+    const config = parseQualityConfig(
+      `version: 1
+libraries:
+  - root: /media/nas
+    archive: /archive/nas
+    parallelism: 8
+  - root: /media/local
+    archive: /archive/local
+`,
+      'quality.yaml',
+    );
+    assert.deepEqual(
+      config.libraries.map((l) => l.parallelism),
+      [8, null],
+    );
+  });
+
+  it('names the line, key and range of a bad parallelism', () => {
+    const zero = problem(`version: 1
+libraries:
+  - root: /media/nas
+    archive: /archive/nas
+    parallelism: 0
+`);
+    assert.match(zero.message, /quality\.yaml:5: libraries\[0\]\.parallelism: must be >= 1, got 0/);
+    const words = problem(`version: 1
+libraries:
+  - root: /media/nas
+    archive: /archive/nas
+    parallelism: four
+`);
+    assert.match(words.message, /quality\.yaml:5: libraries\[0\]\.parallelism: .*integer/);
+  });
+
   it('names the line and key of a bad watch setting', () => {
     const err = problem(`version: 1
 libraries:

@@ -260,6 +260,7 @@ function plannerPolicies(settings: ConformSettings): Pick<PlannerOptions, 'polic
           policy: l.policy,
           order: l.order,
           priority: l.priority,
+          ...(l.parallelism !== null ? { parallelism: l.parallelism } : {}),
         })),
       }
     : {};

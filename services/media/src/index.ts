@@ -8,3 +8,6 @@ export * from './colour.js';
 export * from './testing.js';
 export * from './health.js';
 export * from './interlace.js';
+export * from './packets.js';
+export * from './mediainfo-map.js';
+export * from './inprocess.js';

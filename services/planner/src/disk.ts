@@ -1,14 +1,29 @@
 import { stat, statfs } from 'node:fs/promises';
-import type { DomainEvent, FileDiscoveredData, SourceStamp } from '@conform/contracts';
+import type {
+  DomainEvent,
+  FileDiscoveredData,
+  FilePlannedData,
+  MediaSummary,
+  SourceStamp,
+} from '@conform/contracts';
 import type { HandlerContext } from '@conform/bus';
-import { checkHealth, sampleInterlacing, tryProbeMedia, type ProbeOutcome } from '@conform/media';
+import {
+  checkHealth,
+  measureStreamBitRates,
+  type InProcessProber,
+  sampleInterlacing,
+  tryProbeMedia,
+  type ProbeOutcome,
+} from '@conform/media';
 import {
   checkFreshness,
   needsHealthCheck,
+  NO_HISTORY,
   planDiscovery,
   withHealth,
   type PlanningHistory,
 } from './decide.js';
+import { factsNeeded, needsFacts, withFacts, type FactsNeeded } from './facts.js';
 import type { Policy } from './policy.js';
 import type { PolicyLookup } from './service.js';
 
@@ -48,7 +63,11 @@ export function probeLimit(n: number): ProbeLimit {
 
 /**
  * Read (stat, probe, free space, history) → pure plan: the events to publish, or null when
- * the file changed since it was described.
+ * the file changed since it was described. With a `prober` the file is read in process where
+ * it can be (ffprobe otherwise, and again for any file to encode or remux). Only a plan to
+ * encode takes the costly facts (idet sample, packet sizes; {@link factsNeeded}) and is then
+ * decided again with them, and only encodes and remuxes get the decode health check: a
+ * compliant file costs one probe.
  */
 export async function planFromDisk(
   fileId: string,
@@ -57,33 +76,95 @@ export async function planFromDisk(
   historyOf: (fileId: string) => Promise<PlanningHistory>,
   hctx: HandlerContext,
   limit: ProbeLimit = (probe) => probe(),
+  prober?: InProcessProber,
 ): Promise<DomainEvent[] | null> {
   if (!(await stillFresh(discovered, hctx))) return null;
   const policy = policyOf(discovered.library);
-  const probe = await limit(async () =>
-    withIdetSample(
-      await tryProbeMedia(discovered.path, { signal: hctx.signal }),
-      discovered.path,
-      policy,
-      hctx.signal,
-    ),
+  const { path } = discovered;
+  const signal = hctx.signal;
+  const fast = await limit(() =>
+    prober ? prober.probeOrFallback(path, { signal }) : tryProbeMedia(path, { signal }),
   );
+  let probe: ProbeOutcome = fast;
   if (!probe.ok) {
-    hctx.log.warn({ path: discovered.path, reason: probe.reason }, 'file is not readable media');
+    hctx.log.warn({ path, reason: probe.reason }, 'file is not readable media');
   }
-  const free = await freeBytes(discovered.library);
-  const history = await historyOf(fileId);
-  const events: DomainEvent[] = [];
-  for (const next of planDiscovery(discovered, probe, policy, free, history)) {
+  // Free space and history (an earlier kept or restored outcome) only bear on work to do, and
+  // a compliant or skipped file need not wait for their reads.
+  let free: number | null = null;
+  let history: PlanningHistory = NO_HISTORY;
+  let events = planDiscovery(discovered, probe, policy, free, history);
+  if (isWork(plannedOf(events))) {
+    // What is done to a file is decided from ffprobe's reading, the reference: a plan to
+    // encode or remux made from the in-process reading is made again from ffprobe's.
+    const reread =
+      'by' in fast && fast.by === 'mediainfo'
+        ? limit(() => tryProbeMedia(path, { signal }))
+        : Promise.resolve(probe);
+    [probe, free, history] = await Promise.all([
+      reread,
+      freeBytes(discovered.library),
+      historyOf(fileId),
+    ]);
+    events = planDiscovery(discovered, probe, policy, free, history);
+  }
+  const first = plannedOf(events);
+  if (probe.ok && first) {
+    const media = probe.media;
+    const needed = factsNeeded(first, media, policy);
+    if (needsFacts(needed)) {
+      const withFacts = await limit(() => takeFacts(path, media, needed, signal));
+      events = planDiscovery(discovered, { ok: true, media: withFacts }, policy, free, history);
+    }
+  }
+  const out: DomainEvent[] = [];
+  for (const next of events) {
     // The health check decodes samples of the source: as costly as a probe, so limited alike.
-    events.push(await limit(() => checkedHealth(next, policy, hctx.signal)));
+    out.push(
+      next.type === 'file.planned' && needsHealthCheck(next.data, policy)
+        ? await limit(() => checkedHealth(next, policy, hctx.signal))
+        : next,
+    );
   }
-  return events;
+  return out;
+}
+
+function isWork(planned: FilePlannedData | null): boolean {
+  return planned?.decision === 'encode' || planned?.decision === 'remux';
+}
+
+/** The `file.planned` data among a plan's events, if any. */
+function plannedOf(events: DomainEvent[]): FilePlannedData | null {
+  for (const e of events) if (e.type === 'file.planned') return e.data;
+  return null;
+}
+
+/**
+ * Takes the facts a plan asked for from the file (read) and adds them to the probe (pure).
+ * An idet sample that found nothing decodable is recorded as null, so it is not taken again.
+ */
+export async function takeFacts(
+  path: string,
+  media: MediaSummary,
+  needed: FactsNeeded,
+  signal?: AbortSignal,
+): Promise<MediaSummary> {
+  const idet = needed.idet
+    ? await sampleInterlacing(path, media.durationSec, { signal })
+    : undefined;
+  const streamRates =
+    needed.streamRates.length > 0
+      ? await measureStreamBitRates(path, media.durationSec, { signal })
+      : undefined;
+  return withFacts(media, {
+    ...(idet !== undefined ? { idet } : {}),
+    ...(streamRates ? { streamRates } : {}),
+  });
 }
 
 /**
  * A probe with an idet sample added where the stream's field order says nothing and the policy
- * deinterlaces by detection; it goes into file.probed, so a re-plan decides from it too.
+ * deinterlaces by detection, whatever the decision (tests use it to plan as from disk).
  */
 export async function withIdetSample(
   probe: ProbeOutcome,

@@ -1,22 +1,18 @@
-import { extname, relative } from 'node:path';
+import { relative } from 'node:path';
 import {
   defaultQualityPolicy,
   policyVersion as versionOf,
   type QualityPolicy,
 } from '@conform/config';
 import { checkFreeSpace, freeSpaceNeeded, isHdrTransfer } from '@conform/contracts';
-import type {
-  EncodeTarget,
-  MediaSummary,
-  PlanDecision,
-  StreamInfo,
-  StreamPlan,
-} from '@conform/contracts';
+import type { EncodeTarget, MediaSummary, PlanDecision } from '@conform/contracts';
 import { matchesGlob } from '@conform/config';
+import { outputContainer } from './container.js';
+import { bitrateCeiling, estimateOutputBytes } from './estimate.js';
 import { interlaceDecision } from './interlace.js';
 import { depthOf, outputPicture } from './picture.js';
 import { remuxPlan } from './remux.js';
-import { IMAGE_SUBTITLES, keptStreams, planStreams } from './streams.js';
+import { keptStreams, planStreams } from './streams.js';
 
 /** The quality policy the planner applies to one library (see @conform/config). */
 export type Policy = QualityPolicy;
@@ -55,26 +51,6 @@ export interface FilePlan {
 
 const MB = 1_000_000;
 const GB = 1_000_000_000;
-const MP4_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov']);
-
-/**
- * Relative bits needed for the same picture quality, per codec (MPEG-2 = 1). Only ratios
- * matter: the rough consensus that HEVC needs about 60% of H.264's bit rate and AV1 about 45%.
- */
-const BITS_PER_QUALITY: Record<string, number> = {
-  mpeg2video: 1,
-  mpeg1video: 1.1,
-  mpeg4: 0.7,
-  msmpeg4v3: 0.75,
-  wmv3: 0.65,
-  vc1: 0.65,
-  h264: 0.5,
-  vp8: 0.5,
-  hevc: 0.3,
-  vp9: 0.3,
-  av1: 0.22,
-};
-const UNKNOWN_CODEC_BITS = 0.6;
 
 /** Decides what to do with one probed file. Pure: the same input and policy give the same plan. */
 export function planFile(input: PlanInput, policy: Policy): FilePlan {
@@ -236,116 +212,6 @@ export function planFile(input: PlanInput, policy: Policy): FilePlan {
     estimatedOutputBytes: estimate,
     diskNeededBytes: need.bytes,
   };
-}
-
-/** The resolution class a frame belongs to: the smallest configured height it fits (5% slack). */
-function bitrateCeiling(
-  width: number,
-  height: number,
-  ceilings: Record<string, number>,
-): { kbps: number; label: string } | null {
-  const classes = Object.keys(ceilings)
-    .map(Number)
-    .sort((a, b) => a - b);
-  // Wide films (1920x800) are 1080p: judge by width too, assuming a 16:9 class frame.
-  const cls = classes.find((h) => height <= h * 1.05 && width <= ((h * 16) / 9) * 1.05);
-  const chosen = cls ?? classes.at(-1);
-  if (chosen === undefined) return null;
-  return { kbps: ceilings[String(chosen)]!, label: `${chosen}p` };
-}
-
-/**
- * The output container: the policy's (or the source's under `keep`), switched to mkv when it
- * must hold image subtitles or attachments mp4 cannot; or why the file is skipped instead.
- */
-export function outputContainer(
-  input: PlanInput,
-  policy: Policy,
-  subtitles: { kept: StreamInfo[] },
-  reasons: string[],
-): { container: 'mkv' | 'mp4' } | { skip: string } {
-  let container = containerFor(input.path, policy, reasons);
-  const images = subtitles.kept.filter((s) => IMAGE_SUBTITLES.has(s.codec));
-  if (container === 'mp4' && images.length > 0) {
-    const codecs = [...new Set(images.map((s) => s.codec))].join(', ');
-    if (policy.subtitles.imageSubtitlesInMp4 === 'skip') {
-      return {
-        skip: `image subtitles (${codecs}) cannot go in mp4 and the policy skips such files`,
-      };
-    }
-    reasons.push(`image subtitles (${codecs}) cannot go in mp4: output mkv instead`);
-    container = 'mkv';
-  }
-  const attachments = (input.media.streams ?? []).filter((s) => s.kind === 'attachment');
-  if (container === 'mp4' && attachments.length > 0 && policy.streams.attachments === 'keep') {
-    const names = attachments.map((s) => s.filename ?? `stream ${s.index}`).join(', ');
-    reasons.push(
-      `attachments (${names}) cannot go in mp4 and the policy keeps them: output mkv instead`,
-    );
-    container = 'mkv';
-  }
-  return { container };
-}
-
-/** The container the policy asks for; `keep` keeps mp4-family files in mp4, others go to mkv. */
-export function containerFor(path: string, policy: Policy, reasons: string[]): 'mkv' | 'mp4' {
-  if (policy.container !== 'keep') return policy.container;
-  const ext = extname(path).toLowerCase();
-  if (MP4_EXTENSIONS.has(ext)) return 'mp4';
-  if (ext !== '.mkv') reasons.push(`container ${ext || '(none)'} cannot be kept: output mkv`);
-  return 'mkv';
-}
-
-/**
- * Source size × (bits the target codec needs ÷ bits the source codec needs, at most 1), × the
- * pixel ratio^0.75 when downscaling, capped at the resolution class's bit-rate ceiling.
- */
-export function estimateOutputBytes(
-  input: PlanInput,
-  policy: Policy,
-  downscale: boolean,
-  ceilingKbps: number | null,
-  plans: readonly StreamPlan[] = [],
-): number | null {
-  const video = input.media.video;
-  if (!video || input.size <= 0) return null;
-  const from = BITS_PER_QUALITY[video.codec] ?? UNKNOWN_CODEC_BITS;
-  const to = BITS_PER_QUALITY[policy.video.codec]!;
-  // Only the video is re-encoded: copied streams keep their bytes, converted ones take their
-  // new bit rate, dropped ones none. Streams of unknown rate count as video (the old estimate).
-  const others = otherStreamBytes(input, plans);
-  const videoBytes = Math.max(0, input.size - others.sourceBytes);
-  let estimate = videoBytes * Math.min(1, to / from);
-  if (downscale && policy.video.maxHeight !== null && video.height > 0) {
-    estimate *= Math.pow(policy.video.maxHeight / video.height, 1.5);
-  }
-  if (ceilingKbps !== null && input.media.durationSec !== null) {
-    estimate = Math.min(estimate, (ceilingKbps * 1000 * input.media.durationSec) / 8);
-  }
-  return Math.round(estimate + others.outputBytes);
-}
-
-/** Bytes of the non-video streams whose rate is known: in the source, and as the plan leaves them. */
-function otherStreamBytes(
-  input: PlanInput,
-  plans: readonly StreamPlan[],
-): { sourceBytes: number; outputBytes: number } {
-  const duration = input.media.durationSec;
-  if (duration === null) return { sourceBytes: 0, outputBytes: 0 };
-  const byIndex = new Map(plans.map((p) => [p.index, p]));
-  let sourceBytes = 0;
-  let outputBytes = 0;
-  for (const s of input.media.streams ?? []) {
-    if (!s.bitRate) continue;
-    const bytes = (s.bitRate * duration) / 8;
-    sourceBytes += bytes;
-    const plan = byIndex.get(s.index);
-    if (!plan || plan.action === 'copy') outputBytes += bytes;
-    else if (plan.action === 'convert') {
-      outputBytes += plan.bitrateKbps ? (plan.bitrateKbps * 1000 * duration) / 8 : bytes;
-    }
-  }
-  return { sourceBytes: Math.min(sourceBytes, input.size), outputBytes };
 }
 
 function mb(bytes: number): number {

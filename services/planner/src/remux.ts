@@ -1,9 +1,9 @@
 import { extname } from 'node:path';
 import type { EncodeTarget } from '@conform/contracts';
-import { outputContainer, type FilePlan, type PlanInput, type Policy } from './policy.js';
+import { MP4_EXTENSIONS, outputContainer } from './container.js';
+import type { FilePlan, PlanInput, Policy } from './policy.js';
 import { keptStreams, planStreams } from './streams.js';
 
-const MP4_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov']);
 const NAMEABLE: readonly string[] = ['hevc', 'av1', 'h264'];
 
 /**

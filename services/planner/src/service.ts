@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import { InProcessProber } from '@conform/media';
 import {
   consumerSpec,
   lastEventOf,
@@ -7,19 +9,12 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { heldPlan, holdOf, NO_HISTORY, replanKnownFile, type PlanningHistory } from './decide.js';
-import {
-  checkedHealth,
-  freeBytes,
-  planFromDisk,
-  probeLimit,
-  stillFresh,
-  type ProbeLimit,
-} from './disk.js';
+import { heldPlan, holdOf, NO_HISTORY, type PlanningHistory } from './decide.js';
+import { planFromDisk, probeLimit, stillFresh, type ProbeLimit } from './disk.js';
 import { heldPlanHandler } from './held.js';
+import { replanChangedFiles } from './replan.js';
 import type { QueueRule } from './order.js';
 import { publishAtOnce, publishInQueueOrder, type PublishPlans } from './queue.js';
-import { readKnownFiles } from './known-files.js';
 import { DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
 
 /** A library root and the policy that decides its files. */
@@ -30,11 +25,16 @@ export interface LibraryPolicy {
   order?: QueueRule['order'];
   /** Higher goes first within a planning batch; default 0. */
   priority?: number;
+  /** Files of this library probed at once (quality.yaml `parallelism`); default `slots`. */
+  parallelism?: number;
 }
 
 /** Options of {@link startPlanner}. */
 export interface PlannerOptions {
-  /** Files probed at once by this process; defaults to 2. */
+  /**
+   * Files probed at once for libraries without a `parallelism` of their own; defaults to the
+   * number of cores ({@link defaultPlannerParallelism}).
+   */
   slots?: number;
   /** Policy for files of libraries not listed in `libraries`; defaults to {@link DEFAULT_POLICY}. */
   policy?: Policy;
@@ -49,6 +49,11 @@ export interface PlannerOptions {
    * published in queue order, and at most how many; defaults 2 s and 64.
    */
   queueBatch?: { windowMs: number; max: number };
+  /**
+   * Read Matroska and MP4/MOV files in process (MediaInfoLib), ffprobe only where that cannot
+   * be trusted and for files to encode or remux; default true. False: ffprobe for every file.
+   */
+  inProcessProbe?: boolean;
 }
 
 /** What a re-plan pass did. */
@@ -81,23 +86,29 @@ export async function startPlanner(
   );
   const historyOf = (fileId: string) => readPlanningHistory(ctx.bus, fileId);
   const now = opts.now ?? Date.now;
-  const probeSlots = opts.slots ?? 2;
   const ordered = (opts.libraries ?? []).some((l) => l.order || l.priority);
   const batch = opts.queueBatch ?? { windowMs: 2_000, max: 64 };
-  // Ordering needs a batch's messages in flight at once; probes stay `slots` at a time.
-  const limit = probeLimit(probeSlots);
+  // Ordering needs a batch's messages in flight at once; probes stay `parallelism` at a time.
+  const limits = probeLimits(opts);
+  const limit = limits.of;
+  // Each pull slot spends most of a message's time on NATS round trips (pull, history reads,
+  // two publishes, ack), not on its probe: eight per probe keep the probes busy.
+  const pullSlots = ordered ? batch.max : Math.min(64, PULLS_PER_PROBE * limits.total);
   const publish = ordered ? publishInQueueOrder(queueRules(opts), batch) : publishAtOnce;
+  // The CPU of an in-process read is this thread's: more instances than cores would only queue.
+  const prober =
+    (opts.inProcessProbe ?? true) ? new InProcessProber(Math.min(2, limits.total)) : undefined;
   const service = await startSubscriptions('planner', ctx, [
     {
       consumer: consumerSpec('planner', 'file.discovered'),
-      slots: ordered ? batch.max : probeSlots,
-      handle: plannerHandler(policyOf, historyOf, now, publish, limit),
+      slots: pullSlots,
+      handle: plannerHandler(policyOf, historyOf, now, publish, limit, prober),
     },
     // New content at a known path (the watcher keeps its id) is planned like a new file.
     {
       consumer: consumerSpec('planner', 'file.changed'),
       slots: ordered ? batch.max : 1,
-      handle: plannerHandler(policyOf, historyOf, now, publish, limit),
+      handle: plannerHandler(policyOf, historyOf, now, publish, limit, prober),
     },
     // Held plans come back when their hold ends. They wait in this consumer of their own (naked
     // with the remaining time), so however many are held, discoveries are never held up.
@@ -113,10 +124,43 @@ export async function startPlanner(
       ctx.log.info(summary, 're-planned files whose decision the policy changed');
     } catch (err) {
       await service.stop();
+      prober?.close();
       throw err;
     }
   }
-  return service;
+  return {
+    name: service.name,
+    stop: async () => {
+      await service.stop();
+      prober?.close();
+    },
+  };
+}
+
+/** Messages in flight per probe slot (see startPlanner). */
+const PULLS_PER_PROBE = 8;
+
+/** Files probed at once when nothing says otherwise: one per core. */
+export function defaultPlannerParallelism(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/**
+ * One {@link probeLimit} per library with a `parallelism` of its own (a NAS share is I/O-bound
+ * and may want fewer, or more), one shared by the rest; `total` is their sum.
+ */
+export function probeLimits(opts: Pick<PlannerOptions, 'slots' | 'libraries'>): {
+  of: (library: string) => ProbeLimit;
+  total: number;
+} {
+  const slots = opts.slots ?? defaultPlannerParallelism();
+  const shared = probeLimit(slots);
+  const own = (opts.libraries ?? []).filter((l) => l.parallelism !== undefined);
+  const byRoot = new Map(own.map((l) => [l.root, probeLimit(l.parallelism!)]));
+  return {
+    of: (library) => byRoot.get(library) ?? shared,
+    total: slots + own.reduce((sum, l) => sum + l.parallelism!, 0),
+  };
 }
 
 /** Which policy decides a file of `library`. */
@@ -144,43 +188,19 @@ export function policyLookup(opts: Pick<PlannerOptions, 'policy' | 'libraries'>)
   return (library) => byRoot.get(library) ?? fallback;
 }
 
-/**
- * Re-decides every known file under its library's current policy and publishes a new
- * `file.planned` exactly where the decision or target changed. Idempotent: the event id is
- * derived from the plan it replaces and the new version, so a repeat is deduplicated.
- */
-export async function replanChangedFiles(
-  ctx: ServiceContext,
-  policyOf: PolicyLookup,
-): Promise<ReplanSummary> {
-  const known = await readKnownFiles(ctx.bus);
-  const free = new Map<string, number | null>();
-  let replanned = 0;
-  for (const file of known) {
-    const library = file.probed.data.library;
-    if (!free.has(library)) free.set(library, await freeBytes(library));
-    const policy = policyOf(library);
-    const planned = replanKnownFile(file, policy, free.get(library) ?? null);
-    if (!planned) continue;
-    const next = await checkedHealth(planned, policy);
-    await ctx.publisher.emit(next, {
-      fileId: file.fileId,
-      causation: file.probed,
-      discriminator: `replan:${file.planned?.id ?? 'none'}:${policyVersion(policy)}`,
-    });
-    replanned++;
-  }
-  return { examined: known.length, replanned };
-}
-
 /** Reads the latest size-guard failure and restore of a file from the event log. */
 export async function readPlanningHistory(
   bus: Pick<Bus, 'jsm'>,
   fileId: string,
 ): Promise<PlanningHistory> {
-  const failed = (await lastEventOf(bus, 'verify.failed', fileId))?.event;
-  const kept = (await lastEventOf(bus, 'file.kept', fileId))?.event;
-  const restored = (await lastEventOf(bus, 'file.restored', fileId))?.event;
+  const [lastFailed, lastKept, lastRestored] = await Promise.all([
+    lastEventOf(bus, 'verify.failed', fileId),
+    lastEventOf(bus, 'file.kept', fileId),
+    lastEventOf(bus, 'file.restored', fileId),
+  ]);
+  const failed = lastFailed?.event;
+  const kept = lastKept?.event;
+  const restored = lastRestored?.event;
   const sizeGuardFailed = failed?.data.checks.some((c) => c.name === 'size-guard' && !c.passed);
   return {
     sizeGuardFailedUnder:
@@ -195,7 +215,8 @@ export function plannerHandler(
   historyOf: (fileId: string) => Promise<PlanningHistory> = async () => NO_HISTORY,
   now: () => number = Date.now,
   publish: PublishPlans = publishAtOnce,
-  limit?: ProbeLimit,
+  limitOf?: (library: string) => ProbeLimit,
+  prober?: InProcessProber,
 ): EventHandler {
   return async (event, hctx) => {
     if (event.type !== 'file.discovered' && event.type !== 'file.changed') return;
@@ -207,7 +228,15 @@ export function plannerHandler(
       await hctx.emit(heldPlan(event.data, policy, hold), { discriminator: 'held' });
       return;
     }
-    const events = await planFromDisk(event.fileId, event.data, policyOf, historyOf, hctx, limit);
+    const events = await planFromDisk(
+      event.fileId,
+      event.data,
+      policyOf,
+      historyOf,
+      hctx,
+      limitOf?.(event.data.library),
+      prober,
+    );
     if (events) await publish(event.data.library, events, hctx);
   };
 }
