@@ -25,7 +25,7 @@ import {
 } from './library-fs.js';
 import { Outbox } from './outbox.js';
 import { SettlingPaths } from './settling.js';
-import type { StabilityInput } from './stability.js';
+import type { StabilityInput } from './decide.js';
 
 /** Options of {@link startWatcher}. */
 export interface WatcherOptions {
