@@ -190,6 +190,7 @@ try {
   let total = 0;
   while (total < files) {
     await new Promise((r) => setTimeout(r, 200));
+    if (first.child.exitCode !== null) throw new Error('conform up exited during discovery');
     const summary = await fetch(`${url}/api/summary`).then((r) => r.json());
     total = summary.total ?? 0;
     if (process.env.BENCH_DEBUG) console.error('total', total);

@@ -290,6 +290,16 @@ function freshFileId(
   return fileIdFor(library, `${relativePath}\0${fp.dev}:${fp.ino}:${fp.mtimeMs}`);
 }
 
+/** The logged event types {@link evolveCatalogue} folds; the log follower decodes only these. */
+export const CATALOGUE_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'file.discovered',
+  'file.changed',
+  'file.moved',
+  'file.removed',
+  'file.replaced',
+  'file.restored',
+]);
+
 /**
  * Folds one event into the catalogue and returns it. It updates the maps in place: copying
  * three maps of 100,000 entries for every event would make a large library's first scan

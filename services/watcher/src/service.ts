@@ -2,10 +2,10 @@
 // deciders, whose announcements go out through the outbox; the log follower keeps the
 // catalogue in step with what the event log says.
 import { relativeInside } from '@conform/contracts';
-import type { FSWatcher } from 'chokidar';
 import type { EventEnvelope } from '@conform/contracts';
 import { provisionEventLog, type RunningService, type ServiceContext } from '@conform/bus';
 import {
+  CATALOGUE_EVENT_TYPES,
   decideCatalogue,
   emptyCatalogue,
   evolveCatalogue,
@@ -21,8 +21,10 @@ import {
   walkLibrary,
   watchLibrary,
   type Library,
+  type LibraryWatch,
   type WatchedLibrary,
 } from './library-fs.js';
+import { availableInotifyWatches } from './inotify-budget.js';
 import { Outbox } from './outbox.js';
 import { SettlingPaths } from './settling.js';
 import type { StabilityInput } from './decide.js';
@@ -36,6 +38,12 @@ export interface WatcherOptions {
   pollIntervalMs?: number;
   /** How often every library is walked again to catch what the watch missed. Default 15 min; 0 = never. */
   rescanIntervalMs?: number;
+  /**
+   * How many inotify watches (one per folder) the libraries may take together. Default: what
+   * the kernel's per-user limit leaves (see {@link availableInotifyWatches}). A library with
+   * more folders than are left is polled instead, with a warning.
+   */
+  inotifyWatchBudget?: number;
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 15 * 60_000;
@@ -43,6 +51,8 @@ export const DEFAULT_RESCAN_INTERVAL_MS = 15 * 60_000;
 // Parallelism of the edge: stats and head/tail reads in flight at once.
 const STAT_CHUNK = 256;
 const FINGERPRINT_CHUNK = 32;
+// Paths one step of a tick stats, fingerprints and publishes before the next step.
+const STEP_PATHS = 2_048;
 
 export const DEFAULT_STABILITY_WINDOW_MS = 5_000;
 
@@ -70,9 +80,27 @@ export async function startWatcher(
   const logged = (event: EventEnvelope, sequence: number) => {
     catalogue = evolveCatalogue(catalogue, { kind: 'logged', sequence, event });
   };
-  const history: EventLogFollower = await followEventLog(ctx.bus.js, logged, log);
+  // Sequences of our own publishes, already folded when the log accepted them: the follower
+  // meets each again and need not decode it a second time.
+  const own = new Set<number>();
+  let followed = 0;
+  const history: EventLogFollower = await followEventLog(ctx.bus.js, logged, log, {
+    types: CATALOGUE_EVENT_TYPES,
+    known: (sequence) => {
+      followed = sequence;
+      return own.delete(sequence);
+    },
+  });
   // Decided events the event log has not accepted yet.
-  const outbox = new Outbox(ctx.publisher, log, () => catalogue, logged);
+  const outbox = new Outbox(
+    ctx.publisher,
+    log,
+    () => catalogue,
+    (event, sequence) => {
+      logged(event, sequence);
+      if (sequence > followed) own.add(sequence);
+    },
+  );
   // Paths chokidar or a rescan reported since the last tick; a Set, so a burst of events on
   // one path costs one stat, and a 100,000-file scan costs no promise per file.
   const dirty = new Map<string, Library>();
@@ -100,14 +128,30 @@ export async function startWatcher(
     }
   };
 
-  /** Stats what changed and what is due, all in parallel chunks, then applies in order. */
+  /**
+   * Stats at most {@link STEP_PATHS} of what changed and what is due, in parallel chunks, then
+   * applies in order. The rest waits for the next step of the same tick.
+   */
   const observeDue = async (now: number) => {
-    const due = new Map([...dirty, ...settling.due(now)]);
-    dirty.clear();
-    const paths = [...due];
+    const step = new Map<string, Library>();
+    for (const [path, library] of dirty) {
+      if (step.size >= STEP_PATHS) break;
+      step.set(path, library);
+      dirty.delete(path);
+    }
+    if (step.size < STEP_PATHS) {
+      for (const [path, library] of settling.due(now))
+        if (!dirty.has(path)) step.set(path, library);
+    }
+    const paths = [...step];
+    // Folder real paths, shared by this tick's stats only: a folder swapped for a symlink
+    // since is caught on the next tick.
+    const realDirs = new Map<string, Promise<string | null>>();
     for (let i = 0; i < paths.length && !stopped; i += STAT_CHUNK) {
       const chunk = paths.slice(i, i + STAT_CHUNK);
-      const seen = await Promise.all(chunk.map(([path, library]) => observePath(library, path)));
+      const seen = await Promise.all(
+        chunk.map(([path, library]) => observePath(library, path, realDirs)),
+      );
       const at = Date.now();
       chunk.forEach(([path, library], k) => {
         const o = seen[k]!;
@@ -216,9 +260,13 @@ export async function startWatcher(
   let running: Promise<void> = Promise.resolve();
   let ticking = false;
   const tick = async () => {
-    await observeDue(Date.now());
-    await identifyStable();
-    await publishPending();
+    // In steps, so a first scan of 100,000 files publishes from its first step on (the
+    // read model fills while the scan goes on) and holds one step's work in memory at a time.
+    do {
+      await observeDue(Date.now());
+      await identifyStable();
+      await publishPending();
+    } while (dirty.size > 0 && !stopped);
     if (scanned && !settledOnce && settling.idle && dirty.size === 0 && outbox.size === 0) {
       settledOnce = true;
       // Operators (and the benchmark) read this line: the first full scan is done.
@@ -233,11 +281,20 @@ export async function startWatcher(
       .finally(() => (ticking = false));
   }, tickMs);
 
-  const watchers: FSWatcher[] = [];
+  const watchers: LibraryWatch[] = [];
   try {
+    const budget = { remaining: opts.inotifyWatchBudget ?? (await availableInotifyWatches()) };
     for (const [i, library] of libraries.entries()) {
       const usePolling = opts.libraries[i]?.usePolling ?? false;
-      watchers.push(await watchLibrary(library, usePolling, tickMs, observe, folderGone, log));
+      watchers.push(
+        await watchLibrary(
+          library,
+          { usePolling, pollIntervalMs: tickMs, budget },
+          observe,
+          folderGone,
+          log,
+        ),
+      );
     }
     // Known files that vanished while the watcher was not running.
     for (const [path, fileId] of catalogue.byPath) {
@@ -253,7 +310,17 @@ export async function startWatcher(
     throw err;
   }
   scanned = true;
-  log.info({ libraries: libraries.map((l) => l.root), windowMs }, 'watcher started');
+  log.info(
+    {
+      libraries: libraries.map((l, i) => ({
+        root: l.root,
+        polling: watchers[i]!.polling,
+        watches: watchers[i]!.watches,
+      })),
+      windowMs,
+    },
+    'watcher started',
+  );
 
   return {
     name: 'watcher',
