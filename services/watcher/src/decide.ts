@@ -86,18 +86,37 @@ export function isQuietByMtime(mtimeMs: number, now: number, windowMs: number): 
   return mtimeMs <= now && now - mtimeMs >= windowMs;
 }
 
-/** A file the watcher has announced, as the event log remembers it. */
+/**
+ * A file the watcher has announced, as the event log remembers it: one of these per file of
+ * every library, so only what the decisions read is kept (a million of them must fit).
+ */
 export interface KnownFile {
   fileId: string;
   library: string;
   path: string;
-  relativePath: string;
+  /** Only when it is not the path below the library root (see {@link relativePathOf}). */
+  relativePath?: string;
   /** -1 when unknown (e.g. after the archiver swapped the content): the next sighting is a change. */
   size: number;
   mtimeMs: number;
-  fingerprint: FileFingerprint | null;
+  /** The fingerprint's head/tail hash, to recognise the content after a move; null if none. */
+  hash: string | null;
   /** Stream sequence of the last event applied to this entry; older events are ignored. */
   sequence: number;
+}
+
+/** A known file's path relative to its library. */
+export function relativePathOf(known: KnownFile): string {
+  return known.relativePath ?? known.path.slice(known.library.length + 1);
+}
+
+/** The entry for a file at `path` below `library`: relativePath kept only when not derivable. */
+function knownFile(fields: Omit<KnownFile, 'relativePath'>, relativePath: string): KnownFile {
+  const derived =
+    fields.path.length === fields.library.length + 1 + relativePath.length &&
+    fields.path.startsWith(fields.library + '/') &&
+    fields.path.endsWith(relativePath);
+  return derived ? fields : { ...fields, relativePath };
 }
 
 /** Everything the watcher knows: files by id, ids by path, and known files seen to vanish. */
@@ -173,7 +192,7 @@ export function decideCatalogue(
         removed.push({
           fileId,
           type: 'file.removed',
-          data: { library: known.library, path: known.path, relativePath: known.relativePath },
+          data: { library: known.library, path: known.path, relativePath: relativePathOf(known) },
         });
       }
       return removed;
@@ -254,7 +273,7 @@ function decideStable(
   }
   for (const fileId of state.vanished.keys()) {
     const known = state.files.get(fileId);
-    if (known && known.library === library && sameContent(known.fingerprint, fingerprint)) {
+    if (known && known.library === library && sameContent(known, fingerprint)) {
       return [{ fileId, type: 'file.moved', data: { ...data, fromPath: known.path } }];
     }
   }
@@ -268,13 +287,10 @@ function decideStable(
 }
 
 /** Same content: equal size, mtime and head/tail hash. Device and inode may differ (a move
- * across filesystems copies), so they only matter when the hash is missing. */
-function sameContent(a: FileFingerprint | null, b: FileFingerprint): boolean {
+ * across filesystems copies), so they do not count. */
+function sameContent(a: KnownFile, b: FileFingerprint): boolean {
   return (
-    a !== null &&
-    a.size === b.size &&
-    a.mtimeMs === b.mtimeMs &&
-    a.headTailSha256 === b.headTailSha256
+    a.hash !== null && a.size === b.size && a.mtimeMs === b.mtimeMs && a.hash === b.headTailSha256
   );
 }
 
@@ -332,16 +348,18 @@ export function evolveCatalogue(state: Catalogue, event: CatalogueEvent): Catalo
         case 'file.changed':
         case 'file.moved':
           put(
-            {
-              fileId,
-              library: e.data.library,
-              path: e.data.path,
-              relativePath: e.data.relativePath,
-              size: e.data.size,
-              mtimeMs: e.data.mtimeMs,
-              fingerprint: e.data.fingerprint ?? null,
-              sequence,
-            },
+            knownFile(
+              {
+                fileId,
+                library: e.data.library,
+                path: e.data.path,
+                size: e.data.size,
+                mtimeMs: e.data.mtimeMs,
+                hash: e.data.fingerprint?.headTailSha256 ?? null,
+                sequence,
+              },
+              e.data.relativePath,
+            ),
             e.type === 'file.moved' ? e.data.fromPath : undefined,
           );
           break;
@@ -363,8 +381,15 @@ export function evolveCatalogue(state: Catalogue, event: CatalogueEvent): Catalo
           const path = e.type === 'file.replaced' ? e.data.newPath : e.data.path;
           const relativePath = path.startsWith(known.library + '/')
             ? path.slice(known.library.length + 1)
-            : known.relativePath;
-          put({ ...known, path, relativePath, size: -1, mtimeMs: -1, sequence }, known.path);
+            : relativePathOf(known);
+          const { fileId: id, library, hash } = known;
+          put(
+            knownFile(
+              { fileId: id, library, path, size: -1, mtimeMs: -1, hash, sequence },
+              relativePath,
+            ),
+            known.path,
+          );
           break;
         }
         default:

@@ -84,7 +84,8 @@ export async function startWatcher(
   // meets each again and need not decode it a second time.
   const own = new Set<number>();
   let followed = 0;
-  const history: EventLogFollower = await followEventLog(ctx.bus.js, logged, log, {
+  // Read while the libraries are walked (below); nothing is decided before it has caught up.
+  const following: Promise<EventLogFollower> = followEventLog(ctx.bus.js, logged, log, {
     types: CATALOGUE_EVENT_TYPES,
     known: (sequence) => {
       followed = sequence;
@@ -273,16 +274,9 @@ export async function startWatcher(
       log.info({ known: catalogue.files.size }, 'library scan settled');
     }
   };
-  const timer = setInterval(() => {
-    if (ticking || stopped) return;
-    ticking = true;
-    running = tick()
-      .catch((err: unknown) => log.error({ err }, 'watcher step failed'))
-      .finally(() => (ticking = false));
-  }, tickMs);
-
+  let timer: NodeJS.Timeout | undefined;
   const watchers: LibraryWatch[] = [];
-  try {
+  const watchAll = async () => {
     const budget = { remaining: opts.inotifyWatchBudget ?? (await availableInotifyWatches()) };
     for (const [i, library] of libraries.entries()) {
       const usePolling = opts.libraries[i]?.usePolling ?? false;
@@ -296,6 +290,21 @@ export async function startWatcher(
         ),
       );
     }
+  };
+  let history: EventLogFollower | undefined;
+  try {
+    // The walk fills `dirty` while the log is read: a restart pays for the slower of the two.
+    const walking = watchAll();
+    walking.catch(() => {}); // awaited below; a failure of the log read must not leave it unhandled
+    history = await following;
+    timer = setInterval(() => {
+      if (ticking || stopped) return;
+      ticking = true;
+      running = tick()
+        .catch((err: unknown) => log.error({ err }, 'watcher step failed'))
+        .finally(() => (ticking = false));
+    }, tickMs);
+    await walking;
     // Known files that vanished while the watcher was not running.
     for (const [path, fileId] of catalogue.byPath) {
       const library = libraries.find((l) => l.root === catalogue.files.get(fileId)?.library);
@@ -306,9 +315,10 @@ export async function startWatcher(
     clearInterval(timer);
     if (rescanTimer) clearInterval(rescanTimer);
     await Promise.all(watchers.map((w) => w.close()));
-    await history.stop();
+    await (history ?? (await following.catch(() => undefined)))?.stop();
     throw err;
   }
+  const follower = history;
   scanned = true;
   log.info(
     {
@@ -330,7 +340,7 @@ export async function startWatcher(
       if (rescanTimer) clearInterval(rescanTimer);
       await Promise.all(watchers.map((w) => w.close()));
       await running;
-      await history.stop();
+      await follower.stop();
       log.info('watcher stopped');
     },
   };

@@ -155,6 +155,17 @@ describe('catalogue: a known file gone missing', () => {
         assert.equal((d[0] as IdentityEvent).type, 'file.removed');
         assert.equal((d[0] as IdentityEvent).data.path, '/lib/a.mkv');
       }));
+
+  it('names the path relative to the library in the removal, also in a subfolder', () =>
+    given(discovered('Show/S01/e1.mkv'), wentMissing('Show/S01/e1.mkv'))
+      .when({ kind: 'tick', now: WINDOW })
+      .then((d) =>
+        assert.deepEqual((d[0] as IdentityEvent).data, {
+          library,
+          path: '/lib/Show/S01/e1.mkv',
+          relativePath: 'Show/S01/e1.mkv',
+        }),
+      ));
 });
 
 describe('catalogue: the archiver swapped the content', () => {
