@@ -35,6 +35,8 @@ export interface FolderWatchHandlers {
   folderGone(dir: string): void;
   /** Whether a folder (below the root) is not to be entered: hidden ones. */
   skipFolder(dir: string): boolean;
+  /** Resolves when there is room for more paths: the walk waits while its consumer catches up. */
+  room?: () => Promise<void> | undefined;
 }
 
 /** Watches every folder below a root, listing each once when it appears (also at start). */
@@ -94,6 +96,7 @@ export class FolderWatch {
   }
 
   private async addFolder(dir: string, subfolders: string[]): Promise<void> {
+    await this.on.room?.();
     if (this.closed || this.watchers.has(dir)) return;
     this.watchFolder(dir);
     let entries;

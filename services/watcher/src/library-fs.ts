@@ -75,7 +75,13 @@ export interface LibraryWatch {
  */
 export async function watchLibrary(
   library: Library,
-  opts: { usePolling: boolean; pollIntervalMs: number; budget: WatchBudget },
+  opts: {
+    usePolling: boolean;
+    pollIntervalMs: number;
+    budget: WatchBudget;
+    /** The walk waits on this before each folder (see {@link FolderWatchHandlers.room}). */
+    room?: () => Promise<void> | undefined;
+  },
   observe: (library: Library, path: string) => void,
   folderGone: (library: Library, dir: string) => void,
   log: Logger,
@@ -93,6 +99,7 @@ export async function watchLibrary(
         file: candidate,
         folderGone: (dir) => folderGone(library, dir),
         skipFolder: (dir) => isHiddenBelow(library.root, dir),
+        room: opts.room,
       },
       log,
     );

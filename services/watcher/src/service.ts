@@ -1,6 +1,7 @@
 // Wiring of the watcher: the filesystem edge (library-fs) feeds the stability and catalogue
 // deciders, whose announcements go out through the outbox; the log follower keeps the
 // catalogue in step with what the event log says.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { relativeInside } from '@conform/contracts';
 import type { EventEnvelope } from '@conform/contracts';
 import { provisionEventLog, type RunningService, type ServiceContext } from '@conform/bus';
@@ -53,6 +54,8 @@ const STAT_CHUNK = 256;
 const FINGERPRINT_CHUNK = 32;
 // Paths one step of a tick stats, fingerprints and publishes before the next step.
 const STEP_PATHS = 2_048;
+// Paths waiting to be statted before the walk of a library pauses.
+const MAX_DIRTY_PATHS = 50_000;
 
 export const DEFAULT_STABILITY_WINDOW_MS = 5_000;
 
@@ -120,8 +123,13 @@ export async function startWatcher(
       conclude(decideCatalogue({ kind: 'missing', path, now: Date.now() }, catalogue, windowMs));
     });
 
+  // Paths the start-up walk reported (dropped once it is done): the known files it did not
+  // meet are checked after it, and those it met are not statted a second time.
+  let walked: Set<string> | null = new Set();
   const observe = (library: Library, path: string) => {
-    if (!stopped) dirty.set(path, library);
+    if (stopped) return;
+    dirty.set(path, library);
+    walked?.add(path);
   };
   const folderGone = (library: Library, dir: string) => {
     for (const path of catalogue.byPath.keys()) {
@@ -275,6 +283,14 @@ export async function startWatcher(
     }
   };
   let timer: NodeJS.Timeout | undefined;
+  // A bounded buffer: the walk of a million-file library waits while this many paths are still
+  // to be statted, instead of holding every path of the library at once.
+  const room = () =>
+    dirty.size < MAX_DIRTY_PATHS
+      ? undefined
+      : (async () => {
+          while (dirty.size >= MAX_DIRTY_PATHS && !stopped) await sleep(20);
+        })();
   const watchers: LibraryWatch[] = [];
   const watchAll = async () => {
     const budget = { remaining: opts.inotifyWatchBudget ?? (await availableInotifyWatches()) };
@@ -283,7 +299,7 @@ export async function startWatcher(
       watchers.push(
         await watchLibrary(
           library,
-          { usePolling, pollIntervalMs: tickMs, budget },
+          { usePolling, pollIntervalMs: tickMs, budget, room },
           observe,
           folderGone,
           log,
@@ -306,7 +322,10 @@ export async function startWatcher(
     }, tickMs);
     await walking;
     // Known files that vanished while the watcher was not running.
+    const met = walked;
+    walked = null;
     for (const [path, fileId] of catalogue.byPath) {
+      if (met.has(path)) continue;
       const library = libraries.find((l) => l.root === catalogue.files.get(fileId)?.library);
       if (library) observe(library, path);
     }
