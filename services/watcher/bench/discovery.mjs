@@ -218,7 +218,9 @@ try {
   say(`files                                   ${files} in ${folders} folders`);
   say(`load average before start               ${load.join(' ')}`);
   say(`discovery into the read model           ${discoverySec.toFixed(1)} s`);
-  say(`conform peak RSS (discovery / restart)  ${firstPeaks.conform} MB / ${againPeaks.conform} MB`);
+  say(
+    `conform peak RSS (discovery / restart)  ${firstPeaks.conform} MB / ${againPeaks.conform} MB`,
+  );
   say(`nats-server peak RSS (its child)        ${firstPeaks.nats} MB / ${againPeaks.nats} MB`);
   say(`inotify watches held                    ${watches}${polling ? ' (polling fallback)' : ''}`);
   say(`restart over the unchanged library      ${restartSec.toFixed(1)} s`);
