@@ -147,6 +147,14 @@ function conformUp() {
   };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
+async function cpuSeconds(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 (1-based), in clock ticks (100 per second on Linux).
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
+
 /** How many inotify watches processes of ours hold (from /proc/PID/fdinfo). */
 async function inotifyWatches(pid) {
   const { readdir, readlink } = await import('node:fs/promises');
@@ -198,6 +206,11 @@ try {
     if (process.env.BENCH_DEBUG) console.error('total', total);
   }
   const discoverySec = (performance.now() - t0) / 1000;
+  // CPU used until then: less sensitive to other load on the machine than the wall time.
+  const cpu = {
+    conform: await cpuSeconds(first.child.pid),
+    nats: await cpuSeconds((await first.started).pid),
+  };
   await first.waitFor('library scan settled');
   const watches = await inotifyWatches(first.child.pid);
   const polling = [...first.warnings.keys()].some((msg) => /poll/i.test(msg));
@@ -222,6 +235,9 @@ try {
     `conform peak RSS (discovery / restart)  ${firstPeaks.conform} MB / ${againPeaks.conform} MB`,
   );
   say(`nats-server peak RSS (its child)        ${firstPeaks.nats} MB / ${againPeaks.nats} MB`);
+  say(
+    `CPU seconds until discovered           conform ${cpu.conform.toFixed(1)} s, nats-server ${cpu.nats.toFixed(1)} s`,
+  );
   say(`inotify watches held                    ${watches}${polling ? ' (polling fallback)' : ''}`);
   say(`restart over the unchanged library      ${restartSec.toFixed(1)} s`);
   say(`watcher events published by the restart ${restartEvents}`);
@@ -248,6 +264,7 @@ try {
     firstPeaks.conform < rssGoal,
   );
   result('nats-rss', `nats-server child peak RSS, ${what}`, '-', firstPeaks.nats, 'MB', null);
+  result('cpu', `conform up CPU seconds until discovered, ${what}`, '-', cpu.conform, 's', null);
   result('inotify-watches', `inotify watches held, ${what}`, '-', watches, 'watches', null);
   result(
     'restart.seconds',
