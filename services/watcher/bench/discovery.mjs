@@ -26,7 +26,9 @@ const nested = million || args.includes('nested');
 const sized = args.find((a) => /^\d+$/.test(a));
 const files = sized ? Number(sized) : million ? 1_000_000 : 100_000;
 const perDir = 100;
-const bin = resolve(import.meta.dirname, '../../cli/dist/src/bin.js');
+// BENCH_CONFORM_BIN: another build's bin.js, to compare (e.g. main's) on the same machine.
+const bin =
+  process.env.BENCH_CONFORM_BIN ?? resolve(import.meta.dirname, '../../cli/dist/src/bin.js');
 const dir = await mkdtemp(join(tmpdir(), 'conform-bench-discovery-'));
 const library = join(dir, 'library');
 const say = (s) => console.log(s);
