@@ -11,7 +11,7 @@
 //   node services/watcher/bench/discovery.mjs            100,000 files, 100 per folder
 //   node services/watcher/bench/discovery.mjs 20000      another size
 //   node services/watcher/bench/discovery.mjs 1m         1,000,000 files in nested folders
-//   node services/watcher/bench/discovery.mjs nested 50000
+//   node services/watcher/bench/discovery.mjs 50000 --nested   (or `nested 50000`)
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ import { connectBus, EVENT_LOG_STREAM } from '@conform/bus';
 
 const args = process.argv.slice(2);
 const million = args.includes('1m');
-const nested = million || args.includes('nested');
+const nested = million || args.includes('nested') || args.includes('--nested');
 const sized = args.find((a) => /^\d+$/.test(a));
 const files = sized ? Number(sized) : million ? 1_000_000 : 100_000;
 const perDir = 100;
