@@ -36,6 +36,9 @@ export interface ProjectorOptions {
   onApplied?: (event: EventEnvelope, sequence: number) => void;
 }
 
+/** How long a live event waits for others to share its transaction. */
+export const LIVE_FLUSH_MS = 20;
+
 interface Waiter {
   seq: number;
   resolve(): void;
@@ -78,9 +81,31 @@ export async function startProjector(
     }
     batch.push({ position: msg.seq, event: decoded.ok ? decoded.event : null });
   };
-  // Live, each event is its own batch (pending is 0); catching up, up to maxBatch share one
-  // transaction and one checkpoint write.
+  // Catching up, up to maxBatch share one transaction and one checkpoint write. Live (pending
+  // is 0), what arrives within LIVE_FLUSH_MS shares one: a watcher announcing a library's files
+  // one by one would otherwise cost a transaction and a checkpoint write per event.
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flushSoon = () => {
+    flushTimer ??= setTimeout(() => {
+      flushTimer = undefined;
+      try {
+        flush();
+      } catch (err) {
+        batch = [];
+        log.warn({ err, from: applied + 1 }, 'projection interrupted; restarting the consumer');
+        // As in run(): start again from what the database holds.
+        void lastAppliedSequence(db)
+          .catch(() => applied)
+          .then((a) => {
+            applied = a;
+            messages?.stop();
+          });
+      }
+    }, LIVE_FLUSH_MS);
+  };
   const flush = () => {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = undefined;
     if (batch.length === 0) return;
     const done = batch;
     batch = [];
@@ -105,11 +130,15 @@ export async function startProjector(
         for await (const msg of messages) {
           if (abort.signal.aborted) break;
           // The ordered consumer re-creates itself on gaps and may replay what we applied.
-          if (msg.seq <= applied) continue;
+          if (msg.seq <= Math.max(applied, batch.at(-1)?.position ?? 0)) continue;
           collect(msg);
-          if (msg.info.pending === 0 || batch.length >= maxBatch) flush();
+          if (batch.length >= maxBatch) flush();
+          else if (msg.info.pending === 0) flushSoon();
         }
+        flush(); // the consumer is re-created from `applied`: nothing may wait in the batch
       } catch (err) {
+        clearTimeout(flushTimer);
+        flushTimer = undefined;
         batch = [];
         if (abort.signal.aborted) break;
         log.warn({ err, from: applied + 1 }, 'projection interrupted; restarting the consumer');
@@ -181,6 +210,12 @@ export async function startProjector(
       clearInterval(watchdog);
       messages?.stop();
       await running;
+      // What arrived in the last LIVE_FLUSH_MS is applied, not left for the next start.
+      try {
+        flush();
+      } catch (err) {
+        log.warn({ err }, 'could not apply the last events before stopping; the next start will');
+      }
       for (const w of waiters) w.reject(new ProjectorStoppedError('the projector was stopped'));
       waiters = [];
       log.info({ applied }, 'projector stopped');

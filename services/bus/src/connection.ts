@@ -95,6 +95,9 @@ async function connectOnce(opts: ConnectBusOptions): Promise<Bus> {
       name: opts.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,
+      // Without this every request (each JetStream publish) builds an Error up front for its
+      // stack, in case it fails: a 100,000-file scan spent 6 % of its CPU on those.
+      noAsyncTraces: true,
     });
   } catch (err) {
     const message = (err as Error).message;

@@ -1,23 +1,122 @@
 import {
   assertNever,
   fileIdFor,
+  type Decider,
   type DomainEventOf,
   type EventEnvelope,
   type FileFingerprint,
 } from '@conform/contracts';
 
-/** A file the watcher has announced, as the event log remembers it. */
+/** What the edge learned about one path: its current stat (with the clock), or that it is gone. */
+export type StabilityInput =
+  | { kind: 'observed'; path: string; size: number; mtimeMs: number; now: number }
+  | { kind: 'vanished'; path: string };
+
+/** Where one path stands on its way to being discovered. */
+export type PathStability =
+  | { phase: 'absent' }
+  /** Seen with this size and mtime since `since`; not yet quiet for a whole window. */
+  | { phase: 'settling'; size: number; mtimeMs: number; since: number }
+  /** Announced as stable with this size and mtime; only a change brings it back. */
+  | { phase: 'stable'; size: number; mtimeMs: number };
+
+/** What the stability decider concluded from an input. */
+export type StabilityEvent =
+  /** The file is new or changed: its quiet period (re)starts now. */
+  | { kind: 'settling'; path: string; size: number; mtimeMs: number; since: number }
+  /** Unchanged for the whole window: time to announce it. */
+  | { kind: 'stable'; path: string; size: number; mtimeMs: number }
+  | { kind: 'forgotten'; path: string };
+
+/**
+ * The stability rule for one path: a file is stable once its size and mtime have stayed the
+ * same for `windowMs`, so a file still being copied or downloaded is announced once, after
+ * it is finished. A file whose mtime is already older than the window is stable on sight:
+ * whatever writes it moves its mtime to now, so it has been quiet that long already (an
+ * existing library is discovered without waiting; a copy in progress has a fresh mtime, and a
+ * copy that ends by restoring the source's old mtime, like `cp -p`, is complete by then).
+ * An mtime in the future (clock skew on a NAS) is no evidence: that file waits the window.
+ * The clock arrives as `now` in each observation.
+ */
+export function stabilityDecider(
+  windowMs: number,
+): Decider<StabilityInput, PathStability, StabilityEvent> {
+  return {
+    initialState: () => ({ phase: 'absent' }),
+    decide(input, state) {
+      switch (input.kind) {
+        case 'vanished':
+          return state.phase === 'absent' ? [] : [{ kind: 'forgotten', path: input.path }];
+        case 'observed': {
+          const { path, size, mtimeMs, now } = input;
+          const same = state.phase !== 'absent' && state.size === size && state.mtimeMs === mtimeMs;
+          const stable: StabilityEvent[] = [{ kind: 'stable', path, size, mtimeMs }];
+          const quiet = isQuietByMtime(mtimeMs, now, windowMs);
+          if (!same)
+            return quiet ? stable : [{ kind: 'settling', path, size, mtimeMs, since: now }];
+          if (state.phase === 'settling' && (quiet || now - state.since >= windowMs)) return stable;
+          return [];
+        }
+        default:
+          return assertNever(input, 'stability input');
+      }
+    },
+    evolve(_state, event) {
+      switch (event.kind) {
+        case 'settling':
+          return {
+            phase: 'settling',
+            size: event.size,
+            mtimeMs: event.mtimeMs,
+            since: event.since,
+          };
+        case 'stable':
+          return { phase: 'stable', size: event.size, mtimeMs: event.mtimeMs };
+        case 'forgotten':
+          return { phase: 'absent' };
+        default:
+          return assertNever(event, 'stability event');
+      }
+    },
+  };
+}
+
+/** Last modified at least a whole window ago (and not in the future). */
+export function isQuietByMtime(mtimeMs: number, now: number, windowMs: number): boolean {
+  return mtimeMs <= now && now - mtimeMs >= windowMs;
+}
+
+/**
+ * A file the watcher has announced, as the event log remembers it: one of these per file of
+ * every library, so only what the decisions read is kept (a million of them must fit).
+ */
 export interface KnownFile {
   fileId: string;
   library: string;
   path: string;
-  relativePath: string;
+  /** Only when it is not the path below the library root (see {@link relativePathOf}). */
+  relativePath?: string;
   /** -1 when unknown (e.g. after the archiver swapped the content): the next sighting is a change. */
   size: number;
   mtimeMs: number;
-  fingerprint: FileFingerprint | null;
+  /** The fingerprint's head/tail hash, to recognise the content after a move; null if none. */
+  hash: string | null;
   /** Stream sequence of the last event applied to this entry; older events are ignored. */
   sequence: number;
+}
+
+/** A known file's path relative to its library. */
+export function relativePathOf(known: KnownFile): string {
+  return known.relativePath ?? known.path.slice(known.library.length + 1);
+}
+
+/** The entry for a file at `path` below `library`: relativePath kept only when not derivable. */
+function knownFile(fields: Omit<KnownFile, 'relativePath'>, relativePath: string): KnownFile {
+  const derived =
+    fields.path.length === fields.library.length + 1 + relativePath.length &&
+    fields.path.startsWith(fields.library + '/') &&
+    fields.path.endsWith(relativePath);
+  return derived ? fields : { ...fields, relativePath };
 }
 
 /** Everything the watcher knows: files by id, ids by path, and known files seen to vanish. */
@@ -93,7 +192,7 @@ export function decideCatalogue(
         removed.push({
           fileId,
           type: 'file.removed',
-          data: { library: known.library, path: known.path, relativePath: known.relativePath },
+          data: { library: known.library, path: known.path, relativePath: relativePathOf(known) },
         });
       }
       return removed;
@@ -131,6 +230,23 @@ function cameBack(
   return [{ kind: 'came-back', fileId }];
 }
 
+/**
+ * The catalogue rule as one decider, for specifications: decisions are published events and
+ * notes; the history it folds is what the catalogue learns, i.e. events the log accepted
+ * (`logged`, with their sequence) and notes. An announcement the log has not accepted yet
+ * changes nothing: the watcher's catalogue, too, only learns it once published.
+ */
+export function catalogueDecider(
+  windowMs: number,
+): Decider<CatalogueInput, Catalogue, CatalogueDecision | CatalogueEvent> {
+  return {
+    initialState: emptyCatalogue,
+    decide: (input, state) => decideCatalogue(input, state, windowMs),
+    evolve: (state, event) =>
+      'type' in event ? state : evolveCatalogue(state, event as CatalogueEvent),
+  };
+}
+
 /** An empty catalogue. */
 export function emptyCatalogue(): Catalogue {
   return { files: new Map(), byPath: new Map(), vanished: new Map() };
@@ -157,7 +273,7 @@ function decideStable(
   }
   for (const fileId of state.vanished.keys()) {
     const known = state.files.get(fileId);
-    if (known && known.library === library && sameContent(known.fingerprint, fingerprint)) {
+    if (known && known.library === library && sameContent(known, fingerprint)) {
       return [{ fileId, type: 'file.moved', data: { ...data, fromPath: known.path } }];
     }
   }
@@ -171,13 +287,10 @@ function decideStable(
 }
 
 /** Same content: equal size, mtime and head/tail hash. Device and inode may differ (a move
- * across filesystems copies), so they only matter when the hash is missing. */
-function sameContent(a: FileFingerprint | null, b: FileFingerprint): boolean {
+ * across filesystems copies), so they do not count. */
+function sameContent(a: KnownFile, b: FileFingerprint): boolean {
   return (
-    a !== null &&
-    a.size === b.size &&
-    a.mtimeMs === b.mtimeMs &&
-    a.headTailSha256 === b.headTailSha256
+    a.hash !== null && a.size === b.size && a.mtimeMs === b.mtimeMs && a.hash === b.headTailSha256
   );
 }
 
@@ -192,6 +305,16 @@ function freshFileId(
   if (!state.files.has(byPath)) return byPath;
   return fileIdFor(library, `${relativePath}\0${fp.dev}:${fp.ino}:${fp.mtimeMs}`);
 }
+
+/** The logged event types {@link evolveCatalogue} folds; the log follower decodes only these. */
+export const CATALOGUE_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'file.discovered',
+  'file.changed',
+  'file.moved',
+  'file.removed',
+  'file.replaced',
+  'file.restored',
+]);
 
 /**
  * Folds one event into the catalogue and returns it. It updates the maps in place: copying
@@ -225,16 +348,18 @@ export function evolveCatalogue(state: Catalogue, event: CatalogueEvent): Catalo
         case 'file.changed':
         case 'file.moved':
           put(
-            {
-              fileId,
-              library: e.data.library,
-              path: e.data.path,
-              relativePath: e.data.relativePath,
-              size: e.data.size,
-              mtimeMs: e.data.mtimeMs,
-              fingerprint: e.data.fingerprint ?? null,
-              sequence,
-            },
+            knownFile(
+              {
+                fileId,
+                library: e.data.library,
+                path: e.data.path,
+                size: e.data.size,
+                mtimeMs: e.data.mtimeMs,
+                hash: e.data.fingerprint?.headTailSha256 ?? null,
+                sequence,
+              },
+              e.data.relativePath,
+            ),
             e.type === 'file.moved' ? e.data.fromPath : undefined,
           );
           break;
@@ -256,8 +381,15 @@ export function evolveCatalogue(state: Catalogue, event: CatalogueEvent): Catalo
           const path = e.type === 'file.replaced' ? e.data.newPath : e.data.path;
           const relativePath = path.startsWith(known.library + '/')
             ? path.slice(known.library.length + 1)
-            : known.relativePath;
-          put({ ...known, path, relativePath, size: -1, mtimeMs: -1, sequence }, known.path);
+            : relativePathOf(known);
+          const { fileId: id, library, hash } = known;
+          put(
+            knownFile(
+              { fileId: id, library, path, size: -1, mtimeMs: -1, hash, sequence },
+              relativePath,
+            ),
+            known.path,
+          );
           break;
         }
         default:

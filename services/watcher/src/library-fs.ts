@@ -3,7 +3,9 @@
 import { relativeInside } from '@conform/contracts';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import { watch } from 'chokidar';
+import { FolderWatch, WatchBudgetExceeded, type WatchBudget } from './folder-watch.js';
+import { MAX_USER_WATCHES_FILE } from './inotify-budget.js';
 import type { Logger } from '@conform/bus';
 import { LibraryRootError } from './errors.js';
 import {
@@ -54,59 +56,89 @@ export async function checkLibraries(configured: WatchedLibrary[]): Promise<Libr
   return libraries;
 }
 
-/** Tells `observe` about every candidate path that may have changed, `folderGone` about removed folders. */
-export function watchLibrary(
+/** A running watch of one library. */
+export interface LibraryWatch {
+  /** Polled: configured so, or the inotify watch budget was too small for its folders. */
+  polling: boolean;
+  /** Inotify watches held (0 when polled). */
+  readonly watches: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Tells `observe` about every candidate path that may have changed (every existing one at
+ * start), `folderGone` about removed folders. With inotify, only folders are watched: one
+ * watch per folder, so a library of 100,000 files in 1,000 folders needs 1,000 watches and no
+ * per-file state. When its folders outnumber the watches left in `budget`, the library is
+ * polled instead, with a warning. Polling cannot see inside a folder that way, so a polled
+ * library has chokidar stat every file.
+ */
+export async function watchLibrary(
   library: Library,
-  usePolling: boolean,
-  pollIntervalMs: number,
+  opts: {
+    usePolling: boolean;
+    pollIntervalMs: number;
+    budget: WatchBudget;
+    /** The walk waits on this before each folder (see {@link FolderWatchHandlers.room}). */
+    room?: () => Promise<void> | undefined;
+  },
   observe: (library: Library, path: string) => void,
   folderGone: (library: Library, dir: string) => void,
   log: Logger,
-): Promise<FSWatcher> {
+): Promise<LibraryWatch> {
   const candidate = (path: string) => {
     const rel = relativeInside(library.root, path);
     if (rel === null || isHiddenBelow(library.root, path) || library.reject(rel) !== null) return;
     observe(library, path);
   };
-  // With inotify, only folders are watched: one watch per folder, not per file, so a library
-  // of 100,000 files needs about 1,000 watches (the kernel's per-user limit is often 8,192)
-  // and no per-file state. A folder's watch reports changes to the files in it ('raw'), and a
-  // folder that appears (also at start) is listed once. Polling cannot see inside a folder
-  // that way, so a polled library has chokidar stat every file.
+  if (!opts.usePolling) {
+    const folders = new FolderWatch(
+      library.root,
+      opts.budget,
+      {
+        file: candidate,
+        folderGone: (dir) => folderGone(library, dir),
+        skipFolder: (dir) => isHiddenBelow(library.root, dir),
+        room: opts.room,
+      },
+      log,
+    );
+    try {
+      await folders.start();
+      return {
+        polling: false,
+        get watches() {
+          return folders.size;
+        },
+        close: async () => folders.close(),
+      };
+    } catch (err) {
+      if (!(err instanceof WatchBudgetExceeded)) throw err;
+      log.warn(
+        { library: library.root, watchesAvailable: err.budget, limitFile: MAX_USER_WATCHES_FILE },
+        `library ${library.root} has more folders than the ${err.budget} inotify watches left: polling it instead (slower to notice changes; raise fs.inotify.max_user_watches to watch it)`,
+      );
+    }
+  }
   const watcher = watch(library.root, {
     persistent: true,
     ignoreInitial: false,
     followSymlinks: false,
-    usePolling,
-    interval: pollIntervalMs,
-    binaryInterval: pollIntervalMs,
+    usePolling: true,
+    interval: opts.pollIntervalMs,
+    binaryInterval: opts.pollIntervalMs,
     ignored: (path, stats) =>
       isHiddenBelow(library.root, path) ||
       (stats?.isFile() === true &&
-        (!usePolling || library.reject(relativeInside(library.root, path) ?? '') !== null)),
+        library.reject(relativeInside(library.root, path) ?? '') !== null),
   });
-  if (usePolling) {
-    watcher.on('add', candidate);
-    watcher.on('change', candidate);
-    watcher.on('unlink', candidate);
-  } else {
-    watcher.on('addDir', (dir: string) => {
-      readdir(dir, { withFileTypes: true }).then(
-        (entries) => {
-          for (const e of entries) if (e.isFile()) candidate(join(dir, e.name));
-        },
-        (err: unknown) => log.warn({ err, dir }, 'cannot list folder'),
-      );
-    });
-    watcher.on('raw', (_event, name, details) => {
-      const folder = (details as { watchedPath?: string } | undefined)?.watchedPath;
-      if (name && folder) candidate(join(folder, name));
-    });
-    // Its files vanished with it; the next tick finds each known one missing.
-    watcher.on('unlinkDir', (dir: string) => folderGone(library, dir));
-  }
+  watcher.on('add', candidate);
+  watcher.on('change', candidate);
+  watcher.on('unlink', candidate);
+  watcher.on('unlinkDir', (dir: string) => folderGone(library, dir));
   watcher.on('error', (err) => log.warn({ err, library: library.root }, 'watch error'));
-  return new Promise((resolveReady) => watcher.once('ready', () => resolveReady(watcher)));
+  await new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
+  return { polling: true, watches: 0, close: () => watcher.close() };
 }
 
 /**
@@ -116,6 +148,8 @@ export function watchLibrary(
 export async function observePath(
   library: { root: string; realRoot: string },
   path: string,
+  /** Real paths of folders resolved in this batch: a folder of 100 files costs one realpath. */
+  realDirs?: Map<string, Promise<string | null>>,
 ): Promise<PathObservation> {
   const relativePath = relativeInside(library.root, path);
   if (relativePath === null) return { kind: 'skipped', reason: 'outside the library' };
@@ -129,7 +163,13 @@ export async function observePath(
   }
   if (info.isSymbolicLink()) return { kind: 'skipped', reason: 'a symbolic link' };
   if (!info.isFile()) return { kind: 'skipped', reason: 'not a regular file' };
-  const realParent = await realpath(dirname(path)).catch(() => null);
+  const parent = dirname(path);
+  let real = realDirs?.get(parent);
+  if (!real) {
+    real = realpath(parent).catch(() => null);
+    realDirs?.set(parent, real);
+  }
+  const realParent = await real;
   if (realParent !== join(library.realRoot, dirname(relativePath))) {
     return { kind: 'skipped', reason: 'reached through a symbolic link' };
   }

@@ -20,6 +20,12 @@ export async function followEventLog(
   js: JetStreamClient,
   apply: (event: EventEnvelope, sequence: number) => void,
   log: Logger,
+  opts: {
+    /** Event types worth decoding; the others are skipped unread (their subject says which). */
+    types?: ReadonlySet<string>;
+    /** A sequence already applied (the watcher's own publish, echoed back): not decoded again. */
+    known?: (sequence: number) => boolean;
+  } = {},
 ): Promise<EventLogFollower> {
   let stopped = false;
   let messages: ConsumerMessages | null = null;
@@ -36,12 +42,17 @@ export async function followEventLog(
           ...(lastSeq ? { opt_start_seq: lastSeq + 1 } : {}),
         });
         if ((await consumer.info()).num_pending === 0) caughtUp();
-        messages = await consumer.consume();
+        // Large batches: a restart reads every file event of the library at once.
+        messages = await consumer.consume({ max_messages: 5_000 });
         for await (const msg of messages) {
           if (msg.seq > lastSeq) {
             lastSeq = msg.seq;
-            const decoded = decodeEvent(msg.data);
-            if (decoded.ok) apply(decoded.event, msg.seq);
+            // Decoding validates against the schema: at 100,000 files a restart reads every
+            // planner event too, so only what the catalogue folds is decoded.
+            if (wanted(msg.subject, opts.types) && !opts.known?.(msg.seq)) {
+              const decoded = decodeEvent(msg.data);
+              if (decoded.ok) apply(decoded.event, msg.seq);
+            }
           }
           if (msg.info.pending === 0) caughtUp();
         }
@@ -62,4 +73,12 @@ export async function followEventLog(
       await running;
     },
   };
+}
+
+/** Whether an event subject (`conform.evt.file.discovered.<id>`) is of one of these types. */
+export function wanted(subject: string, types: ReadonlySet<string> | undefined): boolean {
+  if (!types) return true;
+  const prefix = SUBJECT_PREFIX.length + 1;
+  const end = subject.lastIndexOf('.');
+  return end > prefix && types.has(subject.slice(prefix, end));
 }

@@ -1,11 +1,12 @@
 // Wiring of the watcher: the filesystem edge (library-fs) feeds the stability and catalogue
 // deciders, whose announcements go out through the outbox; the log follower keeps the
 // catalogue in step with what the event log says.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { relativeInside } from '@conform/contracts';
-import type { FSWatcher } from 'chokidar';
 import type { EventEnvelope } from '@conform/contracts';
 import { provisionEventLog, type RunningService, type ServiceContext } from '@conform/bus';
 import {
+  CATALOGUE_EVENT_TYPES,
   decideCatalogue,
   emptyCatalogue,
   evolveCatalogue,
@@ -21,11 +22,13 @@ import {
   walkLibrary,
   watchLibrary,
   type Library,
+  type LibraryWatch,
   type WatchedLibrary,
 } from './library-fs.js';
+import { availableInotifyWatches } from './inotify-budget.js';
 import { Outbox } from './outbox.js';
 import { SettlingPaths } from './settling.js';
-import type { StabilityInput } from './stability.js';
+import type { StabilityInput } from './decide.js';
 
 /** Options of {@link startWatcher}. */
 export interface WatcherOptions {
@@ -36,6 +39,12 @@ export interface WatcherOptions {
   pollIntervalMs?: number;
   /** How often every library is walked again to catch what the watch missed. Default 15 min; 0 = never. */
   rescanIntervalMs?: number;
+  /**
+   * How many inotify watches (one per folder) the libraries may take together. Default: what
+   * the kernel's per-user limit leaves (see {@link availableInotifyWatches}). A library with
+   * more folders than are left is polled instead, with a warning.
+   */
+  inotifyWatchBudget?: number;
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 15 * 60_000;
@@ -43,6 +52,10 @@ export const DEFAULT_RESCAN_INTERVAL_MS = 15 * 60_000;
 // Parallelism of the edge: stats and head/tail reads in flight at once.
 const STAT_CHUNK = 256;
 const FINGERPRINT_CHUNK = 32;
+// Paths one step of a tick stats, fingerprints and publishes before the next step.
+const STEP_PATHS = 2_048;
+// Paths waiting to be statted before the walk of a library pauses.
+const MAX_DIRTY_PATHS = 50_000;
 
 export const DEFAULT_STABILITY_WINDOW_MS = 5_000;
 
@@ -70,9 +83,28 @@ export async function startWatcher(
   const logged = (event: EventEnvelope, sequence: number) => {
     catalogue = evolveCatalogue(catalogue, { kind: 'logged', sequence, event });
   };
-  const history: EventLogFollower = await followEventLog(ctx.bus.js, logged, log);
+  // Sequences of our own publishes, already folded when the log accepted them: the follower
+  // meets each again and need not decode it a second time.
+  const own = new Set<number>();
+  let followed = 0;
+  // Read while the libraries are walked (below); nothing is decided before it has caught up.
+  const following: Promise<EventLogFollower> = followEventLog(ctx.bus.js, logged, log, {
+    types: CATALOGUE_EVENT_TYPES,
+    known: (sequence) => {
+      followed = sequence;
+      return own.delete(sequence);
+    },
+  });
   // Decided events the event log has not accepted yet.
-  const outbox = new Outbox(ctx.publisher, log, () => catalogue, logged);
+  const outbox = new Outbox(
+    ctx.publisher,
+    log,
+    () => catalogue,
+    (event, sequence) => {
+      logged(event, sequence);
+      if (sequence > followed) own.add(sequence);
+    },
+  );
   // Paths chokidar or a rescan reported since the last tick; a Set, so a burst of events on
   // one path costs one stat, and a 100,000-file scan costs no promise per file.
   const dirty = new Map<string, Library>();
@@ -91,8 +123,13 @@ export async function startWatcher(
       conclude(decideCatalogue({ kind: 'missing', path, now: Date.now() }, catalogue, windowMs));
     });
 
+  // Paths the start-up walk reported (dropped once it is done): the known files it did not
+  // meet are checked after it, and those it met are not statted a second time.
+  let walked: Set<string> | null = new Set();
   const observe = (library: Library, path: string) => {
-    if (!stopped) dirty.set(path, library);
+    if (stopped) return;
+    dirty.set(path, library);
+    walked?.add(path);
   };
   const folderGone = (library: Library, dir: string) => {
     for (const path of catalogue.byPath.keys()) {
@@ -100,14 +137,30 @@ export async function startWatcher(
     }
   };
 
-  /** Stats what changed and what is due, all in parallel chunks, then applies in order. */
+  /**
+   * Stats at most {@link STEP_PATHS} of what changed and what is due, in parallel chunks, then
+   * applies in order. The rest waits for the next step of the same tick.
+   */
   const observeDue = async (now: number) => {
-    const due = new Map([...dirty, ...settling.due(now)]);
-    dirty.clear();
-    const paths = [...due];
+    const step = new Map<string, Library>();
+    for (const [path, library] of dirty) {
+      if (step.size >= STEP_PATHS) break;
+      step.set(path, library);
+      dirty.delete(path);
+    }
+    if (step.size < STEP_PATHS) {
+      for (const [path, library] of settling.due(now))
+        if (!dirty.has(path)) step.set(path, library);
+    }
+    const paths = [...step];
+    // Folder real paths, shared by this tick's stats only: a folder swapped for a symlink
+    // since is caught on the next tick.
+    const realDirs = new Map<string, Promise<string | null>>();
     for (let i = 0; i < paths.length && !stopped; i += STAT_CHUNK) {
       const chunk = paths.slice(i, i + STAT_CHUNK);
-      const seen = await Promise.all(chunk.map(([path, library]) => observePath(library, path)));
+      const seen = await Promise.all(
+        chunk.map(([path, library]) => observePath(library, path, realDirs)),
+      );
       const at = Date.now();
       chunk.forEach(([path, library], k) => {
         const o = seen[k]!;
@@ -216,31 +269,63 @@ export async function startWatcher(
   let running: Promise<void> = Promise.resolve();
   let ticking = false;
   const tick = async () => {
-    await observeDue(Date.now());
-    await identifyStable();
-    await publishPending();
+    // In steps, so a first scan of 100,000 files publishes from its first step on (the
+    // read model fills while the scan goes on) and holds one step's work in memory at a time.
+    do {
+      await observeDue(Date.now());
+      await identifyStable();
+      await publishPending();
+    } while (dirty.size > 0 && !stopped);
     if (scanned && !settledOnce && settling.idle && dirty.size === 0 && outbox.size === 0) {
       settledOnce = true;
       // Operators (and the benchmark) read this line: the first full scan is done.
       log.info({ known: catalogue.files.size }, 'library scan settled');
     }
   };
-  const timer = setInterval(() => {
-    if (ticking || stopped) return;
-    ticking = true;
-    running = tick()
-      .catch((err: unknown) => log.error({ err }, 'watcher step failed'))
-      .finally(() => (ticking = false));
-  }, tickMs);
-
-  const watchers: FSWatcher[] = [];
-  try {
+  let timer: NodeJS.Timeout | undefined;
+  // A bounded buffer: the walk of a million-file library waits while this many paths are still
+  // to be statted, instead of holding every path of the library at once.
+  const room = () =>
+    dirty.size < MAX_DIRTY_PATHS
+      ? undefined
+      : (async () => {
+          while (dirty.size >= MAX_DIRTY_PATHS && !stopped) await sleep(20);
+        })();
+  const watchers: LibraryWatch[] = [];
+  const watchAll = async () => {
+    const budget = { remaining: opts.inotifyWatchBudget ?? (await availableInotifyWatches()) };
     for (const [i, library] of libraries.entries()) {
       const usePolling = opts.libraries[i]?.usePolling ?? false;
-      watchers.push(await watchLibrary(library, usePolling, tickMs, observe, folderGone, log));
+      watchers.push(
+        await watchLibrary(
+          library,
+          { usePolling, pollIntervalMs: tickMs, budget, room },
+          observe,
+          folderGone,
+          log,
+        ),
+      );
     }
+  };
+  let history: EventLogFollower | undefined;
+  try {
+    // The walk fills `dirty` while the log is read: a restart pays for the slower of the two.
+    const walking = watchAll();
+    walking.catch(() => {}); // awaited below; a failure of the log read must not leave it unhandled
+    history = await following;
+    timer = setInterval(() => {
+      if (ticking || stopped) return;
+      ticking = true;
+      running = tick()
+        .catch((err: unknown) => log.error({ err }, 'watcher step failed'))
+        .finally(() => (ticking = false));
+    }, tickMs);
+    await walking;
     // Known files that vanished while the watcher was not running.
+    const met = walked;
+    walked = null;
     for (const [path, fileId] of catalogue.byPath) {
+      if (met.has(path)) continue;
       const library = libraries.find((l) => l.root === catalogue.files.get(fileId)?.library);
       if (library) observe(library, path);
     }
@@ -249,11 +334,22 @@ export async function startWatcher(
     clearInterval(timer);
     if (rescanTimer) clearInterval(rescanTimer);
     await Promise.all(watchers.map((w) => w.close()));
-    await history.stop();
+    await (history ?? (await following.catch(() => undefined)))?.stop();
     throw err;
   }
+  const follower = history;
   scanned = true;
-  log.info({ libraries: libraries.map((l) => l.root), windowMs }, 'watcher started');
+  log.info(
+    {
+      libraries: libraries.map((l, i) => ({
+        root: l.root,
+        polling: watchers[i]!.polling,
+        watches: watchers[i]!.watches,
+      })),
+      windowMs,
+    },
+    'watcher started',
+  );
 
   return {
     name: 'watcher',
@@ -263,7 +359,7 @@ export async function startWatcher(
       if (rescanTimer) clearInterval(rescanTimer);
       await Promise.all(watchers.map((w) => w.close()));
       await running;
-      await history.stop();
+      await follower.stop();
       log.info('watcher stopped');
     },
   };

@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fileIdFor, wrap, type FileFingerprint } from '@conform/contracts';
 import {
+  DeciderSpecification,
+  fileIdFor,
+  wrap,
+  type DomainEventOf,
+  type EventType,
+  type FileFingerprint,
+} from '@conform/contracts';
+import {
+  catalogueDecider,
   decideCatalogue,
   emptyCatalogue,
-  evolveCatalogue,
-  type Catalogue,
   type CatalogueDecision,
+  type CatalogueEvent,
   type CatalogueInput,
   type IdentityEvent,
 } from '../src/decide.js';
@@ -29,32 +36,29 @@ const stable = (relativePath: string, fingerprint = fp()): CatalogueInput => ({
   fingerprint,
 });
 
-/** given(past decisions, as published in order).when(input).then(decisions). */
-function given(...history: (CatalogueDecision | { input: CatalogueInput })[]) {
-  let state: Catalogue = emptyCatalogue();
-  let seq = 0;
-  const apply = (d: CatalogueDecision) => {
-    if ('type' in d) {
-      const { fileId, ...event } = d;
-      const envelope = wrap(event as Omit<IdentityEvent, 'fileId'> as never, {
-        fileId,
-        producer: 'watcher@test',
-        time: new Date(0),
-      });
-      state = evolveCatalogue(state, { kind: 'logged', sequence: ++seq, event: envelope });
-    } else state = evolveCatalogue(state, d);
-  };
-  for (const h of history) {
-    if ('input' in h) decideCatalogue(h.input, state, WINDOW).forEach(apply);
-    else apply(h);
-  }
-  return {
-    when: (input: CatalogueInput) => ({
-      then: (expected: (d: CatalogueDecision[]) => void) =>
-        expected(decideCatalogue(input, state, WINDOW)),
-    }),
-  };
-}
+const given = DeciderSpecification(catalogueDecider(WINDOW));
+
+let sequence = 0;
+/** What the log holds once it accepted this decision (the watcher's own, or another service's). */
+const logged = (d: IdentityEvent | DomainEventOf<EventType>, fileId?: string): CatalogueEvent => {
+  const { fileId: id, ...event } = { fileId, ...d } as IdentityEvent;
+  const envelope = wrap(event as Omit<IdentityEvent, 'fileId'> as never, {
+    fileId: id,
+    producer: 'watcher@test',
+    time: new Date(0),
+  });
+  return { kind: 'logged', sequence: ++sequence, event: envelope };
+};
+/** The file at this path, discovered and accepted by the log. */
+const discovered = (relativePath: string, fingerprint = fp()): CatalogueEvent => {
+  const [decision] = decideCatalogue(stable(relativePath, fingerprint), emptyCatalogue(), WINDOW);
+  return logged(decision as IdentityEvent);
+};
+const wentMissing = (relativePath: string, since = 0): CatalogueDecision => ({
+  kind: 'went-missing',
+  fileId: fileIdFor(library, relativePath),
+  since,
+});
 
 describe('catalogue: an unknown path', () => {
   it('is discovered with an id derived from its path', () =>
@@ -67,10 +71,7 @@ describe('catalogue: an unknown path', () => {
       }));
 
   it('matching a known file that went missing is that file moved, keeping its id', () =>
-    given(
-      { input: stable('old.mkv') },
-      { input: { kind: 'missing', path: '/lib/old.mkv', now: 0 } },
-    )
+    given(discovered('old.mkv'), wentMissing('old.mkv'))
       .when(stable('new/place.mkv', fp({ ino: 99 })))
       .then((d) => {
         assert.deepEqual(
@@ -84,27 +85,24 @@ describe('catalogue: an unknown path', () => {
       }));
 
   it('with the same size and mtime but other content is a new file, not a move', () =>
-    given(
-      { input: stable('old.mkv') },
-      { input: { kind: 'missing', path: '/lib/old.mkv', now: 0 } },
-    )
+    given(discovered('old.mkv'), wentMissing('old.mkv'))
       .when(stable('other.mkv', fp({ headTailSha256: 'b'.repeat(64) })))
       .then((d) => assert.equal((d[0] as IdentityEvent).type, 'file.discovered')));
 
   it('matching a known file that is still present is a copy: a new file', () =>
-    given({ input: stable('old.mkv') })
+    given(discovered('old.mkv'))
       .when(stable('copy.mkv'))
       .then((d) => assert.equal((d[0] as IdentityEvent).type, 'file.discovered')));
 });
 
 describe('catalogue: a known path', () => {
   it('with the same stamp publishes nothing (restart, rescan)', () =>
-    given({ input: stable('a.mkv') })
+    given(discovered('a.mkv'))
       .when(stable('a.mkv'))
       .then((d) => assert.deepEqual(d, [])));
 
   it('with another size or mtime is file.changed of the same file', () =>
-    given({ input: stable('a.mkv') })
+    given(discovered('a.mkv'))
       .when(stable('a.mkv', fp({ size: 50 })))
       .then((d) => {
         assert.equal((d[0] as IdentityEvent).type, 'file.changed');
@@ -112,7 +110,7 @@ describe('catalogue: a known path', () => {
       }));
 
   it('seen missing and back unchanged only clears the mark', () =>
-    given({ input: stable('a.mkv') }, { input: { kind: 'missing', path: '/lib/a.mkv', now: 0 } })
+    given(discovered('a.mkv'), wentMissing('a.mkv'))
       .when(stable('a.mkv'))
       .then((d) =>
         assert.deepEqual(d, [{ kind: 'came-back', fileId: fileIdFor(library, 'a.mkv') }]),
@@ -127,26 +125,23 @@ describe('catalogue: a stat before any stability wait (seen)', () => {
     mtimeMs,
   });
   it('of a known file seen missing, with its stamp, clears the missing mark', () =>
-    given({ input: stable('a.mkv') }, { input: { kind: 'missing', path: '/lib/a.mkv', now: 0 } })
+    given(discovered('a.mkv'), wentMissing('a.mkv'))
       .when(seen(100, 5))
       .then((d) =>
         assert.deepEqual(d, [{ kind: 'came-back', fileId: fileIdFor(library, 'a.mkv') }]),
       ));
   it('of a known file not missing is nothing new', () =>
-    given({ input: stable('a.mkv') })
+    given(discovered('a.mkv'))
       .when(seen(100, 5))
       .then((d) => assert.deepEqual(d, [])));
   it('with another stamp decides nothing yet: the stability wait comes first', () =>
-    given({ input: stable('a.mkv') }, { input: { kind: 'missing', path: '/lib/a.mkv', now: 0 } })
+    given(discovered('a.mkv'), wentMissing('a.mkv'))
       .when(seen(101, 5))
       .then((d) => assert.deepEqual(d, [])));
 });
 
 describe('catalogue: a known file gone missing', () => {
-  const history = [
-    { input: stable('a.mkv') },
-    { input: { kind: 'missing' as const, path: '/lib/a.mkv', now: 0 } },
-  ];
+  const history = [discovered('a.mkv'), wentMissing('a.mkv')];
 
   it('is not removed before the window has passed', () =>
     given(...history)
@@ -160,20 +155,24 @@ describe('catalogue: a known file gone missing', () => {
         assert.equal((d[0] as IdentityEvent).type, 'file.removed');
         assert.equal((d[0] as IdentityEvent).data.path, '/lib/a.mkv');
       }));
+
+  it('names the path relative to the library in the removal, also in a subfolder', () =>
+    given(discovered('Show/S01/e1.mkv'), wentMissing('Show/S01/e1.mkv'))
+      .when({ kind: 'tick', now: WINDOW })
+      .then((d) =>
+        assert.deepEqual((d[0] as IdentityEvent).data, {
+          library,
+          path: '/lib/Show/S01/e1.mkv',
+          relativePath: 'Show/S01/e1.mkv',
+        }),
+      ));
 });
 
 describe('catalogue: the archiver swapped the content', () => {
-  it('the next sighting at the new path is a change of the same file', () => {
-    let state = emptyCatalogue();
-    const id = fileIdFor(library, 'a.avi');
-    const discovered = decideCatalogue(stable('a.avi'), state, WINDOW)[0] as IdentityEvent;
-    const { fileId, ...event } = discovered;
-    state = evolveCatalogue(state, {
-      kind: 'logged',
-      sequence: 1,
-      event: wrap(event as never, { fileId, producer: 'w', time: new Date(0) }),
-    });
-    const replaced = wrap(
+  const id = fileIdFor(library, 'a.avi');
+  // Called after the discovery, so the swap has the later sequence, as in the log.
+  const replaced = () =>
+    logged(
       {
         type: 'file.replaced',
         data: {
@@ -186,15 +185,24 @@ describe('catalogue: the archiver swapped the content', () => {
           bytesSaved: 60,
         },
       },
-      { fileId: id, producer: 'archiver@h', time: new Date(0) },
+      id,
     );
-    state = evolveCatalogue(state, { kind: 'logged', sequence: 2, event: replaced });
-    const next = decideCatalogue(stable('a.mkv', fp({ size: 40, ino: 11 })), state, WINDOW);
-    assert.equal((next[0] as IdentityEvent).type, 'file.changed');
-    assert.equal((next[0] as IdentityEvent).fileId, id);
-    assert.deepEqual(
-      decideCatalogue({ kind: 'missing', path: '/lib/a.avi', now: 0 }, state, WINDOW),
-      [],
-    );
-  });
+  it('the next sighting at the new path is a change of the same file', () =>
+    given(discovered('a.avi'), replaced())
+      .when(stable('a.mkv', fp({ size: 40, ino: 11 })))
+      .then((d) => {
+        assert.equal((d[0] as IdentityEvent).type, 'file.changed');
+        assert.equal((d[0] as IdentityEvent).fileId, id);
+      }));
+  it('the old path missing is no news: the file lives at the new path', () =>
+    given(discovered('a.avi'), replaced())
+      .when({ kind: 'missing', path: '/lib/a.avi', now: 0 })
+      .thenNothingHappened());
+});
+
+describe('catalogue: an announcement not yet accepted by the log', () => {
+  it('changes nothing: the same sighting is decided again until the log has it', () =>
+    given(decideCatalogue(stable('a.mkv'), emptyCatalogue(), WINDOW)[0]!)
+      .when(stable('a.mkv'))
+      .then((d) => assert.equal((d[0] as IdentityEvent).type, 'file.discovered')));
 });
