@@ -15,3 +15,4 @@ export * from './heartbeat.js';
 export * from './dry-run.js';
 export * from './paths.js';
 export * from './media.js';
+export * from './batch-decoder.js';

@@ -1,9 +1,10 @@
 import { rename, rm } from 'node:fs/promises';
-import type { Bus } from '@conform/bus';
-import { applyBatch } from './checkpoint.js';
+import { EVENT_LOG_STREAM, type Bus } from '@conform/bus';
+import { createBatchDecoder } from '@conform/contracts';
+import { bulkApplier } from './checkpoint.js';
 import { ReplayError } from './errors.js';
-import { openReadModels } from './read-models.js';
-import { readEventLog } from './stream.js';
+import { openReadModels, type ReadModels } from './read-models.js';
+import { streamEventLog } from './stream.js';
 
 /** What a replay did. */
 export interface ReplayResult {
@@ -14,18 +15,29 @@ export interface ReplayResult {
   elapsedMs: number;
 }
 
+/** A stored message a replay skipped because it is not a valid event. */
+export interface InvalidMessage {
+  sequence: number;
+  subject: string;
+  /** What is wrong with it (which key, what was expected). */
+  error: string;
+}
+
 /** Options of {@link rebuildReadModels}. */
 export interface RebuildOptions {
   /** Messages per transaction. */
   batchSize?: number;
   /** Called after each batch with the last sequence applied and the target. */
   onProgress?: (applied: number, target: number) => void;
+  /** Called for each message that is not a valid event (skipped; `error` says why). */
+  onInvalid?: (message: InvalidMessage) => void;
 }
 
 /**
  * Builds a fresh read-model database at `path` (which must not be in use) from stream
- * sequence 1 up to the stream's end when the replay started. Each batch and its checkpoint
- * commit together, so an interrupted replay leaves a consistent, merely older database.
+ * sequence 1 up to the stream's end when the replay started. A message that is not a valid
+ * event is reported to `onInvalid` and skipped; the replay goes on. The file is a staging
+ * file (see {@link openForRebuild}): when the replay fails it is removed.
  */
 export async function rebuildReadModels(
   bus: Bus,
@@ -34,35 +46,82 @@ export async function rebuildReadModels(
 ): Promise<ReplayResult> {
   const started = Date.now();
   await removeDatabase(path);
-  const readModels = openReadModels(path);
-  // A staging file nobody reads yet: a crash means starting the replay again, so skip fsyncs.
-  readModels.sqlite.pragma('synchronous = OFF');
-  readModels.sqlite.pragma('cache_size = -65536');
+  const staging = openForRebuild(path);
+  const { sqlite } = staging.readModels;
   let messages = 0;
   let invalid = 0;
   let applied = 0;
   try {
-    const info = await bus.jsm.streams.info('CONFORM_EVENTS').catch(() => null);
+    const info = await bus.jsm.streams.info(EVENT_LOG_STREAM).catch(() => null);
     const target = info?.state.last_seq ?? 0;
-    await readEventLog(
+    const applier = bulkApplier(sqlite, { batchSize: opts.batchSize ?? DEFAULT_REPLAY_BATCH });
+    const decoder = createBatchDecoder();
+    const every = opts.batchSize ?? DEFAULT_REPLAY_BATCH;
+    await streamEventLog(
       bus,
-      (batch) => {
-        messages += batch.length;
-        invalid += batch.filter((m) => !m.event).length;
-        applied = applyBatch(
-          readModels.sqlite,
-          batch.map((m) => ({ position: m.sequence, event: m.event })),
-        );
-        opts.onProgress?.(applied, target);
+      (msg) => {
+        messages++;
+        const decoded = decoder.decode(msg.data);
+        if (!decoded.ok) {
+          invalid++;
+          opts.onInvalid?.({ sequence: msg.seq, subject: msg.subject, error: decoded.error });
+        }
+        applier.apply(msg.seq, decoded.ok ? decoded.event : null);
+        if (messages % every === 0) opts.onProgress?.(msg.seq, target);
       },
-      { batchSize: opts.batchSize ?? 5_000, toSequence: target },
+      { toSequence: target },
     );
+    applied = applier.commit();
+    opts.onProgress?.(applied, target);
+    staging.finish();
   } catch (err) {
+    await staging.readModels.close();
+    await removeDatabase(path);
     throw new ReplayError(`replay into ${path} failed: ${(err as Error).message}`, { cause: err });
-  } finally {
-    await readModels.close();
   }
+  await staging.readModels.close();
   return { appliedSequence: applied, messages, invalid, elapsedMs: Date.now() - started };
+}
+
+/** Messages per transaction of a replay. */
+export const DEFAULT_REPLAY_BATCH = 5_000;
+
+/** A read-model file opened for a bulk build; `finish` makes it an ordinary live file. */
+export interface StagingReadModels {
+  readModels: ReadModels;
+  /** Creates the secondary indexes and switches back to WAL, as `openReadModels` leaves it. */
+  finish(): void;
+}
+
+/**
+ * Opens a fresh read-model file for a bulk build nobody reads yet: no journal and no fsync (a
+ * crash means starting the replay again; the live file is elsewhere), a large page cache, and
+ * the secondary indexes dropped, to be built once at the end rather than updated on every
+ * event (every event moves its file's status and sequence, so each would touch several of
+ * them). Primary keys stay: the projections' upserts look rows up by them.
+ */
+export function openForRebuild(path: string): StagingReadModels {
+  const readModels = openReadModels(path);
+  const { sqlite } = readModels;
+  sqlite.pragma('journal_mode = OFF');
+  sqlite.pragma('synchronous = OFF');
+  sqlite.pragma('locking_mode = EXCLUSIVE');
+  sqlite.pragma('temp_store = MEMORY');
+  sqlite.pragma('cache_size = -131072');
+  const indexes = sqlite
+    .prepare("select name, sql from sqlite_master where type = 'index' and sql is not null")
+    .all() as { name: string; sql: string }[];
+  for (const { name } of indexes) sqlite.exec(`drop index "${name}"`);
+  return {
+    readModels,
+    finish() {
+      sqlite.transaction(() => {
+        for (const { sql } of indexes) sqlite.exec(sql);
+      })();
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('locking_mode = NORMAL');
+    },
+  };
 }
 
 /**
