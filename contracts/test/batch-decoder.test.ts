@@ -96,7 +96,8 @@ describe('batch decoder', () => {
       type: 'encode.failed',
       fromVersion: 1,
       up: (data) => {
-        const { reason: _reason, ...rest } = data as { reason: string };
+        const rest: Record<string, unknown> = { ...data };
+        delete rest.reason;
         return { ...rest, code: 'UNCLASSIFIED' };
       },
     };
