@@ -12,4 +12,5 @@ export * from './failures.js';
 export * from './summary.js';
 export * from './stream.js';
 export * from './replay.js';
+export * from './staging.js';
 export * from './stats.js';

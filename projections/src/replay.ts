@@ -3,8 +3,15 @@ import { EVENT_LOG_STREAM, type Bus } from '@conform/bus';
 import { createBatchDecoder } from '@conform/contracts';
 import { bulkApplier } from './checkpoint.js';
 import { ReplayError } from './errors.js';
-import { openReadModels, type ReadModels } from './read-models.js';
 import { streamEventLog } from './stream.js';
+import { openForRebuild } from './staging.js';
+import {
+  ChunkWriter,
+  type ReplayChunk,
+  type ReplayWorkerData,
+  type WorkerReport,
+} from './replay-protocol.js';
+import { Worker } from 'node:worker_threads';
 
 /** What a replay did. */
 export interface ReplayResult {
@@ -38,8 +45,76 @@ export interface RebuildOptions {
  * sequence 1 up to the stream's end when the replay started. A message that is not a valid
  * event is reported to `onInvalid` and skipped; the replay goes on. The file is a staging
  * file (see {@link openForRebuild}): when the replay fails it is removed.
+ *
+ * Two threads: this one takes messages off the ordered consumer and hands their raw payloads
+ * on in chunks (transferred, not copied); a worker (replay-worker.ts) decodes and writes them.
+ * On two cores the socket and nats-server's work overlap with decoding and SQLite instead of
+ * queueing behind them.
  */
 export async function rebuildReadModels(
+  bus: Bus,
+  path: string,
+  opts: RebuildOptions = {},
+): Promise<ReplayResult> {
+  // One thread for everything, to compare against (docs/benchmarks/replay.md).
+  if (process.env.CONFORM_REPLAY_INLINE === '1') return rebuildInline(bus, path, opts);
+  const started = Date.now();
+  await removeDatabase(path);
+  const batchSize = Math.max(1, opts.batchSize ?? DEFAULT_REPLAY_BATCH);
+  const counter = new SharedArrayBuffer(4);
+  const inFlight = new Int32Array(counter);
+  const worker = new Worker(new URL('./replay-worker.js', import.meta.url), {
+    workerData: { path, batchSize, counter } satisfies ReplayWorkerData,
+  });
+  let failure: unknown = null;
+  let done: Extract<WorkerReport, { kind: 'done' }> | null = null;
+  let target = 0;
+  const exited = new Promise<void>((resolve) => {
+    worker.on('message', (r: WorkerReport) => {
+      try {
+        if (r.kind === 'progress') opts.onProgress?.(r.applied, target);
+        else if (r.kind === 'invalid') for (const m of r.messages) opts.onInvalid?.(m);
+        else if (r.kind === 'done') done = r;
+        else failure ??= new Error(r.message);
+      } catch (err) {
+        failure ??= err;
+      }
+    });
+    worker.on('error', (err) => (failure ??= err));
+    worker.on('exit', () => resolve());
+  });
+  const chunks = new ChunkWriter(inFlight, (chunk, transfer) => {
+    if (failure) throw failure;
+    worker.postMessage(chunk, transfer);
+  });
+  try {
+    const info = await bus.jsm.streams.info(EVENT_LOG_STREAM).catch(() => null);
+    target = info?.state.last_seq ?? 0;
+    await streamEventLog(bus, (msg) => chunks.add(msg.seq, msg.subject, msg.data), {
+      toSequence: target,
+    });
+    chunks.flush();
+    worker.postMessage({ kind: 'end' } satisfies ReplayChunk);
+    await exited;
+    if (failure) throw failure;
+    if (!done) throw new Error('the replay writer stopped without a result');
+  } catch (err) {
+    await worker.terminate();
+    await removeDatabase(path);
+    throw new ReplayError(`replay into ${path} failed: ${(err as Error).message}`, { cause: err });
+  }
+  const result = done as Extract<WorkerReport, { kind: 'done' }>;
+  opts.onProgress?.(result.applied, target);
+  return {
+    appliedSequence: result.applied,
+    messages: result.messages,
+    invalid: result.invalid,
+    elapsedMs: Date.now() - started,
+  };
+}
+
+/** The same replay on this thread alone. */
+async function rebuildInline(
   bus: Bus,
   path: string,
   opts: RebuildOptions = {},
@@ -85,44 +160,6 @@ export async function rebuildReadModels(
 
 /** Messages per transaction of a replay. */
 export const DEFAULT_REPLAY_BATCH = 5_000;
-
-/** A read-model file opened for a bulk build; `finish` makes it an ordinary live file. */
-export interface StagingReadModels {
-  readModels: ReadModels;
-  /** Creates the secondary indexes and switches back to WAL, as `openReadModels` leaves it. */
-  finish(): void;
-}
-
-/**
- * Opens a fresh read-model file for a bulk build nobody reads yet: no journal and no fsync (a
- * crash means starting the replay again; the live file is elsewhere), a large page cache, and
- * the secondary indexes dropped, to be built once at the end rather than updated on every
- * event (every event moves its file's status and sequence, so each would touch several of
- * them). Primary keys stay: the projections' upserts look rows up by them.
- */
-export function openForRebuild(path: string): StagingReadModels {
-  const readModels = openReadModels(path);
-  const { sqlite } = readModels;
-  sqlite.pragma('journal_mode = OFF');
-  sqlite.pragma('synchronous = OFF');
-  sqlite.pragma('locking_mode = EXCLUSIVE');
-  sqlite.pragma('temp_store = MEMORY');
-  sqlite.pragma('cache_size = -131072');
-  const indexes = sqlite
-    .prepare("select name, sql from sqlite_master where type = 'index' and sql is not null")
-    .all() as { name: string; sql: string }[];
-  for (const { name } of indexes) sqlite.exec(`drop index "${name}"`);
-  return {
-    readModels,
-    finish() {
-      sqlite.transaction(() => {
-        for (const { sql } of indexes) sqlite.exec(sql);
-      })();
-      sqlite.pragma('journal_mode = WAL');
-      sqlite.pragma('locking_mode = NORMAL');
-    },
-  };
-}
 
 /**
  * Rebuilds into `<livePath>.replay` and then swaps it in with an atomic rename. The old file's

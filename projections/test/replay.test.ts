@@ -206,4 +206,32 @@ describe('replay and history', () => {
       await after.close();
     }
   });
+
+  it('builds the same read models on one thread as with the writer thread', async () => {
+    const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
+    for (const [i, type] of lifecycle.entries()) {
+      const event = sampleEvent(type, 'w1');
+      await publisher.publish({
+        ...event,
+        id: `${event.id.slice(0, -2)}${String(i).padStart(2, '0')}`,
+      });
+    }
+    await t.bus.js.publish(subjectFor('file.probed', 'w1'), 'not json');
+    const threaded = await replayReadModels(t.bus, join(dir, 'threaded.sqlite'), { batchSize: 3 });
+    process.env.CONFORM_REPLAY_INLINE = '1';
+    const inline = await replayReadModels(t.bus, join(dir, 'inline.sqlite'), {
+      batchSize: 3,
+    }).finally(() => delete process.env.CONFORM_REPLAY_INLINE);
+    assert.deepEqual({ ...inline, elapsedMs: 0 }, { ...threaded, elapsedMs: 0 });
+    assert.ok(threaded.invalid >= 1);
+    const a = openReadModels(join(dir, 'threaded.sqlite'));
+    const b = openReadModels(join(dir, 'inline.sqlite'));
+    try {
+      assert.deepEqual(tables(b), tables(a));
+      assert.deepEqual(indexes(b), indexes(a));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });
