@@ -82,26 +82,38 @@ try {
   );
 
   // 2. `conform replay` as a user runs it: no flags but the state directory. The status port is
-  // a free one so a conform running elsewhere on this machine is not mistaken for ours.
-  const rssFile = join(stateDir, 'replay.rss');
-  const replayStart = process.hrtime.bigint();
-  const replay = await execa(
-    '/usr/bin/time',
-    ['-f', '%M', '-o', rssFile, process.execPath, cli, 'replay', '--state-dir', stateDir],
-    { env: { CONFORM_PORT: String(await freePort()), NATS_URL: '' }, reject: false },
-  );
-  const replaySeconds = Number(process.hrtime.bigint() - replayStart) / 1e9;
-  if (replay.exitCode !== 0) {
-    throw new Error(`conform replay exited ${replay.exitCode}: ${replay.stderr.slice(-2000)}`);
-  }
-  const replayRssMb = Math.round(Number((await readFile(rssFile, 'utf8')).trim()) / 1024);
-  const replayRate = Math.round(payloads.count / replaySeconds);
+  // a free one so a conform running elsewhere on this machine is not mistaken for ours. Then
+  // once more on one thread (CONFORM_REPLAY_INLINE=1), to show what the writer thread buys.
+  const runReplay = async (env) => {
+    const rssFile = join(stateDir, 'replay.rss');
+    const start = process.hrtime.bigint();
+    const run = await execa(
+      '/usr/bin/time',
+      ['-f', '%M', '-o', rssFile, process.execPath, cli, 'replay', '--state-dir', stateDir],
+      { env: { CONFORM_PORT: String(await freePort()), NATS_URL: '', ...env }, reject: false },
+    );
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (run.exitCode !== 0) {
+      throw new Error(`conform replay exited ${run.exitCode}: ${run.stderr.slice(-2000)}`);
+    }
+    const rssMb = Math.round(Number((await readFile(rssFile, 'utf8')).trim()) / 1024);
+    return { seconds, rssMb, rate: Math.round(payloads.count / seconds), stdout: run.stdout };
+  };
+  const replay = await runReplay({});
   console.log(replay.stdout.trim());
   console.log(
-    `conform replay: ${payloads.count} events in ${replaySeconds.toFixed(2)} s wall ` +
-      `(process start to exit, embedded nats-server start included): ${replayRate} events/s, ` +
-      `peak RSS ${replayRssMb} MB`,
+    `conform replay: ${payloads.count} events in ${replay.seconds.toFixed(2)} s wall ` +
+      `(process start to exit, embedded nats-server start included): ${replay.rate} events/s, ` +
+      `peak RSS ${replay.rssMb} MB`,
   );
+  const inline = await runReplay({ CONFORM_REPLAY_INLINE: '1' });
+  console.log(
+    `conform replay on one thread: ${inline.seconds.toFixed(2)} s wall, ${inline.rate} events/s, ` +
+      `peak RSS ${inline.rssMb} MB`,
+  );
+  const replaySeconds = replay.seconds;
+  const replayRate = replay.rate;
+  const replayRssMb = replay.rssMb;
 
   // 3. The projector's live catch-up, started as `conform up` starts it, on a fresh file.
   server = await startEmbeddedNats({ stateDir, log: silentLogger() });
@@ -154,6 +166,14 @@ try {
     goal: '-',
     measured: replayRssMb,
     unit: 'MB',
+    ok: null,
+  });
+  benchResult({
+    id: 'replay.e2e_one_thread.events_per_s',
+    figure: `conform replay of a ${n}-event log on one thread (CONFORM_REPLAY_INLINE=1, comparison)`,
+    goal: '-',
+    measured: inline.rate,
+    unit: 'events/s',
     ok: null,
   });
   benchResult({
