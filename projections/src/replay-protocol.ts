@@ -2,6 +2,10 @@
 
 /** Index, in the shared counter, of the number of chunks posted and not yet written. */
 export const IN_FLIGHT_SLOT = 0;
+/** Index of the writer's failure flag (1: it failed; the reader stops at its next chunk). */
+export const FAILED_SLOT = 1;
+/** Slots in the shared counter. */
+export const COUNTER_SLOTS = 2;
 
 /** The writer's start-up data. */
 export interface ReplayWorkerData {
@@ -9,7 +13,7 @@ export interface ReplayWorkerData {
   path: string;
   /** Events per transaction. */
   batchSize: number;
-  /** An Int32Array's buffer: slot IN_FLIGHT_SLOT counts chunks in flight. */
+  /** An Int32Array's buffer of COUNTER_SLOTS: chunks in flight and the failure flag. */
   counter: SharedArrayBuffer;
 }
 
@@ -71,6 +75,9 @@ export class ChunkWriter {
     if (this.sequences.length === 0) return;
     const started = Date.now();
     for (;;) {
+      if (Atomics.load(this.inFlight, FAILED_SLOT) !== 0) {
+        throw new Error('the replay writer failed');
+      }
       const now = Atomics.load(this.inFlight, IN_FLIGHT_SLOT);
       if (now < MAX_CHUNKS_IN_FLIGHT) break;
       // A writer that died cannot wake us; its error surfaces once we stop waiting.

@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createBatchDecoder } from '@conform/contracts';
-import { bulkApplier } from './checkpoint.js';
-import { openForRebuild } from './staging.js';
+import { bulkApplier, type BulkApplier } from './checkpoint.js';
+import { openForRebuild, type StagingReadModels } from './staging.js';
 import {
+  FAILED_SLOT,
   IN_FLIGHT_SLOT,
   type ReplayChunk,
   type ReplayWorkerData,
@@ -18,19 +19,30 @@ const port = parentPort!;
 const counter = new Int32Array(data.counter);
 const report = (r: WorkerReport) => port.postMessage(r);
 
-const staging = openForRebuild(data.path);
-const applier = bulkApplier(staging.readModels.sqlite, { batchSize: data.batchSize });
-const decoder = createBatchDecoder();
 let messages = 0;
 let invalid = 0;
 let failed = false;
 
 const fail = (err: unknown) => {
   failed = true;
+  // Wakes a reader waiting for room and stops it at its next chunk.
+  Atomics.store(counter, FAILED_SLOT, 1);
+  Atomics.notify(counter, IN_FLIGHT_SLOT);
   report({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
-  applier.abort();
+  if (!staging) return port.close();
+  applier?.abort();
   void staging.readModels.close().finally(() => port.close());
 };
+
+let staging: StagingReadModels | null = null;
+let applier: BulkApplier | null = null;
+try {
+  staging = openForRebuild(data.path);
+  applier = bulkApplier(staging.readModels.sqlite, { batchSize: data.batchSize });
+} catch (err) {
+  fail(err);
+}
+const decoder = createBatchDecoder();
 
 const write = (chunk: Extract<ReplayChunk, { kind: 'messages' }>) => {
   const bytes = new Uint8Array(chunk.bytes);
@@ -39,7 +51,7 @@ const write = (chunk: Extract<ReplayChunk, { kind: 'messages' }>) => {
     const decoded = decoder.decode(bytes.subarray(chunk.offsets[i], chunk.offsets[i + 1]));
     const sequence = chunk.sequences[i]!;
     if (!decoded.ok) bad.push({ sequence, subject: chunk.subjects[i]!, error: decoded.error });
-    applier.apply(sequence, decoded.ok ? decoded.event : null);
+    applier!.apply(sequence, decoded.ok ? decoded.event : null);
     if (++messages % data.batchSize === 0) report({ kind: 'progress', applied: sequence });
   }
   invalid += bad.length;
@@ -50,9 +62,9 @@ port.on('message', (chunk: ReplayChunk) => {
   if (failed) return;
   if (chunk.kind === 'end') {
     try {
-      const applied = applier.commit();
-      staging.finish();
-      void staging.readModels.close().then(() => {
+      const applied = applier!.commit();
+      staging!.finish();
+      void staging!.readModels.close().then(() => {
         report({ kind: 'done', applied, messages, invalid });
         port.close();
       }, fail);

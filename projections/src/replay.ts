@@ -7,6 +7,7 @@ import { streamEventLog } from './stream.js';
 import { openForRebuild } from './staging.js';
 import {
   ChunkWriter,
+  COUNTER_SLOTS,
   type ReplayChunk,
   type ReplayWorkerData,
   type WorkerReport,
@@ -61,7 +62,7 @@ export async function rebuildReadModels(
   const started = Date.now();
   await removeDatabase(path);
   const batchSize = Math.max(1, opts.batchSize ?? DEFAULT_REPLAY_BATCH);
-  const counter = new SharedArrayBuffer(4);
+  const counter = new SharedArrayBuffer(COUNTER_SLOTS * Int32Array.BYTES_PER_ELEMENT);
   const inFlight = new Int32Array(counter);
   const worker = new Worker(new URL('./replay-worker.js', import.meta.url), {
     workerData: { path, batchSize, counter } satisfies ReplayWorkerData,
@@ -101,7 +102,9 @@ export async function rebuildReadModels(
   } catch (err) {
     await worker.terminate();
     await removeDatabase(path);
-    throw new ReplayError(`replay into ${path} failed: ${(err as Error).message}`, { cause: err });
+    // The writer's own error says more than the reader's "the replay writer failed".
+    const cause = failure ?? err;
+    throw new ReplayError(`replay into ${path} failed: ${(cause as Error).message}`, { cause });
   }
   const result = done as Extract<WorkerReport, { kind: 'done' }>;
   opts.onProgress?.(result.applied, target);

@@ -234,4 +234,17 @@ describe('replay and history', () => {
       await b.close();
     }
   });
+
+  it('fails with the writer’s reason when the staging file cannot be written', async () => {
+    const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
+    await publisher.publish(sampleEvent('file.discovered', 'x1'));
+    const livePath = join(dir, 'no-such-dir', 'read-models.sqlite');
+    await assert.rejects(
+      replayReadModels(t.bus, livePath),
+      (err: unknown) =>
+        err instanceof ReplayError &&
+        err.message.includes(`${livePath}.replay`) &&
+        /cannot open read models/.test(err.message),
+    );
+  });
 });
