@@ -36,7 +36,7 @@ export type WorkerReport =
   | { kind: 'error'; message: string };
 
 /** Chunks handed to the writer thread; past this many the reader waits for it. */
-const MAX_CHUNKS_IN_FLIGHT = 8;
+const MAX_CHUNKS_IN_FLIGHT = 32;
 /** Messages per chunk. */
 const CHUNK_MESSAGES = 1_000;
 
