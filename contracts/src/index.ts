@@ -16,3 +16,4 @@ export * from './dry-run.js';
 export * from './paths.js';
 export * from './media.js';
 export * from './retry.js';
+export * from './batch-decoder.js';

@@ -22,12 +22,28 @@ export type DecodeResult =
 // newer producer's optional field is neither a reason to dead-letter nor copied by an older
 // handler into an event it publishes (which the strict check would then refuse).
 const strictAjv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-const strictValidators = compileAll(strictAjv, eventSchemas);
+const strictValidators = lazyValidators(strictAjv, eventSchemas);
 
-function compileAll(ajv: Ajv, schemas: Record<string, Schema>): Map<string, ValidateFunction> {
-  const out = new Map<string, ValidateFunction>();
-  for (const [key, schema] of Object.entries(schemas)) out.set(key, ajv.compile(schema));
-  return out;
+/** Validators by `<type>@v<n>`, each compiled on first use. */
+interface Validators {
+  get(key: string): ValidateFunction | undefined;
+}
+
+// Compiling every schema up front cost each process (every service, every CLI command, a
+// replay's writer thread) a few hundred milliseconds of start-up, twice over (strict and
+// tolerant); most use a handful of types. The contract tests compile and check every one.
+function lazyValidators(ajv: Ajv, schemas: Record<string, Schema>): Validators {
+  const compiled = new Map<string, ValidateFunction>();
+  return {
+    get(key) {
+      let validate = compiled.get(key);
+      if (!validate && Object.hasOwn(schemas, key)) {
+        validate = ajv.compile(schemas[key]!);
+        compiled.set(key, validate);
+      }
+      return validate;
+    },
+  };
 }
 
 /** Checks an unknown value strictly against the schema its own `type` and `version` name. */
@@ -66,7 +82,7 @@ export function createEventReader(
     allowUnionTypes: true,
     removeAdditional: true,
   });
-  const validators = compileAll(ajv, schemas);
+  const validators = lazyValidators(ajv, schemas);
   const latest = new Map<string, number>();
   for (const key of Object.keys(schemas)) {
     const [type, v] = key.split('@v');
@@ -136,7 +152,7 @@ export function readEvent(value: unknown): DecodeResult {
 
 function validatorFor(
   value: unknown,
-  validators: Map<string, ValidateFunction>,
+  validators: Validators,
 ): { ok: true; validate: ValidateFunction } | { ok: false; error: string } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, error: 'event must be a JSON object' };

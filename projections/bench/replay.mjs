@@ -1,60 +1,61 @@
 #!/usr/bin/env node
-// Replay rate of the read models: N synthetic events (default 1,000,000) through applyBatch into
-// a fresh SQLite file, in batches as `conform replay` applies them. Decoding is included (each
-// event is JSON text, as it comes off the stream); the NATS transfer is not (see docs).
+// Component figure (no NATS): N realistic events (default 1,000,000; see events.mjs) as JSON
+// bytes, each decoded with the batch decoder and written by a bulkApplier into a fresh file
+// opened as `conform replay` opens its staging file (openForRebuild), secondary indexes built
+// at the end: what rebuildReadModels does per message, minus the NATS transfer (that is in
+// replay-e2e.mjs).
 // Usage: node projections/bench/replay.mjs [events] [batch]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeEvent, sampleEvent } from '@conform/contracts';
-import { applyBatch, openReadModels } from '../dist/src/index.js';
+import { createBatchDecoder } from '@conform/contracts';
+import { bulkApplier, openForRebuild } from '../dist/src/index.js';
+import { benchResult, generatePayloads, peakRssMb } from './events.mjs';
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const batchSize = Number(process.argv[3] ?? 5_000);
-const lifecycle = [
-  'file.discovered',
-  'file.probed',
-  'file.planned',
-  'encode.started',
-  'encode.completed',
-  'verify.passed',
-  'file.replaced',
-  'file.discovered',
-  'encode.failed',
-  'message.deadlettered',
-];
-const templates = lifecycle.map((type) => JSON.stringify(sampleEvent(type, 'FILEID')));
-const payload = (i) => {
-  const fileId = `f${Math.floor(i / lifecycle.length)}`;
-  return Buffer.from(templates[i % lifecycle.length].replaceAll('FILEID', fileId));
-};
 
+const payloads = generatePayloads(total);
 const dir = await mkdtemp(join(tmpdir(), 'conform-bench-'));
-const readModels = openReadModels(join(dir, 'bench.sqlite'));
-// As rebuildReadModels sets them on its staging file.
-readModels.sqlite.pragma('synchronous = OFF');
-readModels.sqlite.pragma('cache_size = -65536');
-const started = process.hrtime.bigint();
-let batch = [];
-for (let i = 0; i < total; i++) {
-  const decoded = decodeEvent(payload(i));
-  batch.push({ position: i + 1, event: decoded.ok ? decoded.event : null });
-  if (batch.length === batchSize) {
-    applyBatch(readModels.sqlite, batch);
-    batch = [];
+try {
+  const staging = openForRebuild(join(dir, 'bench.sqlite'));
+  const { sqlite } = staging.readModels;
+  // Decoding alone first (not part of the rate), to say how the time splits.
+  const decoder = createBatchDecoder();
+  const decodeStart = process.hrtime.bigint();
+  for (let i = 0; i < total; i++) decoder.decode(payloads.get(i));
+  const decodeNs = process.hrtime.bigint() - decodeStart;
+
+  const applier = bulkApplier(sqlite, { batchSize });
+  const cpu = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < total; i++) {
+    const decoded = decoder.decode(payloads.get(i));
+    applier.apply(i + 1, decoded.ok ? decoded.event : null);
   }
+  applier.commit();
+  const indexStart = process.hrtime.bigint();
+  staging.finish();
+  const ended = process.hrtime.bigint();
+  const seconds = Number(ended - started) / 1e9;
+  const used = process.cpuUsage(cpu);
+  const files = sqlite.prepare('select count(*) n from files').get().n;
+  await staging.readModels.close();
+  const rate = Math.round(total / seconds);
+  console.log(
+    `${total} events (${files} files) decoded and applied, ${batchSize} per transaction: ` +
+      `${seconds.toFixed(2)} s, ${rate} events/s (decoding alone ${(Number(decodeNs) / 1e9).toFixed(2)} s), ` +
+      `index build ${(Number(ended - indexStart) / 1e9).toFixed(2)} s, ` +
+      `CPU ${((used.user + used.system) / 1e6).toFixed(2)} s, peak RSS ${peakRssMb()} MB`,
+  );
+  benchResult({
+    id: 'replay.component.events_per_s',
+    figure: `${total.toLocaleString('en')} events decoded and applied (no NATS, component)`,
+    goal: '-',
+    measured: rate,
+    unit: 'events/s',
+    ok: null,
+  });
+} finally {
+  await rm(dir, { recursive: true, force: true });
 }
-if (batch.length) applyBatch(readModels.sqlite, batch);
-const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-const files = readModels.sqlite.prepare('select count(*) n from files').get().n;
-await readModels.close();
-await rm(dir, { recursive: true, force: true });
-console.log(
-  JSON.stringify({
-    events: total,
-    batch: batchSize,
-    seconds: Math.round(seconds * 100) / 100,
-    eventsPerSecond: Math.round(total / seconds),
-    files,
-  }),
-);

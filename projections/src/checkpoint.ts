@@ -135,30 +135,100 @@ export function applyBatch(
   const projections = opts.projections ?? readModelProjections;
   const projector = opts.projector ?? READ_MODELS_PROJECTOR;
   return sqlite.transaction(() => {
-    const row = prepared(sqlite, 'select position from checkpoints where projector = ?').get(
-      projector,
-    ) as { position: number } | undefined;
-    let checkpoint = row?.position ?? 0;
+    let checkpoint = readCheckpoint(sqlite, projector);
     const start = checkpoint;
     for (const { position, event } of batch) {
       if (position <= checkpoint) continue;
-      if (event) {
-        for (const projection of projections) {
-          if (!projection.canHandle(event.type)) continue;
-          for (const q of projection.evolve(event, position)) {
-            prepared(sqlite, q.sql).run(...(q.parameters as unknown[]));
-          }
-        }
-      }
+      if (event) writeEvent(sqlite, projections, event, position);
       checkpoint = position;
     }
-    if (checkpoint > start) {
-      prepared(
-        sqlite,
-        'insert into checkpoints (projector, position) values (?, ?) ' +
-          'on conflict (projector) do update set position = excluded.position',
-      ).run(projector, checkpoint);
-    }
+    if (checkpoint > start) writeCheckpoint(sqlite, projector, checkpoint);
     return checkpoint;
   })();
+}
+
+function readCheckpoint(sqlite: Database.Database, projector: string): number {
+  const row = prepared(sqlite, 'select position from checkpoints where projector = ?').get(
+    projector,
+  ) as { position: number } | undefined;
+  return row?.position ?? 0;
+}
+
+function writeCheckpoint(sqlite: Database.Database, projector: string, position: number): void {
+  prepared(
+    sqlite,
+    'insert into checkpoints (projector, position) values (?, ?) ' +
+      'on conflict (projector) do update set position = excluded.position',
+  ).run(projector, position);
+}
+
+function writeEvent(
+  sqlite: Database.Database,
+  projections: readonly Projection[],
+  event: EventEnvelope,
+  position: number,
+): void {
+  for (const projection of projections) {
+    if (!projection.canHandle(event.type)) continue;
+    for (const q of projection.evolve(event, position)) {
+      prepared(sqlite, q.sql).run(...(q.parameters as unknown[]));
+    }
+  }
+}
+
+/** Folds events one at a time into transactions of a fixed size; see {@link bulkApplier}. */
+export interface BulkApplier {
+  /** Applies one message (null: not a valid event, only the checkpoint moves past it). */
+  apply(position: number, event: EventEnvelope | null): void;
+  /** Commits what is open; returns the checkpoint. */
+  commit(): number;
+  /** Abandons the open transaction. */
+  abort(): void;
+}
+
+/**
+ * For a database only this connection uses (a replay's staging file): each event is written
+ * as it arrives, inside a transaction committed with its checkpoint every `batchSize`
+ * events, so a bulk read holds no batch of decoded events in memory (which would survive
+ * young-generation collections and cost full ones). Not for a file others read through this
+ * connection: the transaction stays open between calls.
+ */
+export function bulkApplier(
+  sqlite: Database.Database,
+  opts: ApplyOptions & { batchSize?: number } = {},
+): BulkApplier {
+  const projections = opts.projections ?? readModelProjections;
+  const projector = opts.projector ?? READ_MODELS_PROJECTOR;
+  const batchSize = Math.max(1, opts.batchSize ?? 5_000);
+  let open = false;
+  let checkpoint = 0;
+  let committed = 0;
+  let pending = 0;
+  const begin = () => {
+    sqlite.exec('begin');
+    open = true;
+    committed = checkpoint = readCheckpoint(sqlite, projector);
+  };
+  const commit = () => {
+    if (!open) return checkpoint;
+    if (checkpoint > committed) writeCheckpoint(sqlite, projector, checkpoint);
+    sqlite.exec('commit');
+    open = false;
+    pending = 0;
+    return checkpoint;
+  };
+  return {
+    apply(position, event) {
+      if (!open) begin();
+      if (position <= checkpoint) return;
+      if (event) writeEvent(sqlite, projections, event, position);
+      checkpoint = position;
+      if (++pending >= batchSize) commit();
+    },
+    commit,
+    abort() {
+      if (open && sqlite.inTransaction) sqlite.exec('rollback');
+      open = false;
+    },
+  };
 }

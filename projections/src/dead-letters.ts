@@ -1,7 +1,13 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { EventType } from '@conform/contracts';
 import type { Projection } from './projection.js';
 import { queryBuilder, type ReadModelSchema } from './schema.js';
+
+// Constant SQL (not built per event): a replay prepares it once and reuses it.
+const RECORD_DEAD_LETTER =
+  'insert into dead_letters (event_id, file_id, subject, stream_sequence, consumer, deliveries, ' +
+  'reason, payload, time, sequence) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+  'on conflict (event_id) do nothing';
 
 /** The `dead_letters` read model: every message a consumer gave up on. */
 export const deadLettersProjection: Projection = {
@@ -26,23 +32,18 @@ export const deadLettersProjection: Projection = {
   evolve(event, position) {
     if (event.type !== 'message.deadlettered') return [];
     return [
-      queryBuilder
-        .insertInto('dead_letters')
-        .values({
-          event_id: event.id,
-          file_id: event.fileId,
-          subject: event.data.subject,
-          stream_sequence: event.data.streamSequence,
-          consumer: event.data.consumer,
-          deliveries: event.data.deliveries,
-          reason: event.data.reason,
-          payload: event.data.payload,
-          time: event.time,
-          sequence: position,
-        })
-        // The same event id published twice is one dead letter.
-        .onConflict((oc) => oc.column('event_id').doNothing())
-        .compile(),
+      CompiledQuery.raw(RECORD_DEAD_LETTER, [
+        event.id,
+        event.fileId,
+        event.data.subject,
+        event.data.streamSequence,
+        event.data.consumer,
+        event.data.deliveries,
+        event.data.reason,
+        event.data.payload,
+        event.time,
+        position,
+      ]),
     ];
   },
 };

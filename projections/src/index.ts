@@ -12,5 +12,6 @@ export * from './failures.js';
 export * from './summary.js';
 export * from './stream.js';
 export * from './replay.js';
+export * from './staging.js';
 export * from './stats.js';
 export * from './projection-spec.js';

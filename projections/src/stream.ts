@@ -1,5 +1,5 @@
 import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
-import { decodeEvent, subjectFilterForFile, type EventEnvelope } from '@conform/contracts';
+import { decodeEventBatch, subjectFilterForFile, type EventEnvelope } from '@conform/contracts';
 import { EVENT_LOG_STREAM, isNotFound, type Bus } from '@conform/bus';
 
 /** One stored message of the event log, decoded when it is a valid event. */
@@ -23,17 +23,34 @@ export interface ReadEventLogOptions {
   toSequence?: number;
   /** Messages per batch handed to `onBatch`. */
   batchSize?: number;
+  /** Copy each message's headers into `headers`; default true (a replay needs none). */
+  headers?: boolean;
 }
 
+/** Options of {@link streamEventLog}. */
+export type StreamEventLogOptions = Pick<
+  ReadEventLogOptions,
+  'filterSubject' | 'fromSequence' | 'toSequence'
+> & {
+  /** Messages the consumer keeps in flight; default 5,000. */
+  inFlight?: number;
+};
+
 /**
- * Reads the event log (or the part one subject filter selects) from a sequence up to the
- * stream's end at the time of the call, with an ordered consumer (no server-side state left
- * behind), handing over batches. Resolves with the last sequence read (0 when none).
+ * Hands every stored message (or the ones one subject filter selects) from a sequence up to
+ * the stream's end at the time of the call to `onMessage`, in order, through an ordered
+ * consumer (no server-side state left behind). Resolves with the last sequence read (0 when
+ * none); rejects when the consumer stops early or `onMessage` throws.
+ *
+ * Built for bulk reads (a replay moves the whole log): messages arrive through the consumer's
+ * callback rather than an async iterator, and `onMessage` runs synchronously inside the
+ * delivery, so the next pulls are already on the wire while it writes and nothing piles up in
+ * memory behind a slow writer.
  */
-export async function readEventLog(
+export async function streamEventLog(
   bus: Bus,
-  onBatch: (messages: StoredMessage[]) => void | Promise<void>,
-  opts: ReadEventLogOptions = {},
+  onMessage: (msg: JsMsg) => void,
+  opts: StreamEventLogOptions = {},
 ): Promise<number> {
   const info = await bus.jsm.streams
     .info(EVENT_LOG_STREAM, opts.filterSubject ? { subjects_filter: opts.filterSubject } : {})
@@ -54,26 +71,79 @@ export async function readEventLog(
     opt_start_seq: from,
     ...(opts.filterSubject ? { filter_subjects: opts.filterSubject } : {}),
   });
-  const batchSize = Math.max(1, opts.batchSize ?? 1_000);
-  const messages = await consumer.consume({ max_messages: Math.min(batchSize * 2, 10_000) });
   let last = 0;
-  let batch: StoredMessage[] = [];
-  try {
-    for await (const msg of messages) {
-      if (msg.seq > to) break;
-      batch.push(toStored(msg));
-      last = msg.seq;
-      const done = msg.seq >= to || msg.info.pending === 0;
-      if (batch.length >= batchSize || done) {
-        await onBatch(batch);
-        batch = [];
+  let done = false;
+  let failure: unknown = null;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const messages = await consumer.consume({
+    max_messages: Math.max(1, opts.inFlight ?? 5_000),
+    callback: (msg) => {
+      if (done) return;
+      try {
+        if (msg.seq <= to) {
+          onMessage(msg);
+          last = msg.seq;
+        }
+        done = msg.seq >= to || msg.info.pending === 0;
+      } catch (err) {
+        failure = err;
+        done = true;
       }
-      if (done) break;
-    }
+      if (done) finish();
+    },
+  });
+  try {
+    const closed = messages.closed().then((err) => {
+      if (!done) throw err ?? new Error('the event log reader stopped before the end');
+    });
+    await Promise.race([finished, closed]);
   } finally {
     await messages.close().catch(() => undefined);
   }
-  if (batch.length > 0) await onBatch(batch);
+  if (failure) throw failure;
+  return last;
+}
+
+/**
+ * Like {@link streamEventLog}, handing over decoded messages in batches of `batchSize` to
+ * `onBatch` (synchronous; reading waits while it runs). Resolves with the last sequence read.
+ */
+export async function readEventLog(
+  bus: Bus,
+  onBatch: (messages: StoredMessage[]) => void,
+  opts: ReadEventLogOptions = {},
+): Promise<number> {
+  const batchSize = Math.max(1, opts.batchSize ?? 1_000);
+  const withHeaders = opts.headers ?? true;
+  let raw: JsMsg[] = [];
+  const flush = () => {
+    if (raw.length === 0) return;
+    const msgs = raw;
+    raw = [];
+    const decoded = decodeEventBatch(msgs.map((m) => m.data));
+    onBatch(
+      msgs.map((msg, i) => {
+        const result = decoded[i]!;
+        return {
+          sequence: msg.seq,
+          subject: msg.subject,
+          headers: withHeaders ? headersOf(msg) : {},
+          event: result.ok ? result.event : null,
+          error: result.ok ? null : result.error,
+        };
+      }),
+    );
+  };
+  const last = await streamEventLog(
+    bus,
+    (msg) => {
+      raw.push(msg);
+      if (raw.length >= batchSize) flush();
+    },
+    { ...opts, inFlight: Math.min(Math.max(batchSize, 1_000), 5_000) },
+  );
+  flush();
   return last;
 }
 
@@ -86,17 +156,10 @@ export async function readFileHistory(bus: Bus, fileId: string): Promise<StoredM
   return all;
 }
 
-function toStored(msg: JsMsg): StoredMessage {
+function headersOf(msg: JsMsg): Record<string, string> {
   const headers: Record<string, string> = {};
   if (msg.headers) {
     for (const [key, values] of msg.headers) headers[key] = values.join(', ');
   }
-  const decoded = decodeEvent(msg.data);
-  return {
-    sequence: msg.seq,
-    subject: msg.subject,
-    headers,
-    event: decoded.ok ? decoded.event : null,
-    error: decoded.ok ? null : decoded.error,
-  };
+  return headers;
 }

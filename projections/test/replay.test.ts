@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +15,9 @@ import {
   openReadModels,
   readFileHistory,
   replayReadModels,
+  ReplayError,
   startProjector,
+  type InvalidMessage,
   type ReadModels,
 } from '../src/index.js';
 
@@ -55,6 +57,14 @@ function tables(readModels: ReadModels): Record<string, unknown[]> {
   );
 }
 
+function indexes(readModels: ReadModels): string[] {
+  return (
+    readModels.sqlite
+      .prepare("select name from sqlite_master where type = 'index' order by name")
+      .all() as { name: string }[]
+  ).map((r) => r.name);
+}
+
 describe('replay and history', () => {
   it('rebuilds every table row for row the same as the live projector built them', async () => {
     const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
@@ -79,6 +89,8 @@ describe('replay and history', () => {
     await projector.waitForSequence(last);
     await projector.stop();
     const before = tables(live);
+    const liveIndexes = indexes(live);
+    assert.ok(liveIndexes.length >= 5, liveIndexes.join());
     await live.close();
 
     const result = await replayReadModels(t.bus, livePath, { batchSize: 7 });
@@ -86,6 +98,9 @@ describe('replay and history', () => {
     assert.equal(result.invalid, 1);
     const rebuilt = openReadModels(livePath);
     try {
+      // Built at the end of the bulk load, the same indexes the live file has; and back in WAL.
+      assert.deepEqual(indexes(rebuilt), liveIndexes);
+      assert.equal(rebuilt.sqlite.pragma('journal_mode', { simple: true }), 'wal');
       const after = tables(rebuilt);
       assert.deepEqual(Object.keys(after), Object.keys(before));
       for (const name of Object.keys(before)) {
@@ -112,5 +127,124 @@ describe('replay and history', () => {
     );
     assert.equal(history[1]?.headers['Nats-Msg-Id'], history[1]?.event?.id);
     assert.deepEqual(await readFileHistory(t.bus, 'nobody'), []);
+  });
+
+  it('reports a malformed message in the middle of the log and folds in the rest', async () => {
+    const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
+    await publisher.publish(sampleEvent('file.discovered', 'm1'));
+    const notJson = (await t.bus.js.publish(subjectFor('file.probed', 'm1'), '{"type": ')).seq;
+    const planned = structuredClone(sampleEvent('file.planned', 'm1')) as unknown as {
+      data: Record<string, unknown>;
+    };
+    planned.data.decision = 'maybe';
+    const badField = (
+      await t.bus.js.publish(subjectFor('file.planned', 'm1'), JSON.stringify(planned))
+    ).seq;
+    const last = (await publisher.publish(sampleEvent('file.discovered', 'm2'))).seq;
+
+    const livePath = join(dir, 'malformed.sqlite');
+    const invalid: InvalidMessage[] = [];
+    const result = await replayReadModels(t.bus, livePath, {
+      batchSize: 2,
+      onInvalid: (m) => invalid.push(m),
+    });
+    assert.equal(result.appliedSequence, last);
+    const mine = invalid.filter((m) => m.sequence >= notJson);
+    assert.deepEqual(
+      mine.map((m) => [m.sequence, m.subject]),
+      [
+        [notJson, 'conform.evt.file.probed.m1'],
+        [badField, 'conform.evt.file.planned.m1'],
+      ],
+    );
+    assert.match(mine[0]!.error, /not JSON/);
+    assert.match(mine[1]!.error, /file\.planned v1: \/data\/decision: must be equal to one of/);
+    assert.equal(result.invalid, invalid.length);
+    const rebuilt = openReadModels(livePath);
+    try {
+      const rows = rebuilt.sqlite
+        .prepare("select file_id, status from files where file_id in ('m1', 'm2') order by 1")
+        .all();
+      assert.deepEqual(rows, [
+        { file_id: 'm1', status: 'discovered' },
+        { file_id: 'm2', status: 'discovered' },
+      ]);
+    } finally {
+      await rebuilt.close();
+    }
+  });
+
+  it('leaves the live read models as they were when a replay fails part way', async () => {
+    const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
+    for (const fileId of ['k1', 'k2', 'k3']) {
+      await publisher.publish(sampleEvent('file.discovered', fileId));
+    }
+    const livePath = join(dir, 'intact.sqlite');
+    await replayReadModels(t.bus, livePath);
+    const live = openReadModels(livePath);
+    const before = tables(live);
+    await live.close();
+    assert.ok((before.files?.length ?? 0) >= 3);
+
+    // The writing side fails after the first batch was applied to the staging file.
+    let batches = 0;
+    await assert.rejects(
+      replayReadModels(t.bus, livePath, {
+        batchSize: 2,
+        onProgress: () => {
+          if (++batches === 2) throw new Error('disk full (simulated)');
+        },
+      }),
+      (err: unknown) => err instanceof ReplayError && /disk full \(simulated\)/.test(err.message),
+    );
+    assert.ok(batches >= 2);
+    await assert.rejects(access(`${livePath}.replay`), /ENOENT/, 'the staging file is removed');
+    const after = openReadModels(livePath);
+    try {
+      assert.deepEqual(tables(after), before);
+    } finally {
+      await after.close();
+    }
+  });
+
+  it('builds the same read models on one thread as with the writer thread', async () => {
+    const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
+    for (const [i, type] of lifecycle.entries()) {
+      const event = sampleEvent(type, 'w1');
+      await publisher.publish({
+        ...event,
+        id: `${event.id.slice(0, -2)}${String(i).padStart(2, '0')}`,
+      });
+    }
+    await t.bus.js.publish(subjectFor('file.probed', 'w1'), 'not json');
+    const threaded = await replayReadModels(t.bus, join(dir, 'threaded.sqlite'), { batchSize: 3 });
+    process.env.CONFORM_REPLAY_INLINE = '1';
+    const inline = await replayReadModels(t.bus, join(dir, 'inline.sqlite'), {
+      batchSize: 3,
+    }).finally(() => delete process.env.CONFORM_REPLAY_INLINE);
+    assert.deepEqual({ ...inline, elapsedMs: 0 }, { ...threaded, elapsedMs: 0 });
+    assert.ok(threaded.invalid >= 1);
+    const a = openReadModels(join(dir, 'threaded.sqlite'));
+    const b = openReadModels(join(dir, 'inline.sqlite'));
+    try {
+      assert.deepEqual(tables(b), tables(a));
+      assert.deepEqual(indexes(b), indexes(a));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('fails with the writer’s reason when the staging file cannot be written', async () => {
+    const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
+    await publisher.publish(sampleEvent('file.discovered', 'x1'));
+    const livePath = join(dir, 'no-such-dir', 'read-models.sqlite');
+    await assert.rejects(
+      replayReadModels(t.bus, livePath),
+      (err: unknown) =>
+        err instanceof ReplayError &&
+        err.message.includes(`${livePath}.replay`) &&
+        /cannot open read models/.test(err.message),
+    );
   });
 });

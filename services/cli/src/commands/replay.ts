@@ -79,6 +79,11 @@ export function register(program: Command): void {
         const result = await replayReadModels(bus, path, {
           onProgress: (applied, target) =>
             process.stderr.write(`\rreplayed ${applied} / ${target}`),
+          // Skipped, not fatal: the rest of the log still folds in, and the person sees which.
+          onInvalid: (m) =>
+            process.stderr.write(
+              `\nskipping sequence ${m.sequence} (${m.subject}): not a valid event: ${m.error}\n`,
+            ),
         }).catch((err: unknown) => {
           throw new CliError('REPLAY', (err as Error).message);
         });
