@@ -204,28 +204,6 @@ export async function startConform(
       );
     }
     if (services.includes('verifier')) await started(startVerifier(context('verifier')));
-<<<<<<< HEAD
-    if (services.includes('encoder')) {
-      const fromEnv = encoderOptionsFromEnv(process.env);
-      await started(
-        startEncoder(context('encoder'), {
-          ...fromEnv,
-          // One machine (`conform up`): no GPU node to wait for, GPU work is this node's too.
-          libraries: (settings.libraries.length
-            ? settings.libraries
-            : settings.pathMap.mappings.map((m) => ({ root: m.from }))
-          ).map((l) => l.root),
-          cpuFallbackAfterMs:
-            fromEnv.cpuFallbackAfterMs ?? (services.length === SERVICE_NAMES.length ? 0 : null),
-          slots: settings.encoderSlots,
-          maxFileSizeBytes: settings.maxFileSizeBytes,
-          encoder: settings.encoder,
-        }),
-      );
-    }
-    if (services.includes('planner')) {
-      await started(startPlanner(context('planner'), plannerPolicies(settings)));
-=======
     // The encoder's start (a trial encode per GPU encoder) and the planner's (re-deciding
     // every known file) each take seconds and need nothing of each other: both consumers are
     // durable and read from the start of the log, so they start side by side. The watcher
@@ -244,6 +222,7 @@ export async function startConform(
             cpuFallbackAfterMs:
               fromEnv.cpuFallbackAfterMs ?? (services.length === SERVICE_NAMES.length ? 0 : null),
             slots: settings.encoderSlots,
+            maxFileSizeBytes: settings.maxFileSizeBytes,
             encoder: settings.encoder,
           }),
         );
@@ -260,7 +239,6 @@ export async function startConform(
     ]);
     for (const outcome of [encoderOutcome, plannerOutcome]) {
       if (outcome.status === 'rejected') throw outcome.reason;
->>>>>>> wip/disc
     }
     if (services.includes('watcher')) {
       await started(
