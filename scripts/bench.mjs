@@ -15,68 +15,11 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { BENCHMARKS } from './benchmarks.mjs';
 
 const repo = resolve(import.meta.dirname, '..');
 const resultsPath = join(repo, 'docs/benchmarks/results.json');
 const readmePath = join(repo, 'docs/benchmarks/README.md');
-
-// name, the command (relative to the repo), the same with small sizes, its document.
-const BENCHMARKS = [
-  {
-    name: 'discovery',
-    argv: ['services/watcher/bench/discovery.mjs', '100000'],
-    quick: ['services/watcher/bench/discovery.mjs', '5000'],
-    doc: 'discovery.md',
-  },
-  {
-    name: 'discovery-1m',
-    argv: ['services/watcher/bench/discovery.mjs', '1000000', '--nested'],
-    quick: ['services/watcher/bench/discovery.mjs', '20000', '--nested'],
-    doc: 'discovery.md',
-  },
-  {
-    name: 'planning',
-    argv: ['services/planner/bench/planning.mjs', '300'],
-    quick: ['services/planner/bench/planning.mjs', '20'],
-    doc: 'planning.md',
-  },
-  {
-    name: 'replay',
-    argv: ['projections/bench/replay-e2e.mjs', '1000000'],
-    quick: ['projections/bench/replay-e2e.mjs', '50000'],
-    doc: 'replay.md',
-  },
-  {
-    name: 'replay-component',
-    argv: ['projections/bench/replay.mjs', '1000000', '5000'],
-    quick: ['projections/bench/replay.mjs', '50000', '5000'],
-    doc: 'replay.md',
-  },
-  {
-    name: 'encoder-overhead',
-    argv: ['services/encoder/bench/encoder-overhead.mjs', '20', '2', '2'],
-    quick: ['services/encoder/bench/encoder-overhead.mjs', '4', '2', '1'],
-    doc: 'encoder.md',
-  },
-  {
-    name: 'e2e',
-    argv: ['services/verifier/bench/e2e.mjs'],
-    quick: ['services/verifier/bench/e2e.mjs', '1'],
-    doc: 'e2e.md',
-  },
-  {
-    name: 'files-query',
-    argv: ['projections/bench/files-query.mjs', '100000', '21'],
-    quick: ['projections/bench/files-query.mjs', '10000', '5'],
-    doc: 'files-query.md',
-  },
-  {
-    name: 'notify',
-    argv: ['services/notify/bench/batching.mjs', '500', '2', '16'],
-    quick: ['services/notify/bench/batching.mjs', '50', '0', '16'],
-    doc: 'notify.md',
-  },
-];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
