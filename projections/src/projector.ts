@@ -90,21 +90,17 @@ export async function startProjector(
   // is 0), what arrives within LIVE_FLUSH_MS shares one: a watcher announcing a library's files
   // one by one would otherwise cost a transaction and a checkpoint write per event.
   let flushTimer: NodeJS.Timeout | undefined;
+  // A live flush that failed: the consume loop stops taking messages at once (nothing after
+  // the failed batch may be applied before it) and takes the usual way back to the checkpoint.
+  let flushFailure: unknown;
   const flushSoon = () => {
     flushTimer ??= setTimeout(() => {
       flushTimer = undefined;
       try {
         flush();
       } catch (err) {
-        batch = [];
-        log.warn({ err, from: applied + 1 }, 'projection interrupted; restarting the consumer');
-        // As in run(): start again from what the database holds.
-        void lastAppliedSequence(db)
-          .catch(() => applied)
-          .then((a) => {
-            applied = a;
-            messages?.stop();
-          });
+        flushFailure = err;
+        messages?.stop();
       }
     }, LIVE_FLUSH_MS);
   };
@@ -135,17 +131,19 @@ export async function startProjector(
         messages = await consumer.consume({ max_messages: maxBatch });
         if (abort.signal.aborted) break;
         for await (const msg of messages) {
-          if (abort.signal.aborted) break;
+          if (abort.signal.aborted || flushFailure !== undefined) break;
           // The ordered consumer re-creates itself on gaps and may replay what we applied.
           if (msg.seq <= Math.max(applied, batch.at(-1)?.position ?? 0)) continue;
           collect(msg);
           if (batch.length >= maxBatch) flush();
           else if (msg.info.pending === 0) flushSoon();
         }
+        if (flushFailure !== undefined) throw flushFailure;
         flush(); // the consumer is re-created from `applied`: nothing may wait in the batch
       } catch (err) {
         clearTimeout(flushTimer);
         flushTimer = undefined;
+        flushFailure = undefined;
         batch = [];
         if (abort.signal.aborted) break;
         log.warn({ err, from: applied + 1 }, 'projection interrupted; restarting the consumer');
