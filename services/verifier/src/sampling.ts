@@ -37,26 +37,43 @@ export function ssimSegments(
 export const SEEK_PAST_KEYFRAME_SEC = 0.14;
 
 /**
- * Moves each segment to start just after a keyframe, so neither file decodes frames it then
- * throws away: the later of the two files' keyframes at or before the wanted start (the other
- * file decodes only the gap between them), plus {@link SEEK_PAST_KEYFRAME_SEC}. Segments that
- * overlap one already chosen are measured once; unknown keyframes leave a segment where it
- * was. Pure.
+ * The keyframe one segment starts from, given each file's keyframe at or before the wanted
+ * start and, where those differ, the later-keyed file's keyframe at or before the earlier one.
+ * Starting at the later keyframe makes the other file decode the gap between them for nothing;
+ * starting at the earlier one makes the later-keyed file decode from its keyframe before that.
+ * The smaller waste wins: a 10 s x265 GOP against a 1 s GOP source starts at the output's
+ * keyframe. Null when neither file's keyframe is known. Pure.
  */
-export function alignSegments(
-  wanted: Segment[],
-  sourceKeys: (number | null)[],
-  outputKeys: (number | null)[],
-): Segment[] {
+export function chooseKeyframe(
+  at: { source: number | null; output: number | null },
+  laterFileAtEarlier: number | null,
+): number | null {
+  const { source, output } = at;
+  if (source === null || output === null) return source ?? output;
+  const lo = Math.min(source, output);
+  const hi = Math.max(source, output);
+  if (laterFileAtEarlier !== null && lo - laterFileAtEarlier < hi - lo) return lo;
+  return hi;
+}
+
+/**
+ * Moves each segment to start just after its chosen keyframe ({@link chooseKeyframe}), plus
+ * {@link SEEK_PAST_KEYFRAME_SEC}, so neither file decodes frames it then throws away. Segments
+ * that overlap one already chosen are measured once; an unknown keyframe (or one after the
+ * wanted start) leaves a segment where it was. Pure.
+ */
+export function alignSegments(wanted: Segment[], keys: (number | null)[]): Segment[] {
   const out: Segment[] = [];
   wanted.forEach((segment, i) => {
-    const keys = [sourceKeys[i], outputKeys[i]].filter(
-      (k): k is number => k !== null && k !== undefined && k >= 0 && k <= segment.startSec,
-    );
+    const key = keys[i];
     const startSec =
-      segment.startSec === 0 || keys.length === 0
+      segment.startSec === 0 ||
+      key === null ||
+      key === undefined ||
+      key < 0 ||
+      key > segment.startSec
         ? segment.startSec
-        : round3(Math.max(...keys) + SEEK_PAST_KEYFRAME_SEC);
+        : round3(key + SEEK_PAST_KEYFRAME_SEC);
     // Overlapping a segment already chosen: the same frames would be measured twice.
     if (
       out.some((o) => Math.abs(startSec - o.startSec) < Math.min(o.lengthSec, segment.lengthSec))
@@ -138,8 +155,7 @@ function videoOrigin(facts: MediaFacts): number {
 
 /**
  * The segments SSIM measures on this pair and how each file is sought to them: the wanted
- * segments moved to keyframes found by one ffprobe per file (run beside other work: they only
- * read a few packets).
+ * segments moved to keyframes found by one or two ffprobes per file (a few packets each).
  */
 export async function planSegments(
   sourcePath: string,
@@ -155,11 +171,40 @@ export async function planSegments(
     outputSec: videoOrigin(output) - output.startSec,
   };
   if (!points.some((p) => p > 0)) return { segments: wanted, offsets };
+  const origins = { source: videoOrigin(source), output: videoOrigin(output) };
+  const paths = { source: sourcePath, output: outputPath };
+  const probe = (file: 'source' | 'output', at: number[]) =>
+    keyframesBefore(paths[file], at, origins[file], opts);
   const [sourceKeys, outputKeys] = await Promise.all([
-    keyframesBefore(sourcePath, points, videoOrigin(source), opts),
-    keyframesBefore(outputPath, points, videoOrigin(output), opts),
+    probe('source', points),
+    probe('output', points),
   ]);
-  return { segments: alignSegments(wanted, sourceKeys, outputKeys), offsets };
+  // Where the files' keyframes differ: the later-keyed file's keyframe before the earlier one.
+  const again = points.map((_, i) => {
+    const s = sourceKeys[i] ?? null;
+    const o = outputKeys[i] ?? null;
+    if (s === null || o === null || s === o) return null;
+    return s > o ? { file: 'source' as const, at: o } : { file: 'output' as const, at: s };
+  });
+  const second = new Map<number, number | null>();
+  await Promise.all(
+    (['source', 'output'] as const).map(async (file) => {
+      const wantedHere = again.flatMap((g, i) => (g?.file === file ? [{ i, at: g.at }] : []));
+      if (wantedHere.length === 0) return;
+      const found = await probe(
+        file,
+        wantedHere.map((w) => w.at),
+      );
+      wantedHere.forEach((w, k) => second.set(w.i, found[k] ?? null));
+    }),
+  );
+  const keys = points.map((_, i) =>
+    chooseKeyframe(
+      { source: sourceKeys[i] ?? null, output: outputKeys[i] ?? null },
+      second.get(i) ?? null,
+    ),
+  );
+  return { segments: alignSegments(wanted, keys), offsets };
 }
 
 function round3(n: number): number {

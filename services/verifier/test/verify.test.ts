@@ -4,6 +4,7 @@ import { sampleData, type EncodeTarget, type VerificationCheck } from '@conform/
 import {
   DEFAULT_LIMITS,
   alignSegments,
+  chooseKeyframe,
   decodeCheck,
   durationToleranceSec,
   effectiveLimits,
@@ -241,28 +242,33 @@ describe('ssim', () => {
     assert.deepEqual(ssimSegments(2), [{ startSec: 0, lengthSec: 2 }]);
     assert.deepEqual(ssimSegments(8), [{ startSec: 0, lengthSec: 8 }]);
   });
-  it('starts each segment just past the later of the two files’ keyframes before it', () => {
+  it('starts each segment just past its keyframe; unknown or later keyframes leave it put', () => {
     const wanted = ssimSegments(2500);
-    assert.deepEqual(alignSegments(wanted, [497.2, 998, 1490, null], [499.04, 995, null, null]), [
+    assert.deepEqual(alignSegments(wanted, [499.04, 998, null, 2100]), [
       { startSec: 499.18, lengthSec: 1 },
       { startSec: 998.14, lengthSec: 1 },
-      { startSec: 1490.14, lengthSec: 1 },
-      // No keyframe known in either file: left where it was.
+      { startSec: 1499.5, lengthSec: 1 },
       { startSec: 1999.5, lengthSec: 1 },
     ]);
   });
-  it('measures segments landing on a keyframe already measured once; ignores keyframes after the start', () => {
+  it('measures segments landing on a keyframe already measured once', () => {
     // A 20 s clip with 10 s GOPs in both files: keyframes at 0 and 10 only.
-    const wanted = ssimSegments(20);
-    assert.deepEqual(
-      alignSegments(wanted, [0, 0, 10, 10], [0.023, 0.023, 10.023, 30]),
-      // The last lands at 10.14 (the output's keyframe at 30 s is not before it): overlapping the
-      // segment measured from 10.163, so those frames are not measured twice.
-      [
-        { startSec: 0.163, lengthSec: 1 },
-        { startSec: 10.163, lengthSec: 1 },
-      ],
-    );
+    assert.deepEqual(alignSegments(ssimSegments(20), [0.023, 0.023, 10.023, 10]), [
+      { startSec: 0.163, lengthSec: 1 },
+      { startSec: 10.163, lengthSec: 1 },
+    ]);
+  });
+  it('chooses the keyframe that wastes least decoding', () => {
+    // Source GOP 1 s, output GOP 10 s: the output's keyframe at 0 (the source decodes from 2 s
+    // to 2, nothing) beats the source's at 3 (the output would decode 3 s for nothing).
+    assert.equal(chooseKeyframe({ source: 3, output: 0 }, 0), 0);
+    // The later-keyed file's keyframe before the earlier one is far back: take the later one.
+    assert.equal(chooseKeyframe({ source: 3, output: 2.5 }, 0), 3);
+    // Unknown: the later keyframe (bounded waste: the gap between the two).
+    assert.equal(chooseKeyframe({ source: 3, output: 0 }, null), 3);
+    assert.equal(chooseKeyframe({ source: 4, output: 4 }, null), 4);
+    assert.equal(chooseKeyframe({ source: null, output: 7 }, null), 7);
+    assert.equal(chooseKeyframe({ source: null, output: null }, null), null);
   });
   it('reads the keyframe each seek lands on, on the video’s own timeline', () => {
     const json = JSON.stringify({
