@@ -109,7 +109,10 @@ export interface WorkSubscriptionOptions {
   whenRunning: (signal: AbortSignal) => Promise<void>;
   cpuFallbackAfterMs: number;
   /** How a native pool's consumers wait and handle (the device gate); default whenRunning + handle. */
-  native?: (pool: WorkPool) => { beforePull: (signal: AbortSignal) => Promise<void>; handle: EventHandler };
+  native?: (pool: WorkPool) => {
+    beforePull: (signal: AbortSignal) => Promise<void>;
+    handle: EventHandler;
+  };
   /** The handler of fallback pools (and of native pools without {@link native}). */
   handle: EventHandler;
 }
