@@ -4,7 +4,7 @@ import { createBatchDecoder } from '@conform/contracts';
 import { bulkApplier } from './checkpoint.js';
 import { ReplayError } from './errors.js';
 import { streamEventLog } from './stream.js';
-import { openForRebuild } from './staging.js';
+import { openForRebuild, type StagingReadModels } from './staging.js';
 import {
   ChunkWriter,
   COUNTER_SLOTS,
@@ -47,18 +47,19 @@ export interface RebuildOptions {
  * event is reported to `onInvalid` and skipped; the replay goes on. The file is a staging
  * file (see {@link openForRebuild}): when the replay fails it is removed.
  *
- * Two threads: this one takes messages off the ordered consumer and hands their raw payloads
- * on in chunks (transferred, not copied); a worker (replay-worker.ts) decodes and writes them.
- * On two cores the socket and nats-server's work overlap with decoding and SQLite instead of
- * queueing behind them.
+ * With CONFORM_REPLAY_WRITER_THREAD=1, two threads: this one takes messages off the ordered
+ * consumer and hands their raw payloads on in chunks (transferred, not copied); a worker
+ * (replay-worker.ts) decodes and writes them, so on two cores the socket work can overlap with
+ * decoding and SQLite. By default everything runs on this thread.
  */
 export async function rebuildReadModels(
   bus: Bus,
   path: string,
   opts: RebuildOptions = {},
 ): Promise<ReplayResult> {
-  // One thread for everything, to compare against (docs/benchmarks/replay.md).
-  if (process.env.CONFORM_REPLAY_INLINE === '1') return rebuildInline(bus, path, opts);
+  // Measured on the shared 2-core machine, one thread was faster at 1,000,000 events; the
+  // writer thread stays for the comparison on a quiet machine (docs/benchmarks/replay.md).
+  if (process.env.CONFORM_REPLAY_WRITER_THREAD !== '1') return rebuildInline(bus, path, opts);
   const started = Date.now();
   await removeDatabase(path);
   const batchSize = Math.max(1, opts.batchSize ?? DEFAULT_REPLAY_BATCH);
@@ -124,7 +125,12 @@ async function rebuildInline(
 ): Promise<ReplayResult> {
   const started = Date.now();
   await removeDatabase(path);
-  const staging = openForRebuild(path);
+  let staging: StagingReadModels;
+  try {
+    staging = openForRebuild(path);
+  } catch (err) {
+    throw new ReplayError(`replay into ${path} failed: ${(err as Error).message}`, { cause: err });
+  }
   const { sqlite } = staging.readModels;
   let messages = 0;
   let invalid = 0;
