@@ -143,8 +143,13 @@ describe('resolveSettings', () => {
     // The variable is held to the flag's choices.
     assert.throws(
       () => settingsOf(lib, { CONFORM_ENCODER: 'x264' }),
-      /Allowed choices are auto, libx265, hevc_nvenc/,
+      /value 'x264' from env 'CONFORM_ENCODER' is invalid\. Allowed choices are auto, libx265, libx264, libsvtav1, hevc_nvenc, /,
     );
+    // Every encoder of the profile table is a choice, from the flag and from the variable.
+    for (const name of ['libsvtav1', 'av1_qsv', 'h264_vaapi']) {
+      assert.equal(settingsOf(lib, { CONFORM_ENCODER: name }).encoder, name);
+      assert.equal(settingsOf([...lib, '--encoder', name], {}).encoder, name);
+    }
   });
 });
 
