@@ -108,7 +108,7 @@ function runUp(root, extra = [], env = {}) {
     waitForLog,
     async started() {
       const status = await waitForLog('status server listening');
-      await waitForLog('watcher started');
+      await waitForLog('all services started');
       const nats = logs.find((l) => l.msg === 'embedded nats-server started');
       return { url: String(status.url), natsUrl: nats ? String(nats.url) : null };
     },

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: sets conform's heap growth before anything else allocates (see heap-settings.ts).
+import './heap-settings.js';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { commands } from './commands/index.js';

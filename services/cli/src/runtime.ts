@@ -204,10 +204,11 @@ export async function startConform(
       );
     }
     if (services.includes('verifier')) await started(startVerifier(context('verifier')));
-    // The encoder's start (a trial encode per GPU encoder) and the planner's (re-deciding
-    // every known file) each take seconds and need nothing of each other: both consumers are
-    // durable and read from the start of the log, so they start side by side. The watcher
-    // still starts last, once both consume.
+    // The encoder's start (a trial encode per GPU encoder), the planner's (re-deciding every
+    // known file) and the watcher's (reading the log's file events, walking every folder) each
+    // take seconds and need nothing of each other: the consumers are durable and read from the
+    // start of the log, so what the watcher publishes before the planner consumes waits in the
+    // stream. They start side by side; an unchanged restart is then as long as the slowest.
     const encoderStarted = (async () => {
       if (services.includes('encoder')) {
         const fromEnv = encoderOptionsFromEnv(process.env);
@@ -233,21 +234,21 @@ export async function startConform(
         await started(startPlanner(context('planner'), plannerPolicies(settings)));
       }
     })();
-    const [encoderOutcome, plannerOutcome] = await Promise.allSettled([
-      encoderStarted,
-      plannerStarted,
-    ]);
-    for (const outcome of [encoderOutcome, plannerOutcome]) {
+    const watcherStarted = (async () => {
+      if (services.includes('watcher')) {
+        await started(
+          startWatcher(context('watcher'), {
+            libraries: settings.libraries.map((l) => ({ root: l.root, ...l.watch })),
+            stabilityWindowMs: settings.stabilityWindowMs,
+          }),
+        );
+      }
+    })();
+    const outcomes = await Promise.allSettled([encoderStarted, plannerStarted, watcherStarted]);
+    for (const outcome of outcomes) {
       if (outcome.status === 'rejected') throw outcome.reason;
     }
-    if (services.includes('watcher')) {
-      await started(
-        startWatcher(context('watcher'), {
-          libraries: settings.libraries.map((l) => ({ root: l.root, ...l.watch })),
-          stabilityWindowMs: settings.stabilityWindowMs,
-        }),
-      );
-    }
+    log.info({ services }, 'all services started');
     return {
       natsUrl,
       embeddedNats,

@@ -38,7 +38,7 @@ describe('/readyz under a NATS outage', () => {
       const conform = runConform([...upArgs(root), '--nats', nats.url]);
       try {
         const url = String((await conform.waitForLog('status server listening')).url);
-        await conform.waitForLog('watcher started'); // the last service: start-up is over
+        await conform.waitForLog('all services started'); // start-up is over
         await eventually(async () => (await probe(url, '/readyz')).status === 200, {
           timeoutMs: 20_000,
           what: 'ready with NATS up',
