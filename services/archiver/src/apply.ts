@@ -1,3 +1,7 @@
+// The swap's apply stage (read → plan → apply): each step of a planned swap (archive copy,
+// verify by hash, install of the replacement, fsyncs) against a SwapFs, so tests can fail any
+// step. Kept whole because the steps share the partial-file and fsync rules that make a swap
+// safe to repeat after a crash at any point.
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';

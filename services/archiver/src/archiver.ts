@@ -1,3 +1,5 @@
+// Wiring of the archiver: consumers for verified outputs, kept/failed outcomes and control
+// requests, each handed to the swap (observe → plan → apply) or the sweep of expired originals.
 import {
   assertNever,
   type DomainEventOf,

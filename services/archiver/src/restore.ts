@@ -1,3 +1,6 @@
+// `conform restore`: resolve the paths, observe the disk, plan the steps (pure) and apply them,
+// the same read → plan → apply shape as the swap. One job — putting an original back — whose
+// plan must cover every state a half-finished earlier restore can leave, hence its length.
 import { dirname, extname, join, resolve } from 'node:path';
 import {
   assertNever,

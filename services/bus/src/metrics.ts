@@ -1,3 +1,6 @@
+// The Prometheus metrics every service process exports: one registry, the bus and consumer
+// gauges, the event-log size and disk space, and the small HTTP server for services run alone.
+// One job (what /metrics says); long because each metric carries its help text and labels.
 import { statfs } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,6 @@
+// The one consume loop every service uses: pull, decode (tolerantly), hand to the handler, then
+// ack, nak with delay, or dead-letter; re-create the consumer on failure. One job, kept whole
+// because the ack rules (after the side effect, never before) are the delivery guarantee.
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {

@@ -1,3 +1,6 @@
+// One job: start the services this process runs, in order, on one bus (embedded nats-server or
+// --nats), and hand back the one stopper that stops them. It is long because each service's
+// options are translated from the settings here, in one place, rather than in five commands.
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,7 @@
+// Routing of work by ability: which pools a node serves, the router that turns file.planned and
+// retry requests into work-queue messages by pool and size class, and the consumers a node pulls
+// them from (fallback pools behind their wait). One job, kept together so the subject layout
+// (conform.work.<pool>.<class>.<fileId>) is defined and read in one file.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventEnvelope } from '@conform/contracts';
 import {

@@ -1,3 +1,6 @@
+// MediaInfoLib's reading (mediainfo.js) mapped one to one onto the MediaSummary ffprobe gives,
+// or null where the mapping is not exact (then ffprobe reads the file). One mapping job; the
+// name tables it uses are in mediainfo-tables.ts.
 import type { MediaSummary, StreamInfo } from '@conform/contracts';
 import {
   CHANNEL_LAYOUTS,

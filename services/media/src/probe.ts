@@ -1,3 +1,6 @@
+// ffprobe, the reference reading of a file: run it (execa), and summarise its JSON into the
+// MediaSummary the events carry (codec, profile, depth, HDR, field order, every stream).
+// One job; long because each field's ffprobe quirks are handled where the field is read.
 import { execa } from 'execa';
 import type { MediaSummary, StreamKind } from '@conform/contracts';
 import { MediaUnreadableError, ToolMissingError } from './errors.js';

@@ -1,3 +1,7 @@
+// The planner's pure decisions: is a probe still fresh, what a discovery plans, when an earlier
+// outcome (kept, restored, damaged) holds a file back, and what a known file would be planned
+// as now (re-plan, dry run). Everything here is data in, events out; the I/O is in service.ts,
+// disk.ts and replan.ts. It is long because the hold-back rules and the plan share one history.
 import type {
   DomainEvent,
   DomainEventOf,
@@ -156,7 +160,7 @@ export function heldBack(
 }
 
 /** What the event log says about one file: its latest probe and the plan that followed, if any. */
-export interface KnownFile {
+export interface ProbedFile {
   fileId: string;
   probed: EventEnvelope<'file.probed'>;
   /** The latest plan; null when the planner stopped between probing and planning. */
@@ -177,7 +181,7 @@ export interface KnownFile {
  * file changed, so its health check would say the same). Pure.
  */
 export function decisionNow(
-  known: KnownFile,
+  known: ProbedFile,
   policy: Policy,
   freeBytes: number | null = null,
 ): FilePlannedData {
@@ -204,7 +208,7 @@ export function decisionNow(
  * the decision or target changes (recording the version it replaces), else null. Pure.
  */
 export function replanKnownFile(
-  known: KnownFile,
+  known: ProbedFile,
   policy: Policy,
   freeBytes: number | null = null,
 ): DomainEvent | null {

@@ -1,6 +1,6 @@
 import type { Bus } from '@conform/bus';
 import type { DryRunReport, DryRunRow } from '@conform/contracts';
-import { decisionNow, type KnownFile } from './decide.js';
+import { decisionNow, type ProbedFile } from './decide.js';
 import { readKnownFiles } from './known-files.js';
 import { policyVersion } from './policy.js';
 import { freeBytes } from './disk.js';
@@ -11,7 +11,7 @@ import type { PolicyLookup } from './service.js';
 
 /** Decides every known file under the given policies without publishing anything. Pure. */
 export function dryRun(
-  known: KnownFile[],
+  known: ProbedFile[],
   policyOf: PolicyLookup,
   freeOf: (library: string) => number | null,
 ): DryRunReport {

@@ -1,8 +1,8 @@
 import { decodeEvent, SUBJECT_PREFIX, type EventEnvelope } from '@conform/contracts';
 import { EVENT_LOG_STREAM, type Bus } from '@conform/bus';
-import type { KnownFile } from './decide.js';
+import type { ProbedFile } from './decide.js';
 
-interface Latest {
+interface LastOfEachKind {
   probed?: { seq: number; event: EventEnvelope<'file.probed'> };
   planned?: { seq: number; event: EventEnvelope<'file.planned'> };
   unreadable?: number;
@@ -18,10 +18,10 @@ interface Latest {
  * `conform.evt.file.*.<fileId>` subject, read with an ordered consumer (no server-side state
  * left behind). Files whose latest probe was followed by `file.unreadable` are left out.
  */
-export async function readKnownFiles(bus: Bus): Promise<KnownFile[]> {
+export async function readKnownFiles(bus: Bus): Promise<ProbedFile[]> {
   const filter = `${SUBJECT_PREFIX}.file.>`;
   const info = await bus.jsm.streams.info(EVENT_LOG_STREAM, { subjects_filter: filter });
-  const latest = new Map<string, Latest>();
+  const latest = new Map<string, LastOfEachKind>();
   if (Object.keys(info.state.subjects ?? {}).length > 0) {
     const consumer = await bus.js.consumers.get(EVENT_LOG_STREAM, {
       filter_subjects: filter,
@@ -58,7 +58,12 @@ export async function readKnownFiles(bus: Bus): Promise<KnownFile[]> {
   });
 }
 
-function record(latest: Map<string, Latest>, subject: string, seq: number, data: Uint8Array) {
+function record(
+  latest: Map<string, LastOfEachKind>,
+  subject: string,
+  seq: number,
+  data: Uint8Array,
+) {
   const [, , domain, action, fileId] = subject.split('.');
   if (domain !== 'file' || !fileId) return;
   const entry = latest.get(fileId) ?? {};

@@ -1,7 +1,7 @@
 import { tryProbeMedia } from '@conform/media';
 import type { FilePlannedData, MediaSummary } from '@conform/contracts';
 import type { ServiceContext } from '@conform/bus';
-import { replanKnownFile, type KnownFile } from './decide.js';
+import { replanKnownFile, type ProbedFile } from './decide.js';
 import { checkedHealth, freeBytes, takeFacts } from './disk.js';
 import { factsNeeded, needsFacts, withFacts } from './facts.js';
 import { readKnownFiles } from './known-files.js';
@@ -61,7 +61,7 @@ export async function replanChangedFiles(
  * that is what is stored already, or when the plan does no work. Read, then pure merge.
  */
 export async function readingForWork(
-  file: KnownFile,
+  file: ProbedFile,
   planned: FilePlannedData,
   policy: Policy,
 ): Promise<MediaSummary | null> {

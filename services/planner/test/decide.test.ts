@@ -15,7 +15,7 @@ import {
   planDiscovery,
   policyVersion,
   replanKnownFile,
-  type KnownFile,
+  type ProbedFile,
   type PlanningHistory,
   type Policy,
 } from '../src/index.js';
@@ -169,9 +169,9 @@ describe('replanKnownFile', () => {
       producer: 'planner@test',
       time: new Date(0),
       causation: probed,
-    }) as KnownFile['planned'] & object;
+    }) as ProbedFile['planned'] & object;
   }
-  const known = (policy: Policy | null, settled = false): KnownFile => ({
+  const known = (policy: Policy | null, settled = false): ProbedFile => ({
     fileId: probed.fileId,
     probed,
     planned: policy ? plannedUnder(policy) : null,

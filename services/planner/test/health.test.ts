@@ -16,7 +16,7 @@ import {
   maxSizeRatioOf,
   policyVersion,
   withHealth,
-  type KnownFile,
+  type ProbedFile,
   type Policy,
 } from '../src/index.js';
 
@@ -103,7 +103,7 @@ describe('decisionNow (what the dry run shows)', () => {
       ...sampleEvent('file.planned'),
       data: { ...sampleData['file.planned'], ...data },
     }) as EventEnvelope<'file.planned'>;
-  const known = (extra: Partial<KnownFile>): KnownFile => ({
+  const known = (extra: Partial<ProbedFile>): ProbedFile => ({
     fileId: probed.fileId,
     probed,
     planned: null,

@@ -1,3 +1,7 @@
+// The verifier's checks, pure: from the probe of the output and the source, the decode pass and
+// the SSIM samples to one check each (duration, streams, pixel format, field order, frame count,
+// quality, size guard) and the verdict event. One job; long because every check names what it
+// measured against which limit, so a failed verdict explains itself.
 import { isHdrTransfer } from '@conform/contracts';
 import type {
   DomainEvent,

@@ -1,3 +1,6 @@
+// The catalogue decider, pure: what a settled path is (new, changed, moved, known, back) given
+// everything the watcher knows, and how logged events fold into that knowledge (evolve). The
+// stability decider (when a path counts as settled) is in decide-stability.ts.
 import {
   assertNever,
   fileIdFor,
@@ -7,90 +10,11 @@ import {
   type FileFingerprint,
 } from '@conform/contracts';
 
-/** What the edge learned about one path: its current stat (with the clock), or that it is gone. */
-export type StabilityInput =
-  | { kind: 'observed'; path: string; size: number; mtimeMs: number; now: number }
-  | { kind: 'vanished'; path: string };
-
-/** Where one path stands on its way to being discovered. */
-export type PathStability =
-  | { phase: 'absent' }
-  /** Seen with this size and mtime since `since`; not yet quiet for a whole window. */
-  | { phase: 'settling'; size: number; mtimeMs: number; since: number }
-  /** Announced as stable with this size and mtime; only a change brings it back. */
-  | { phase: 'stable'; size: number; mtimeMs: number };
-
-/** What the stability decider concluded from an input. */
-export type StabilityEvent =
-  /** The file is new or changed: its quiet period (re)starts now. */
-  | { kind: 'settling'; path: string; size: number; mtimeMs: number; since: number }
-  /** Unchanged for the whole window: time to announce it. */
-  | { kind: 'stable'; path: string; size: number; mtimeMs: number }
-  | { kind: 'forgotten'; path: string };
-
-/**
- * The stability rule for one path: a file is stable once its size and mtime have stayed the
- * same for `windowMs`, so a file still being copied or downloaded is announced once, after
- * it is finished. A file whose mtime is already older than the window is stable on sight:
- * whatever writes it moves its mtime to now, so it has been quiet that long already (an
- * existing library is discovered without waiting; a copy in progress has a fresh mtime, and a
- * copy that ends by restoring the source's old mtime, like `cp -p`, is complete by then).
- * An mtime in the future (clock skew on a NAS) is no evidence: that file waits the window.
- * The clock arrives as `now` in each observation.
- */
-export function stabilityDecider(
-  windowMs: number,
-): Decider<StabilityInput, PathStability, StabilityEvent> {
-  return {
-    initialState: () => ({ phase: 'absent' }),
-    decide(input, state) {
-      switch (input.kind) {
-        case 'vanished':
-          return state.phase === 'absent' ? [] : [{ kind: 'forgotten', path: input.path }];
-        case 'observed': {
-          const { path, size, mtimeMs, now } = input;
-          const same = state.phase !== 'absent' && state.size === size && state.mtimeMs === mtimeMs;
-          const stable: StabilityEvent[] = [{ kind: 'stable', path, size, mtimeMs }];
-          const quiet = isQuietByMtime(mtimeMs, now, windowMs);
-          if (!same)
-            return quiet ? stable : [{ kind: 'settling', path, size, mtimeMs, since: now }];
-          if (state.phase === 'settling' && (quiet || now - state.since >= windowMs)) return stable;
-          return [];
-        }
-        default:
-          return assertNever(input, 'stability input');
-      }
-    },
-    evolve(_state, event) {
-      switch (event.kind) {
-        case 'settling':
-          return {
-            phase: 'settling',
-            size: event.size,
-            mtimeMs: event.mtimeMs,
-            since: event.since,
-          };
-        case 'stable':
-          return { phase: 'stable', size: event.size, mtimeMs: event.mtimeMs };
-        case 'forgotten':
-          return { phase: 'absent' };
-        default:
-          return assertNever(event, 'stability event');
-      }
-    },
-  };
-}
-
-/** Last modified at least a whole window ago (and not in the future). */
-export function isQuietByMtime(mtimeMs: number, now: number, windowMs: number): boolean {
-  return mtimeMs <= now && now - mtimeMs >= windowMs;
-}
-
 /**
  * A file the watcher has announced, as the event log remembers it: one of these per file of
  * every library, so only what the decisions read is kept (a million of them must fit).
  */
-export interface KnownFile {
+export interface CatalogueEntry {
   fileId: string;
   library: string;
   path: string;
@@ -106,12 +30,15 @@ export interface KnownFile {
 }
 
 /** A known file's path relative to its library. */
-export function relativePathOf(known: KnownFile): string {
+export function relativePathOf(known: CatalogueEntry): string {
   return known.relativePath ?? known.path.slice(known.library.length + 1);
 }
 
 /** The entry for a file at `path` below `library`: relativePath kept only when not derivable. */
-function knownFile(fields: Omit<KnownFile, 'relativePath'>, relativePath: string): KnownFile {
+function catalogueEntry(
+  fields: Omit<CatalogueEntry, 'relativePath'>,
+  relativePath: string,
+): CatalogueEntry {
   const derived =
     fields.path.length === fields.library.length + 1 + relativePath.length &&
     fields.path.startsWith(fields.library + '/') &&
@@ -121,7 +48,7 @@ function knownFile(fields: Omit<KnownFile, 'relativePath'>, relativePath: string
 
 /** Everything the watcher knows: files by id, ids by path, and known files seen to vanish. */
 export interface Catalogue {
-  files: Map<string, KnownFile>;
+  files: Map<string, CatalogueEntry>;
   byPath: Map<string, string>;
   /** File id → when it was last seen missing; it becomes file.removed after the window. */
   vanished: Map<string, number>;
@@ -288,7 +215,7 @@ function decideStable(
 
 /** Same content: equal size, mtime and head/tail hash. Device and inode may differ (a move
  * across filesystems copies), so they do not count. */
-function sameContent(a: KnownFile, b: FileFingerprint): boolean {
+function sameContent(a: CatalogueEntry, b: FileFingerprint): boolean {
   return (
     a.hash !== null && a.size === b.size && a.mtimeMs === b.mtimeMs && a.hash === b.headTailSha256
   );
@@ -323,7 +250,7 @@ export const CATALOGUE_EVENT_TYPES: ReadonlySet<string> = new Set([
  */
 export function evolveCatalogue(state: Catalogue, event: CatalogueEvent): Catalogue {
   const { files, byPath, vanished } = state;
-  const put = (entry: KnownFile, fromPath?: string) => {
+  const put = (entry: CatalogueEntry, fromPath?: string) => {
     const previous = files.get(entry.fileId);
     if (previous && previous.sequence > entry.sequence) return; // an older event, replayed
     if (previous && byPath.get(previous.path) === entry.fileId) byPath.delete(previous.path);
@@ -348,7 +275,7 @@ export function evolveCatalogue(state: Catalogue, event: CatalogueEvent): Catalo
         case 'file.changed':
         case 'file.moved':
           put(
-            knownFile(
+            catalogueEntry(
               {
                 fileId,
                 library: e.data.library,
@@ -384,7 +311,7 @@ export function evolveCatalogue(state: Catalogue, event: CatalogueEvent): Catalo
             : relativePathOf(known);
           const { fileId: id, library, hash } = known;
           put(
-            knownFile(
+            catalogueEntry(
               { fileId: id, library, path, size: -1, mtimeMs: -1, hash, sequence },
               relativePath,
             ),

@@ -1,6 +1,8 @@
 // Wiring of the watcher: the filesystem edge (library-fs) feeds the stability and catalogue
 // deciders, whose announcements go out through the outbox; the log follower keeps the
-// catalogue in step with what the event log says.
+// catalogue in step with what the event log says. Longer than a wiring file should be: the
+// scan's steps (walk, settle, announce, in bounded batches so a 1,000,000-file library is not
+// held in memory at once) are sequenced here; splitting the scan loop out is the next step.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { relativeInside } from '@conform/contracts';
 import type { EventEnvelope } from '@conform/contracts';
@@ -28,7 +30,7 @@ import {
 import { availableInotifyWatches } from './inotify-budget.js';
 import { Outbox } from './outbox.js';
 import { SettlingPaths } from './settling.js';
-import type { StabilityInput } from './decide.js';
+import type { StabilityInput } from './decide-stability.js';
 
 /** Options of {@link startWatcher}. */
 export interface WatcherOptions {

@@ -3,7 +3,7 @@
 import { relativeInside } from '@conform/contracts';
 import { basename } from 'node:path';
 import type { Library } from './library-fs.js';
-import { stabilityDecider, type PathStability, type StabilityInput } from './decide.js';
+import { stabilityDecider, type PathStability, type StabilityInput } from './decide-stability.js';
 
 /** A file whose size and mtime stayed unchanged for the whole window. */
 export interface StableFile {

@@ -1,3 +1,5 @@
+// The status server's read routes (summary, files, file history, nodes, compliance) with their
+// JSON schemas beside them, as one fastify plugin; the OpenAPI document is generated from them.
 import type { FastifyPluginAsync } from 'fastify';
 import {
   complianceByLibrary,
