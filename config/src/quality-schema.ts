@@ -535,6 +535,30 @@ export const LibrarySchema = Type.Object(
   },
 );
 
+/** A server's `pathMap`: conform's folders as that server sees them (*arr apps and media servers alike). */
+function pathMapSchema() {
+  return Type.Array(
+    Type.Object(
+      {
+        from: Type.String({
+          pattern: '^/',
+          description: 'A folder as conform sees it (absolute path).',
+        }),
+        to: Type.String({
+          pattern: '^/',
+          description: 'The same folder as this server sees it.',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    {
+      default: [],
+      description:
+        "How conform's paths map to this server's (containers mount the same folder at different places); the longest matching prefix wins.",
+    },
+  );
+}
+
 export const IntegrationArrSchema = Type.Object(
   {
     name: Type.String({
@@ -553,28 +577,7 @@ export const IntegrationArrSchema = Type.Object(
       pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
       description: 'Name of the environment variable holding the X-Api-Key (Settings > General).',
     }),
-    pathMap: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            from: Type.String({
-              pattern: '^/',
-              description: 'A folder as conform sees it (absolute path).',
-            }),
-            to: Type.String({
-              pattern: '^/',
-              description: 'The same folder as this server sees it.',
-            }),
-          },
-          { additionalProperties: false },
-        ),
-        {
-          default: [],
-          description:
-            "How conform's paths map to this server's (containers mount the same folder at different places); the longest matching prefix wins.",
-        },
-      ),
-    ),
+    pathMap: Type.Optional(pathMapSchema()),
   },
   { additionalProperties: false },
 );
@@ -598,28 +601,7 @@ export const IntegrationMediaServerSchema = Type.Object(
       description:
         'Name of the environment variable holding the API key (Jellyfin/Emby) or X-Plex-Token (Plex); the key itself never goes in this file.',
     }),
-    pathMap: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            from: Type.String({
-              pattern: '^/',
-              description: 'A folder as conform sees it (absolute path).',
-            }),
-            to: Type.String({
-              pattern: '^/',
-              description: 'The same folder as this server sees it.',
-            }),
-          },
-          { additionalProperties: false },
-        ),
-        {
-          default: [],
-          description:
-            "How conform's paths map to this server's (containers mount the same folder at different places); the longest matching prefix wins.",
-        },
-      ),
-    ),
+    pathMap: Type.Optional(pathMapSchema()),
   },
   { additionalProperties: false },
 );

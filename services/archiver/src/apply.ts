@@ -9,7 +9,7 @@ import { durableRename, explainMkdirFailure, fsyncPath } from '@conform/bus';
 import { assertNever, type SourceStamp } from '@conform/contracts';
 import { SwapConflictError, SwapStepError } from './errors.js';
 import type { SwapPaths } from './paths.js';
-import type { FileFacts, SwapObservation, SwapPlan, SwapStep } from './plan.js';
+import type { FileFacts, SwapObservation, SwapPlan, SwapStep } from './decide.js';
 import { chooseVersionSlot } from './versions.js';
 
 /** The filesystem calls a swap makes; tests pass a wrapper to inject EXDEV or a crash. */

@@ -13,7 +13,7 @@ import { durableRename, fsyncPath } from '@conform/bus';
 import { copyVerified, factsOf, realFs, sha256Of, type SwapFs } from './apply.js';
 import { SwapConflictError, SwapStepError } from './errors.js';
 import { type ArchiverLibrary } from './paths.js';
-import type { FileFacts } from './plan.js';
+import type { FileFacts } from './decide.js';
 import { chooseVersionSlot } from './versions.js';
 
 /** Folder under each archive root where restored-over replacements are kept. */

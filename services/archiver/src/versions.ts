@@ -1,4 +1,4 @@
-import type { FileFacts } from './plan.js';
+import type { FileFacts } from './decide.js';
 
 /**
  * The archive path of the n-th original archived for one library path: the first keeps the

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateClip, runFfmpeg } from '@conform/media';
+import { generateClip, generateUnflaggedInterlacedAvi, runFfmpeg } from '@conform/media';
 import { failures, runPipeline, testPolicy, videoPacketsMd5 } from './pipeline.js';
 
 // Files shaped like real libraries, through the real planner, encoder arguments, ffmpeg and
@@ -219,24 +219,7 @@ describe('interlacing', () => {
 
   it('where field order says nothing (MPEG-4 in AVI), an idet sample finds the interlacing', async () => {
     const path = join(library, 'capture.avi');
-    // Real interlaced content: 50p motion woven into 25i fields, stored by a codec that keeps no field order.
-    await runFfmpeg([
-      '-nostdin',
-      '-y',
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=320x240:rate=50:duration=2',
-      '-vf',
-      'rotate=t,tinterlace=mode=interleave_top,setfield=tff',
-      '-c:v',
-      'mpeg4',
-      '-q:v',
-      '2',
-      path,
-    ]);
+    await generateUnflaggedInterlacedAvi(path);
     const r = await runPipeline(library, path, testPolicy(), join(dir, 'widet'));
     assert.match(
       r.plan.reasons.join('\n'),

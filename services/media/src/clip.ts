@@ -181,6 +181,30 @@ function videoArgs(opts: ClipOptions, mp4: boolean): string[] {
   ];
 }
 
+/**
+ * An interlaced capture whose codec records no field order (MPEG-4 part 2 in AVI, as old
+ * captures are): 50p motion woven into top-field-first 25i, so only an idet sample finds it.
+ */
+export async function generateUnflaggedInterlacedAvi(path: string): Promise<void> {
+  await runFfmpeg([
+    '-nostdin',
+    '-y',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=320x240:rate=50:duration=2',
+    '-vf',
+    'rotate=t,tinterlace=mode=interleave_top,setfield=tff',
+    '-c:v',
+    'mpeg4',
+    '-q:v',
+    '2',
+    path,
+  ]);
+}
+
 /** Test masters as UHD discs carry them: P3 primaries inside BT.2020, 1000 nits. */
 export const SAMPLE_MASTER_DISPLAY =
   'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)';

@@ -11,7 +11,14 @@ import {
   type MediaSummary,
 } from '@conform/contracts';
 import { silentLogger, type HandlerContext } from '@conform/bus';
-import { generateClip, InProcessProber, probeMedia, readFfprobe, runFfmpeg } from '@conform/media';
+import {
+  generateClip,
+  generateUnflaggedInterlacedAvi,
+  InProcessProber,
+  probeMedia,
+  readFfprobe,
+  runFfmpeg,
+} from '@conform/media';
 import {
   DEFAULT_POLICY,
   NO_HISTORY,
@@ -176,23 +183,7 @@ describe('planFromDisk', () => {
 
   it('an encode of unknown field order (MPEG-4 in AVI) is sampled, re-decided and health-checked', async () => {
     const path = join(dir, 'capture.avi');
-    await runFfmpeg([
-      '-nostdin',
-      '-y',
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=320x240:rate=50:duration=2',
-      '-vf',
-      'rotate=t,tinterlace=mode=interleave_top,setfield=tff',
-      '-c:v',
-      'mpeg4',
-      '-q:v',
-      '2',
-      path,
-    ]);
+    await generateUnflaggedInterlacedAvi(path);
     const { events, steps } = await plan(path);
     const planned = plannedOf(events);
     assert.equal(planned.decision, 'encode');

@@ -2,7 +2,7 @@ export * from './errors.js';
 export * from './facts.js';
 export * from './passes.js';
 export * from './tool.js';
-export * from './verify.js';
+export * from './decide.js';
 export * from './service.js';
 export * from './streams.js';
 export * from './decode.js';

@@ -27,7 +27,7 @@ import {
   unreadableOutputCheck,
   unreadableSourceCheck,
   verificationEvent,
-} from './verify.js';
+} from './decide.js';
 
 /** Options of {@link startVerifier}. */
 export interface VerifierOptions {

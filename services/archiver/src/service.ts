@@ -26,7 +26,7 @@ import { cleanLeftovers } from './clean.js';
 import { SwapConflictError } from './errors.js';
 import { resolveSwapPaths, type ArchiverLibrary, type SwapPaths } from './paths.js';
 import { resolve } from 'node:path';
-import { planSwap, type SwapOutcome } from './plan.js';
+import { planSwap, type SwapOutcome } from './decide.js';
 
 /** Options of {@link startArchiver}. */
 export interface ArchiverOptions {
