@@ -71,3 +71,32 @@ describe('workspace layering', () => {
     });
   }
 });
+
+// docs/architecture.md: inside a pipeline service the same kinds of file sit in the same places,
+// and a source file past about 250 lines says in its header why it is one job.
+describe('service shape', () => {
+  for (const ws of workspaces.filter((w) => PIPELINE.includes(w.name))) {
+    it(`${ws.name} has decide.ts and service.ts`, () => {
+      for (const f of ['decide.ts', 'service.ts']) {
+        assert.ok(
+          statSync(join(ws.dir, 'src', f), { throwIfNoEntry: false }),
+          `${ws.name}: src/${f}`,
+        );
+      }
+    });
+  }
+  it('every service source file over 250 lines opens with a header comment', () => {
+    const long = workspaces
+      .filter((w) => w.dir.includes('/services/'))
+      .flatMap((w) =>
+        statSync(join(w.dir, 'src'), { throwIfNoEntry: false }) ? sources(join(w.dir, 'src')) : [],
+      )
+      .filter((f) => f.endsWith('.ts'))
+      .filter((f) => {
+        const text = readFileSync(f, 'utf8');
+        return text.split('\n').length > 250 && !/^(#![^\n]*\n)?\/\//.test(text);
+      })
+      .map((f) => f.slice(root.length + 1));
+    assert.deepEqual(long, [], 'say the one job and why it stays whole in a header comment');
+  });
+});

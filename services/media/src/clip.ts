@@ -1,3 +1,5 @@
+// Generated media for tests and benchmarks (lavfi sources, never committed files): one clip
+// generator with an option per real-library trait, plus the few shapes it cannot express.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
