@@ -240,7 +240,56 @@ export async function probeMedia(
   path: string,
   opts: { signal?: AbortSignal } = {},
 ): Promise<MediaSummary> {
-  return summarizeProbe(await readFfprobe(path, opts));
+  const summary = summarizeProbe(await readFfprobe(path, opts));
+  // HDR10+ (SMPTE 2094-40) rides in per-frame SEI, not in the stream's side data, so the stream
+  // view reports such a file as plain HDR10; encoding it as HDR10 would drop its dynamic
+  // metadata. Only PQ files pay for this look at the first frame.
+  const video = summary.video;
+  if (video?.hdr === 'hdr10' && hasDynamicHdr(await firstFrameSideData(path, opts))) {
+    return { ...summary, video: { ...video, hdr: 'hdr10+' } };
+  }
+  return summary;
+}
+
+/** Whether a frame's side data carries HDR10+ dynamic metadata (ffmpeg's name for it). Pure. */
+export function hasDynamicHdr(sideDataTypes: readonly string[]): boolean {
+  return sideDataTypes.some((t) => /SMPTE2094-40|HDR10\+/i.test(t));
+}
+
+/** The side data types of the first video frame; empty when ffprobe cannot say. */
+export async function firstFrameSideData(
+  path: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<string[]> {
+  const result = await execa(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-read_intervals',
+      '%+#1',
+      '-show_entries',
+      'frame_side_data=side_data_type',
+      '-print_format',
+      'json',
+      path,
+    ],
+    { reject: false, stdin: 'ignore', cancelSignal: opts.signal, forceKillAfterDelay: 2_000 },
+  );
+  if (result.isCanceled) throw opts.signal?.reason ?? new Error('probe aborted');
+  if (result.failed) return [];
+  try {
+    const parsed = JSON.parse(result.stdout) as {
+      frames?: { side_data_list?: { side_data_type?: string }[] }[];
+    };
+    return (parsed.frames?.[0]?.side_data_list ?? []).flatMap((d) =>
+      d.side_data_type ? [d.side_data_type] : [],
+    );
+  } catch {
+    return [];
+  }
 }
 
 /** Like {@link probeMedia} but returns unreadable files as a value; other errors still throw. */

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  firstFrameSideData,
+  hasDynamicHdr,
   generateClip,
   MediaUnreadableError,
   probeMedia,
@@ -265,6 +267,19 @@ describe('probeMedia on real files', () => {
     assert.equal(v?.colorTransfer, 'smpte2084');
     assert.match(v?.profile ?? '', /Main 10/);
     assert.ok(v?.frameRate && v.frameRate > 0);
+  });
+
+  it('looks at the first frame of a PQ file for HDR10+ dynamic metadata (none in plain HDR10)', async () => {
+    // Debian's x265 is built without HDR10_PLUS, so no HDR10+ file can be made here: the frame
+    // read is shown on a real HDR10 encode (its static metadata is per frame too), the rule on
+    // the side data type ffmpeg gives SMPTE 2094-40.
+    const path = join(dir, 'hdr10-frame.mkv');
+    await generateClip({ path, durationSec: 1, hdr10: true });
+    const sideData = await firstFrameSideData(path);
+    assert.ok(sideData.includes('Mastering display metadata'), sideData.join(', '));
+    assert.equal(hasDynamicHdr(sideData), false);
+    assert.equal(hasDynamicHdr([...sideData, 'HDR Dynamic Metadata SMPTE2094-40 (HDR10+)']), true);
+    assert.deepEqual(await firstFrameSideData(join(dir, 'missing.mkv')), []);
   });
 
   for (const [what, make] of [
