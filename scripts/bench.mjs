@@ -139,11 +139,24 @@ const table = [
 console.log(`\n${table}\n`);
 
 if (write) {
-  writeFileSync(resultsPath, `${JSON.stringify({ machine, runs }, null, 2)}\n`);
   const commands = runs.map((r) => `node ${r.command.replace(/^node /, '')}`).join('\n');
+  // Formatted as the repository formats Markdown, so `prettier --check .` (CI) holds for it.
+  const prettier = await import('prettier');
+  const format = async (text) =>
+    prettier.format(text, {
+      ...((await prettier.resolveConfig(readmePath)) ?? {}),
+      parser: 'markdown',
+    });
+  writeFileSync(
+    resultsPath,
+    await prettier.format(JSON.stringify({ machine, runs }), {
+      ...((await prettier.resolveConfig(resultsPath)) ?? {}),
+      parser: 'json',
+    }),
+  );
   writeFileSync(
     readmePath,
-    `# Benchmarks
+    await format(`# Benchmarks
 
 Every figure below was printed by a benchmark script on the path a user gets by default
 (\`conform up\` / \`conform replay\` with no tuning flags) unless its line names a component. The
@@ -164,7 +177,7 @@ Commands (each reproduces its rows; what each measures is in its document):
 \`\`\`sh
 ${commands}
 \`\`\`
-`,
+`),
   );
   console.log(`wrote ${readmePath} and ${resultsPath}`);
 }
