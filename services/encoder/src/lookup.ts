@@ -12,12 +12,15 @@ export async function findLastPlannedByPath(
   path: string,
 ): Promise<EventEnvelope<'file.planned'> | null> {
   const filter = subjectFilterForType('file.planned');
-  const info = await bus.jsm.streams.info(EVENT_LOG_STREAM, { subjects_filter: filter });
-  if (Object.keys(info.state.subjects ?? {}).length === 0) return null;
   const consumer = await bus.js.consumers.get(EVENT_LOG_STREAM, {
     filter_subjects: filter,
     deliver_policy: DeliverPolicy.LastPerSubject,
   });
+  // The consumer's own count, not the stream's subject map (one entry per file: millions).
+  if ((await consumer.info()).num_pending === 0) {
+    await consumer.delete().catch(() => undefined);
+    return null;
+  }
   const messages = await consumer.consume();
   let found: EventEnvelope<'file.planned'> | null = null;
   try {
