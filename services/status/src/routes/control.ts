@@ -1,15 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  CONTROL_FILE_ID,
-  retryRefusal,
-  type ControlAction,
-  type EventEnvelope,
-} from '@conform/contracts';
+import { CONTROL_FILE_ID, retryRefusal, type ControlAction } from '@conform/contracts';
 import { fileDetailOf } from '../detail.js';
-import { getFile, readFileHistory } from '@conform/projections';
 import { fileIdParamsSchema, problemSchema } from '../schemas.js';
-import type { RouteContext } from './context.js';
+import { fileWithEvents, type RouteContext } from './context.js';
 
 const accepted = {
   type: 'object',
@@ -29,7 +23,6 @@ const controlResponses = { 202: accepted, 401: problemSchema, 403: problemSchema
  * even whether a file id exists.
  */
 export function controlRoutes(ctx: RouteContext): FastifyPluginAsync {
-  const { db } = ctx;
   return async (app) => {
     app.addHook('onRequest', async (request, reply) => {
       if (!ctx.publisher || !ctx.controlToken) {
@@ -120,15 +113,10 @@ export function controlRoutes(ctx: RouteContext): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const file = await getFile(db, request.params.id);
-        if (!file) {
-          return reply
-            .code(404)
-            .send({ error: 'not_found', message: `no file with id ${request.params.id}` });
-        }
+        const found = await fileWithEvents(ctx, request.params.id, reply);
+        if (!found) return reply;
         // The same rule as `conform retry`: a kept file only when forced, a damaged one never.
-        const history = ctx.bus ? await readFileHistory(ctx.bus, file.fileId) : [];
-        const events = history.map((m) => m.event).filter((e): e is EventEnvelope => e !== null);
+        const { file, events } = found;
         const planAt = events.findLastIndex((e) => e.type === 'file.planned');
         const planned = events[planAt];
         if (planned?.type === 'file.planned') {
@@ -160,17 +148,12 @@ export function controlRoutes(ctx: RouteContext): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const file = await getFile(db, request.params.id);
-        if (!file) {
-          return reply
-            .code(404)
-            .send({ error: 'not_found', message: `no file with id ${request.params.id}` });
-        }
+        const found = await fileWithEvents(ctx, request.params.id, reply);
+        if (!found) return reply;
         // The archiver restores by the original path, which a container change may differ
         // from; after a swap the file is usually `compliant` (its new content re-judged), so the
         // history, not the status, says whether a replacement stands.
-        const history = ctx.bus ? await readFileHistory(ctx.bus, file.fileId) : [];
-        const events = history.map((m) => m.event).filter((e): e is EventEnvelope => e !== null);
+        const { file, events } = found;
         const replaced = events.filter((e) => e.type === 'file.replaced').at(-1);
         if (!fileDetailOf(events).restorable || replaced?.type !== 'file.replaced') {
           return reply.code(409).send({

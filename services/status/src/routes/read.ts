@@ -6,18 +6,16 @@ import {
   countFiles,
   fileSortKeys,
   fileStatuses,
-  getFile,
   lastAppliedSequence,
   listDeadLetters,
   listFailures,
   listFiles,
   listJobs,
   listSavings,
-  readFileHistory,
   readSummary,
   type FileSortKey,
 } from '@conform/projections';
-import { FILE_ID_PATTERN, type EventEnvelope } from '@conform/contracts';
+import { FILE_ID_PATTERN } from '@conform/contracts';
 import { fileDetailOf } from '../detail.js';
 import {
   anyObject,
@@ -28,7 +26,7 @@ import {
   pageProperties,
   problemSchema,
 } from '../schemas.js';
-import { message, type Readiness, type RouteContext } from './context.js';
+import { fileWithEvents, message, type Readiness, type RouteContext } from './context.js';
 import { viewRoutes } from './views.js';
 
 interface FilesQuery {
@@ -172,14 +170,9 @@ export function readRoutes(ctx: RouteContext): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const file = await getFile(db, request.params.id);
-        if (!file) {
-          return reply
-            .code(404)
-            .send({ error: 'not_found', message: `no file with id ${request.params.id}` });
-        }
-        const history = ctx.bus ? await readFileHistory(ctx.bus, file.fileId) : [];
-        const events = history.map((m) => m.event).filter((e): e is EventEnvelope => e !== null);
+        const found = await fileWithEvents(ctx, request.params.id, reply);
+        if (!found) return reply;
+        const { file, history, events } = found;
         return {
           ...file,
           jobs: await listJobs(db, { fileId: file.fileId }),
