@@ -49,6 +49,14 @@ export function heartbeatOf(
   };
 }
 
+/**
+ * Whether two heartbeats report the same thing, their time aside: a beat that would write
+ * the same report again is left out (the periodic write keeps the time fresh). Pure.
+ */
+export function sameReport(a: NodeHeartbeat, b: NodeHeartbeat): boolean {
+  return JSON.stringify({ ...a, time: '' }) === JSON.stringify({ ...b, time: '' });
+}
+
 /** A running heartbeat: `beat()` writes one now (on a pause change), `stop()` the last. */
 export interface Heartbeat {
   beat(): void;
@@ -58,7 +66,9 @@ export interface Heartbeat {
 /**
  * Writes the node's heartbeat to the nodes bucket at start, every `intervalMs` and on
  * `beat()`. A failed write is logged and tried again at the next beat: the encoder's work
- * never waits on its heartbeat.
+ * never waits on its heartbeat. Beats coalesce: one that finds a beat still queued is covered
+ * by it (the snapshot is taken when the write runs), and one whose report is the last written
+ * one is left out, so an encode costs a write only when the node's state changed.
  */
 export async function startHeartbeat(
   ctx: ServiceContext,
@@ -75,14 +85,22 @@ export async function startHeartbeat(
   };
   const abort = new AbortController();
   let writing: Promise<void> = Promise.resolve();
-  const write = (state: NodeHeartbeat['state']) => {
+  let beatQueued = false;
+  let lastWritten: NodeHeartbeat | null = null;
+  const write = (state: NodeHeartbeat['state'], onlyIfChanged = false) => {
+    if (onlyIfChanged && beatQueued) return writing;
+    if (onlyIfChanged) beatQueued = true;
     writing = writing.then(async () => {
+      if (onlyIfChanged) beatQueued = false;
+      const heartbeat = heartbeatOf(opts.snapshot(), identity, new Date(), state);
+      if (onlyIfChanged && lastWritten && sameReport(lastWritten, heartbeat)) return;
       try {
         registry ??= await openNodeRegistry(ctx.bus, {
           create: true,
           replicas: ctx.eventLog?.replicas,
         });
-        await registry.put(heartbeatOf(opts.snapshot(), identity, new Date(), state));
+        await registry.put(heartbeat);
+        lastWritten = heartbeat;
       } catch (err) {
         opts.log.warn({ err }, 'could not write the node heartbeat; trying again at the next');
       }
@@ -97,7 +115,7 @@ export async function startHeartbeat(
     }
   })();
   return {
-    beat: () => void write('running'),
+    beat: () => void write('running', true),
     async stop() {
       abort.abort();
       await loop;

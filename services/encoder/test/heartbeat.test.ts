@@ -20,7 +20,7 @@ import {
   type TestBus,
 } from '@conform/bus';
 import { generateClip } from '@conform/media';
-import { detectEncodersOnce, heartbeatOf, startEncoder } from '../src/index.js';
+import { detectEncodersOnce, heartbeatOf, sameReport, startEncoder } from '../src/index.js';
 
 let t: TestBus;
 let library: string;
@@ -66,6 +66,25 @@ describe('node heartbeat', () => {
     assert.equal(wrong.ok, false);
     assert.match(wrong.ok ? '' : wrong.error, /\/version/);
     assert.equal(nodeKeyFor('encoder@nas'), 'encoder=40nas');
+  });
+
+  it('a beat that reports the same as the last write, time aside, is left out', () => {
+    const node = {
+      node: 'n',
+      host: 'h',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      intervalMs: 10_000,
+    };
+    const snapshot = (inUse: number) => ({
+      devices: [{ backend: 'cpu' as const, encoders: ['libx265'], slots: 2, inUse }],
+      paused: false,
+      pauseReasons: [],
+    });
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+    const first = heartbeatOf(snapshot(1), node, at(1));
+    assert.equal(sameReport(first, heartbeatOf(snapshot(1), node, at(2))), true);
+    assert.equal(sameReport(first, heartbeatOf(snapshot(2), node, at(2))), false);
+    assert.equal(sameReport(first, heartbeatOf(snapshot(1), node, at(2), 'stopped')), false);
   });
 
   it('an encoder node reports devices, slots in use and pauses, and says when it stopped', async () => {
