@@ -24,6 +24,8 @@ export interface HandlerContext {
   /** 1 on first delivery. */
   attempt: number;
   streamSequence: number;
+  /** When the stream stored the message (the NATS server's clock, not the producer's). */
+  storedAt?: Date;
   log: Logger;
   /**
    * Publishes a follow-up event caused by the one being handled. Its id is derived from the
@@ -160,6 +162,7 @@ async function handleMessage(msg: JsMsg, opts: WorkerOptions, log: Logger): Prom
       signal: handlerAbort.signal,
       attempt: deliveryCount,
       streamSequence,
+      storedAt: msg.time,
       log: eventLog,
       emit: (next, emitOpts) =>
         opts.publisher.emit(next, {

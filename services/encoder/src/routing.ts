@@ -208,22 +208,31 @@ export function routeFor(
 
 /**
  * Plans published this long after the router's consumer was created are live work: they need
- * no history check. The margin covers clock differences between the planner's host and NATS.
+ * no history check. By the plan's own time (its producer's clock), the margin covers clock
+ * differences between the planner's host and NATS; by the time the stream stored it (the
+ * server's clock, as the consumer's creation time is), only those between NATS servers.
  */
 export const ROUTER_REPLAY_MARGIN_MS = 10 * 60_000;
+export const ROUTER_REPLAY_MARGIN_STORED_MS = 10_000;
 
 /**
  * Whether the router must check a plan against the file's history before queuing it: a
  * redelivery, or a plan older than the router's consumer (plus a margin), which it reads only
  * when the consumer is new on an old log (a NATS restored with only the replicated log). Live
- * plans skip the check, so routing costs what it did. Pure.
+ * plans skip the check, so routing costs what it did: seven log reads a plan otherwise, the
+ * most of the router's work. Judged by when the stream stored the plan where that is known,
+ * so a fresh install's first minutes of plans are live too. Pure.
  */
 export function needsHistoryCheck(
-  planTime: string,
+  plan: { time: string; storedAtMs?: number },
   attempt: number,
   routerCreatedMs: number,
 ): boolean {
-  return attempt > 1 || !(Date.parse(planTime) >= routerCreatedMs + ROUTER_REPLAY_MARGIN_MS);
+  if (attempt > 1) return true;
+  if (plan.storedAtMs !== undefined && Number.isFinite(plan.storedAtMs)) {
+    return !(plan.storedAtMs >= routerCreatedMs + ROUTER_REPLAY_MARGIN_STORED_MS);
+  }
+  return !(Date.parse(plan.time) >= routerCreatedMs + ROUTER_REPLAY_MARGIN_MS);
 }
 
 /**
@@ -253,7 +262,8 @@ export function routerSubscription(bus: Bus, prefer: RoutePreference): Subscript
       if (event.type !== 'file.planned') return;
       const pool = routeFor(event, prefer);
       if (!pool) return;
-      if (needsHistoryCheck(event.time, hctx.attempt, await routerCreated())) {
+      const plan = { time: event.time, storedAtMs: hctx.storedAt?.getTime() };
+      if (needsHistoryCheck(plan, hctx.attempt, await routerCreated())) {
         const closed = await planClosed(bus, event, hctx.streamSequence).catch((err: unknown) => {
           throw new TransientError(`cannot read the history of ${event.fileId}`, { cause: err });
         });

@@ -70,11 +70,23 @@ describe('routing decisions', () => {
     assert.equal(routeFor(remux, 'gpu'), 'cpu-hevc');
     // Live plans are queued without a history check; replayed ones and redeliveries are checked.
     const created = Date.parse('2026-12-01T10:00:00Z');
-    assert.equal(needsHistoryCheck('2026-12-01T10:30:00Z', 1, created), false);
-    assert.equal(needsHistoryCheck('2026-12-01T10:30:00Z', 2, created), true);
-    assert.equal(needsHistoryCheck('2026-12-01T10:05:00Z', 1, created), true, 'within the margin');
-    assert.equal(needsHistoryCheck('2026-11-01T10:00:00Z', 1, created), true, 'history');
-    assert.equal(needsHistoryCheck('not a time', 1, created), true);
+    const at = (time: string) => ({ time });
+    assert.equal(needsHistoryCheck(at('2026-12-01T10:30:00Z'), 1, created), false);
+    assert.equal(needsHistoryCheck(at('2026-12-01T10:30:00Z'), 2, created), true);
+    assert.equal(needsHistoryCheck(at('2026-12-01T10:05:00Z'), 1, created), true, 'in the margin');
+    assert.equal(needsHistoryCheck(at('2026-11-01T10:00:00Z'), 1, created), true, 'history');
+    assert.equal(needsHistoryCheck(at('not a time'), 1, created), true);
+    // By the time the stream stored it (the server's clock): only the servers' margin.
+    const stored = (time: string, storedAt: string) => ({ time, storedAtMs: Date.parse(storedAt) });
+    const fresh = stored('2026-12-01T10:00:20Z', '2026-12-01T10:00:20Z');
+    assert.equal(needsHistoryCheck(fresh, 1, created), false, 'stored after the consumer');
+    assert.equal(needsHistoryCheck(fresh, 2, created), true, 'a redelivery');
+    const skewed = stored('2026-12-01T09:00:00Z', '2026-12-01T10:00:20Z');
+    assert.equal(needsHistoryCheck(skewed, 1, created), false, "the producer's clock is behind");
+    const early = stored('2026-12-01T10:00:05Z', '2026-12-01T10:00:05Z');
+    assert.equal(needsHistoryCheck(early, 1, created), true, 'within the servers margin');
+    const old = stored('2026-12-01T11:00:00Z', '2026-11-01T10:00:00Z');
+    assert.equal(needsHistoryCheck(old, 1, created), true, 'stored before the consumer');
     assert.equal(fallbackDue(999, 1_000), false);
     assert.equal(fallbackDue(1_000, 1_000), true);
   });
