@@ -14,6 +14,7 @@ import type { ConsumerSpec } from './consumers.js';
 import { EVENT_LOG_STREAM } from './event-log.js';
 import { DeferError, TransientError } from './errors.js';
 import type { EventPublisher } from './publisher.js';
+import { IdlePulls } from './idle-pulls.js';
 import { pullNext } from './pull.js';
 import { parseWorkSubject } from './work.js';
 
@@ -84,10 +85,11 @@ const PAYLOAD_PREVIEW_BYTES = 4_096;
  */
 export async function runWorker(opts: WorkerOptions): Promise<void> {
   const slots = Math.max(1, opts.slots ?? 1);
-  await Promise.all(Array.from({ length: slots }, (_, i) => slotLoop(opts, i)));
+  const idle = new IdlePulls();
+  await Promise.all(Array.from({ length: slots }, (_, i) => slotLoop(opts, i, idle)));
 }
 
-async function slotLoop(opts: WorkerOptions, slot: number): Promise<void> {
+async function slotLoop(opts: WorkerOptions, slot: number, idle: IdlePulls): Promise<void> {
   const log = opts.log.child({ consumer: opts.consumer.durable, slot });
   while (!opts.signal.aborted) {
     try {
@@ -95,7 +97,7 @@ async function slotLoop(opts: WorkerOptions, slot: number): Promise<void> {
         opts.consumer.stream ?? EVENT_LOG_STREAM,
         opts.consumer.durable,
       );
-      for await (const msg of pullOneAtATime(consumer, opts)) {
+      for await (const msg of pullOneAtATime(consumer, opts, idle)) {
         if (opts.signal.aborted) {
           msg.nak(); // pulled while stopping: give it straight back
           break;
@@ -112,12 +114,24 @@ async function slotLoop(opts: WorkerOptions, slot: number): Promise<void> {
   }
 }
 
-async function* pullOneAtATime(consumer: Consumer, opts: WorkerOptions): AsyncGenerator<JsMsg> {
+async function* pullOneAtATime(
+  consumer: Consumer,
+  opts: WorkerOptions,
+  idle: IdlePulls,
+): AsyncGenerator<JsMsg> {
   while (!opts.signal.aborted) {
-    if (opts.beforePull) await opts.beforePull(opts.signal);
-    if (opts.signal.aborted) return;
-    // nats.js refuses pulls shorter than a second.
-    const msg = await pullNext(consumer, Math.max(1_000, opts.pullExpiresMs ?? 2_000), opts.signal);
+    // An idle consumer is pulled by one loop at a time (see IdlePulls); the turn is over when
+    // the pull is, before the handler runs.
+    await idle.turn(opts.signal);
+    let msg: JsMsg | null = null;
+    try {
+      if (opts.beforePull) await opts.beforePull(opts.signal);
+      if (opts.signal.aborted) return;
+      // nats.js refuses pulls shorter than a second.
+      msg = await pullNext(consumer, Math.max(1_000, opts.pullExpiresMs ?? 2_000), opts.signal);
+    } finally {
+      idle.done(msg !== null);
+    }
     opts.onPullOk?.();
     if (msg) yield msg;
   }

@@ -87,7 +87,9 @@ try {
     results.push(r);
     console.log(
       `run ${run + 1}/${runs} (${conformFirst ? 'conform' : 'direct'} first): direct ` +
-        `${Math.round(r.directMs)} ms, conform ${Math.round(r.conformMs)} ms, ratio ${r.ratio.toFixed(3)}`,
+        `${Math.round(r.directMs)} ms, conform ${Math.round(r.conformMs)} ms, ratio ${r.ratio.toFixed(3)}; ` +
+        `CPU per job beside ffmpeg: encoder ${r.breakdown.encoderCpuMs.toFixed(1)} ms, ` +
+        `nats-server ${r.breakdown.natsCpuMs.toFixed(1)} ms, direct runner ${r.directCpuMs.toFixed(1)} ms`,
     );
   }
 
