@@ -89,7 +89,9 @@ try {
       `run ${run + 1}/${runs} (${conformFirst ? 'conform' : 'direct'} first): direct ` +
         `${Math.round(r.directMs)} ms, conform ${Math.round(r.conformMs)} ms, ratio ${r.ratio.toFixed(3)}; ` +
         `CPU per job beside ffmpeg: encoder ${r.breakdown.encoderCpuMs.toFixed(1)} ms, ` +
-        `nats-server ${r.breakdown.natsCpuMs.toFixed(1)} ms, direct runner ${r.directCpuMs.toFixed(1)} ms`,
+        `nats-server ${r.breakdown.natsCpuMs.toFixed(1)} ms, direct runner ${r.directCpuMs.toFixed(1)} ms; ` +
+        `slot idle per job: first ${r.breakdown.rampMs.toFixed(1)} ms, between ${r.breakdown.gapMs.toFixed(1)} ms ` +
+        `(direct ${r.directIdle.gapMs.toFixed(1)} ms), last ${r.breakdown.tailMs.toFixed(1)} ms`,
     );
   }
 

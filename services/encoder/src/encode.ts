@@ -189,8 +189,12 @@ async function encodeOnce(
       // The device is free once ffmpeg exits: the next encode starts while this one is
       // committed (fsync, rename, fsync dir) and reported, which need the disk and the bus only.
       release();
-      hand?.leave();
-      env.heartbeat.beat();
+      // The successor waiting for the slot starts first (its way to the spawn is microtasks);
+      // waking the pull loops for more work and the beat can wait for the next turn.
+      setImmediate(() => {
+        hand?.leave();
+        env.heartbeat.beat();
+      });
       await startedPublished;
       await commitOutput(action.partialPath, action.outputPath);
       phases.mark('commit');
