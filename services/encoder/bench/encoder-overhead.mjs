@@ -91,7 +91,8 @@ try {
         `CPU per job beside ffmpeg: encoder ${r.breakdown.encoderCpuMs.toFixed(1)} ms, ` +
         `nats-server ${r.breakdown.natsCpuMs.toFixed(1)} ms, direct runner ${r.directCpuMs.toFixed(1)} ms; ` +
         `slot idle per job: first ${r.breakdown.rampMs.toFixed(1)} ms, between ${r.breakdown.gapMs.toFixed(1)} ms ` +
-        `(direct ${r.directIdle.gapMs.toFixed(1)} ms), last ${r.breakdown.tailMs.toFixed(1)} ms`,
+        `(direct ${r.directIdle.gapMs.toFixed(1)} ms), last ${r.breakdown.tailMs.toFixed(1)} ms; ` +
+        `NATS messages per job: ${r.breakdown.msgsOut.toFixed(1)} out, ${r.breakdown.msgsIn.toFixed(1)} in`,
     );
   }
 
@@ -123,6 +124,8 @@ try {
     tailMs: per('tailMs'),
     encoderCpuMs: per('encoderCpuMs'),
     natsCpuMs: per('natsCpuMs'),
+    msgsOut: per('msgsOut'),
+    msgsIn: per('msgsIn'),
     directCpuMs: per('directCpuMs'),
     overheadMs: per('overheadMs'),
   };
@@ -157,6 +160,7 @@ try {
         `${breakdown.rampMs} ms, between encodes ${breakdown.gapMs} ms (direct ${breakdown.directGapMs} ms), after the last ${breakdown.tailMs} ms`,
       `  CPU beside ffmpeg: encoder process ${breakdown.encoderCpuMs} ms, nats-server ${breakdown.natsCpuMs} ms ` +
         `(the direct runner: ${breakdown.directCpuMs} ms)`,
+      `  NATS messages of the encoder's connection: ${breakdown.msgsOut} out, ${breakdown.msgsIn} in`,
       `  total overhead ${breakdown.overheadMs} ms per job`,
     ].join('\n'),
   );
@@ -190,9 +194,19 @@ try {
     tail_ms: ['after the last encode (commit, encode.completed), per job', breakdown.tailMs],
     encoder_cpu_ms: ['CPU of the encoder process beside ffmpeg, per job', breakdown.encoderCpuMs],
     nats_cpu_ms: ['CPU of nats-server, per job', breakdown.natsCpuMs],
+    nats_msgs_out: [
+      "NATS messages sent by the encoder's connection, per job",
+      breakdown.msgsOut,
+      'messages',
+    ],
+    nats_msgs_in: [
+      "NATS messages received by the encoder's connection, per job",
+      breakdown.msgsIn,
+      'messages',
+    ],
   };
-  for (const [key, [figure, measured]] of Object.entries(figures)) {
-    result(`encoder.overhead.${key}`, figure, '-', measured, 'ms', null);
+  for (const [key, [figure, measured, unit = 'ms']] of Object.entries(figures)) {
+    result(`encoder.overhead.${key}`, figure, '-', measured, unit, null);
   }
   /** The argument lists run directly, `slots` at a time. */
   async function runDirect(run) {
@@ -265,6 +279,9 @@ try {
       },
     });
     await t.bus.nc.flush();
+    // Messages the encoder's connection (the bench's publishes of the plans included) sends
+    // and receives: pulls, log reads, events, acks, progress, heartbeats. Load does not skew it.
+    const stats0 = t.bus.nc.stats();
     const cpu0 = await cpuNow(t.server.pid);
     const t1 = performance.now();
     const t1Epoch = performance.timeOrigin + t1;
@@ -287,6 +304,7 @@ try {
     await allDone;
     const conformMs = performance.now() - t1;
     const cpu1 = await cpuNow(t.server.pid);
+    const stats1 = t.bus.nc.stats();
     const endEpoch = t1Epoch + conformMs;
     sub.unsubscribe();
     await encoder.stop();
@@ -294,6 +312,8 @@ try {
     const breakdown = breakdownOf(phases, conformMs, t1Epoch, endEpoch);
     breakdown.encoderCpuMs = (cpu1.node - cpu0.node) / clips;
     breakdown.natsCpuMs = (cpu1.nats - cpu0.nats) / clips;
+    breakdown.msgsOut = (stats1.outMsgs - stats0.outMsgs) / clips;
+    breakdown.msgsIn = (stats1.inMsgs - stats0.inMsgs) / clips;
     return { conformMs, breakdown };
   }
 
