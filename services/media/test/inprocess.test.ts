@@ -403,3 +403,40 @@ describe('what the in-process probe leaves to ffprobe', () => {
     await fallsBack(path, /pixel format/);
   });
 });
+
+describe('the prober’s worker thread', () => {
+  it('answers probes in flight together each with its own file', async () => {
+    const mkv = join(dir, 'together.mkv');
+    const mp4 = join(dir, 'together.mp4');
+    await generateClip({ path: mkv, videoCodec: 'hevc' });
+    await generateClip({ path: mp4, videoCodec: 'h264' });
+    // One at a time first: the reference each concurrent answer must match.
+    const alone = new Map<string, unknown>();
+    for (const p of [mkv, mp4]) {
+      const reading = await prober.probe(p);
+      assert.ok(reading.ok, p);
+      alone.set(p, reading.media);
+    }
+    assert.notDeepEqual(alone.get(mkv), alone.get(mp4));
+    const paths = [mkv, mp4, mkv, mp4, mp4, mkv];
+    const readings = await Promise.all(paths.map((p) => prober.probe(p)));
+    for (const [i, reading] of readings.entries()) {
+      assert.deepEqual(reading, { ok: true, media: alone.get(paths[i]!) }, paths[i]);
+    }
+  });
+
+  it('falls back to ffprobe for probes pending when it stops, and reads no more after', async () => {
+    const path = join(dir, 'stopped.mkv');
+    await generateClip({ path, videoCodec: 'hevc' });
+    const own = new InProcessProber();
+    // Its thread is still starting (loading the WebAssembly) when it is stopped.
+    const pending = own.probeOrFallback(path);
+    own.close();
+    const reading = await pending;
+    assert.equal(reading.by, 'ffprobe');
+    assert.match(reading.fallback ?? '', /worker exited/);
+    assert.deepEqual(reading.ok && reading.media, await probeMedia(path));
+    const after = await own.probe(path);
+    assert.deepEqual(after, { ok: false, why: 'mediainfo: the prober is closed' });
+  });
+});
