@@ -238,7 +238,11 @@ describe('in-process probe vs ffprobe, field by field', () => {
       assert.ok((await stat(path)).size > IN_PROCESS_READ_BUDGET, 'past the budget');
       const fh = await open(path, 'r');
       try {
-        const index = await mp4Index(fh, (await fh.stat()).size);
+        const readAt = async (length: number, offset: number) => {
+          const buf = new Uint8Array(length);
+          return buf.subarray(0, (await fh.read(buf, 0, length, offset)).bytesRead);
+        };
+        const index = await mp4Index(readAt, (await fh.stat()).size);
         assert.ok(index && index.size > 0, 'moov found');
         assert.equal(index.offset < 1000, faststart, 'moov at the front only with faststart');
       } finally {
@@ -312,6 +316,36 @@ describe('in-process probe vs ffprobe, field by field', () => {
     ]);
     await compare(path);
   });
+  it('AVI: H.264 and AC-3, small and past the read budget (its index is at the end)', async () => {
+    for (const [name, seconds, rate] of [
+      ['old.avi', '2', '1M'],
+      ['long.avi', '12', '3M'],
+    ] as const) {
+      const path = join(dir, name);
+      await runFfmpeg([
+        ...base,
+        ...lavfi('testsrc2=size=320x240:rate=25'),
+        ...lavfi('sine=frequency=440:sample_rate=48000'),
+        '-t',
+        seconds,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-b:v',
+        rate,
+        '-c:a',
+        'ac3',
+        path,
+      ]);
+      if (name === 'long.avi') {
+        assert.ok((await stat(path)).size > IN_PROCESS_READ_BUDGET, 'past the budget');
+      }
+      const media = await compare(path);
+      assert.equal(media.video?.bitDepth, 8);
+      assert.equal(media.streams?.[0]?.channelLayout, 'mono');
+    }
+  });
 });
 
 describe('what the in-process probe leaves to ffprobe', () => {
@@ -376,6 +410,25 @@ describe('what the in-process probe leaves to ffprobe', () => {
     await fallsBack(path, /language fr/);
   });
 
+  it('AVI with MPEG-4 Part 2 video (XviD): not mapped', async () => {
+    const path = join(dir, 'xvid.avi');
+    await runFfmpeg([
+      ...base,
+      ...lavfi('testsrc2=size=320x240:rate=25'),
+      ...lavfi('sine=frequency=440:sample_rate=48000'),
+      '-t',
+      '2',
+      '-c:v',
+      'mpeg4',
+      '-vtag',
+      'XVID',
+      '-c:a',
+      'ac3',
+      path,
+    ]);
+    await fallsBack(path, /video format MPEG-4 Visual/);
+  });
+
   it('a file that is not media', async () => {
     const path = join(dir, 'notes.mkv');
     await writeFile(path, 'not a video');
@@ -384,23 +437,6 @@ describe('what the in-process probe leaves to ffprobe', () => {
     const both = await prober.probeOrFallback(path);
     assert.equal(both.by, 'ffprobe');
     assert.equal(both.ok, false);
-  });
-
-  it('AVI: MediaInfo gives no bit depth for its video (and no channel layout for AC-3)', async () => {
-    const path = join(dir, 'old.avi');
-    await runFfmpeg([
-      ...base,
-      ...lavfi('testsrc2=size=320x240:rate=25'),
-      ...lavfi('sine=frequency=440:sample_rate=48000'),
-      '-t',
-      '2',
-      '-c:v',
-      'libx264',
-      '-c:a',
-      'ac3',
-      path,
-    ]);
-    await fallsBack(path, /pixel format/);
   });
 });
 
