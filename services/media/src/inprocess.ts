@@ -56,15 +56,18 @@ export class InProcessProber {
 
   /**
    * In process where it can be read alike, else ffprobe (the reference); errors as
-   * {@link tryProbeMedia}.
+   * {@link tryProbeMedia}. `limitFallback` runs the ffprobe process (a caller's bound on
+   * processes at once); the in-process reading is bounded by this prober's instances alone.
    */
   async probeOrFallback(
     path: string,
-    opts: { signal?: AbortSignal } = {},
+    opts: { signal?: AbortSignal; limitFallback?: <T>(run: () => Promise<T>) => Promise<T> } = {},
   ): Promise<FastProbeOutcome> {
     const fast = await this.probe(path);
     if (fast.ok) return { ...fast, by: 'mediainfo' };
-    return { ...(await tryProbeMedia(path, opts)), by: 'ffprobe', fallback: fast.why };
+    const { limitFallback = (run) => run(), signal } = opts;
+    const outcome = await limitFallback(() => tryProbeMedia(path, { signal }));
+    return { ...outcome, by: 'ffprobe', fallback: fast.why };
   }
 
   /** Stops the worker thread (probes still pending fall back to ffprobe). */

@@ -476,3 +476,33 @@ describe('the prober’s worker thread', () => {
     assert.deepEqual(after, { ok: false, why: 'mediainfo: the prober is closed' });
   });
 });
+
+describe('probeOrFallback’s bound on ffprobe processes', () => {
+  it('runs ffprobe through limitFallback, the in-process reading without it', async () => {
+    const mkv = join(dir, 'limited.mkv');
+    await generateClip({ path: mkv, videoCodec: 'hevc' });
+    const ts = join(dir, 'limited.ts');
+    await runFfmpeg([
+      ...base,
+      ...lavfi('testsrc2=size=160x120:rate=25'),
+      '-t',
+      '1',
+      ...x265,
+      '-f',
+      'mpegts',
+      ts,
+    ]);
+    let limited = 0;
+    const limitFallback = async <T>(run: () => Promise<T>): Promise<T> => {
+      limited++;
+      return run();
+    };
+    const read = await prober.probeOrFallback(mkv, { limitFallback });
+    assert.equal(read.by, 'mediainfo');
+    assert.equal(limited, 0);
+    const fallen = await prober.probeOrFallback(ts, { limitFallback });
+    assert.equal(fallen.by, 'ffprobe');
+    assert.equal(limited, 1);
+    assert.deepEqual(fallen.ok && fallen.media, await probeMedia(ts));
+  });
+});
