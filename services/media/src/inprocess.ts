@@ -1,140 +1,104 @@
-import { open, type FileHandle } from 'node:fs/promises';
-import mediaInfoFactory, { type MediaInfo } from 'mediainfo.js';
-import type { MediaSummary } from '@conform/contracts';
-import { summarizeMediaInfo, type Track } from './mediainfo-map.js';
+import { Worker } from 'node:worker_threads';
+import type { InProcessOutcome } from './mediainfo-read.js';
 import { tryProbeMedia, type ProbeOutcome } from './probe.js';
 
-/**
- * Bytes MediaInfoLib may read of one file besides an mp4's index (its own seeks included). Left alone it reads 15–20 MB of a large mkv or mp4 and the whole of an MPEG-TS
- * to refine statistics the summary does not need; the headers that do are in the first MB.
- */
-export const IN_PROCESS_READ_BUDGET = 2 * 1024 * 1024;
-
-/** What an in-process probe found: a summary, or why ffprobe must read the file instead. */
-export type InProcessOutcome = { ok: true; media: MediaSummary } | { ok: false; why: string };
+export { IN_PROCESS_READ_BUDGET, mp4Index, type InProcessOutcome } from './mediainfo-read.js';
 
 /** A probe outcome and which reader produced it. */
 export type FastProbeOutcome = ProbeOutcome & { by: 'mediainfo' | 'ffprobe'; fallback?: string };
 
+/** What the prober's worker thread is started with. */
+export interface ProberWorkerData {
+  instances: number;
+}
+/** One file to read, to the worker. */
+export interface ProbeRequest {
+  id: number;
+  path: string;
+}
+/** Its reading, from the worker. */
+export interface ProbeReply {
+  id: number;
+  outcome: InProcessOutcome;
+}
+
+/** A started worker and the probes it still owes. */
+interface ProberThread {
+  worker: Worker;
+  pending: Map<number, (outcome: InProcessOutcome) => void>;
+}
+
 /**
- * Reads files with MediaInfoLib (mediainfo.js, WebAssembly) in this process: no process start
- * per file. Instances are not re-entrant, so each probe borrows one of at most `instances`.
+ * Reads files with MediaInfoLib (mediainfo.js, WebAssembly) in this process, no process start
+ * per file, on a worker thread of its own (started on first use), so the parsing runs beside
+ * the main thread instead of on it. Up to `instances` readings overlap their file reads there.
+ * A worker that dies fails its pending probes over to ffprobe and is started again on the next.
  */
 export class InProcessProber {
-  private readonly idle: MediaInfo<'object'>[] = [];
-  private created = 0;
-  private readonly waiting: ((mi: MediaInfo<'object'>) => void)[] = [];
+  private thread: ProberThread | null = null;
+  private nextId = 0;
+  private closed = false;
 
   constructor(private readonly instances = 2) {}
 
   /** The summary of `path`, or why it needs ffprobe (unreadable, unsure, over budget). */
-  async probe(path: string): Promise<InProcessOutcome> {
-    const mi = await this.borrow();
-    try {
-      const tracks = await analyze(mi, path);
-      return summarizeMediaInfo(tracks);
-    } catch (err) {
-      return { ok: false, why: `mediainfo: ${(err as Error).message}` };
-    } finally {
-      this.give(mi);
-    }
+  probe(path: string): Promise<InProcessOutcome> {
+    if (this.closed) return Promise.resolve({ ok: false, why: 'mediainfo: the prober is closed' });
+    const thread = this.thread ?? this.start();
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      // Referenced only while it owes a reply: an idle prober does not keep the process alive.
+      if (thread.pending.size === 0) thread.worker.ref();
+      thread.pending.set(id, resolve);
+      thread.worker.postMessage({ id, path } satisfies ProbeRequest);
+    });
   }
 
   /**
    * In process where it can be read alike, else ffprobe (the reference); errors as
-   * {@link tryProbeMedia}.
+   * {@link tryProbeMedia}. `limitFallback` runs the ffprobe process (a caller's bound on
+   * processes at once); the in-process reading is bounded by this prober's instances alone.
    */
   async probeOrFallback(
     path: string,
-    opts: { signal?: AbortSignal } = {},
+    opts: { signal?: AbortSignal; limitFallback?: <T>(run: () => Promise<T>) => Promise<T> } = {},
   ): Promise<FastProbeOutcome> {
     const fast = await this.probe(path);
     if (fast.ok) return { ...fast, by: 'mediainfo' };
-    return { ...(await tryProbeMedia(path, opts)), by: 'ffprobe', fallback: fast.why };
+    const { limitFallback = (run) => run(), signal } = opts;
+    const outcome = await limitFallback(() => tryProbeMedia(path, { signal }));
+    return { ...outcome, by: 'ffprobe', fallback: fast.why };
   }
 
-  /** Frees the WebAssembly instances. */
+  /** Stops the worker thread (probes still pending fall back to ffprobe). */
   close(): void {
-    for (const mi of this.idle.splice(0)) mi.close();
+    this.closed = true;
+    const thread = this.thread;
+    this.thread = null;
+    void thread?.worker.terminate();
   }
 
-  private async borrow(): Promise<MediaInfo<'object'>> {
-    const free = this.idle.pop();
-    if (free) return free;
-    if (this.created < this.instances) {
-      this.created++;
-      return mediaInfoFactory({ format: 'object', full: false, chunkSize: 256 * 1024 });
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private give(mi: MediaInfo<'object'>): void {
-    const next = this.waiting.shift();
-    if (next) next(mi);
-    else this.idle.push(mi);
-  }
-}
-
-async function analyze(mi: MediaInfo<'object'>, path: string): Promise<Track[]> {
-  const fh = await open(path, 'r');
-  let read = 0;
-  let overBudget = false;
-  try {
-    const { size } = await fh.stat();
-    // An mp4's index (moov) is read whole, wherever it lies, as ffprobe reads it: a partly read
-    // one would describe only some of the tracks.
-    const index = await mp4Index(fh, size);
-    const budget = IN_PROCESS_READ_BUDGET + (index?.size ?? 0);
-    // Bytes of the index handed to MediaInfoLib (reads may overlap: a rough but safe count).
-    let indexRead = 0;
-    const result = await mi.analyzeData(size, async (length, offset) => {
-      if (read >= budget) {
-        overBudget = true;
-        return new Uint8Array(0);
-      }
-      const buf = new Uint8Array(Math.min(length, budget - read + 1));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-      read += bytesRead;
-      if (index) {
-        const from = Math.max(offset, index.offset);
-        const to = Math.min(offset + bytesRead, index.offset + index.size);
-        if (to > from) indexRead += to - from;
-      }
-      return buf.subarray(0, bytesRead);
+  private start(): ProberThread {
+    const worker = new Worker(new URL('./mediainfo-worker.js', import.meta.url), {
+      workerData: { instances: this.instances } satisfies ProberWorkerData,
     });
-    const tracks = (result.media?.track ?? []) as unknown as Track[];
-    // Matroska describes its tracks, attachments and chapters before the first cluster, so a
-    // read stopped in the clusters has them all. An mp4 stopped short may not have its index.
-    if (overBudget && ((index && indexRead < index.size) || tracks.length < 2)) {
-      throw new Error('read budget spent before the index was read');
-    }
-    return tracks;
-  } finally {
-    await fh.close();
+    worker.unref();
+    const thread: ProberThread = { worker, pending: new Map() };
+    worker.on('message', (reply: ProbeReply) => {
+      const resolve = thread.pending.get(reply.id);
+      if (!resolve) return;
+      thread.pending.delete(reply.id);
+      if (thread.pending.size === 0) worker.unref();
+      resolve(reply.outcome);
+    });
+    const failAll = (why: string) => {
+      if (this.thread === thread) this.thread = null;
+      for (const resolve of thread.pending.values()) resolve({ ok: false, why });
+      thread.pending.clear();
+    };
+    worker.on('error', (err) => failAll(`mediainfo worker failed: ${err.message}`));
+    worker.on('exit', (code) => failAll(`mediainfo worker exited (code ${code})`));
+    this.thread = thread;
+    return thread;
   }
-}
-
-/**
- * Where an ISO-BMFF (mp4/mov) file's `moov` box lies, found by walking the top-level box
- * headers (a few 16-byte reads); null when the file is not one or has no moov.
- */
-export async function mp4Index(
-  fh: FileHandle,
-  size: number,
-): Promise<{ offset: number; size: number } | null> {
-  const head = Buffer.alloc(16);
-  let offset = 0;
-  for (let boxes = 0; boxes < 64 && offset + 8 <= size; boxes++) {
-    const { bytesRead } = await fh.read(head, 0, 16, offset);
-    if (bytesRead < 8) return null;
-    const type = head.toString('latin1', 4, 8);
-    if (boxes === 0 && type !== 'ftyp') return null;
-    let boxSize = head.readUInt32BE(0);
-    if (boxSize === 1 && bytesRead >= 16) boxSize = Number(head.readBigUInt64BE(8));
-    else if (boxSize === 0) boxSize = size - offset;
-    if (boxSize < 8) return null;
-    if (type === 'moov') return { offset, size: boxSize };
-    offset += boxSize;
-  }
-  return null;
 }

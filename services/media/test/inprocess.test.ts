@@ -238,7 +238,11 @@ describe('in-process probe vs ffprobe, field by field', () => {
       assert.ok((await stat(path)).size > IN_PROCESS_READ_BUDGET, 'past the budget');
       const fh = await open(path, 'r');
       try {
-        const index = await mp4Index(fh, (await fh.stat()).size);
+        const readAt = async (length: number, offset: number) => {
+          const buf = new Uint8Array(length);
+          return buf.subarray(0, (await fh.read(buf, 0, length, offset)).bytesRead);
+        };
+        const index = await mp4Index(readAt, (await fh.stat()).size);
         assert.ok(index && index.size > 0, 'moov found');
         assert.equal(index.offset < 1000, faststart, 'moov at the front only with faststart');
       } finally {
@@ -312,6 +316,36 @@ describe('in-process probe vs ffprobe, field by field', () => {
     ]);
     await compare(path);
   });
+  it('AVI: H.264 and AC-3, small and past the read budget (its index is at the end)', async () => {
+    for (const [name, seconds, rate] of [
+      ['old.avi', '2', '1M'],
+      ['long.avi', '12', '3M'],
+    ] as const) {
+      const path = join(dir, name);
+      await runFfmpeg([
+        ...base,
+        ...lavfi('testsrc2=size=320x240:rate=25'),
+        ...lavfi('sine=frequency=440:sample_rate=48000'),
+        '-t',
+        seconds,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-b:v',
+        rate,
+        '-c:a',
+        'ac3',
+        path,
+      ]);
+      if (name === 'long.avi') {
+        assert.ok((await stat(path)).size > IN_PROCESS_READ_BUDGET, 'past the budget');
+      }
+      const media = await compare(path);
+      assert.equal(media.video?.bitDepth, 8);
+      assert.equal(media.streams?.[0]?.channelLayout, 'mono');
+    }
+  });
 });
 
 describe('what the in-process probe leaves to ffprobe', () => {
@@ -376,6 +410,25 @@ describe('what the in-process probe leaves to ffprobe', () => {
     await fallsBack(path, /language fr/);
   });
 
+  it('AVI with MPEG-4 Part 2 video (XviD): not mapped', async () => {
+    const path = join(dir, 'xvid.avi');
+    await runFfmpeg([
+      ...base,
+      ...lavfi('testsrc2=size=320x240:rate=25'),
+      ...lavfi('sine=frequency=440:sample_rate=48000'),
+      '-t',
+      '2',
+      '-c:v',
+      'mpeg4',
+      '-vtag',
+      'XVID',
+      '-c:a',
+      'ac3',
+      path,
+    ]);
+    await fallsBack(path, /video format MPEG-4 Visual/);
+  });
+
   it('a file that is not media', async () => {
     const path = join(dir, 'notes.mkv');
     await writeFile(path, 'not a video');
@@ -385,21 +438,71 @@ describe('what the in-process probe leaves to ffprobe', () => {
     assert.equal(both.by, 'ffprobe');
     assert.equal(both.ok, false);
   });
+});
 
-  it('AVI: MediaInfo gives no bit depth for its video (and no channel layout for AC-3)', async () => {
-    const path = join(dir, 'old.avi');
+describe('the prober’s worker thread', () => {
+  it('answers probes in flight together each with its own file', async () => {
+    const mkv = join(dir, 'together.mkv');
+    const mp4 = join(dir, 'together.mp4');
+    await generateClip({ path: mkv, videoCodec: 'hevc' });
+    await generateClip({ path: mp4, videoCodec: 'h264' });
+    // One at a time first: the reference each concurrent answer must match.
+    const alone = new Map<string, unknown>();
+    for (const p of [mkv, mp4]) {
+      const reading = await prober.probe(p);
+      assert.ok(reading.ok, p);
+      alone.set(p, reading.media);
+    }
+    assert.notDeepEqual(alone.get(mkv), alone.get(mp4));
+    const paths = [mkv, mp4, mkv, mp4, mp4, mkv];
+    const readings = await Promise.all(paths.map((p) => prober.probe(p)));
+    for (const [i, reading] of readings.entries()) {
+      assert.deepEqual(reading, { ok: true, media: alone.get(paths[i]!) }, paths[i]);
+    }
+  });
+
+  it('falls back to ffprobe for probes pending when it stops, and reads no more after', async () => {
+    const path = join(dir, 'stopped.mkv');
+    await generateClip({ path, videoCodec: 'hevc' });
+    const own = new InProcessProber();
+    // Its thread is still starting (loading the WebAssembly) when it is stopped.
+    const pending = own.probeOrFallback(path);
+    own.close();
+    const reading = await pending;
+    assert.equal(reading.by, 'ffprobe');
+    assert.match(reading.fallback ?? '', /worker exited/);
+    assert.deepEqual(reading.ok && reading.media, await probeMedia(path));
+    const after = await own.probe(path);
+    assert.deepEqual(after, { ok: false, why: 'mediainfo: the prober is closed' });
+  });
+});
+
+describe('probeOrFallback’s bound on ffprobe processes', () => {
+  it('runs ffprobe through limitFallback, the in-process reading without it', async () => {
+    const mkv = join(dir, 'limited.mkv');
+    await generateClip({ path: mkv, videoCodec: 'hevc' });
+    const ts = join(dir, 'limited.ts');
     await runFfmpeg([
       ...base,
-      ...lavfi('testsrc2=size=320x240:rate=25'),
-      ...lavfi('sine=frequency=440:sample_rate=48000'),
+      ...lavfi('testsrc2=size=160x120:rate=25'),
       '-t',
-      '2',
-      '-c:v',
-      'libx264',
-      '-c:a',
-      'ac3',
-      path,
+      '1',
+      ...x265,
+      '-f',
+      'mpegts',
+      ts,
     ]);
-    await fallsBack(path, /pixel format/);
+    let limited = 0;
+    const limitFallback = async <T>(run: () => Promise<T>): Promise<T> => {
+      limited++;
+      return run();
+    };
+    const read = await prober.probeOrFallback(mkv, { limitFallback });
+    assert.equal(read.by, 'mediainfo');
+    assert.equal(limited, 0);
+    const fallen = await prober.probeOrFallback(ts, { limitFallback });
+    assert.equal(fallen.by, 'ffprobe');
+    assert.equal(limited, 1);
+    assert.deepEqual(fallen.ok && fallen.media, await probeMedia(ts));
   });
 });

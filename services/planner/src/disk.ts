@@ -82,9 +82,11 @@ export async function planFromDisk(
   const policy = policyOf(discovered.library);
   const { path } = discovered;
   const signal = hctx.signal;
-  const fast = await limit(() =>
-    prober ? prober.probeOrFallback(path, { signal }) : tryProbeMedia(path, { signal }),
-  );
+  // In-process readings queue on the prober's thread, so it always has the next file at hand
+  // (held to `parallelism` here, it sat idle between replies); ffprobe processes are limited.
+  const fast = prober
+    ? await prober.probeOrFallback(path, { signal, limitFallback: limit })
+    : await limit(() => tryProbeMedia(path, { signal }));
   let probe: ProbeOutcome = fast;
   if (!probe.ok) {
     hctx.log.warn({ path, reason: probe.reason }, 'file is not readable media');

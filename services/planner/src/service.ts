@@ -50,7 +50,7 @@ export interface PlannerOptions {
    */
   queueBatch?: { windowMs: number; max: number };
   /**
-   * Read Matroska and MP4/MOV files in process (MediaInfoLib), ffprobe only where that cannot
+   * Read Matroska, MP4/MOV and AVI files in process (MediaInfoLib), ffprobe only where that cannot
    * be trusted and for files to encode or remux; default true. False: ffprobe for every file.
    */
   inProcessProbe?: boolean;
@@ -95,7 +95,8 @@ export async function startPlanner(
   // two publishes, ack), not on its probe: eight per probe keep the probes busy.
   const pullSlots = ordered ? batch.max : Math.min(64, PULLS_PER_PROBE * limits.total);
   const publish = ordered ? publishInQueueOrder(queueRules(opts), batch) : publishAtOnce;
-  // The CPU of an in-process read is this thread's: more instances than cores would only queue.
+  // MediaInfoLib parses on the prober's own thread (one core's worth, beside this one); two
+  // readings there overlap one's file reads with the other's parsing.
   const prober =
     (opts.inProcessProbe ?? true) ? new InProcessProber(Math.min(2, limits.total)) : undefined;
   const service = await startSubscriptions('planner', ctx, [

@@ -110,7 +110,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Plans a file from disk as the service does, counting the limited steps (probe, facts, health). */
+/** Plans a file from disk as the service does, counting the limited steps (processes: ffprobe, facts, health). */
 async function plan(
   path: string,
   policy: Policy = DEFAULT_POLICY,
@@ -246,7 +246,8 @@ describe('planFromDisk', () => {
       await generateClip({ path: compliant, videoCodec: 'hevc' });
       const kept = await plan(compliant, DEFAULT_POLICY, prober);
       assert.equal(plannedOf(kept.events).decision, 'compliant');
-      assert.equal(kept.steps, 1, 'one in-process read');
+      // Read on the prober's thread, which bounds its own readings: no process, no limited step.
+      assert.equal(kept.steps, 0, 'no ffprobe, sample or health check');
       const { media: fromProcess } = (await prober.probe(compliant)) as { media: MediaSummary };
       assert.deepEqual(probedOf(kept.events), fromProcess);
 
@@ -260,7 +261,11 @@ describe('planFromDisk', () => {
       // ffmpeg's mkv records no AAC bit rate: measured from the packets for the estimate.
       assert.equal(reference.streams?.[0]?.bitRate, null);
       assert.ok((probed.streams?.[0]?.bitRate ?? 0) > 0);
-      assert.equal(work.steps, 4, 'in-process read, ffprobe, packet sizes, health check');
+      assert.equal(
+        work.steps,
+        3,
+        'ffprobe, packet sizes, health check (the in-process read is not limited)',
+      );
     } finally {
       prober.close();
     }
