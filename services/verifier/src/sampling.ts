@@ -149,7 +149,7 @@ export function keyframesFromProbe(
 }
 
 /** Where a file's video starts on its own timeline (the stream's start, else the file's). */
-function videoOrigin(facts: MediaFacts): number {
+export function videoOrigin(facts: MediaFacts): number {
   return facts.video?.startSec ?? facts.startSec;
 }
 
@@ -205,6 +205,29 @@ export async function planSegments(
     ),
   );
   return { segments: alignSegments(wanted, keys), offsets };
+}
+
+/**
+ * The segments SSIM measures when the output is decoded whole anyway (the one-pass run): only
+ * the source decodes anything for nothing, so each segment starts just past the source's
+ * keyframe at or before it (one ffprobe of a few packets), and the source's offsets are those
+ * of {@link planSegments}.
+ */
+export async function planSourceSegments(
+  sourcePath: string,
+  source: MediaFacts,
+  opts: { signal?: AbortSignal } = {},
+): Promise<Segment[]> {
+  const wanted = ssimSegments(source.durationSec ?? 0);
+  const points = wanted.map((s) => s.startSec);
+  if (!points.some((p) => p > 0)) return wanted;
+  const keys = await keyframesBefore(sourcePath, points, videoOrigin(source), opts);
+  return alignSegments(wanted, keys);
+}
+
+/** Where a file's video starts after the file's own start (what `-ss` must add). */
+export function videoOffset(facts: MediaFacts): number {
+  return videoOrigin(facts) - facts.startSec;
 }
 
 function round3(n: number): number {
