@@ -8,7 +8,14 @@ import type { MediaFacts } from './facts.js';
 import { countVideoPackets, frameCountCheck } from './frames.js';
 import { decodeWithSsim, samplesOf } from './onepass.js';
 import { measureSsim, type Segment, type SsimSample, type VideoOffsets } from './passes.js';
-import { planSegments, planSourceSegments, videoOffset, videoOrigin } from './sampling.js';
+import {
+  SEEK_PAST_KEYFRAME_SEC,
+  planSegments,
+  planSourceSegments,
+  seeksToAnyPacket,
+  videoOffset,
+  videoOrigin,
+} from './sampling.js';
 import { decodeCheck, ssimCheck } from './decide.js';
 
 // The expensive checks — the full decode, the frame count and SSIM — on one of two paths: in
@@ -73,6 +80,7 @@ async function onePass(
         sourceOriginSec: videoOrigin(source),
         sourceOffsetSec: videoOffset(source),
         outputOffsetSec: videoOffset(output),
+        seekBackSec: seeksToAnyPacket(source.container) ? SEEK_PAST_KEYFRAME_SEC + 0.1 : 0,
       },
       { ...opts, deinterlace: completed.target.deinterlace ?? null },
     ),

@@ -33,6 +33,12 @@ export interface OnePassTimes {
   outputOffsetSec: number;
   /** The source's video start past its file start (where `movie` seeks from). */
   sourceOffsetSec: number;
+  /**
+   * How far before a segment `movie` seeks: 0 where a seek lands on the keyframe at or before
+   * it; in MPEG-TS, which lands on the nearest packet, to before the keyframe the segment
+   * starts just past (`SEEK_PAST_KEYFRAME_SEC` + 0.1 s).
+   */
+  seekBackSec?: number;
 }
 
 /**
@@ -53,7 +59,9 @@ export function onePassGraph(
   const parts = [`[0:v:0]split=${n + 1}[all]${copies}`];
   segments.forEach((segment, i) => {
     const outputStart = round6(segment.startSec + times.outputOffsetSec);
-    const sourceSeek = round6(segment.startSec + times.sourceOffsetSec);
+    const sourceSeek = round6(
+      Math.max(0, segment.startSec + times.sourceOffsetSec - (times.seekBackSec ?? 0)),
+    );
     const sourceStart = round6(segment.startSec + times.sourceOriginSec);
     const bwdif = deinterlace
       ? `,bwdif=mode=send_frame:parity=${deinterlace.parity}:deint=all`

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   filterValue,
+  lastKeyframes,
   meanSsimOfStats,
   onePassArgs,
   onePassFits,
   onePassGraph,
+  seeksToAnyPacket,
   type MediaFacts,
 } from '../src/index.js';
 
@@ -82,5 +84,32 @@ describe('one-pass decode and SSIM (pure)', () => {
     assert.equal(onePassFits(software, facts(-0)), true);
     assert.equal(onePassFits(software, facts(90)), false);
     assert.equal(onePassFits({ device: 'cuda', reason: 'on cuda' }, facts(null)), false);
+  });
+
+  it('seeks an MPEG-TS source to before its keyframe, whose packets were read for it', () => {
+    assert.equal(seeksToAnyPacket('mpegts'), true);
+    assert.equal(seeksToAnyPacket('matroska,webm'), false);
+    const graph = onePassGraph(
+      '/m/rec.ts',
+      [{ startSec: 4.14, lengthSec: 1 }],
+      {
+        sourceOriginSec: 1.423,
+        sourceOffsetSec: 0.023,
+        outputOffsetSec: 0,
+        seekBackSec: 0.24,
+      },
+      ['/t/s'],
+    );
+    assert.match(graph, /seek_point=3\.923:.*trim=start=5\.563:duration=1/);
+    const packets = JSON.stringify({
+      packets: [
+        { pts_time: '1.423', flags: 'K_' },
+        { pts_time: '2.423', flags: '__' },
+        { pts_time: '3.423', flags: 'K_' },
+        { pts_time: '5.423', flags: 'K_' },
+      ],
+    });
+    // Keyframes 0, 2 and 4 s into the video; none in the 2 s window before 7 s.
+    assert.deepEqual(lastKeyframes(packets, [3.9, 4, 1.5, 7], 1.423, 2), [2, 4, 0, null]);
   });
 });

@@ -355,6 +355,27 @@ describe('verifyEncode with real media', () => {
     }
   });
 
+  it('finds an MPEG-TS source’s keyframes by reading its packets, as a seek there lands anywhere', async () => {
+    // A recording's container: seeking lands on the nearest packet, not a keyframe, so a
+    // segment decoded from there would start with frames a GOP late and score about 0.77.
+    const ts = join(library, 'recording.ts');
+    const out = join(library, 'recording-out.mkv');
+    await makeLongPair(ts, out);
+    const st = await stat(ts);
+    const outcome = await verifyOutput(
+      completed(out, {
+        path: ts,
+        source: { size: st.size, mtimeMs: st.mtimeMs },
+        target: { videoCodec: 'hevc', container: 'mkv' },
+      }),
+    );
+    assert.deepEqual(failed(outcome.checks), [], JSON.stringify(outcome.ssimSegments));
+    assert.deepEqual(
+      outcome.ssimSegments?.map((s) => s.startSec),
+      [1.14, 4.14, 6.14, 9.14],
+    );
+  });
+
   it('compares a rotated source in separate runs, which turn it as the encode did', async () => {
     // The encode turned the pixels by the source's display matrix (ffmpeg's default); the
     // one-pass run's movie filter would not, and would compare the picture on its side.
