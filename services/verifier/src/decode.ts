@@ -1,5 +1,5 @@
 import type { VerificationDecode } from '@conform/contracts';
-import { runTool } from './tool.js';
+import { runTool, type ToolResult } from './tool.js';
 import { decodePassArgs, deviceVerdict, trialDecodeArgs, type DecodeDevice } from './device.js';
 import type { VideoFacts } from './facts.js';
 
@@ -31,11 +31,17 @@ export async function decodePass(
   path: string,
   opts: { signal?: AbortSignal; device?: DecodeDevice } = {},
 ): Promise<DecodeResult> {
-  const result = await runTool('ffmpeg', decodePassArgs(opts.device ?? 'software', path), opts);
+  return decodeResultOf(
+    await runTool('ffmpeg', decodePassArgs(opts.device ?? 'software', path), opts),
+  );
+}
+
+/** A decode run's exit, error lines (`-v error`) and last `-progress` frame count. Pure. */
+export function decodeResultOf(run: ToolResult): DecodeResult {
   return {
-    exitCode: result.exitCode,
-    errors: errorLines(result.stderr),
-    frames: parseProgressFrames(result.stdout),
+    exitCode: run.exitCode,
+    errors: errorLines(run.stderr),
+    frames: parseProgressFrames(run.stdout),
   };
 }
 

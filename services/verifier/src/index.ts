@@ -9,3 +9,5 @@ export * from './decode.js';
 export * from './device.js';
 export * from './frames.js';
 export * from './sampling.js';
+export * from './onepass.js';
+export * from './measure.js';

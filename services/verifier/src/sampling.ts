@@ -149,7 +149,7 @@ export function keyframesFromProbe(
 }
 
 /** Where a file's video starts on its own timeline (the stream's start, else the file's). */
-function videoOrigin(facts: MediaFacts): number {
+export function videoOrigin(facts: MediaFacts): number {
   return facts.video?.startSec ?? facts.startSec;
 }
 
@@ -205,6 +205,100 @@ export async function planSegments(
     ),
   );
   return { segments: alignSegments(wanted, keys), offsets };
+}
+
+/**
+ * How far before each wanted start a source without a keyframe index is searched for its
+ * keyframe: MPEG-TS has none, and a seek there lands on whatever packet is nearest, so the
+ * keyframe is found by reading the packets of this window (a demux, no decode).
+ */
+export const UNINDEXED_KEYFRAME_WINDOW_SEC = 10;
+
+/** True for containers that seek to the nearest packet rather than to a keyframe. Pure. */
+export function seeksToAnyPacket(container: string): boolean {
+  return /(^|,)mpegts(,|$)/.test(container);
+}
+
+/**
+ * The segments SSIM measures when the output is decoded whole anyway (the one-pass run): only
+ * the source decodes anything for nothing, so each segment starts just past the source's
+ * keyframe at or before it (one ffprobe of a few packets; in MPEG-TS, of the packets of
+ * {@link UNINDEXED_KEYFRAME_WINDOW_SEC} before each start).
+ */
+export async function planSourceSegments(
+  sourcePath: string,
+  source: MediaFacts,
+  opts: { signal?: AbortSignal } = {},
+): Promise<Segment[]> {
+  const wanted = ssimSegments(source.durationSec ?? 0);
+  const points = wanted.map((s) => s.startSec);
+  if (!points.some((p) => p > 0)) return wanted;
+  const keys = seeksToAnyPacket(source.container)
+    ? await keyframesWithin(sourcePath, points, videoOrigin(source), opts)
+    : await keyframesBefore(sourcePath, points, videoOrigin(source), opts);
+  return alignSegments(wanted, keys);
+}
+
+/**
+ * The last keyframe at or before each point within {@link UNINDEXED_KEYFRAME_WINDOW_SEC}, from
+ * one ffprobe that reads the video packets of each window. Null where none was found.
+ */
+export async function keyframesWithin(
+  path: string,
+  points: number[],
+  originSec: number,
+  opts: { signal?: AbortSignal } = {},
+): Promise<(number | null)[]> {
+  const window = UNINDEXED_KEYFRAME_WINDOW_SEC;
+  const result = await runTool(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-read_intervals',
+      points
+        .map((p) => `${round6(Math.max(0, p - window) + originSec)}%${round6(p + originSec)}`)
+        .join(','),
+      '-show_entries',
+      'packet=pts_time,flags',
+      '-of',
+      'json',
+      path,
+    ],
+    opts,
+  );
+  if (result.exitCode !== 0) return points.map(() => null);
+  return lastKeyframes(result.stdout, points, originSec, window);
+}
+
+/** The last keyframe in (point − window, point] of each point, from ffprobe's packets. Pure. */
+export function lastKeyframes(
+  stdout: string,
+  points: number[],
+  originSec: number,
+  windowSec: number,
+): (number | null)[] {
+  let json: KeyframeProbe;
+  try {
+    json = JSON.parse(stdout) as KeyframeProbe;
+  } catch {
+    return points.map(() => null);
+  }
+  const keys = (json.packets ?? [])
+    .filter((p) => p.flags?.startsWith('K'))
+    .map((p) => round6(Number(p.pts_time) - originSec))
+    .filter((t) => Number.isFinite(t));
+  return points.map((p) => {
+    const before = keys.filter((k) => k <= p + 1e-6 && k > p - windowSec);
+    return before.length ? Math.max(...before) : null;
+  });
+}
+
+/** Where a file's video starts after the file's own start (what `-ss` must add). */
+export function videoOffset(facts: MediaFacts): number {
+  return videoOrigin(facts) - facts.startSec;
 }
 
 function round3(n: number): number {

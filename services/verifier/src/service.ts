@@ -13,17 +13,14 @@ import type {
   VerificationCheck,
   VerificationDecode,
 } from '@conform/contracts';
-import { chooseDecodeDevice, fullDecode } from './decode.js';
-import { probeFacts, type MediaFacts } from './facts.js';
-import { countVideoPackets, frameCountCheck } from './frames.js';
-import { measureSsim, type SsimSample } from './passes.js';
-import { planSegments } from './sampling.js';
+import { chooseDecodeDevice } from './decode.js';
+import { probeFacts } from './facts.js';
+import { measureOutput } from './measure.js';
+import type { SsimSample } from './passes.js';
 import {
   allPassed,
-  decodeCheck,
   effectiveLimits,
   probeChecks,
-  ssimCheck,
   unreadableOutputCheck,
   unreadableSourceCheck,
   verificationEvent,
@@ -64,8 +61,9 @@ export interface VerificationOutcome {
 /**
  * Runs every check of one output: probe both files, the probe checks, then (only when those
  * pass, since they are expensive) a full decode — on the encode's device when a trial decode
- * there works — with the frame count against the source's packets, and beside it SSIM on a few
- * sampled segments, each file decoded once per segment from a keyframe.
+ * there works — with the frame count against the source's packets, and SSIM on a few sampled
+ * segments: in software within the same ffmpeg run, which decodes the output once for both
+ * ({@link measureOutput}).
  */
 export async function verifyOutput(
   completed: EncodeCompletedData,
@@ -91,63 +89,19 @@ export async function verifyOutput(
   );
   if (!allPassed(checks)) return { checks };
   const choice = await chooseDecodeDevice(completed.encoder, output.facts.video, outputPath, opts);
-  // SSIM runs beside the decode pass: on a GPU the two use different hardware, on the CPU the
-  // decoder's threads leave room. It only counts once the decode and frame count passed; when
-  // they fail it is stopped and its result (a cut-off file may have no frames to compare) is
-  // not looked at.
-  const sampling = new AbortController();
-  const stop = () => sampling.abort(opts.signal?.reason);
-  opts.signal?.addEventListener('abort', stop, { once: true });
-  const ssimRun = sampleSsim(completed, source.facts, output.facts, sampling.signal).then(
-    (samples) => ({ ok: true as const, samples }),
-    (error: unknown) => ({ ok: false as const, error }),
+  const measured = await measureOutput(
+    completed,
+    source.facts,
+    output.facts,
+    choice,
+    limits.ssimFloor,
+    opts,
   );
-  try {
-    // Counting the source's packets only reads it.
-    const [{ result, decode }, sourcePackets] = await Promise.all([
-      fullDecode(outputPath, choice, opts),
-      countVideoPackets(path, opts),
-    ]);
-    // Both are recorded: a cut-off file can decode cleanly as far as it goes, or not at all.
-    const decoded = decodeCheck(result);
-    const frames = frameCountCheck(sourcePackets, result.frames, !!completed.target.deinterlace);
-    checks.push(decoded, frames);
-    if (!decoded.passed || !frames.passed) {
-      sampling.abort(new Error('decode or frame count failed'));
-      await ssimRun;
-      return { checks, decode };
-    }
-    const ssim = await ssimRun;
-    if (!ssim.ok) throw ssim.error;
-    checks.push(ssimCheck(ssim.samples, limits.ssimFloor));
-    return { checks, decode, ssimSegments: ssim.samples };
-  } finally {
-    opts.signal?.removeEventListener('abort', stop);
-    sampling.abort();
-    await ssimRun;
-  }
-}
-
-/** SSIM on the planned segments, one after the other (each is short). */
-async function sampleSsim(
-  completed: EncodeCompletedData,
-  source: MediaFacts,
-  output: MediaFacts,
-  signal: AbortSignal,
-): Promise<SsimSample[]> {
-  const { path, outputPath } = completed;
-  const plan = await planSegments(path, outputPath, source, output, { signal });
-  const samples: SsimSample[] = [];
-  for (const segment of plan.segments) {
-    samples.push(
-      await measureSsim(path, outputPath, segment, {
-        signal,
-        offsets: plan.offsets,
-        deinterlace: completed.target.deinterlace ?? null,
-      }),
-    );
-  }
-  return samples;
+  return {
+    checks: [...checks, ...measured.checks],
+    decode: measured.decode,
+    ...(measured.ssimSegments ? { ssimSegments: measured.ssimSegments } : {}),
+  };
 }
 
 /** {@link verifyOutput}'s checks alone. */

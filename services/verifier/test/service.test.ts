@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import {
   copyFile,
   mkdir,
@@ -31,6 +32,7 @@ import {
 import { generateClip, runFfmpeg } from '@conform/media';
 import {
   fullDecode,
+  measureSsim,
   probeFacts,
   SEEK_PAST_KEYFRAME_SEC,
   startVerifier,
@@ -101,6 +103,50 @@ async function verdict(fileId: string): Promise<EventEnvelope<'verify.passed' | 
     },
     { what: `a verdict for ${fileId}`, timeoutMs: 30_000 },
   );
+}
+
+/** A 12 s H.264 clip with 1 s GOPs and AAC, and its HEVC encode in mkv with 2 s GOPs. */
+async function makeLongPair(source: string, output: string): Promise<void> {
+  await runFfmpeg([
+    '-nostdin',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=25:duration=12',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=duration=12',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    '25',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    source,
+  ]);
+  await runFfmpeg([
+    '-nostdin',
+    '-v',
+    'error',
+    '-i',
+    source,
+    '-c:v',
+    'libx265',
+    '-preset',
+    'ultrafast',
+    '-x265-params',
+    'log-level=error:keyint=50:min-keyint=50:scenecut=0',
+    '-c:a',
+    'copy',
+    output,
+  ]);
 }
 
 const failed = (checks: VerificationCheck[]) => checks.filter((c) => !c.passed);
@@ -263,53 +309,15 @@ describe('verifyEncode with real media', () => {
     );
   });
 
-  it('samples four segments of a longer clip, each just past a keyframe, all scoring high', async () => {
-    // One-second GOPs in the source, two-second ones in the output: the segments move to the
-    // keyframe that wastes least, and a segment paired a frame off would score far lower on testsrc2
-    // (0.87 against 0.96). The AAC track copied into mkv starts the output's video 23 ms into
-    // the file, which the seek must add for the output only.
+  it('samples four segments of a longer clip in the decode pass, each just past a source keyframe, as separate runs score them', async () => {
+    // One-second GOPs in the source, two-second ones in the output: the output is decoded whole
+    // anyway, so each segment starts just past the source's keyframe, and a segment paired a
+    // frame off would score far lower on testsrc2 (0.87 against 0.96). The AAC track copied
+    // into mkv starts the output's video 23 ms into the file, which must be added for the
+    // output only.
     const long = join(library, 'long.mp4');
-    await runFfmpeg([
-      '-nostdin',
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=25:duration=12',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=duration=12',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-g',
-      '25',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'aac',
-      long,
-    ]);
+    await makeLongPair(long, join(library, 'long-out.mkv'));
     const out = join(library, 'long-out.mkv');
-    await runFfmpeg([
-      '-nostdin',
-      '-v',
-      'error',
-      '-i',
-      long,
-      '-c:v',
-      'libx265',
-      '-preset',
-      'ultrafast',
-      '-x265-params',
-      'log-level=error:keyint=50:min-keyint=50:scenecut=0',
-      '-c:a',
-      'copy',
-      out,
-    ]);
     const probed = await probeFacts(out);
     assert.ok(probed.ok && (probed.facts.video?.startSec ?? 0) > probed.facts.startSec);
     const st = await stat(long);
@@ -323,18 +331,112 @@ describe('verifyEncode with real media', () => {
     assert.deepEqual(failed(outcome.checks), []);
     const wanted = [1.9, 4.3, 6.7, 9.1];
     assert.equal(outcome.ssimSegments?.length, 4, JSON.stringify(outcome.ssimSegments));
-    outcome.ssimSegments.forEach((s, i) => {
-      // Each starts just past one of the output's keyframes (every 2 s), where the output
-      // decodes nothing for nothing and the source at most part of its 1 s GOP.
+    const offsets = {
+      sourceSec: 0,
+      outputSec: (probed.facts.video?.startSec ?? 0) - probed.facts.startSec,
+    };
+    for (const [i, s] of outcome.ssimSegments.entries()) {
+      // Each starts just past one of the source's keyframes (every second).
       const key = Math.round((s.startSec - SEEK_PAST_KEYFRAME_SEC) * 1000) / 1000;
-      assert.equal(key % 2, 0, `segment ${i} starts at ${s.startSec}`);
+      assert.equal(key % 1, 0, `segment ${i} starts at ${s.startSec}`);
       const gap = wanted[i]! - s.startSec;
       assert.ok(
-        gap > -0.15 && gap < 2,
+        gap > -0.15 && gap < 1,
         `segment ${i} starts at ${s.startSec}, wanted ${wanted[i]}`,
       );
       assert.ok(s.ssim >= 0.95, `segment at ${s.startSec} scored ${s.ssim}`);
-    });
+      // The same frames as a run of its own that seeks both files there (to ±1e-6, the
+      // rounding of ffmpeg's printed figures).
+      const alone = await measureSsim(long, out, s, { offsets });
+      assert.ok(
+        Math.abs(alone.ssim - s.ssim) <= 2e-6,
+        `${alone.ssim} alone, ${s.ssim} in one pass`,
+      );
+    }
+  });
+
+  it('finds an MPEG-TS source’s keyframes by reading its packets, as a seek there lands anywhere', async () => {
+    // A recording's container: seeking lands on the nearest packet, not a keyframe, so a
+    // segment decoded from there would start with frames a GOP late and score about 0.77.
+    const ts = join(library, 'recording.ts');
+    const out = join(library, 'recording-out.mkv');
+    await makeLongPair(ts, out);
+    const st = await stat(ts);
+    const outcome = await verifyOutput(
+      completed(out, {
+        path: ts,
+        source: { size: st.size, mtimeMs: st.mtimeMs },
+        target: { videoCodec: 'hevc', container: 'mkv' },
+      }),
+    );
+    assert.deepEqual(failed(outcome.checks), [], JSON.stringify(outcome.ssimSegments));
+    assert.deepEqual(
+      outcome.ssimSegments?.map((s) => s.startSec),
+      [1.14, 4.14, 6.14, 9.14],
+    );
+  });
+
+  it('compares a rotated source in separate runs, which turn it as the encode did', async () => {
+    // The encode turned the pixels by the source's display matrix (ffmpeg's default); the
+    // one-pass run's movie filter would not, and would compare the picture on its side.
+    const rotated = join(library, 'rotated.mp4');
+    await runFfmpeg([
+      '-nostdin',
+      '-v',
+      'error',
+      '-i',
+      sourcePath,
+      '-map',
+      '0',
+      '-c',
+      'copy',
+      '-metadata:s:v:0',
+      'rotate=90',
+      rotated,
+    ]);
+    const out = join(library, 'rotated-out.mp4');
+    await encodeHevc(rotated, out);
+    const facts = await probeFacts(rotated);
+    assert.ok(facts.ok && facts.facts.video?.rotation !== null, 'the source carries a matrix');
+    const st = await stat(rotated);
+    const outcome = await verifyOutput(
+      completed(out, { path: rotated, source: { size: st.size, mtimeMs: st.mtimeMs } }),
+    );
+    assert.deepEqual(failed(outcome.checks), []);
+    assert.ok((named(outcome.checks, 'ssim')?.measured as number) >= 0.95);
+  });
+
+  it('passes an intact output whose source logs decode errors in a sampled segment, and says so', async () => {
+    // A video packet of the source's third segment (6.14–7.14 s) overwritten in part: its
+    // demux (the packet count, from the mp4 index) is intact, its decode there is not. The
+    // output was made before.
+    const long = join(library, 'damaged-src.mp4');
+    const out = join(library, 'damaged-out.mkv');
+    await makeLongPair(long, out);
+    const probe = execFileSync('ffprobe', [
+      ...['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,pos,size'],
+      ...['-of', 'json', long],
+    ]).toString();
+    const { packets } = JSON.parse(probe) as {
+      packets: { pts_time: string; pos: string; size: string }[];
+    };
+    const hit = packets.find((p) => Number(p.pts_time) > 6.5 && Number(p.pts_time) < 6.6);
+    assert.ok(hit, probe.slice(0, 200));
+    const [pos, size] = [Number(hit.pos), Number(hit.size)];
+    const bytes = await readFile(long);
+    bytes.fill(0x5a, pos, pos + Math.floor(size / 2));
+    await writeFile(long, bytes);
+    const st = await stat(long);
+    const outcome = await verifyOutput(
+      completed(out, {
+        path: long,
+        source: { size: st.size, mtimeMs: st.mtimeMs },
+        target: { videoCodec: 'hevc', container: 'mkv' },
+      }),
+    );
+    assert.equal(named(outcome.checks, 'decode')?.passed, true, JSON.stringify(outcome.checks));
+    assert.equal(named(outcome.checks, 'frame-count')?.passed, true);
+    assert.match(outcome.decode?.reason ?? '', /came from the source’s segments/);
   });
 
   it('fails an output cut short on duration', async () => {

@@ -1,0 +1,196 @@
+import type {
+  EncodeCompletedData,
+  VerificationCheck,
+  VerificationDecode,
+} from '@conform/contracts';
+import { fullDecode } from './decode.js';
+import type { MediaFacts } from './facts.js';
+import { countVideoPackets, frameCountCheck } from './frames.js';
+import { decodeWithSsim, samplesOf } from './onepass.js';
+import { measureSsim, type Segment, type SsimSample, type VideoOffsets } from './passes.js';
+import {
+  SEEK_PAST_KEYFRAME_SEC,
+  planSegments,
+  planSourceSegments,
+  seeksToAnyPacket,
+  videoOffset,
+  videoOrigin,
+} from './sampling.js';
+import { decodeCheck, ssimCheck } from './decide.js';
+
+// The expensive checks — the full decode, the frame count and SSIM — on one of two paths: in
+// software one ffmpeg run decodes the output once for all three; on a GPU the device decodes
+// while SSIM, always computed in software, runs beside it in processes of its own.
+
+/** What the expensive passes found: their checks, the decode path and the segments measured. */
+export interface Measured {
+  checks: VerificationCheck[];
+  decode: VerificationDecode;
+  /** Absent when the decode or the frame count failed (SSIM is then not looked at). */
+  ssimSegments?: SsimSample[];
+}
+
+/**
+ * True when one software run can decode the output and compare the segments: the source's
+ * segments are read by the `movie` filter, which does not turn frames by a display matrix as
+ * an `-i` input does, so a rotated source is compared by the separate runs. Pure.
+ */
+export function onePassFits(choice: VerificationDecode, source: MediaFacts): boolean {
+  const rotation = source.video?.rotation ?? null;
+  return choice.device === 'software' && (rotation === null || Math.abs(rotation) < 0.5);
+}
+
+/**
+ * The decode, frame-count and SSIM checks of an output whose probe checks passed. The source's
+ * packet count (a demux, no decode) runs beside the decode either way.
+ */
+export async function measureOutput(
+  completed: EncodeCompletedData,
+  source: MediaFacts,
+  output: MediaFacts,
+  choice: VerificationDecode,
+  ssimFloor: number,
+  opts: { signal?: AbortSignal } = {},
+): Promise<Measured> {
+  const packets = countVideoPackets(completed.path, opts);
+  // Settled here so that an early throw below leaves no unhandled rejection behind.
+  packets.catch(() => undefined);
+  if (onePassFits(choice, source)) {
+    return onePass(completed, source, output, choice, packets, ssimFloor, opts);
+  }
+  return separate(completed, source, output, choice, packets, ssimFloor, opts);
+}
+
+async function onePass(
+  completed: EncodeCompletedData,
+  source: MediaFacts,
+  output: MediaFacts,
+  choice: VerificationDecode,
+  packets: Promise<number | null>,
+  ssimFloor: number,
+  opts: { signal?: AbortSignal },
+): Promise<Measured> {
+  const segments = await planSourceSegments(completed.path, source, opts);
+  const [run, sourcePackets] = await Promise.all([
+    decodeWithSsim(
+      completed.outputPath,
+      completed.path,
+      segments,
+      {
+        sourceOriginSec: videoOrigin(source),
+        sourceOffsetSec: videoOffset(source),
+        outputOffsetSec: videoOffset(output),
+        seekBackSec: seeksToAnyPacket(source.container) ? SEEK_PAST_KEYFRAME_SEC + 0.1 : 0,
+      },
+      { ...opts, deinterlace: completed.target.deinterlace ?? null },
+    ),
+    packets,
+  ]);
+  const decode: VerificationDecode = run.errorsFromSource
+    ? {
+        ...choice,
+        reason:
+          `${choice.reason}; the one-pass run's errors came from the source’s segments ` +
+          '(the output decoded alone without any), which were then compared in runs of their own',
+      }
+    : choice;
+  const decoded = decodeCheck(run.result);
+  const frames = frameCountCheck(sourcePackets, run.result.frames, !!completed.target.deinterlace);
+  if (!decoded.passed || !frames.passed) return { checks: [decoded, frames], decode };
+  // A decode error in a source's segment stops the movie filter, and with it the run: those
+  // segments are then measured by runs of their own, whose `-i` input decodes past errors.
+  const samples = run.errorsFromSource
+    ? await measureEach(
+        completed,
+        segments,
+        {
+          sourceSec: videoOffset(source),
+          outputSec: videoOffset(output),
+        },
+        opts,
+      )
+    : samplesOf(completed.outputPath, segments, run.ssim);
+  return {
+    checks: [decoded, frames, ssimCheck(samples, ssimFloor)],
+    decode,
+    ssimSegments: samples,
+  };
+}
+
+async function separate(
+  completed: EncodeCompletedData,
+  source: MediaFacts,
+  output: MediaFacts,
+  choice: VerificationDecode,
+  packets: Promise<number | null>,
+  ssimFloor: number,
+  opts: { signal?: AbortSignal },
+): Promise<Measured> {
+  // SSIM runs beside the decode pass: on a GPU the two use different hardware. It only counts
+  // once the decode and frame count passed; when they fail it is stopped and its result (a
+  // cut-off file may have no frames to compare) is not looked at.
+  const sampling = new AbortController();
+  const stop = () => sampling.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  const ssimRun = sampleSsim(completed, source, output, sampling.signal).then(
+    (samples) => ({ ok: true as const, samples }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  try {
+    const [{ result, decode }, sourcePackets] = await Promise.all([
+      fullDecode(completed.outputPath, choice, opts),
+      packets,
+    ]);
+    // Both are recorded: a cut-off file can decode cleanly as far as it goes, or not at all.
+    const decoded = decodeCheck(result);
+    const frames = frameCountCheck(sourcePackets, result.frames, !!completed.target.deinterlace);
+    if (!decoded.passed || !frames.passed) {
+      sampling.abort(new Error('decode or frame count failed'));
+      await ssimRun;
+      return { checks: [decoded, frames], decode };
+    }
+    const ssim = await ssimRun;
+    if (!ssim.ok) throw ssim.error;
+    return {
+      checks: [decoded, frames, ssimCheck(ssim.samples, ssimFloor)],
+      decode,
+      ssimSegments: ssim.samples,
+    };
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    sampling.abort();
+    await ssimRun;
+  }
+}
+
+/** SSIM on these segments, one after the other (each is short), each its own run. */
+async function measureEach(
+  completed: EncodeCompletedData,
+  segments: Segment[],
+  offsets: VideoOffsets,
+  opts: { signal?: AbortSignal },
+): Promise<SsimSample[]> {
+  const samples: SsimSample[] = [];
+  for (const segment of segments) {
+    samples.push(
+      await measureSsim(completed.path, completed.outputPath, segment, {
+        ...opts,
+        offsets,
+        deinterlace: completed.target.deinterlace ?? null,
+      }),
+    );
+  }
+  return samples;
+}
+
+/** SSIM on the planned segments, one after the other (each is short), each its own run. */
+async function sampleSsim(
+  completed: EncodeCompletedData,
+  source: MediaFacts,
+  output: MediaFacts,
+  signal: AbortSignal,
+): Promise<SsimSample[]> {
+  const { path, outputPath } = completed;
+  const plan = await planSegments(path, outputPath, source, output, { signal });
+  return measureEach(completed, plan.segments, plan.offsets, { signal });
+}
