@@ -1,6 +1,7 @@
 import type { CompiledQuery, Kysely } from 'kysely';
 import type { EventEnvelope } from '@conform/contracts';
 import type { Projection } from './projection.js';
+import { eventWriter, prepared } from './event-writer.js';
 import { queryBuilder, type ReadModelSchema } from './schema.js';
 import { filesProjection } from './files.js';
 import { deadLettersProjection } from './dead-letters.js';
@@ -110,22 +111,13 @@ export interface PositionedEvent {
   event: EventEnvelope | null;
 }
 
-const statementCache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-
-function prepared(sqlite: Database.Database, sql: string): Database.Statement {
-  let cache = statementCache.get(sqlite);
-  if (!cache) statementCache.set(sqlite, (cache = new Map()));
-  let statement = cache.get(sql);
-  if (!statement) cache.set(sql, (statement = sqlite.prepare(sql)));
-  return statement;
-}
-
 /**
  * Folds many events into the read models in one SQLite transaction with one checkpoint update
- * at the end: rows and checkpoint still move together, and catching up (or a replay) pays for
- * one commit per batch instead of one per event. Synchronous, on the raw better-sqlite3 handle,
- * with prepared statements reused across events. Events at or below the checkpoint are skipped.
- * Returns the checkpoint after the batch.
+ * at the end: rows and checkpoint still move together, and catching up pays for one commit per
+ * batch instead of one per event. Synchronous, on the raw better-sqlite3 handle, with prepared
+ * statements reused across events and a file's writes within the batch folded into one (see
+ * eventWriter). Events at or below the checkpoint are skipped. Returns the checkpoint after
+ * the batch.
  */
 export function applyBatch(
   sqlite: Database.Database,
@@ -137,11 +129,13 @@ export function applyBatch(
   return sqlite.transaction(() => {
     let checkpoint = readCheckpoint(sqlite, projector);
     const start = checkpoint;
+    const writer = eventWriter(sqlite, projections);
     for (const { position, event } of batch) {
       if (position <= checkpoint) continue;
-      if (event) writeEvent(sqlite, projections, event, position);
+      if (event) writer.write(event, position);
       checkpoint = position;
     }
+    writer.flush();
     if (checkpoint > start) writeCheckpoint(sqlite, projector, checkpoint);
     return checkpoint;
   })();
@@ -160,20 +154,6 @@ function writeCheckpoint(sqlite: Database.Database, projector: string, position:
     'insert into checkpoints (projector, position) values (?, ?) ' +
       'on conflict (projector) do update set position = excluded.position',
   ).run(projector, position);
-}
-
-function writeEvent(
-  sqlite: Database.Database,
-  projections: readonly Projection[],
-  event: EventEnvelope,
-  position: number,
-): void {
-  for (const projection of projections) {
-    if (!projection.canHandle(event.type)) continue;
-    for (const q of projection.evolve(event, position)) {
-      prepared(sqlite, q.sql).run(...(q.parameters as unknown[]));
-    }
-  }
 }
 
 /** Folds events one at a time into transactions of a fixed size; see {@link bulkApplier}. */
@@ -204,6 +184,7 @@ export function bulkApplier(
   let checkpoint = 0;
   let committed = 0;
   let pending = 0;
+  const writer = eventWriter(sqlite, projections);
   const begin = () => {
     sqlite.exec('begin');
     open = true;
@@ -211,6 +192,7 @@ export function bulkApplier(
   };
   const commit = () => {
     if (!open) return checkpoint;
+    writer.flush();
     if (checkpoint > committed) writeCheckpoint(sqlite, projector, checkpoint);
     sqlite.exec('commit');
     open = false;
@@ -221,12 +203,13 @@ export function bulkApplier(
     apply(position, event) {
       if (!open) begin();
       if (position <= checkpoint) return;
-      if (event) writeEvent(sqlite, projections, event, position);
+      if (event) writer.write(event, position);
       checkpoint = position;
       if (++pending >= batchSize) commit();
     },
     commit,
     abort() {
+      writer.discard();
       if (open && sqlite.inTransaction) sqlite.exec('rollback');
       open = false;
     },

@@ -15,3 +15,4 @@ export * from './replay.js';
 export * from './staging.js';
 export * from './stats.js';
 export * from './projection-spec.js';
+export * from './event-writer.js';
