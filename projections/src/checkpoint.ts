@@ -167,7 +167,8 @@ export interface BulkApplier {
 }
 
 /**
- * For a database only this connection uses (a replay's staging file): each event is written
+ * For a database only this connection writes (a replay's staging file, or the live file while a
+ * worker catches it up; others may read it through connections of their own): each event is written
  * as it arrives, inside a transaction committed with its checkpoint every `batchSize`
  * events, so a bulk read holds no batch of decoded events in memory (which would survive
  * young-generation collections and cost full ones). Not for a file others read through this
@@ -175,14 +176,19 @@ export interface BulkApplier {
  */
 export function bulkApplier(
   sqlite: Database.Database,
-  opts: ApplyOptions & { batchSize?: number } = {},
+  opts: ApplyOptions & {
+    batchSize?: number;
+    /** Called after each commit that moved the checkpoint, with the checkpoint committed. */
+    onCommit?: (checkpoint: number) => void;
+  } = {},
 ): BulkApplier {
   const projections = opts.projections ?? readModelProjections;
   const projector = opts.projector ?? READ_MODELS_PROJECTOR;
   const batchSize = Math.max(1, opts.batchSize ?? 5_000);
   let open = false;
-  let checkpoint = 0;
-  let committed = 0;
+  // What commit returns even when nothing was applied: the file's own checkpoint.
+  let checkpoint = readCheckpoint(sqlite, projector);
+  let committed = checkpoint;
   let pending = 0;
   const writer = eventWriter(sqlite, projections);
   const begin = () => {
@@ -197,6 +203,7 @@ export function bulkApplier(
     sqlite.exec('commit');
     open = false;
     pending = 0;
+    if (checkpoint > committed) opts.onCommit?.(checkpoint);
     return checkpoint;
   };
   return {

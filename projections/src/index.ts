@@ -16,3 +16,4 @@ export * from './staging.js';
 export * from './stats.js';
 export * from './projection-spec.js';
 export * from './event-writer.js';
+export * from './bulk-load.js';

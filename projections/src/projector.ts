@@ -7,7 +7,14 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { applyBatch, lastAppliedSequence, type PositionedEvent } from './checkpoint.js';
+import {
+  applyBatch,
+  lastAppliedSequence,
+  readModelProjections,
+  type PositionedEvent,
+} from './checkpoint.js';
+import { bulkLoad } from './bulk-load.js';
+import { DEFAULT_REPLAY_BATCH } from './replay.js';
 import { ProjectorStoppedError, ProjectorWaitTimeoutError } from './errors.js';
 import type { ReadModels } from './read-models.js';
 import type { Projection } from './projection.js';
@@ -38,9 +45,24 @@ export interface ProjectorOptions {
    * re-created from the checkpoint. Default 5 s.
    */
   stallCheckMs?: number;
-  /** Called after each applied event (the status server's live stream listens here). */
+  /**
+   * Called after each applied event (the status server's live stream listens here); not for
+   * the events of a bulk catch-up.
+   */
   onApplied?: (event: EventEnvelope, sequence: number) => void;
+  /**
+   * How far behind the log (in sequences) the read models must be for the projector to catch
+   * up through the bulk path first; default {@link BULK_CATCH_UP_MIN}.
+   */
+  bulkCatchUpMin?: number;
 }
+
+/**
+ * Past this many sequences behind, the projector catches up in bulk (a worker thread decoding
+ * and writing transactions of DEFAULT_REPLAY_BATCH, as a replay does) before it reads live.
+ * Below it, starting the worker would cost more than it saves.
+ */
+export const BULK_CATCH_UP_MIN = 10_000;
 
 /** How long a live event waits for others to share its transaction. */
 export const LIVE_FLUSH_MS = 20;
@@ -122,9 +144,56 @@ export async function startProjector(
     settleWaiters();
   };
 
+  // Far behind the log (a fresh read model on an existing log, a long stop): the bulk path,
+  // into the live file on a connection of its own, every commit with its checkpoint; readers
+  // see it grow. Returns whether it ran (then the log is checked again: it may have grown).
+  const bulkMin = Math.max(1, opts.bulkCatchUpMin ?? BULK_CATCH_UP_MIN);
+  const catchUpInBulk = async (): Promise<boolean> => {
+    const { path, sqlite } = opts.readModels;
+    // The worker opens the file itself and writes the read models `openReadModels` creates.
+    if (path === ':memory:' || path === '') return false;
+    if (opts.projections && opts.projections !== readModelProjections) return false;
+    const info = await ctx.bus.jsm.streams.info(EVENT_LOG_STREAM).catch(() => null);
+    const target = info?.state.last_seq ?? 0;
+    if (target - applied < bulkMin) return false;
+    const { rows } = sqlite.prepare('select count(*) as rows from files').get() as {
+      rows: number;
+    };
+    // Rebuilding the indexes at the end costs less than keeping them up to date only when the
+    // load writes more than the tables hold.
+    const dropIndexes = rows < target - applied;
+    log.info({ from: applied + 1, to: target, dropIndexes }, 'catching up in bulk');
+    const result = await bulkLoad(ctx.bus, {
+      path,
+      mode: 'catch-up',
+      dropIndexes,
+      fromSequence: applied + 1,
+      toSequence: target,
+      batchSize: DEFAULT_REPLAY_BATCH,
+      signal: abort.signal,
+      onProgress: (checkpoint) => {
+        applied = Math.max(applied, checkpoint);
+        settleWaiters();
+      },
+      onInvalid: (m) =>
+        log.error(
+          { subject: m.subject, seq: m.sequence, error: m.error },
+          'skipping a message that is not a valid event',
+        ),
+    });
+    applied = Math.max(applied, result.applied);
+    settleWaiters();
+    log.info({ applied, messages: result.messages }, 'caught up in bulk');
+    return true;
+  };
+
   const run = async () => {
     while (!abort.signal.aborted) {
       try {
+        while (!abort.signal.aborted && (await catchUpInBulk())) {
+          // Again: the log may have grown by more than bulkMin meanwhile.
+        }
+        if (abort.signal.aborted) break;
         const consumer = await ctx.bus.js.consumers.get(EVENT_LOG_STREAM, {
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: applied + 1,
