@@ -17,3 +17,4 @@ export * from './stats.js';
 export * from './projection-spec.js';
 export * from './event-writer.js';
 export * from './bulk-load.js';
+export * from './catch-up.js';

@@ -13,8 +13,7 @@ import {
   readModelProjections,
   type PositionedEvent,
 } from './checkpoint.js';
-import { bulkLoad } from './bulk-load.js';
-import { DEFAULT_REPLAY_BATCH } from './replay.js';
+import { BULK_CATCH_UP_MIN, catchUpInBulk } from './catch-up.js';
 import { ProjectorStoppedError, ProjectorWaitTimeoutError } from './errors.js';
 import type { ReadModels } from './read-models.js';
 import type { Projection } from './projection.js';
@@ -56,13 +55,6 @@ export interface ProjectorOptions {
    */
   bulkCatchUpMin?: number;
 }
-
-/**
- * Past this many sequences behind, the projector catches up in bulk (a worker thread decoding
- * and writing transactions of DEFAULT_REPLAY_BATCH, as a replay does) before it reads live.
- * Below it, starting the worker would cost more than it saves.
- */
-export const BULK_CATCH_UP_MIN = 10_000;
 
 /** How long a live event waits for others to share its transaction. */
 export const LIVE_FLUSH_MS = 20;
@@ -144,53 +136,31 @@ export async function startProjector(
     settleWaiters();
   };
 
-  // Far behind the log (a fresh read model on an existing log, a long stop): the bulk path,
-  // into the live file on a connection of its own, every commit with its checkpoint; readers
-  // see it grow. Returns whether it ran (then the log is checked again: it may have grown).
+  // Far behind the log: the bulk path first (see catchUpInBulk); true when it ran (the log is
+  // then checked again: it may have grown meanwhile).
   const bulkMin = Math.max(1, opts.bulkCatchUpMin ?? BULK_CATCH_UP_MIN);
-  const catchUpInBulk = async (): Promise<boolean> => {
-    const { path, sqlite } = opts.readModels;
-    // The worker opens the file itself and writes the read models `openReadModels` creates.
-    if (path === ':memory:' || path === '') return false;
+  const catchUp = async (): Promise<boolean> => {
+    // The worker writes the read models `openReadModels` creates, no others.
     if (opts.projections && opts.projections !== readModelProjections) return false;
-    const info = await ctx.bus.jsm.streams.info(EVENT_LOG_STREAM).catch(() => null);
-    const target = info?.state.last_seq ?? 0;
-    if (target - applied < bulkMin) return false;
-    const { rows } = sqlite.prepare('select count(*) as rows from files').get() as {
-      rows: number;
-    };
-    // Rebuilding the indexes at the end costs less than keeping them up to date only when the
-    // load writes more than the tables hold.
-    const dropIndexes = rows < target - applied;
-    log.info({ from: applied + 1, to: target, dropIndexes }, 'catching up in bulk');
-    const result = await bulkLoad(ctx.bus, {
-      path,
-      mode: 'catch-up',
-      dropIndexes,
-      fromSequence: applied + 1,
-      toSequence: target,
-      batchSize: DEFAULT_REPLAY_BATCH,
+    const reached = await catchUpInBulk(ctx.bus, opts.readModels, applied, {
+      minBehind: bulkMin,
       signal: abort.signal,
+      log,
       onProgress: (checkpoint) => {
         applied = Math.max(applied, checkpoint);
         settleWaiters();
       },
-      onInvalid: (m) =>
-        log.error(
-          { subject: m.subject, seq: m.sequence, error: m.error },
-          'skipping a message that is not a valid event',
-        ),
     });
-    applied = Math.max(applied, result.applied);
+    if (reached === null) return false;
+    applied = Math.max(applied, reached);
     settleWaiters();
-    log.info({ applied, messages: result.messages }, 'caught up in bulk');
     return true;
   };
 
   const run = async () => {
     while (!abort.signal.aborted) {
       try {
-        while (!abort.signal.aborted && (await catchUpInBulk())) {
+        while (!abort.signal.aborted && (await catchUp())) {
           // Again: the log may have grown by more than bulkMin meanwhile.
         }
         if (abort.signal.aborted) break;
