@@ -82,8 +82,7 @@ try {
   );
 
   // 2. `conform replay` as a user runs it: no flags but the state directory. The status port is
-  // a free one so a conform running elsewhere on this machine is not mistaken for ours. Then
-  // once more with the writer thread (CONFORM_REPLAY_WRITER_THREAD=1), for comparison.
+  // a free one so a conform running elsewhere on this machine is not mistaken for ours.
   const runReplay = async (env) => {
     const rssFile = join(stateDir, 'replay.rss');
     const start = process.hrtime.bigint();
@@ -105,11 +104,6 @@ try {
     `conform replay: ${payloads.count} events in ${replay.seconds.toFixed(2)} s wall ` +
       `(process start to exit, embedded nats-server start included): ${replay.rate} events/s, ` +
       `peak RSS ${replay.rssMb} MB`,
-  );
-  const threaded = await runReplay({ CONFORM_REPLAY_WRITER_THREAD: '1' });
-  console.log(
-    `conform replay with the writer thread: ${threaded.seconds.toFixed(2)} s wall, ` +
-      `${threaded.rate} events/s, peak RSS ${threaded.rssMb} MB`,
   );
   const replaySeconds = replay.seconds;
   const replayRate = replay.rate;
@@ -166,14 +160,6 @@ try {
     goal: '-',
     measured: replayRssMb,
     unit: 'MB',
-    ok: null,
-  });
-  benchResult({
-    id: 'replay.e2e_writer_thread.events_per_s',
-    figure: `conform replay of a ${n}-event log with the writer thread (CONFORM_REPLAY_WRITER_THREAD=1, comparison)`,
-    goal: '-',
-    measured: threaded.rate,
-    unit: 'events/s',
     ok: null,
   });
   benchResult({

@@ -1,6 +1,7 @@
 import type { CompiledQuery, Kysely } from 'kysely';
 import type { EventEnvelope } from '@conform/contracts';
 import type { Projection } from './projection.js';
+import { eventWriter, prepared } from './event-writer.js';
 import { queryBuilder, type ReadModelSchema } from './schema.js';
 import { filesProjection } from './files.js';
 import { deadLettersProjection } from './dead-letters.js';
@@ -110,22 +111,13 @@ export interface PositionedEvent {
   event: EventEnvelope | null;
 }
 
-const statementCache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-
-function prepared(sqlite: Database.Database, sql: string): Database.Statement {
-  let cache = statementCache.get(sqlite);
-  if (!cache) statementCache.set(sqlite, (cache = new Map()));
-  let statement = cache.get(sql);
-  if (!statement) cache.set(sql, (statement = sqlite.prepare(sql)));
-  return statement;
-}
-
 /**
  * Folds many events into the read models in one SQLite transaction with one checkpoint update
- * at the end: rows and checkpoint still move together, and catching up (or a replay) pays for
- * one commit per batch instead of one per event. Synchronous, on the raw better-sqlite3 handle,
- * with prepared statements reused across events. Events at or below the checkpoint are skipped.
- * Returns the checkpoint after the batch.
+ * at the end: rows and checkpoint still move together, and catching up pays for one commit per
+ * batch instead of one per event. Synchronous, on the raw better-sqlite3 handle, with prepared
+ * statements reused across events and a file's writes within the batch folded into one (see
+ * eventWriter). Events at or below the checkpoint are skipped. Returns the checkpoint after
+ * the batch.
  */
 export function applyBatch(
   sqlite: Database.Database,
@@ -137,11 +129,13 @@ export function applyBatch(
   return sqlite.transaction(() => {
     let checkpoint = readCheckpoint(sqlite, projector);
     const start = checkpoint;
+    const writer = eventWriter(sqlite, projections);
     for (const { position, event } of batch) {
       if (position <= checkpoint) continue;
-      if (event) writeEvent(sqlite, projections, event, position);
+      if (event) writer.write(event, position);
       checkpoint = position;
     }
+    writer.flush();
     if (checkpoint > start) writeCheckpoint(sqlite, projector, checkpoint);
     return checkpoint;
   })();
@@ -162,20 +156,6 @@ function writeCheckpoint(sqlite: Database.Database, projector: string, position:
   ).run(projector, position);
 }
 
-function writeEvent(
-  sqlite: Database.Database,
-  projections: readonly Projection[],
-  event: EventEnvelope,
-  position: number,
-): void {
-  for (const projection of projections) {
-    if (!projection.canHandle(event.type)) continue;
-    for (const q of projection.evolve(event, position)) {
-      prepared(sqlite, q.sql).run(...(q.parameters as unknown[]));
-    }
-  }
-}
-
 /** Folds events one at a time into transactions of a fixed size; see {@link bulkApplier}. */
 export interface BulkApplier {
   /** Applies one message (null: not a valid event, only the checkpoint moves past it). */
@@ -187,7 +167,8 @@ export interface BulkApplier {
 }
 
 /**
- * For a database only this connection uses (a replay's staging file): each event is written
+ * For a database only this connection writes (a replay's staging file, or the live file while a
+ * worker catches it up; others may read it through connections of their own): each event is written
  * as it arrives, inside a transaction committed with its checkpoint every `batchSize`
  * events, so a bulk read holds no batch of decoded events in memory (which would survive
  * young-generation collections and cost full ones). Not for a file others read through this
@@ -195,15 +176,21 @@ export interface BulkApplier {
  */
 export function bulkApplier(
   sqlite: Database.Database,
-  opts: ApplyOptions & { batchSize?: number } = {},
+  opts: ApplyOptions & {
+    batchSize?: number;
+    /** Called after each commit that moved the checkpoint, with the checkpoint committed. */
+    onCommit?: (checkpoint: number) => void;
+  } = {},
 ): BulkApplier {
   const projections = opts.projections ?? readModelProjections;
   const projector = opts.projector ?? READ_MODELS_PROJECTOR;
   const batchSize = Math.max(1, opts.batchSize ?? 5_000);
   let open = false;
-  let checkpoint = 0;
-  let committed = 0;
+  // What commit returns even when nothing was applied: the file's own checkpoint.
+  let checkpoint = readCheckpoint(sqlite, projector);
+  let committed = checkpoint;
   let pending = 0;
+  const writer = eventWriter(sqlite, projections);
   const begin = () => {
     sqlite.exec('begin');
     open = true;
@@ -211,22 +198,25 @@ export function bulkApplier(
   };
   const commit = () => {
     if (!open) return checkpoint;
+    writer.flush();
     if (checkpoint > committed) writeCheckpoint(sqlite, projector, checkpoint);
     sqlite.exec('commit');
     open = false;
     pending = 0;
+    if (checkpoint > committed) opts.onCommit?.(checkpoint);
     return checkpoint;
   };
   return {
     apply(position, event) {
       if (!open) begin();
       if (position <= checkpoint) return;
-      if (event) writeEvent(sqlite, projections, event, position);
+      if (event) writer.write(event, position);
       checkpoint = position;
       if (++pending >= batchSize) commit();
     },
     commit,
     abort() {
+      writer.discard();
       if (open && sqlite.inTransaction) sqlite.exec('rollback');
       open = false;
     },

@@ -272,7 +272,27 @@ export const filesProjection: Projection = {
       change.createIfMissing && change.path !== undefined && change.library !== undefined;
     return [CompiledQuery.raw(upsert ? UPSERT_FILE : UPDATE_FILE, params)];
   },
+  combine: combineFileWrites,
 };
+
+/**
+ * Two writes to one file's row as one (see Projection.combine): the later event's status
+ * columns, and for the kept columns the later value unless it is null (what the statements'
+ * coalesce does). An update that waits is folded into a later update only: were it followed by
+ * an upsert and the row absent, the update would do nothing and the upsert insert.
+ */
+export function combineFileWrites(
+  earlier: CompiledQuery,
+  later: CompiledQuery,
+): CompiledQuery | null {
+  if (earlier.sql === UPDATE_FILE && later.sql !== UPDATE_FILE) return null;
+  const params = [...earlier.parameters];
+  const next = later.parameters;
+  for (let i = 0; i < ALL_COLUMNS.length; i++) {
+    if (SET_INDEXES.has(i) || next[i] !== null) params[i] = next[i];
+  }
+  return CompiledQuery.raw(earlier.sql, params);
+}
 
 // The reason is set by every event that moves the file: the reason of a failure that a later
 // plan or encode overtook would otherwise stay on a compliant file.
@@ -297,6 +317,8 @@ const KEPT_COLUMNS = [
 ];
 /** Parameter order of both statements. */
 const ALL_COLUMNS = ['file_id', 'path', 'library', ...SET_COLUMNS, ...KEPT_COLUMNS];
+/** Positions in ALL_COLUMNS of the columns every write sets (the rest keep a non-null value). */
+const SET_INDEXES = new Set(SET_COLUMNS.map((c) => ALL_COLUMNS.indexOf(c)));
 const UPSERT_FILE =
   `insert into files (${ALL_COLUMNS.join(', ')}) ` +
   `values (${ALL_COLUMNS.map(() => '?').join(', ')}) on conflict (file_id) do update set ` +

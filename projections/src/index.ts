@@ -15,3 +15,6 @@ export * from './replay.js';
 export * from './staging.js';
 export * from './stats.js';
 export * from './projection-spec.js';
+export * from './event-writer.js';
+export * from './bulk-load.js';
+export * from './catch-up.js';

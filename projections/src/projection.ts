@@ -11,4 +11,13 @@ export interface Projection {
   /** Idempotent DDL (`IF NOT EXISTS`), run every time the database is opened. */
   init(): CompiledQuery[];
   evolve(event: EventEnvelope, position: number): CompiledQuery[];
+  /**
+   * For a model with one row per file that every event rewrites: folds two consecutive writes
+   * of this model to the event's file (`earlier` then `later`) into one with the same effect,
+   * or null when they cannot be folded. Bulk writes use it to write a row once per
+   * transaction (see eventWriter). The projection's `name` must be its table's; its writes
+   * touch only the event's own file's row and read no other projection's table, and other
+   * projections' statements that read its table read only the event's own file's row.
+   */
+  combine?(earlier: CompiledQuery, later: CompiledQuery): CompiledQuery | null;
 }

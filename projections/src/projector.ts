@@ -7,7 +7,13 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
-import { applyBatch, lastAppliedSequence, type PositionedEvent } from './checkpoint.js';
+import {
+  applyBatch,
+  lastAppliedSequence,
+  readModelProjections,
+  type PositionedEvent,
+} from './checkpoint.js';
+import { BULK_CATCH_UP_MIN, catchUpInBulk } from './catch-up.js';
 import { ProjectorStoppedError, ProjectorWaitTimeoutError } from './errors.js';
 import type { ReadModels } from './read-models.js';
 import type { Projection } from './projection.js';
@@ -38,8 +44,16 @@ export interface ProjectorOptions {
    * re-created from the checkpoint. Default 5 s.
    */
   stallCheckMs?: number;
-  /** Called after each applied event (the status server's live stream listens here). */
+  /**
+   * Called after each applied event (the status server's live stream listens here); not for
+   * the events of a bulk catch-up.
+   */
   onApplied?: (event: EventEnvelope, sequence: number) => void;
+  /**
+   * How far behind the log (in sequences) the read models must be for the projector to catch
+   * up through the bulk path first; default {@link BULK_CATCH_UP_MIN}.
+   */
+  bulkCatchUpMin?: number;
 }
 
 /** How long a live event waits for others to share its transaction. */
@@ -122,9 +136,34 @@ export async function startProjector(
     settleWaiters();
   };
 
+  // Far behind the log: the bulk path first (see catchUpInBulk); true when it ran (the log is
+  // then checked again: it may have grown meanwhile).
+  const bulkMin = Math.max(1, opts.bulkCatchUpMin ?? BULK_CATCH_UP_MIN);
+  const catchUp = async (): Promise<boolean> => {
+    // The worker writes the read models `openReadModels` creates, no others.
+    if (opts.projections && opts.projections !== readModelProjections) return false;
+    const reached = await catchUpInBulk(ctx.bus, opts.readModels, applied, {
+      minBehind: bulkMin,
+      signal: abort.signal,
+      log,
+      onProgress: (checkpoint) => {
+        applied = Math.max(applied, checkpoint);
+        settleWaiters();
+      },
+    });
+    if (reached === null) return false;
+    applied = Math.max(applied, reached);
+    settleWaiters();
+    return true;
+  };
+
   const run = async () => {
     while (!abort.signal.aborted) {
       try {
+        while (!abort.signal.aborted && (await catchUp())) {
+          // Again: the log may have grown by more than bulkMin meanwhile.
+        }
+        if (abort.signal.aborted) break;
         const consumer = await ctx.bus.js.consumers.get(EVENT_LOG_STREAM, {
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: applied + 1,

@@ -1,4 +1,5 @@
-// What the main thread of a replay and its writer thread (replay-worker.ts) say to each other.
+// What the main thread of a bulk load (bulk-load.ts: a replay, a projector catching up) and its
+// writer thread (replay-worker.ts) say to each other.
 
 /** Index, in the shared counter, of the number of chunks posted and not yet written. */
 export const IN_FLIGHT_SLOT = 0;
@@ -9,8 +10,15 @@ export const COUNTER_SLOTS = 2;
 
 /** The writer's start-up data. */
 export interface ReplayWorkerData {
-  /** The staging file to build. */
+  /** The file to write. */
   path: string;
+  /**
+   * `rebuild`: a fresh staging file (openForRebuild); `catch-up`: the live file, from its
+   * checkpoint on (openForCatchUp), its secondary indexes dropped until the end when
+   * `dropIndexes`.
+   */
+  mode: 'rebuild' | 'catch-up';
+  dropIndexes: boolean;
   /** Events per transaction. */
   batchSize: number;
   /** An Int32Array's buffer of COUNTER_SLOTS: chunks in flight and the failure flag. */
@@ -30,6 +38,7 @@ export type ReplayChunk =
 
 /** What the writer reports back. */
 export type WorkerReport =
+  /** A transaction committed: rows and checkpoint are in the file up to `applied`. */
   | { kind: 'progress'; applied: number }
   | { kind: 'invalid'; messages: { sequence: number; subject: string; error: string }[] }
   | { kind: 'done'; applied: number; messages: number; invalid: number }

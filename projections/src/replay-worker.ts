@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createBatchDecoder } from '@conform/contracts';
 import { bulkApplier, type BulkApplier } from './checkpoint.js';
-import { openForRebuild, type StagingReadModels } from './staging.js';
+import { openForCatchUp, openForRebuild, type StagingReadModels } from './staging.js';
 import {
   FAILED_SLOT,
   IN_FLIGHT_SLOT,
@@ -10,9 +10,10 @@ import {
   type WorkerReport,
 } from './replay-protocol.js';
 
-// The writing half of a replay, on its own thread: decoding and SQLite run here while the main
-// thread takes messages off the socket (two cores, shared with nats-server). Chunks of raw
-// payloads come in; progress, invalid messages and the result go back.
+// The writing half of a bulk load (a replay, a projector catching up), on its own thread:
+// decoding and SQLite run here while the main thread takes messages off the socket (two cores,
+// shared with nats-server). Chunks of raw payloads come in; progress (per commit), invalid
+// messages and the result go back.
 
 const data = workerData as ReplayWorkerData;
 const port = parentPort!;
@@ -37,8 +38,14 @@ const fail = (err: unknown) => {
 let staging: StagingReadModels | null = null;
 let applier: BulkApplier | null = null;
 try {
-  staging = openForRebuild(data.path);
-  applier = bulkApplier(staging.readModels.sqlite, { batchSize: data.batchSize });
+  staging =
+    data.mode === 'rebuild'
+      ? openForRebuild(data.path)
+      : openForCatchUp(data.path, { dropIndexes: data.dropIndexes });
+  applier = bulkApplier(staging.readModels.sqlite, {
+    batchSize: data.batchSize,
+    onCommit: (applied) => report({ kind: 'progress', applied }),
+  });
 } catch (err) {
   fail(err);
 }
@@ -52,7 +59,7 @@ const write = (chunk: Extract<ReplayChunk, { kind: 'messages' }>) => {
     const sequence = chunk.sequences[i]!;
     if (!decoded.ok) bad.push({ sequence, subject: chunk.subjects[i]!, error: decoded.error });
     applier!.apply(sequence, decoded.ok ? decoded.event : null);
-    if (++messages % data.batchSize === 0) report({ kind: 'progress', applied: sequence });
+    messages++;
   }
   invalid += bad.length;
   if (bad.length > 0) report({ kind: 'invalid', messages: bad });

@@ -1,18 +1,7 @@
 import { rename, rm } from 'node:fs/promises';
 import { EVENT_LOG_STREAM, type Bus } from '@conform/bus';
-import { createBatchDecoder } from '@conform/contracts';
-import { bulkApplier } from './checkpoint.js';
+import { bulkLoad, type InvalidMessage } from './bulk-load.js';
 import { ReplayError } from './errors.js';
-import { streamEventLog } from './stream.js';
-import { openForRebuild, type StagingReadModels } from './staging.js';
-import {
-  ChunkWriter,
-  COUNTER_SLOTS,
-  type ReplayChunk,
-  type ReplayWorkerData,
-  type WorkerReport,
-} from './replay-protocol.js';
-import { Worker } from 'node:worker_threads';
 
 /** What a replay did. */
 export interface ReplayResult {
@@ -21,14 +10,6 @@ export interface ReplayResult {
   messages: number;
   invalid: number;
   elapsedMs: number;
-}
-
-/** A stored message a replay skipped because it is not a valid event. */
-export interface InvalidMessage {
-  sequence: number;
-  subject: string;
-  /** What is wrong with it (which key, what was expected). */
-  error: string;
 }
 
 /** Options of {@link rebuildReadModels}. */
@@ -45,126 +26,39 @@ export interface RebuildOptions {
  * Builds a fresh read-model database at `path` (which must not be in use) from stream
  * sequence 1 up to the stream's end when the replay started. A message that is not a valid
  * event is reported to `onInvalid` and skipped; the replay goes on. The file is a staging
- * file (see {@link openForRebuild}): when the replay fails it is removed.
- *
- * With CONFORM_REPLAY_WRITER_THREAD=1, two threads: this one takes messages off the ordered
- * consumer and hands their raw payloads on in chunks (transferred, not copied); a worker
- * (replay-worker.ts) decodes and writes them, so on two cores the socket work can overlap with
- * decoding and SQLite. By default everything runs on this thread.
+ * file (see `openForRebuild`) written by {@link bulkLoad} (reading on this thread,
+ * decoding and writing on a worker): when the replay fails it is removed.
  */
 export async function rebuildReadModels(
   bus: Bus,
   path: string,
   opts: RebuildOptions = {},
 ): Promise<ReplayResult> {
-  // Measured on the shared 2-core machine, one thread was faster at 1,000,000 events; the
-  // writer thread stays for the comparison on a quiet machine (docs/benchmarks/replay.md).
-  if (process.env.CONFORM_REPLAY_WRITER_THREAD !== '1') return rebuildInline(bus, path, opts);
   const started = Date.now();
   await removeDatabase(path);
-  const batchSize = Math.max(1, opts.batchSize ?? DEFAULT_REPLAY_BATCH);
-  const counter = new SharedArrayBuffer(COUNTER_SLOTS * Int32Array.BYTES_PER_ELEMENT);
-  const inFlight = new Int32Array(counter);
-  const worker = new Worker(new URL('./replay-worker.js', import.meta.url), {
-    workerData: { path, batchSize, counter } satisfies ReplayWorkerData,
-  });
-  let failure: unknown = null;
-  let done: Extract<WorkerReport, { kind: 'done' }> | null = null;
-  let target = 0;
-  const exited = new Promise<void>((resolve) => {
-    worker.on('message', (r: WorkerReport) => {
-      try {
-        if (r.kind === 'progress') opts.onProgress?.(r.applied, target);
-        else if (r.kind === 'invalid') for (const m of r.messages) opts.onInvalid?.(m);
-        else if (r.kind === 'done') done = r;
-        else failure ??= new Error(r.message);
-      } catch (err) {
-        failure ??= err;
-      }
-    });
-    worker.on('error', (err) => (failure ??= err));
-    worker.on('exit', () => resolve());
-  });
-  const chunks = new ChunkWriter(inFlight, (chunk, transfer) => {
-    if (failure) throw failure;
-    worker.postMessage(chunk, transfer);
-  });
-  try {
-    const info = await bus.jsm.streams.info(EVENT_LOG_STREAM).catch(() => null);
-    target = info?.state.last_seq ?? 0;
-    await streamEventLog(bus, (msg) => chunks.add(msg.seq, msg.subject, msg.data), {
-      toSequence: target,
-    });
-    chunks.flush();
-    worker.postMessage({ kind: 'end' } satisfies ReplayChunk);
-    await exited;
-    if (failure) throw failure;
-    if (!done) throw new Error('the replay writer stopped without a result');
-  } catch (err) {
-    await worker.terminate();
-    await removeDatabase(path);
-    // The writer's own error says more than the reader's "the replay writer failed".
-    const cause = failure ?? err;
-    throw new ReplayError(`replay into ${path} failed: ${(cause as Error).message}`, { cause });
-  }
-  const result = done as Extract<WorkerReport, { kind: 'done' }>;
-  opts.onProgress?.(result.applied, target);
-  return {
-    appliedSequence: result.applied,
-    messages: result.messages,
-    invalid: result.invalid,
-    elapsedMs: Date.now() - started,
-  };
-}
-
-/** The same replay on this thread alone. */
-async function rebuildInline(
-  bus: Bus,
-  path: string,
-  opts: RebuildOptions = {},
-): Promise<ReplayResult> {
-  const started = Date.now();
-  await removeDatabase(path);
-  let staging: StagingReadModels;
-  try {
-    staging = openForRebuild(path);
-  } catch (err) {
-    throw new ReplayError(`replay into ${path} failed: ${(err as Error).message}`, { cause: err });
-  }
-  const { sqlite } = staging.readModels;
-  let messages = 0;
-  let invalid = 0;
-  let applied = 0;
   try {
     const info = await bus.jsm.streams.info(EVENT_LOG_STREAM).catch(() => null);
     const target = info?.state.last_seq ?? 0;
-    const applier = bulkApplier(sqlite, { batchSize: opts.batchSize ?? DEFAULT_REPLAY_BATCH });
-    const decoder = createBatchDecoder();
-    const every = opts.batchSize ?? DEFAULT_REPLAY_BATCH;
-    await streamEventLog(
-      bus,
-      (msg) => {
-        messages++;
-        const decoded = decoder.decode(msg.data);
-        if (!decoded.ok) {
-          invalid++;
-          opts.onInvalid?.({ sequence: msg.seq, subject: msg.subject, error: decoded.error });
-        }
-        applier.apply(msg.seq, decoded.ok ? decoded.event : null);
-        if (messages % every === 0) opts.onProgress?.(msg.seq, target);
-      },
-      { toSequence: target },
-    );
-    applied = applier.commit();
-    opts.onProgress?.(applied, target);
-    staging.finish();
+    const result = await bulkLoad(bus, {
+      path,
+      mode: 'rebuild',
+      fromSequence: 1,
+      toSequence: target,
+      batchSize: opts.batchSize ?? DEFAULT_REPLAY_BATCH,
+      onProgress: (applied) => opts.onProgress?.(applied, target),
+      onInvalid: opts.onInvalid,
+    });
+    opts.onProgress?.(result.applied, target);
+    return {
+      appliedSequence: result.applied,
+      messages: result.messages,
+      invalid: result.invalid,
+      elapsedMs: Date.now() - started,
+    };
   } catch (err) {
-    await staging.readModels.close();
     await removeDatabase(path);
     throw new ReplayError(`replay into ${path} failed: ${(err as Error).message}`, { cause: err });
   }
-  await staging.readModels.close();
-  return { appliedSequence: applied, messages, invalid, elapsedMs: Date.now() - started };
 }
 
 /** Messages per transaction of a replay. */

@@ -1,11 +1,16 @@
+import type Database from 'better-sqlite3';
+import { readModelProjections } from './checkpoint.js';
 import { openReadModels, type ReadModels } from './read-models.js';
 
-/** A read-model file opened for a bulk build; `finish` makes it an ordinary live file. */
+/** A read-model file opened for a bulk load; `finish` makes it an ordinary live file. */
 export interface StagingReadModels {
   readModels: ReadModels;
-  /** Creates the secondary indexes and switches back to WAL, as `openReadModels` leaves it. */
+  /** Creates the secondary indexes dropped for the load and restores the live settings. */
   finish(): void;
 }
+
+/** Page cache of a bulk load's connection: the whole working set of a 1,000,000-event log. */
+const BULK_CACHE_KIB = 131_072;
 
 /**
  * Opens a fresh read-model file for a bulk build nobody reads yet: no journal and no fsync (a
@@ -21,19 +26,65 @@ export function openForRebuild(path: string): StagingReadModels {
   sqlite.pragma('synchronous = OFF');
   sqlite.pragma('locking_mode = EXCLUSIVE');
   sqlite.pragma('temp_store = MEMORY');
-  sqlite.pragma('cache_size = -131072');
-  const indexes = sqlite
-    .prepare("select name, sql from sqlite_master where type = 'index' and sql is not null")
-    .all() as { name: string; sql: string }[];
-  for (const { name } of indexes) sqlite.exec(`drop index "${name}"`);
+  sqlite.pragma(`cache_size = -${BULK_CACHE_KIB}`);
+  const indexes = dropSecondaryIndexes(sqlite);
   return {
     readModels,
     finish() {
-      sqlite.transaction(() => {
-        for (const { sql } of indexes) sqlite.exec(sql);
-      })();
+      buildIndexes(
+        sqlite,
+        indexes.map((i) => i.sql),
+      );
       sqlite.pragma('journal_mode = WAL');
       sqlite.pragma('locking_mode = NORMAL');
     },
   };
+}
+
+/**
+ * Opens the live read-model file for a projector that is far behind the log, on a connection
+ * of its own: WAL as always (the status server keeps reading its own connection, and every
+ * commit carries its checkpoint, so a crash leaves rows and checkpoint together), a large page
+ * cache, and with `dropIndexes` the secondary indexes dropped until `finish` (worth it when the
+ * load writes more rows than the tables hold; readers meanwhile scan). `finish` creates every
+ * index the read models define that is missing (also those a failed earlier load dropped), and
+ * a crash before it loses none for good: opening the file creates missing ones too.
+ */
+export function openForCatchUp(path: string, opts: { dropIndexes: boolean }): StagingReadModels {
+  const readModels = openReadModels(path);
+  const { sqlite } = readModels;
+  sqlite.pragma('temp_store = MEMORY');
+  sqlite.pragma(`cache_size = -${BULK_CACHE_KIB}`);
+  if (opts.dropIndexes) dropSecondaryIndexes(sqlite);
+  const ddl = readModelProjections.flatMap((p) => p.init()).map((q) => q.sql);
+  return {
+    readModels,
+    finish: () => buildIndexes(sqlite, ddl),
+  };
+}
+
+interface IndexDefinition {
+  name: string;
+  sql: string;
+}
+
+function dropSecondaryIndexes(sqlite: Database.Database): IndexDefinition[] {
+  const indexes = sqlite
+    .prepare("select name, sql from sqlite_master where type = 'index' and sql is not null")
+    .all() as IndexDefinition[];
+  sqlite.transaction(() => {
+    for (const { name } of indexes) sqlite.exec(`drop index "${name}"`);
+  })();
+  return indexes;
+}
+
+/** Runs `statements` (index DDL) in one transaction. */
+function buildIndexes(sqlite: Database.Database, statements: readonly string[]): void {
+  if (statements.length === 0) return;
+  // One helper thread for SQLite's sorter: the log is read by then, so the second core is free.
+  sqlite.pragma('threads = 1');
+  sqlite.transaction(() => {
+    for (const sql of statements) sqlite.exec(sql);
+  })();
+  sqlite.pragma('threads = 0');
 }

@@ -34,6 +34,8 @@ export type StreamEventLogOptions = Pick<
 > & {
   /** Messages the consumer keeps in flight; default 5,000. */
   inFlight?: number;
+  /** Stops reading early (resolving with the last sequence read, not rejecting). */
+  signal?: AbortSignal;
 };
 
 /**
@@ -76,6 +78,12 @@ export async function streamEventLog(
   let failure: unknown = null;
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));
+  const stop = () => {
+    done = true;
+    finish();
+  };
+  if (opts.signal?.aborted) return 0;
+  opts.signal?.addEventListener('abort', stop, { once: true });
   const messages = await consumer.consume({
     max_messages: Math.max(1, opts.inFlight ?? 5_000),
     callback: (msg) => {
@@ -99,6 +107,7 @@ export async function streamEventLog(
     });
     await Promise.race([finished, closed]);
   } finally {
+    opts.signal?.removeEventListener('abort', stop);
     await messages.close().catch(() => undefined);
   }
   if (failure) throw failure;

@@ -207,51 +207,16 @@ describe('replay and history', () => {
     }
   });
 
-  it('builds the same read models on one thread as with the writer thread', async () => {
+  it('fails with the reason when the staging file cannot be written', async () => {
     const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
-    for (const [i, type] of lifecycle.entries()) {
-      const event = sampleEvent(type, 'w1');
-      await publisher.publish({
-        ...event,
-        id: `${event.id.slice(0, -2)}${String(i).padStart(2, '0')}`,
-      });
-    }
-    await t.bus.js.publish(subjectFor('file.probed', 'w1'), 'not json');
-    const inline = await replayReadModels(t.bus, join(dir, 'inline.sqlite'), { batchSize: 3 });
-    process.env.CONFORM_REPLAY_WRITER_THREAD = '1';
-    const threaded = await replayReadModels(t.bus, join(dir, 'threaded.sqlite'), {
-      batchSize: 3,
-    }).finally(() => delete process.env.CONFORM_REPLAY_WRITER_THREAD);
-    assert.deepEqual({ ...inline, elapsedMs: 0 }, { ...threaded, elapsedMs: 0 });
-    assert.ok(threaded.invalid >= 1);
-    const a = openReadModels(join(dir, 'threaded.sqlite'));
-    const b = openReadModels(join(dir, 'inline.sqlite'));
-    try {
-      assert.deepEqual(tables(b), tables(a));
-      assert.deepEqual(indexes(b), indexes(a));
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    await publisher.publish(sampleEvent('file.discovered', 'x1'));
+    const livePath = join(dir, 'no-such-dir', 'read-models.sqlite');
+    await assert.rejects(
+      replayReadModels(t.bus, livePath),
+      (err: unknown) =>
+        err instanceof ReplayError &&
+        err.message.includes(`${livePath}.replay`) &&
+        /cannot open read models/.test(err.message),
+    );
   });
-
-  for (const thread of ['main', 'writer'] as const) {
-    it(`fails with the reason when the staging file cannot be written (${thread} thread)`, async () => {
-      const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
-      await publisher.publish(sampleEvent('file.discovered', 'x1'));
-      const livePath = join(dir, 'no-such-dir', 'read-models.sqlite');
-      if (thread === 'writer') process.env.CONFORM_REPLAY_WRITER_THREAD = '1';
-      try {
-        await assert.rejects(
-          replayReadModels(t.bus, livePath),
-          (err: unknown) =>
-            err instanceof ReplayError &&
-            err.message.includes(`${livePath}.replay`) &&
-            /cannot open read models/.test(err.message),
-        );
-      } finally {
-        delete process.env.CONFORM_REPLAY_WRITER_THREAD;
-      }
-    });
-  }
 });
