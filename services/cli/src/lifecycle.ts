@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createLogger, type Logger } from '@conform/bus';
-import { ENCODER_NAMES } from '@conform/encoder';
+import { DEFAULT_ENCODE_NICENESS, ENCODER_NAMES } from '@conform/encoder';
 import { startConform, type RunningConform, type ServiceToRun } from './runtime.js';
 import { FLAG_ENV, natsOption, pathMapEntries, stateDirOption } from './options.js';
 import { DEFAULT_NATS_WAIT_SECONDS, type RawFlags, type resolveSettings } from './settings.js';
@@ -45,6 +45,12 @@ export function connectionOptions(cmd: Command): Command {
         '--max-file-size <size>',
         'the largest source this node encodes, e.g. 8G or 500M; larger files go to other nodes (default: any size)',
       ).env(FLAG_ENV.maxFileSize),
+    )
+    .addOption(
+      new Option(
+        '--encode-nice <0-19>',
+        `CPU niceness of the encodes, below the media server and conform's short jobs (default ${DEFAULT_ENCODE_NICENESS}, 0: normal priority)`,
+      ).env(FLAG_ENV.encodeNice),
     )
     .addOption(
       new Option('--encoder <name>', 'force an encoder instead of detecting one')

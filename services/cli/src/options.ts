@@ -17,6 +17,7 @@ export const FLAG_ENV = {
   slots: 'CONFORM_ENCODER_SLOTS',
   encoder: 'CONFORM_ENCODER',
   maxFileSize: 'CONFORM_MAX_FILE_SIZE',
+  encodeNice: 'CONFORM_ENCODE_NICE',
   pathMap: 'CONFORM_PATH_MAP',
   config: 'CONFORM_CONFIG',
 } as const;

@@ -228,6 +228,7 @@ export async function startConform(
             slots: settings.encoderSlots,
             maxFileSizeBytes: settings.maxFileSizeBytes,
             encoder: settings.encoder,
+            niceness: settings.encodeNiceness,
           }),
         );
       }

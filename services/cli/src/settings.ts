@@ -4,7 +4,13 @@ import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { QualityConfig } from '@conform/config';
 import { PathMap } from '@conform/bus';
-import { ENCODER_NAMES, isEncoderName, parseFileSize, type EncoderName } from '@conform/encoder';
+import {
+  DEFAULT_ENCODE_NICENESS,
+  ENCODER_NAMES,
+  isEncoderName,
+  parseFileSize,
+  type EncoderName,
+} from '@conform/encoder';
 import { UsageError } from './errors.js';
 import { FLAG_ENV } from './options.js';
 
@@ -43,6 +49,8 @@ export interface ConformSettings {
   /** The largest source this node's encoder takes (--max-file-size, CONFORM_MAX_FILE_SIZE); null: any. */
   maxFileSizeBytes: number | null;
   encoder: 'auto' | EncoderName;
+  /** CPU niceness of the encodes' ffmpeg (--encode-nice, CONFORM_ENCODE_NICE). */
+  encodeNiceness: number;
   eventLogMaxBytes: number | undefined;
   /** Replicas of the event log and its consumers (--replicas, CONFORM_STREAM_REPLICAS): 1 on one box, 3 on a cluster. */
   streamReplicas: number;
@@ -69,6 +77,7 @@ export interface RawFlags {
   port?: string;
   stabilityWindow?: string;
   slots?: string;
+  encodeNice?: string;
   maxFileSize?: string;
   /** Whether --max-file-size's value came from CONFORM_MAX_FILE_SIZE (named in its error). */
   maxFileSizeFromEnv?: boolean;
@@ -152,6 +161,7 @@ export function resolveSettings(
       ),
     ),
     encoder: parseEncoder(flags.encoder),
+    encodeNiceness: parseInteger('--encode-nice', flags.encodeNice, DEFAULT_ENCODE_NICENESS, 0, 19),
     // JetStream allows 1 to 5 replicas; an even count buys nothing over the odd one below it.
     streamReplicas: parseInteger('--replicas', flags.replicas, 1, 1, 5),
     // Flags replace the environment's list rather than adding to it (commander: flag > env).

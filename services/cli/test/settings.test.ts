@@ -153,6 +153,38 @@ describe('resolveSettings', () => {
   });
 });
 
+describe('--encode-nice', () => {
+  it('runs encodes at niceness 10 by default, CONFORM_ENCODE_NICE next, the flag over both', () => {
+    assert.equal(settingsOf(lib).encodeNiceness, 10);
+    assert.equal(settingsOf(lib, { CONFORM_ENCODE_NICE: '0' }).encodeNiceness, 0);
+    assert.equal(
+      settingsOf([...lib, '--encode-nice', '19'], { CONFORM_ENCODE_NICE: '0' }).encodeNiceness,
+      19,
+    );
+    assert.equal(
+      resolveSettings(
+        parse(['run', 'encoder', '--encode-nice', '4'], {}).flags,
+        {},
+        {
+          requireLibrary: false,
+        },
+      ).encodeNiceness,
+      4,
+    );
+  });
+
+  it('refuses a niceness outside 0–19, naming the flag', () => {
+    for (const bad of ['-1', '20', 'low', '2.5']) {
+      assert.throws(
+        () => settingsOf([...lib, '--encode-nice', bad]),
+        new RegExp(
+          `--encode-nice must be a whole number from 0 to 19, got "${bad.replace('.', '\\.')}"`,
+        ),
+      );
+    }
+  });
+});
+
 describe('flags and their environment variables', () => {
   const natsCommands = [
     ['up'],

@@ -28,6 +28,8 @@ export interface EncodeEnv {
   heartbeat: Heartbeat;
   maxDeliver: number;
   retryDelayMs: number;
+  /** CPU niceness of ffmpeg (see DEFAULT_ENCODE_NICENESS). */
+  niceness: number;
 }
 
 /** Carries out what {@link decideEncode} said about one plan. */
@@ -167,6 +169,7 @@ async function encodeOnce(
       await runFfmpeg(args, {
         signal: AbortSignal.any([hctx.signal, local.signal]),
         durationSec,
+        niceness: env.niceness,
         onProgress: (p) => {
           if (p.fps !== null && Number.isFinite(p.fps) && p.fps > 0) averageFps = p.fps;
           hand?.progress(etaSeconds(p, durationSec));

@@ -3,6 +3,14 @@ import type { PauseOptions } from './pause-controller.js';
 import type { Backend, EncoderName } from './profiles.js';
 import type { RoutePreference } from './routing.js';
 
+/**
+ * Encodes are background work on a machine that also serves the library: they run below the
+ * media server's live transcodes, the dashboard and conform's own short jobs (the verifier's
+ * check that gates a swap, probes), which take the CPU first and give it back within seconds.
+ * On an idle machine the encode still gets every core.
+ */
+export const DEFAULT_ENCODE_NICENESS = 10;
+
 /** Options of {@link startEncoder}. */
 export interface EncoderOptions extends PauseOptions {
   /** Encodes at once per device in this process; overrides every device's default. */
@@ -45,6 +53,11 @@ export interface EncoderOptions extends PauseOptions {
    * small work disk; rounded down to a size class (see `SIZE_CLASSES`). Absent: any size.
    */
   maxFileSizeBytes?: number | null;
+  /**
+   * CPU niceness of the encodes' ffmpeg (0–19; `--encode-nice`, `CONFORM_ENCODE_NICE`);
+   * defaults to {@link DEFAULT_ENCODE_NICENESS}.
+   */
+  niceness?: number;
   /** How often the node writes its heartbeat to the nodes bucket; defaults to 10 s. */
   heartbeatIntervalMs?: number;
 }

@@ -16,7 +16,7 @@ import { startHeartbeat } from './heartbeat.js';
 import { finishedBefore, lastPlanned } from './log-reads.js';
 import { PullGate } from './lookahead.js';
 import { decideNvencSlots, probeNvencSessions } from './nvenc-sessions.js';
-import type { EncoderOptions } from './options.js';
+import { DEFAULT_ENCODE_NICENESS, type EncoderOptions } from './options.js';
 import { PauseController } from './pause-controller.js';
 import type { VideoCodec } from './profiles.js';
 import { requeueLostWork } from './requeue.js';
@@ -119,6 +119,7 @@ export async function startEncoder(
     heartbeat,
     maxDeliver,
     retryDelayMs: opts.retryDelayMs ?? 30_000,
+    niceness: opts.niceness ?? DEFAULT_ENCODE_NICENESS,
   };
   log.info({ devices, limits, pullSlots, maxInFlight }, 'encoder slots');
   let service: RunningService;

@@ -27,7 +27,7 @@ export class ToolMissingError extends MediaError {
   constructor(tool: string, options?: { cause?: unknown }) {
     super(
       'TOOL_MISSING',
-      `${tool} was not found on PATH (install it: apt-get install ffmpeg)`,
+      `${tool} was not found on PATH (install it: apt-get install ${tool === 'nice' ? 'coreutils' : 'ffmpeg'})`,
       options,
     );
     this.name = 'ToolMissingError';

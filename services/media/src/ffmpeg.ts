@@ -13,7 +13,28 @@ export interface RunFfmpegOptions {
   onProgress?: (p: FfmpegProgress) => void;
   /** Program to run instead of `ffmpeg` on PATH (a wrapper script, a pinned build). */
   ffmpegPath?: string;
+  /**
+   * CPU niceness (0–19) to run ffmpeg at, through nice(1) so that every thread ffmpeg starts
+   * inherits it (setpriority on the pid after the spawn would race the encoder's thread pool).
+   * 0 or absent: the caller's own priority.
+   */
+  niceness?: number;
 }
+
+/** The program and argument list {@link runFfmpeg} starts. Pure. */
+export function ffmpegCommand(
+  args: readonly string[],
+  opts: Pick<RunFfmpegOptions, 'ffmpegPath' | 'niceness'> = {},
+): { file: string; args: string[] } {
+  const ffmpeg = opts.ffmpegPath ?? 'ffmpeg';
+  const full = ['-progress', 'pipe:1', '-nostats', ...args];
+  const niceness = opts.niceness ?? 0;
+  if (niceness === 0) return { file: ffmpeg, args: full };
+  return { file: 'nice', args: ['-n', String(niceness), ffmpeg, ...full] };
+}
+
+// nice(1) exits 127 when it cannot find the program it was given (POSIX).
+const NICE_COMMAND_NOT_FOUND = 127;
 
 const STDERR_TAIL_LINES = 20;
 const FORCE_KILL_AFTER_MS = 2_000;
@@ -48,7 +69,8 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 export async function runFfmpeg(args: string[], opts: RunFfmpegOptions = {}): Promise<void> {
   if (opts.signal?.aborted) throw new FfmpegAbortedError({ cause: opts.signal.reason });
   installExitHook();
-  const child = execa(opts.ffmpegPath ?? 'ffmpeg', ['-progress', 'pipe:1', '-nostats', ...args], {
+  const command = ffmpegCommand(args, opts);
+  const child = execa(command.file, command.args, {
     reject: false,
     buffer: false,
     stdin: 'ignore',
@@ -95,6 +117,9 @@ export async function runFfmpeg(args: string[], opts: RunFfmpegOptions = {}): Pr
   }
   if (stderrPartial.trim()) stderrTail.push(stderrPartial.trim());
   if (result.code === 'ENOENT' && result.exitCode === undefined) {
+    throw new ToolMissingError(command.file);
+  }
+  if (command.file === 'nice' && result.exitCode === NICE_COMMAND_NOT_FOUND) {
     throw new ToolMissingError(opts.ffmpegPath ?? 'ffmpeg');
   }
   if (aborted) throw new FfmpegAbortedError({ cause: opts.signal?.reason });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,10 +14,12 @@ import {
   detectHevcEncoder,
   FfmpegAbortedError,
   FfmpegFailedError,
+  ffmpegCommand,
   parseProgressBlock,
   processesMentioning,
   ProgressLineReader,
   runFfmpeg,
+  ToolMissingError,
   type FfmpegProgress,
 } from '../src/index.js';
 
@@ -127,11 +129,89 @@ describe('runFfmpeg', () => {
     assert.deepEqual(await processesMentioning(marker), []);
   });
 
+  it('runs ffmpeg and every thread it starts at the niceness asked for', async () => {
+    const marker = `conform-nice-${randomUUID()}`;
+    const abort = new AbortController();
+    const run = runFfmpeg(
+      [
+        '-nostdin',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=640x360:duration=600',
+        '-metadata',
+        `comment=${marker}`,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-threads',
+        '2',
+        '-f',
+        'null',
+        '-',
+      ],
+      { signal: abort.signal, niceness: 7 },
+    );
+    run.catch(() => undefined);
+    let pids: number[] = [];
+    // Wait until the encoder's threads exist: they are what must inherit the niceness.
+    let tasks: string[] = [];
+    while (tasks.length < 3) {
+      pids = await processesMentioning(marker);
+      if (pids.length === 1) tasks = await readdir(`/proc/${pids[0]}/task`).catch(() => []);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The process is ffmpeg itself (nice(1) exec-ed it), so the abort kills the encoder.
+    const cmdline = await readFile(`/proc/${pids[0]}/cmdline`, 'utf8');
+    assert.equal(cmdline.split('\0')[0], 'ffmpeg');
+    const nices = await Promise.all(
+      tasks.map(async (t) => {
+        const stat = await readFile(`/proc/${pids[0]}/task/${t}/stat`, 'utf8');
+        // Field 19 (nice); fields counted after the ")" that ends the command name.
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      }),
+    );
+    abort.abort(new Error('test stops it'));
+    await assert.rejects(run, FfmpegAbortedError);
+    assert.deepEqual(new Set(nices), new Set([7]), `thread nice values ${nices.join(',')}`);
+    assert.deepEqual(await processesMentioning(marker), []);
+  });
+
+  it('names ffmpeg, not nice, when the program given is missing', async () => {
+    const err = await runFfmpeg(['-version'], {
+      ffmpegPath: '/nonexistent/ffmpeg',
+      niceness: 5,
+    }).then(
+      () => assert.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ToolMissingError);
+    assert.equal(err.tool, '/nonexistent/ffmpeg');
+  });
+
   it('rejects at once when the signal is already aborted', async () => {
     await assert.rejects(
       runFfmpeg(['-version'], { signal: AbortSignal.abort() }),
       FfmpegAbortedError,
     );
+  });
+});
+
+describe('ffmpegCommand', () => {
+  it('is ffmpeg with the progress flags, wrapped in nice(1) only for a niceness above 0', () => {
+    assert.deepEqual(ffmpegCommand(['-i', 'a.mkv']), {
+      file: 'ffmpeg',
+      args: ['-progress', 'pipe:1', '-nostats', '-i', 'a.mkv'],
+    });
+    assert.deepEqual(ffmpegCommand(['-i', 'a.mkv'], { niceness: 0, ffmpegPath: '/opt/ff' }), {
+      file: '/opt/ff',
+      args: ['-progress', 'pipe:1', '-nostats', '-i', 'a.mkv'],
+    });
+    assert.deepEqual(ffmpegCommand(['-i', 'a.mkv'], { niceness: 10 }), {
+      file: 'nice',
+      args: ['-n', '10', 'ffmpeg', '-progress', 'pipe:1', '-nostats', '-i', 'a.mkv'],
+    });
   });
 });
 

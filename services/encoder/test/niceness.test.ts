@@ -1,0 +1,120 @@
+// Encodes run below everything else on the machine (DEFAULT_ENCODE_NICENESS): the running
+// ffmpeg and every thread it started carry the niceness. Real bus, real ffmpeg, read from /proc.
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sampleData } from '@conform/contracts';
+import {
+  EventPublisher,
+  eventually,
+  silentLogger,
+  startTestBus,
+  type ServiceContext,
+  type TestBus,
+} from '@conform/bus';
+import { generateClip, processesMentioning } from '@conform/media';
+import {
+  DEFAULT_ENCODE_NICENESS,
+  detectEncodersOnce,
+  outputPathFor,
+  startEncoder,
+} from '../src/index.js';
+
+let t: TestBus;
+let library: string;
+before(async () => {
+  t = await startTestBus('encoder-niceness-test');
+  library = await mkdtemp(join(tmpdir(), 'conform-encoder-nice-'));
+});
+after(async () => {
+  await t.cleanup();
+  await rm(library, { recursive: true, force: true });
+});
+
+const context = (producer: string): ServiceContext => ({
+  bus: t.bus,
+  publisher: new EventPublisher(t.bus.js, { producer }),
+  log: silentLogger(),
+  eventLog: { maxBytes: 64 * 1024 * 1024 },
+});
+
+/**
+ * The nice value of the process `pid` (its main thread) and of each of its threads (field 19 of
+ * /proc/PID/task/TID/stat).
+ */
+async function threadNiceness(pid: number): Promise<{ main: number; threads: number[] }> {
+  const niceOf = async (tid: string) => {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  };
+  const tasks = await readdir(`/proc/${pid}/task`);
+  return { main: await niceOf(String(pid)), threads: await Promise.all(tasks.map(niceOf)) };
+}
+
+/**
+ * ffmpeg runs at `niceness` and no thread of it above that: x265 lowers some of its own threads
+ * further (to 19 here), never raises one.
+ */
+function assertRunsAt(found: { main: number; threads: number[] }, niceness: number): void {
+  const seen = found.threads.join(',');
+  assert.equal(found.main, niceness, `main thread; threads ${seen}`);
+  assert.ok(
+    found.threads.every((n) => n >= niceness),
+    `every thread at ${niceness} or lower priority: ${seen}`,
+  );
+  assert.ok(found.threads.filter((n) => n === niceness).length >= 2, seen);
+}
+
+async function runningEncodeOf(options: { niceness?: number }, fileId: string) {
+  const encoder = await startEncoder(context(`encoder-${fileId}@host`), {
+    node: `node-${fileId}`,
+    availability: await detectEncodersOnce(),
+    ...options,
+  });
+  try {
+    const path = join(library, `${fileId}.mkv`);
+    await generateClip({ path, durationSec: 30 });
+    const planned = await new EventPublisher(t.bus.js, { producer: 'test@host' }).emit(
+      {
+        type: 'file.planned',
+        data: {
+          ...sampleData['file.planned'],
+          library,
+          path,
+          source: { size: 50_000_000, mtimeMs: 1 },
+          target: { videoCodec: 'hevc', container: 'mkv' },
+          estimatedOutputBytes: 100_000,
+          durationSec: 30,
+        },
+      },
+      { fileId },
+    );
+    const partial = `${outputPathFor(library, fileId, planned.id, 'mkv')}.partial`;
+    // Wait for x265's thread pool (several threads), which is what must inherit the niceness.
+    return await eventually(
+      async () => {
+        const [pid] = await processesMentioning(partial);
+        if (pid === undefined) return undefined;
+        const nices = await threadNiceness(pid).catch(() => undefined);
+        return nices && nices.threads.length >= 3 ? nices : undefined;
+      },
+      { what: `the encode of ${fileId} running with its threads`, timeoutMs: 30_000 },
+    );
+  } finally {
+    await encoder.stop();
+  }
+}
+
+describe('encode priority', () => {
+  it('runs every thread of the encode at the default niceness', async () => {
+    assert.equal(DEFAULT_ENCODE_NICENESS, 10);
+    assertRunsAt(await runningEncodeOf({}, 'default-nice'), DEFAULT_ENCODE_NICENESS);
+  });
+
+  it('takes another niceness, and 0 runs the encode at the encoder’s own priority', async () => {
+    assertRunsAt(await runningEncodeOf({ niceness: 3 }, 'nice-3'), 3);
+    assertRunsAt(await runningEncodeOf({ niceness: 0 }, 'nice-0'), 0);
+  });
+});
