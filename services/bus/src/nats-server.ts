@@ -1,3 +1,7 @@
+// One job: a nats-server child with JetStream on free loopback ports, from spawn to ready and
+// to its stop, with the watchdog that stops it when this process dies. Past 250 lines because
+// readiness has two clocks (the start itself, then as long as the store's recovery takes) and
+// the watchdog belongs to the same child's lifetime.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
