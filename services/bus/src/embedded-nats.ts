@@ -49,7 +49,18 @@ export async function startEmbeddedNats(opts: {
       }
       orphansStopped.push(pid);
     }
-    const server = await startNatsServer({ storeDir, binary: opts.binary });
+    const server = await startNatsServer({
+      storeDir,
+      binary: opts.binary,
+      // A large log takes a while to read back; say so, or the start looks hung.
+      onRestore: (r) =>
+        r.done
+          ? opts.log.info(
+              { stream: r.stream, messages: r.messages },
+              'nats-server restored a stream',
+            )
+          : opts.log.info({ stream: r.stream }, 'nats-server is restoring a stream from its store'),
+    });
     const record = { pid: server.pid, startTime: await processStartTime(server.pid) };
     await writeFile(pidFile, `${JSON.stringify(record)}\n`);
     return {

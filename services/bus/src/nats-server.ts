@@ -1,3 +1,7 @@
+// One job: a nats-server child with JetStream on free loopback ports, from spawn to ready and
+// to its stop, with the watchdog that stops it when this process dies. Past 250 lines because
+// readiness has two clocks (the start itself, then as long as the store's recovery takes) and
+// the watchdog belongs to the same child's lifetime.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,12 +36,38 @@ export interface StartNatsServerOptions {
   port?: number;
   /** Called with each line the server logs (for debugging). */
   onLog?: (line: string) => void;
+  /** How long the server may take to listen, not counting stream restores. Default 10 s. */
   startTimeoutMs?: number;
+  /**
+   * How long recovering the JetStream store may take: a server listens only once every stream
+   * and consumer is recovered, and a log of millions of messages takes longer than
+   * {@link startTimeoutMs} to read back (10–13 s for 2,000,000 events on 2 cores). Counted
+   * from the server's `Starting JetStream`. Default 30 min.
+   */
+  restoreTimeoutMs?: number;
+  /** Called when the server starts and finishes restoring a stream (to say why start waits). */
+  onRestore?: (progress: StreamRestore) => void;
   /**
    * Appended to the command line; later flags win, so `-p 4222` here overrides the random
    * port. Clusters pass `-c FILE` (server name, routes) and fixed ports so a restart rejoins.
    */
   extraArgs?: string[];
+}
+
+/** A stream restore the server logged: started, or done with its message count. */
+export type StreamRestore =
+  { stream: string; done: false } | { stream: string; done: true; messages: number };
+
+/**
+ * The stream restore a nats-server log line reports, if any (2.9's `Starting restore for
+ * stream '$G > NAME'` and `Restored 2,000,000 messages for stream '$G > NAME'`). Pure.
+ */
+export function streamRestoreOf(line: string): StreamRestore | null {
+  const started = /Starting restore for stream '(?:[^>']*> )?([^']+)'/.exec(line);
+  if (started) return { stream: started[1]!, done: false };
+  const done = /Restored ([\d,]+) messages for stream '(?:[^>']*> )?([^']+)'/.exec(line);
+  if (done) return { stream: done[2]!, done: true, messages: Number(done[1]!.replace(/,/g, '')) };
+  return null;
 }
 
 /**
@@ -66,14 +96,27 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
   // writing the store. A clean stop kills the watchdog first, then stops the server itself.
   const watchdog = child.pid ? startWatchdog(child.pid) : null;
   const output: string[] = [];
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) {
-      if (output.length < 200) output.push(line);
-      opts.onLog?.(line);
-    }
+  // Set once the server logs `Starting JetStream`: from then on it is reading its store back
+  // (streams, then consumers) before it listens, which takes as long as the store is large.
+  let recoveringSince: number | null = null;
+  // One collector per pipe: a chunk may end mid-line, so the tail waits for the next chunk.
+  const collector = () => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines.filter(Boolean)) onLine(line);
+    };
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  const onLine = (line: string) => {
+    if (output.length < 200) output.push(line);
+    opts.onLog?.(line);
+    if (recoveringSince === null && /Starting JetStream/.test(line)) recoveringSince = Date.now();
+    const restore = streamRestoreOf(line);
+    if (restore) opts.onRestore?.(restore);
+  };
+  child.stdout?.on('data', collector());
+  child.stderr?.on('data', collector());
   let spawnError: Error | null = null;
   let exited = false;
   child.once('error', (err) => (spawnError = err));
@@ -84,9 +127,22 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
     }),
   );
 
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
+  const startedAt = Date.now();
+  const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
+  const restoreTimeoutMs = opts.restoreTimeoutMs ?? 30 * 60_000;
   try {
-    while (Date.now() < deadline) {
+    for (;;) {
+      const now = Date.now();
+      if (recoveringSince === null && now - startedAt >= startTimeoutMs) {
+        throw new NatsServerStartError(
+          `nats-server did not become ready within ${startTimeoutMs} ms`,
+        );
+      }
+      if (recoveringSince !== null && now - recoveringSince >= restoreTimeoutMs) {
+        throw new NatsServerStartError(
+          `nats-server was still recovering its JetStream store ${opts.storeDir} after ${Math.round((now - recoveringSince) / 1000)} s`,
+        );
+      }
       if (spawnError) {
         const hint =
           (spawnError as NodeJS.ErrnoException).code === 'ENOENT'
@@ -122,9 +178,6 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
       }
       await sleep(25);
     }
-    throw new NatsServerStartError(
-      `nats-server did not become ready within ${opts.startTimeoutMs ?? 10_000} ms`,
-    );
   } catch (err) {
     watchdog?.disarm();
     if (!exited) child.kill('SIGKILL');

@@ -25,7 +25,7 @@ import {
 import { WORK_DIR_NAME } from '@conform/contracts';
 import { startWatcher } from '@conform/watcher';
 import { dryRunFromLog, policyLookup, startPlanner, type PlannerOptions } from '@conform/planner';
-import { encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
+import { detectEncodersCached, encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
 import { startVerifier } from '@conform/verifier';
 import { startArchiver } from '@conform/archiver';
 import { startNotify } from '@conform/notify';
@@ -217,6 +217,9 @@ export async function startConform(
         const fromEnv = encoderOptionsFromEnv(process.env);
         await started(
           startEncoder(context('encoder'), {
+            // The trial encodes cost seconds of both cores: remembered in the state directory
+            // until the ffmpeg build, the GPU device nodes or the NVIDIA driver change.
+            availability: await detectEncodersCached(settings.stateDir, log),
             ...fromEnv,
             // One machine (`conform up`): no GPU node to wait for, GPU work is this node's too.
             libraries: (settings.libraries.length

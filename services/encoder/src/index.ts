@@ -8,6 +8,7 @@ export * from './decide.js';
 export * from './devices.js';
 export * from './outcome.js';
 export * from './detect.js';
+export * from './detect-cache.js';
 export * from './pause.js';
 export * from './schedule.js';
 export * from './pause-controller.js';

@@ -4,17 +4,13 @@
 import { statfs } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_LOG_STREAM, type Logger, type ServiceContext } from '@conform/bus';
-import {
-  CONTROL_FILE_ID,
-  decodeEvent,
-  subjectFilterForFile,
-  type PauseReason,
-} from '@conform/contracts';
+import { CONTROL_FILE_ID, decodeEvent, subjectFor, type PauseReason } from '@conform/contracts';
 import {
   decidePause,
   isPaused,
   isPauseSource,
   observePause,
+  PAUSE_SOURCE_TYPES,
   pauseDecider,
   pauseReaction,
   pauseReasons,
@@ -64,7 +60,7 @@ export class PauseController {
   private readonly cancelListeners = new Set<() => void>();
   private readonly changeListeners = new Set<() => void>();
   private readonly abort = new AbortController();
-  private messages: ControlMessages | null = null;
+  private readonly messages: ControlMessages[] = [];
   private lastSeq = 0;
   private loops: Promise<unknown>[] = [];
 
@@ -157,40 +153,69 @@ export class PauseController {
 
   async stop(): Promise<void> {
     this.abort.abort();
-    await this.messages?.close().catch(() => undefined);
+    await Promise.all(this.messages.map((m) => m.close().catch(() => undefined)));
     for (const w of [...this.waiters]) w();
     await Promise.all(this.loops);
   }
 
+  /**
+   * Reads the control subjects' history, then follows them. One ordered consumer per pause
+   * source subject, each a literal subject: nats-server 2.9 counts a consumer's pending
+   * messages at creation, and for a wildcard filter (`conform.evt.*.*.<control>`) it matches
+   * every subject of the log inside the request (3.6 s at 1,800,000 messages, holding every
+   * other request of the connection up until they timed out); for a literal subject it is one
+   * lookup per message block. The history is merged by sequence before it is applied.
+   */
   private async replay(): Promise<void> {
-    const filter = subjectFilterForFile(CONTROL_FILE_ID);
-    const info = await this.ctx.bus.jsm.streams.info(EVENT_LOG_STREAM, {
-      subjects_filter: filter,
-    });
-    const existing = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
-    // An ordered consumer delivers everything from the start by default: the whole history.
-    const consumer = await this.ctx.bus.js.consumers.get(EVENT_LOG_STREAM, {
-      filter_subjects: filter,
-    });
-    this.messages = await consumer.consume();
+    const consumers = await Promise.all(
+      PAUSE_SOURCE_TYPES.map((type) =>
+        this.ctx.bus.js.consumers.get(EVENT_LOG_STREAM, {
+          filter_subjects: subjectFor(type, CONTROL_FILE_ID),
+        }),
+      ),
+    );
+    // What each had at creation is history; what comes after is live.
+    const historyLeft = consumers.map((c) => c.info(true).then((i) => i.num_pending));
+    const left = await Promise.all(historyLeft);
+    let history: { seq: number; event: PauseSourceEvent }[] | null = [];
     let caughtUp: () => void = () => undefined;
     const replayed = new Promise<void>((resolve) => (caughtUp = resolve));
-    if (existing === 0) caughtUp();
-    this.loops.push(
-      (async () => {
-        for await (const msg of this.messages!) {
-          if (msg.seq <= this.lastSeq) continue; // the ordered consumer may replay after a gap
-          this.lastSeq = msg.seq;
-          const decoded = decodeEvent(msg.data);
-          if (decoded.ok && isPauseSource(decoded.event)) {
-            this.apply(decoded.event, msg.info.pending === 0);
+    const release = () => {
+      if (!history || left.some((n) => n > 0)) return;
+      const merged = history.sort((a, b) => a.seq - b.seq);
+      history = null;
+      merged.forEach(({ seq, event }, i) => {
+        this.lastSeq = Math.max(this.lastSeq, seq);
+        this.apply(event, i === merged.length - 1);
+      });
+      caughtUp();
+    };
+    release();
+    for (const [i, consumer] of consumers.entries()) {
+      const messages = await consumer.consume();
+      this.messages.push(messages);
+      let lastSeq = 0;
+      this.loops.push(
+        (async () => {
+          for await (const msg of messages) {
+            if (msg.seq <= lastSeq) continue; // the ordered consumer may replay after a gap
+            lastSeq = msg.seq;
+            const decoded = decodeEvent(msg.data);
+            const event = decoded.ok && isPauseSource(decoded.event) ? decoded.event : null;
+            if (history) {
+              if (event) history.push({ seq: msg.seq, event });
+              left[i] = Math.max(0, left[i]! - 1);
+              release();
+            } else if (event) {
+              this.lastSeq = Math.max(this.lastSeq, msg.seq);
+              this.apply(event, true);
+            }
           }
-          if (msg.info.pending === 0) caughtUp();
-        }
-      })().catch((err: unknown) => {
-        if (!this.abort.signal.aborted) this.opts.log.error({ err }, 'control subject lost');
-      }),
-    );
+        })().catch((err: unknown) => {
+          if (!this.abort.signal.aborted) this.opts.log.error({ err }, 'control subject lost');
+        }),
+      );
+    }
     await replayed;
   }
 

@@ -158,14 +158,17 @@ export function pauseReasons(state: PauseState): PauseReason[] {
 }
 
 /** Whether an event on the control subject is one the pause state folds. */
+/** The event types on the control subject that the pause state folds. */
+export const PAUSE_SOURCE_TYPES = [
+  'control.requested',
+  'encoder.paused',
+  'encoder.resumed',
+  'playback.started',
+  'playback.ended',
+] as const satisfies readonly PauseSourceEvent['type'][];
+
 export function isPauseSource(event: { type: string }): event is PauseSourceEvent {
-  return (
-    event.type === 'control.requested' ||
-    event.type === 'encoder.paused' ||
-    event.type === 'encoder.resumed' ||
-    event.type === 'playback.started' ||
-    event.type === 'playback.ended'
-  );
+  return (PAUSE_SOURCE_TYPES as readonly string[]).includes(event.type);
 }
 
 /**

@@ -69,3 +69,13 @@ export async function detectHevcEncoder(
     return { encoder: 'hevc_nvenc', reason: 'a trial encode with hevc_nvenc succeeded' };
   return { encoder: 'libx265', reason: `hevc_nvenc trial encode failed: ${trial.reason}` };
 }
+
+/** ffmpeg's first `-version` line (`ffmpeg version 5.1.6-0+deb12u1 Copyright …`). */
+export async function ffmpegVersion(): Promise<string> {
+  const result = await execa('ffmpeg', ['-hide_banner', '-version'], { reject: false });
+  if (result.code === 'ENOENT') throw new ToolMissingError('ffmpeg');
+  if (result.failed) {
+    throw new FfmpegFailedError(result.exitCode ?? null, String(result.stderr).split('\n'));
+  }
+  return String(result.stdout).split('\n')[0] ?? '';
+}

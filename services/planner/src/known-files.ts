@@ -1,4 +1,4 @@
-import { decodeEvent, SUBJECT_PREFIX, type EventEnvelope } from '@conform/contracts';
+import { decodeEvent, type EventEnvelope } from '@conform/contracts';
 import { EVENT_LOG_STREAM, type Bus } from '@conform/bus';
 import type { ProbedFile } from './decide.js';
 
@@ -15,20 +15,22 @@ interface LastOfEachKind {
 
 /**
  * Every file the event log has probed, with its latest plan: the last message of each
- * `conform.evt.file.*.<fileId>` subject, read with an ordered consumer (no server-side state
- * left behind). Files whose latest probe was followed by `file.unreadable` are left out.
+ * `conform.evt.file.*.<fileId>` subject, folded from an ordered read of the log (no
+ * server-side state left behind). Files whose latest probe was followed by `file.unreadable`
+ * are left out. Not a `last_per_subject` consumer: nats-server 2.9 creates one by listing
+ * every matching subject inside the request (millions at 1,000,000 files: the request timed
+ * the planner's start out, and held the connection's other requests up meanwhile).
  */
 export async function readKnownFiles(bus: Bus): Promise<ProbedFile[]> {
-  const filter = `${SUBJECT_PREFIX}.file.>`;
   const latest = new Map<string, LastOfEachKind>();
-  const consumer = await bus.js.consumers.get(EVENT_LOG_STREAM, {
-    filter_subjects: filter,
-    deliver_policy: 'last_per_subject',
-  });
-  // Whether there is anything to read: the consumer's own count. Asking the stream for its
-  // subjects instead returns one entry per subject — millions at 1,000,000 files, which timed
-  // the planner's start out.
-  if ((await consumer.info()).num_pending > 0) {
+  // No filter subject either, though only file events are read: nats-server 2.9 counts a
+  // filtered consumer's pending messages at creation by matching every subject of the log,
+  // inside the request (4.7 s at 1,800,000 messages); unfiltered it is a subtraction, and the
+  // few other events are skipped by subject (see record), unread.
+  const consumer = await bus.js.consumers.get(EVENT_LOG_STREAM, {});
+  // Whether there is anything to read: the consumer's own count at creation. Asking the
+  // stream for its subjects instead returns one entry per subject.
+  if ((await consumer.info(true)).num_pending > 0) {
     let done = false;
     while (!done) {
       const batch = await consumer.fetch({ max_messages: 1000, expires: 2_000 });
@@ -74,8 +76,13 @@ function record(
     case 'probed':
     case 'planned': {
       const decoded = decodeEvent(data);
-      // An event that does not match its schema cannot be re-decided; the log keeps it for audit.
-      if (!decoded.ok) return;
+      // An event that does not match its schema cannot be re-decided; the log keeps it for
+      // audit. As the last of its subject it hides the earlier ones, as it always did.
+      if (!decoded.ok) {
+        if (action === 'probed') delete entry.probed;
+        else delete entry.planned;
+        return;
+      }
       if (decoded.event.type === 'file.probed') entry.probed = { seq, event: decoded.event };
       if (decoded.event.type === 'file.planned') entry.planned = { seq, event: decoded.event };
       return;
