@@ -21,4 +21,5 @@ export * from './path-map.js';
 export * from './self-check.js';
 export * from './work.js';
 export * from './nodes.js';
+export * from './key-value.js';
 export * from './work-coverage.js';

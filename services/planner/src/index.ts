@@ -10,6 +10,7 @@ export * from './facts.js';
 export * from './known-files.js';
 export * from './service.js';
 export * from './replan.js';
+export * from './replan-marker.js';
 export * from './held.js';
 export * from './disk.js';
 export * from './order.js';
