@@ -237,8 +237,8 @@ export function createBusMetrics(opts: BusMetricsOptions = {}): BusMetrics {
         return result;
       };
       const publishBatch = publisher.publishBatch.bind(publisher);
-      publisher.publishBatch = async (events: readonly EventEnvelope[]) => {
-        const results = await publishBatch(events);
+      publisher.publishBatch = async (events: readonly EventEnvelope[], opts) => {
+        const results = await publishBatch(events, opts);
         if (!publisher.pipelined) return results; // each went through publish, counted there
         results.forEach((r, i) => {
           if (!(r instanceof Error)) observePublished(events[i]!, r);

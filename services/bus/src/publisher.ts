@@ -86,12 +86,27 @@ export class EventPublisher {
    * reply subscription serves the whole batch: a JetStream publish is otherwise a request each
    * (an inbox token, a timer and two error objects per event), which a first scan of 100,000
    * files pays 100,000 times. Never rejects; without `nc` it publishes one by one.
+   * `onStored(i, ack)` is called as each ack arrives, before the batch is done: a reader of
+   * the log (the watcher's own follower) may meet the event right after.
    */
-  async publishBatch(events: readonly EventEnvelope[]): Promise<(PublishResult | PublishError)[]> {
+  async publishBatch(
+    events: readonly EventEnvelope[],
+    opts: { onStored?: (index: number, ack: PublishResult) => void } = {},
+  ): Promise<(PublishResult | PublishError)[]> {
     const nc = this.nc;
     const failed = (err: unknown) =>
       err instanceof PublishError ? err : new PublishError((err as Error).message, { cause: err });
-    if (!nc) return Promise.all(events.map((e) => this.publish(e).catch(failed)));
+    const onStored = opts.onStored ?? (() => {});
+    if (!nc) {
+      return Promise.all(
+        events.map((e, i) =>
+          this.publish(e).then((ack) => {
+            onStored(i, ack);
+            return ack;
+          }, failed),
+        ),
+      );
+    }
     const results: (PublishResult | PublishError | undefined)[] = new Array(events.length);
     const inbox = createInbox();
     let waiting = 0;
@@ -103,7 +118,9 @@ export class EventPublisher {
         callback: (_err, msg) => {
           const i = Number(msg.subject.slice(inbox.length + 1));
           if (!(i >= 0 && i < events.length) || results[i] !== undefined) return;
-          results[i] = ackOf(events[i]!, msg);
+          const result = ackOf(events[i]!, msg);
+          results[i] = result;
+          if (!(result instanceof Error)) onStored(i, result);
           if (--waiting === 0) allAcked();
         },
       });

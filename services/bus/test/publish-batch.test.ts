@@ -32,8 +32,16 @@ function stored(r: PublishResult | PublishError): PublishResult {
 describe('publishBatch', () => {
   it('stores every event of a batch, in order, with the headers publish writes', async () => {
     const events = discovered(300, 'batch');
-    const results = (await publisher.publishBatch(events)).map(stored);
+    const told: [number, PublishResult][] = [];
+    const results = (
+      await publisher.publishBatch(events, { onStored: (i, ack) => told.push([i, ack]) })
+    ).map(stored);
     assert.equal(results.length, 300);
+    // Told of each ack as it came, each once, with what the batch returns for it.
+    assert.deepEqual(
+      told.sort((a, b) => a[0] - b[0]),
+      results.map((r, i) => [i, r]),
+    );
     for (let i = 1; i < results.length; i++) assert.ok(results[i]!.seq > results[i - 1]!.seq);
     for (const i of [0, 150, 299]) {
       const m = await t.bus.jsm.streams.getMessage(EVENT_LOG_STREAM, { seq: results[i]!.seq });
@@ -62,7 +70,9 @@ describe('publishBatch', () => {
   it('refuses an invalid event with the schema error and stores the others', async () => {
     const [a, b] = discovered(2, 'mixed');
     const bad = { ...a!, data: { path: 'relative' } } as unknown as EventEnvelope;
-    const results = await publisher.publishBatch([bad, b!]);
+    const told: number[] = [];
+    const results = await publisher.publishBatch([bad, b!], { onStored: (i) => told.push(i) });
+    assert.deepEqual(told, [1]);
     assert.ok(results[0] instanceof PublishError);
     assert.match(results[0].message, /refusing to publish an invalid file.discovered/);
     const ok = stored(results[1]!);

@@ -50,20 +50,24 @@ export class Outbox {
         }
       }
       const envelopes = window.map(([, , envelope]) => envelope);
-      const results = await this.publisher.publishBatch(envelopes);
+      // Folded as each ack arrives: the log follower, meeting the event next, then knows it
+      // for the watcher's own and need not decode it.
+      const results = await this.publisher.publishBatch(envelopes, {
+        onStored: (k, ack) => {
+          const [path, event, envelope] = window[k]!;
+          this.logged(envelope, ack.seq);
+          if (this.pending.get(path) === event) this.pending.delete(path);
+          this.log.debug({ path, fileId: event.fileId, event: event.type }, event.type.slice(5));
+          counts[event.type] = (counts[event.type] ?? 0) + 1;
+        },
+      });
       results.forEach((result, k) => {
+        if (!(result instanceof Error)) return;
         const [path, event] = window[k]!;
-        if (result instanceof Error) {
-          this.log.warn(
-            { err: result, path },
-            `could not publish ${event.type}; retrying on the next tick`,
-          );
-          return;
-        }
-        this.logged(envelopes[k]!, result.seq);
-        if (this.pending.get(path) === event) this.pending.delete(path);
-        this.log.debug({ path, fileId: event.fileId, event: event.type }, event.type.slice(5));
-        counts[event.type] = (counts[event.type] ?? 0) + 1;
+        this.log.warn(
+          { err: result, path },
+          `could not publish ${event.type}; retrying on the next tick`,
+        );
       });
     }
     // One line per flush at info, one per file at debug: a first scan of 100,000 files would

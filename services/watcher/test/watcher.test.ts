@@ -221,12 +221,15 @@ describe('watcher', () => {
     const root = await newLibrary('retry');
     let refusals = 0;
     class FlakyPublisher extends EventPublisher {
-      override async publishBatch(events: readonly EventEnvelope[]) {
+      override async publishBatch(
+        events: readonly EventEnvelope[],
+        opts: Parameters<EventPublisher['publishBatch']>[1],
+      ) {
         if (refusals < 2) {
           refusals++;
           return events.map(() => new PublishError('simulated: the event log is unreachable'));
         }
-        return super.publishBatch(events);
+        return super.publishBatch(events, opts);
       }
     }
     const path = join(root, 'Film.webm');
