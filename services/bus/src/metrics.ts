@@ -229,12 +229,21 @@ export function createBusMetrics(opts: BusMetricsOptions = {}): BusMetrics {
       }
     },
     instrument(publisher) {
-      // Every emit goes through publish, so wrapping this one method sees every event.
+      // Every emit goes through publish or publishBatch, so wrapping these sees every event.
       const publish = publisher.publish.bind(publisher);
       publisher.publish = async (event: EventEnvelope) => {
         const result = await publish(event);
         observePublished(event, result);
         return result;
+      };
+      const publishBatch = publisher.publishBatch.bind(publisher);
+      publisher.publishBatch = async (events: readonly EventEnvelope[], opts) => {
+        const results = await publishBatch(events, opts);
+        if (!publisher.pipelined) return results; // each went through publish, counted there
+        results.forEach((r, i) => {
+          if (!(r instanceof Error)) observePublished(events[i]!, r);
+        });
+        return results;
       };
       return publisher;
     },

@@ -129,7 +129,7 @@ export async function startConform(
     const context = (service: string): ServiceContext => ({
       bus,
       publisher: metrics.instrument(
-        new EventPublisher(bus.js, { producer: `${service}@${hostname()}` }),
+        new EventPublisher(bus.js, { producer: `${service}@${hostname()}`, nc: bus.nc }),
       ),
       log,
       eventLog,

@@ -1,9 +1,10 @@
-// ffprobe, the reference reading of a file: run it (execa), and summarise its JSON into the
+// ffprobe, the reference reading of a file: run it (spawner.ts), and summarise its JSON into the
 // MediaSummary the events carry (codec, profile, depth, HDR, field order, every stream).
 // One job; long because each field's ffprobe quirks are handled where the field is read.
 import { execa } from 'execa';
 import type { MediaSummary, StreamKind } from '@conform/contracts';
 import { MediaUnreadableError, ToolMissingError } from './errors.js';
+import { runTool } from './spawner.js';
 
 /** The parts of `ffprobe -print_format json -show_format -show_streams` output we read. */
 export interface FfprobeOutput {
@@ -199,7 +200,9 @@ export async function readFfprobe<T extends { streams?: unknown[] } = FfprobeOut
   path: string,
   opts: { signal?: AbortSignal } = {},
 ): Promise<T> {
-  const result = await execa(
+  // From the spawner's helper process: one of these per file, and a spawn from conform's own
+  // (large) process blocks its event loop for the fork.
+  const result = await runTool(
     'ffprobe',
     [
       '-v',
@@ -211,7 +214,7 @@ export async function readFfprobe<T extends { streams?: unknown[] } = FfprobeOut
       '-show_chapters',
       path,
     ],
-    { reject: false, stdin: 'ignore', cancelSignal: opts.signal, forceKillAfterDelay: 2_000 },
+    { signal: opts.signal, forceKillAfterDelay: 2_000 },
   );
   if (result.code === 'ENOENT' && result.exitCode === undefined) {
     throw new ToolMissingError('ffprobe');

@@ -149,12 +149,47 @@ function conformUp() {
   };
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
-async function cpuSeconds(pid) {
+/** A process's CPU seconds from /proc/PID/stat: its own (user + system) and its exited children's. */
+async function cpuOf(pid) {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 (1-based), in clock ticks (100 per second on Linux).
-  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+  // Fields 14-17 (1-based): utime, stime, cutime, cstime, in clock ticks (100 per second on
+  // Linux); ppid is field 4.
+  const n = (i) => Number(fields[i] ?? 0) / 100;
+  return { ppid: Number(fields[1] ?? 0), own: n(11) + n(12), children: n(13) + n(14) };
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+async function cpuSeconds(pid) {
+  return (await cpuOf(pid)).own;
+}
+
+/**
+ * CPU seconds of the processes conform started besides nats-server, so far: those that exited
+ * (the planner's ffprobes, counted once conform reaped them) and those still running.
+ */
+async function childrenCpuSeconds(pid, natsPid) {
+  const { readdir } = await import('node:fs/promises');
+  let total = (await cpuOf(pid)).children;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === natsPid) continue;
+    const c = await cpuOf(Number(entry));
+    if (c.ppid === pid) total += c.own + c.children;
+  }
+  return total;
+}
+
+/** Peak RSS in MB of each process conform started besides nats-server that is still running. */
+async function otherChildrenPeaksMb(pid, natsPid) {
+  const { readdir } = await import('node:fs/promises');
+  const peaks = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === natsPid) continue;
+    if ((await cpuOf(Number(entry))).ppid !== pid) continue;
+    const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+    peaks.push(Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024));
+  }
+  return peaks;
 }
 
 /** How many inotify watches processes of ours hold (from /proc/PID/fdinfo). */
@@ -211,9 +246,11 @@ try {
   // CPU used until then: less sensitive to other load on the machine than the wall time.
   const cpu = {
     conform: await cpuSeconds(first.child.pid),
+    children: await childrenCpuSeconds(first.child.pid, (await first.started).pid),
     nats: await cpuSeconds((await first.started).pid),
   };
   await first.waitFor('library scan settled');
+  const helperPeaks = await otherChildrenPeaksMb(first.child.pid, (await first.started).pid);
   const watches = await inotifyWatches(first.child.pid);
   const polling = [...first.warnings.keys()].some((msg) => /poll/i.test(msg));
   await first.stop();
@@ -237,8 +274,10 @@ try {
     `conform peak RSS (discovery / restart)  ${firstPeaks.conform} MB / ${againPeaks.conform} MB`,
   );
   say(`nats-server peak RSS (its child)        ${firstPeaks.nats} MB / ${againPeaks.nats} MB`);
+  if (helperPeaks.length)
+    say(`other children's peak RSS (running)     ${helperPeaks.join(', ')} MB`);
   say(
-    `CPU seconds until discovered           conform ${cpu.conform.toFixed(1)} s, nats-server ${cpu.nats.toFixed(1)} s`,
+    `CPU seconds until discovered           conform ${cpu.conform.toFixed(1)} s, nats-server ${cpu.nats.toFixed(1)} s, its other children (ffprobe) ${cpu.children.toFixed(1)} s`,
   );
   say(`inotify watches held                    ${watches}${polling ? ' (polling fallback)' : ''}`);
   say(`restart over the unchanged library      ${restartSec.toFixed(1)} s`);
@@ -267,6 +306,14 @@ try {
   );
   result('nats-rss', `nats-server child peak RSS, ${what}`, '-', firstPeaks.nats, 'MB', null);
   result('cpu', `conform up CPU seconds until discovered, ${what}`, '-', cpu.conform, 's', null);
+  result(
+    'children-cpu',
+    `CPU seconds of conform's children but nats-server (ffprobe) until discovered, ${what}`,
+    '-',
+    +cpu.children.toFixed(1),
+    's',
+    null,
+  );
   result('inotify-watches', `inotify watches held, ${what}`, '-', watches, 'watches', null);
   result(
     'restart.seconds',

@@ -4,15 +4,16 @@ import { wrap, type EventEnvelope } from '@conform/contracts';
 import type { EventPublisher, Logger } from '@conform/bus';
 import type { Catalogue, IdentityEvent } from './decide.js';
 
-// Different paths are independent, so publishes are pipelined this many at a time.
-const PUBLISH_WINDOW = 256;
+// Different paths are independent, so publishes are pipelined this many at a time (one reply
+// subscription per window, see EventPublisher.publishBatch).
+const PUBLISH_WINDOW = 512;
 
 /** Pending announcements by path: a newer decision for a path replaces the older one. */
 export class Outbox {
   private readonly pending = new Map<string, IdentityEvent>();
 
   constructor(
-    private readonly publisher: Pick<EventPublisher, 'publish' | 'producer'>,
+    private readonly publisher: Pick<EventPublisher, 'publishBatch' | 'producer'>,
     private readonly log: Logger,
     /** Reads the catalogue (for a removal's discriminator) at publish time. */
     private readonly catalogue: () => Catalogue,
@@ -37,38 +38,51 @@ export class Outbox {
     const pending = [...this.pending];
     const counts: Partial<Record<IdentityEvent['type'], number>> = {};
     for (let i = 0; i < pending.length && !stopped(); i += PUBLISH_WINDOW) {
-      const done = await Promise.all(
-        pending.slice(i, i + PUBLISH_WINDOW).map(([path, e]) => this.publishOne(path, e)),
-      );
-      for (const type of done) if (type) counts[type] = (counts[type] ?? 0) + 1;
+      const window: [string, IdentityEvent, EventEnvelope][] = [];
+      for (const [path, event] of pending.slice(i, i + PUBLISH_WINDOW)) {
+        try {
+          window.push([path, event, this.envelopeOf(event)]);
+        } catch (err) {
+          this.log.warn(
+            { err, path },
+            `could not publish ${event.type}; retrying on the next tick`,
+          );
+        }
+      }
+      const envelopes = window.map(([, , envelope]) => envelope);
+      // Folded as each ack arrives: the log follower, meeting the event next, then knows it
+      // for the watcher's own and need not decode it.
+      const results = await this.publisher.publishBatch(envelopes, {
+        onStored: (k, ack) => {
+          const [path, event, envelope] = window[k]!;
+          this.logged(envelope, ack.seq);
+          if (this.pending.get(path) === event) this.pending.delete(path);
+          this.log.debug({ path, fileId: event.fileId, event: event.type }, event.type.slice(5));
+          counts[event.type] = (counts[event.type] ?? 0) + 1;
+        },
+      });
+      results.forEach((result, k) => {
+        if (!(result instanceof Error)) return;
+        const [path, event] = window[k]!;
+        this.log.warn(
+          { err: result, path },
+          `could not publish ${event.type}; retrying on the next tick`,
+        );
+      });
     }
     // One line per flush at info, one per file at debug: a first scan of 100,000 files would
     // otherwise write 100,000 lines (and spend its time formatting them).
     if (Object.keys(counts).length) this.log.info({ published: counts }, 'announced files');
   }
 
-  /** Publishes one announcement; its type when the log accepted it. */
-  private async publishOne(
-    path: string,
-    pending: IdentityEvent,
-  ): Promise<IdentityEvent['type'] | null> {
+  private envelopeOf(pending: IdentityEvent): EventEnvelope {
     const { fileId, ...event } = pending;
-    try {
-      const envelope = wrap(event as Omit<IdentityEvent, 'fileId'> as never, {
-        fileId,
-        producer: this.publisher.producer,
-        time: new Date(),
-        discriminator: discriminatorOf(pending, this.catalogue()),
-      });
-      const { seq } = await this.publisher.publish(envelope);
-      this.logged(envelope, seq);
-      if (this.pending.get(path) === pending) this.pending.delete(path);
-      this.log.debug({ path, fileId, event: pending.type }, pending.type.replace('file.', ''));
-      return pending.type;
-    } catch (err) {
-      this.log.warn({ err, path }, `could not publish ${pending.type}; retrying on the next tick`);
-      return null;
-    }
+    return wrap(event as Omit<IdentityEvent, 'fileId'> as never, {
+      fileId,
+      producer: this.publisher.producer,
+      time: new Date(),
+      discriminator: discriminatorOf(pending, this.catalogue()),
+    });
   }
 }
 

@@ -12,7 +12,7 @@ import {
   eventually,
   silentLogger,
   startTestBus,
-  type PublishResult,
+  PublishError,
   type RunningService,
   type TestBus,
 } from '@conform/bus';
@@ -26,7 +26,8 @@ const running: RunningService[] = [];
 
 before(async () => {
   t = await startTestBus('watcher-test');
-  publisher = new EventPublisher(t.bus.js, { producer: 'watcher@test' });
+  // With the connection, as conform up gives it: the outbox's batches are pipelined.
+  publisher = new EventPublisher(t.bus.js, { producer: 'watcher@test', nc: t.bus.nc });
   base = await mkdtemp(join(tmpdir(), 'conform-watcher-'));
 });
 after(async () => {
@@ -220,17 +221,21 @@ describe('watcher', () => {
     const root = await newLibrary('retry');
     let refusals = 0;
     class FlakyPublisher extends EventPublisher {
-      override async publish(event: EventEnvelope): Promise<PublishResult> {
+      override async publishBatch(
+        events: readonly EventEnvelope[],
+        opts: Parameters<EventPublisher['publishBatch']>[1],
+      ) {
         if (refusals < 2) {
           refusals++;
-          throw new Error('simulated: the event log is unreachable');
+          return events.map(() => new PublishError('simulated: the event log is unreachable'));
         }
-        return super.publish(event);
+        return super.publishBatch(events, opts);
       }
     }
     const path = join(root, 'Film.webm');
     await writeFile(path, 'webm');
-    await watch(root, WINDOW_MS, new FlakyPublisher(t.bus.js, { producer: 'watcher@test' }));
+    const flaky = new FlakyPublisher(t.bus.js, { producer: 'watcher@test', nc: t.bus.nc });
+    await watch(root, WINDOW_MS, flaky);
     await discoveredAt(root, path);
     assert.equal(refusals, 2);
     assert.equal((await discoveredIn(root)).length, 1);
