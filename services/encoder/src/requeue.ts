@@ -3,6 +3,7 @@ import {
   isNotFound,
   lastEventOf,
   lastEventsOfType,
+  openKeyValue,
   publishWork,
   WORK_STREAM,
   WORK_SUBJECT_PREFIX,
@@ -19,7 +20,18 @@ export interface RequeueSummary {
   requeued: string[];
   /** Files whose last plan is an encode or remux, looked at. */
   considered: number;
+  /** The log was not read: the work stream is the one the last complete check found whole. */
+  skipped?: boolean;
 }
+
+/**
+ * Where the router records which work stream its last complete check found whole (its creation
+ * time). Only a lost stream loses jobs (they are acked after their outcome is in the log), and a
+ * re-created stream has another creation time, so a start that finds the same stream skips the
+ * check: a read of every plan in the log, and a few reads per plan, at each start.
+ */
+export const ENCODER_BUCKET = 'conform-encoder';
+const WORK_CHECKED_KEY = 'work-stream-checked';
 
 /**
  * Rebuilds the work stream from the event log: the `CONFORM_WORK` stream is a copy (the log is
@@ -34,7 +46,18 @@ export async function requeueLostWork(
   prefer: RoutePreference,
   log: Logger,
   signal?: AbortSignal,
+  opts: { replicas?: number } = {},
 ): Promise<RequeueSummary> {
+  const stream = await bus.jsm.streams.info(WORK_STREAM).catch(() => null);
+  const marker = await openKeyValue(bus, ENCODER_BUCKET, opts).catch((err: unknown) => {
+    log.warn({ err, bucket: ENCODER_BUCKET }, 'no work-queue marker: checking the log to be sure');
+    return null;
+  });
+  const checked = stream?.created ?? null;
+  if (checked && marker && (await marker.get(WORK_CHECKED_KEY).catch(() => null)) === checked) {
+    log.info({ created: checked }, 'work queue unchanged since its last check against the log');
+    return { requeued: [], considered: 0, skipped: true };
+  }
   const queued = await queuedFileIds(bus);
   const [planFloor, retryFloor] = await Promise.all([
     ackFloor(bus, 'router-file-planned'),
@@ -73,6 +96,11 @@ export async function requeueLostWork(
     { considered: summary.considered, requeued: summary.requeued.length },
     'work queue checked against the log',
   );
+  if (checked && marker && !signal?.aborted) {
+    await marker.put(WORK_CHECKED_KEY, checked).catch((err: unknown) => {
+      log.warn({ err, bucket: ENCODER_BUCKET }, 'could not record the work-queue check');
+    });
+  }
   return summary;
 }
 

@@ -161,12 +161,12 @@ export async function startEncoder(
   // The work stream is a copy of the log: jobs it lost (deleted, a new NATS) are queued again.
   // Not awaited by stop: a long log read must not hold up a stop (the next start checks again).
   const stopping = new AbortController();
-  void requeueLostWork(ctx.bus, opts.routePreference ?? 'cpu', log, stopping.signal).catch(
-    (err: unknown) => {
-      if (!stopping.signal.aborted)
-        log.warn({ err }, 'could not check the work queue against the log');
-    },
-  );
+  void requeueLostWork(ctx.bus, opts.routePreference ?? 'cpu', log, stopping.signal, {
+    replicas: ctx.eventLog?.replicas,
+  }).catch((err: unknown) => {
+    if (!stopping.signal.aborted)
+      log.warn({ err }, 'could not check the work queue against the log');
+  });
   return {
     name: 'encoder',
     stop: async () => {

@@ -15,6 +15,9 @@ import {
   EventPublisher,
   WORK_STREAM,
   eventually,
+  openKeyValue,
+  provisionEventLog,
+  provisionWorkStream,
   readEvents,
   recordingLogger,
   silentLogger,
@@ -23,7 +26,13 @@ import {
   type TestBus,
 } from '@conform/bus';
 import { generateClip } from '@conform/media';
-import { needsRequeue, startEncoder, type EncoderAvailability } from '../src/index.js';
+import {
+  ENCODER_BUCKET,
+  needsRequeue,
+  requeueLostWork,
+  startEncoder,
+  type EncoderAvailability,
+} from '../src/index.js';
 
 const x265: EncoderAvailability[] = [
   {
@@ -117,6 +126,20 @@ describe('the work stream rebuilt from the event log', () => {
     for (const r of running) await r.stop();
     await t.cleanup();
     await rm(library, { recursive: true, force: true });
+  });
+
+  it('skips the log read while the work stream is the one its last check found whole', async () => {
+    const check = () => requeueLostWork(t.bus, 'cpu', silentLogger());
+    await provisionEventLog(t.bus.jsm, { maxBytes: 64 * 1024 * 1024 });
+    await provisionWorkStream(t.bus.jsm);
+    // Whatever an earlier check recorded, this stream is not it.
+    await (await openKeyValue(t.bus, ENCODER_BUCKET)).put('work-stream-checked', 'another');
+    assert.equal((await check()).skipped, undefined, 'first check of this stream reads the log');
+    assert.equal((await check()).skipped, true, 'same stream: nothing can have been lost');
+    await t.bus.jsm.streams.delete(WORK_STREAM);
+    await provisionWorkStream(t.bus.jsm); // a new work stream, another creation time
+    assert.equal((await check()).skipped, undefined, 'a re-created stream is checked');
+    assert.equal((await check()).skipped, true);
   });
 
   it('deleted with plans queued: a restart queues them again, once, and not the finished one', async () => {
