@@ -11,3 +11,4 @@ export * from './interlace.js';
 export * from './packets.js';
 export * from './mediainfo-map.js';
 export * from './inprocess.js';
+export * from './priority.js';

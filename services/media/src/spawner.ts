@@ -10,6 +10,7 @@
 // (execa) as before, so a probe is never lost to the helper.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { lowerThisThread, PROBE_NICENESS } from './priority.js';
 
 /** What a finished tool run gives back: the fields of execa's result that callers read. */
 export interface ToolResult {
@@ -212,6 +213,8 @@ async function runDirectly(
 // ---- the helper process ----
 
 function serve(): void {
+  // Every tool forked from here inherits it: ffprobe yields to conform's main thread.
+  lowerThisThread(PROBE_NICENESS);
   const running = new Map<number, ChildProcess>();
   const reply = (m: Reply) => {
     if (process.connected) process.send!(m);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { generateClip, processesMentioning } from '../src/index.js';
+import { generateClip, PROBE_NICENESS, processesMentioning } from '../src/index.js';
 import { runTool, toolHelperPid } from '../src/spawner.js';
 
 /** The parent pid of a running process (Linux /proc). */
@@ -29,6 +29,13 @@ describe('runTool (tools started from the helper process)', () => {
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs its tools at the probe niceness, below conform', async () => {
+    const result = await runTool('nice', []); // nice(1) with no command prints its niceness
+    assert.equal(result.exitCode, 0);
+    assert.equal(Number(result.stdout.trim()), PROBE_NICENESS);
+    assert.ok(PROBE_NICENESS > 0);
   });
 
   it('runs ffprobe in a helper process that is a child of this one, and reuses it', async () => {
