@@ -54,6 +54,13 @@ export const BENCHMARKS = [
     doc: 'e2e.md',
   },
   {
+    name: 'verify-passes',
+    // A component figure: each verifier process on one 20 s 1080p output, three times.
+    argv: ['services/verifier/bench/passes.mjs', '20', '1080', '3'],
+    quick: ['services/verifier/bench/passes.mjs', '4', '360', '1'],
+    doc: 'e2e.md',
+  },
+  {
     name: 'files-query',
     argv: ['projections/bench/files-query.mjs', '100000', '21'],
     quick: ['projections/bench/files-query.mjs', '10000', '5'],

@@ -80,6 +80,9 @@ describe('an unchanged restart of conform up', () => {
       try {
         await first.waitForLog('all services started', 60_000);
         await first.waitForLog('library scan settled', 60_000);
+        // The first start reads the log for both checks and records that it did.
+        await first.waitForLog('re-planned files whose decision the policy changed', 60_000);
+        await first.waitForLog('work queue checked against the log', 60_000);
         first.child.kill('SIGTERM');
         assert.equal(await first.exited, 0, first.stderr());
       } finally {
@@ -105,15 +108,19 @@ describe('an unchanged restart of conform up', () => {
       try {
         await again.waitForLog('all services started', 60_000);
         await again.waitForLog('library scan settled', 60_000);
-        // The encoder checks the work queue against the log after its start, in the background.
-        await again.waitForLog('work queue checked against the log', 60_000);
+        // Same policies, same work stream: neither check reads the log again.
+        await again.waitForLog(
+          'policies unchanged since the last re-plan pass: nothing to re-plan',
+          60_000,
+        );
+        await again.waitForLog('work queue unchanged since its last check against the log', 60_000);
         again.child.kill('SIGTERM');
         assert.equal(await again.exited, 0, again.stderr());
       } finally {
         again.kill();
         sub.unsubscribe();
       }
-      // The restart did read the log (the watcher's catalogue, the pause state, the re-plan).
+      // The restart did read the log (the watcher's catalogue, the pause state).
       assert.ok(
         requests.some((r) => r.subject.startsWith(`$JS.API.CONSUMER.CREATE.${EVENT_LOG_STREAM}`)),
         `no consumer was created on the log: ${requests.map((r) => r.subject).join(', ')}`,

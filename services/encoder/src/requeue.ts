@@ -92,15 +92,16 @@ export async function requeueLostWork(
       `the work queue had lost ${summary.requeued.length} job(s); queued them again from the event log`,
     );
   }
-  log.info(
-    { considered: summary.considered, requeued: summary.requeued.length },
-    'work queue checked against the log',
-  );
+  // Recorded before the line that says the check is done (a stop right after it keeps it).
   if (checked && marker && !signal?.aborted) {
     await marker.put(WORK_CHECKED_KEY, checked).catch((err: unknown) => {
       log.warn({ err, bucket: ENCODER_BUCKET }, 'could not record the work-queue check');
     });
   }
+  log.info(
+    { considered: summary.considered, requeued: summary.requeued.length },
+    'work queue checked against the log',
+  );
   return summary;
 }
 

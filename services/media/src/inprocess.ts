@@ -29,6 +29,14 @@ interface ProberThread {
 }
 
 /**
+ * The prober thread's V8 heap. What it keeps between probes is MediaInfoLib (WebAssembly memory,
+ * outside these limits) and one reading per probe in flight, so V8's defaults — a young
+ * generation sized for a whole application — only let garbage pile up in conform's resident
+ * memory. A thread that runs out dies, and its probes go to ffprobe (see failAll).
+ */
+const PROBER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 };
+
+/**
  * Reads files with MediaInfoLib (mediainfo.js, WebAssembly) in this process, no process start
  * per file, on a worker thread of its own (started on first use), so the parsing runs beside
  * the main thread instead of on it. Up to `instances` readings overlap their file reads there.
@@ -81,6 +89,7 @@ export class InProcessProber {
   private start(): ProberThread {
     const worker = new Worker(new URL('./mediainfo-worker.js', import.meta.url), {
       workerData: { instances: this.instances } satisfies ProberWorkerData,
+      resourceLimits: PROBER_HEAP_LIMITS,
     });
     worker.unref();
     const thread: ProberThread = { worker, pending: new Map() };

@@ -5,8 +5,9 @@ import { replanKnownFile, type ProbedFile } from './decide.js';
 import { checkedHealth, freeBytes, takeFacts } from './disk.js';
 import { factsNeeded, needsFacts, withFacts } from './facts.js';
 import { readKnownFiles } from './known-files.js';
-import { policyVersion, type Policy } from './policy.js';
-import type { PolicyLookup, ReplanSummary } from './service.js';
+import { DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
+import { openReplanMarker, PLANNER_BUCKET, replanKey } from './replan-marker.js';
+import type { PlannerOptions, PolicyLookup, ReplanSummary } from './service.js';
 
 /**
  * Re-decides every known file under its library's current policy and publishes a new
@@ -81,4 +82,29 @@ export async function readingForWork(
   const needed = factsNeeded(planned, media, policy);
   if (needsFacts(needed)) media = await takeFacts(path, media, needed);
   return JSON.stringify(media) === JSON.stringify(stored) ? null : media;
+}
+
+/**
+ * The start-up re-plan pass, skipped when its policies are those of the last complete pass
+ * (see replan-marker.ts). The marker is bookkeeping: when it cannot be read the pass runs.
+ */
+export async function replanOnStart(
+  ctx: ServiceContext,
+  opts: PlannerOptions,
+  policyOf: PolicyLookup,
+): Promise<void> {
+  const key = replanKey(opts.policy ?? DEFAULT_POLICY, opts.libraries ?? []);
+  const marker = await openReplanMarker(ctx.bus, ctx.eventLog?.replicas).catch((err: unknown) => {
+    ctx.log.warn({ err, bucket: PLANNER_BUCKET }, 'no re-plan marker: re-planning to be sure');
+    return null;
+  });
+  if (marker && (await marker.matches(key).catch(() => false))) {
+    ctx.log.info('policies unchanged since the last re-plan pass: nothing to re-plan');
+    return;
+  }
+  const summary = await replanChangedFiles(ctx, policyOf);
+  ctx.log.info(summary, 're-planned files whose decision the policy changed');
+  await marker?.record(key).catch((err: unknown) => {
+    ctx.log.warn({ err, bucket: PLANNER_BUCKET }, 'could not record the re-plan pass');
+  });
 }

@@ -12,8 +12,7 @@ import {
 import { heldPlan, holdOf, NO_HISTORY, type PlanningHistory } from './decide.js';
 import { planFromDisk, probeLimit, stillFresh, type ProbeLimit } from './disk.js';
 import { heldPlanHandler } from './held.js';
-import { replanChangedFiles } from './replan.js';
-import { openReplanMarker, PLANNER_BUCKET, replanKey } from './replan-marker.js';
+import { replanOnStart } from './replan.js';
 import type { QueueRule } from './order.js';
 import { publishAtOnce, publishInQueueOrder, type PublishPlans } from './queue.js';
 import { DEFAULT_POLICY, policyVersion, type Policy } from './policy.js';
@@ -136,31 +135,6 @@ export async function startPlanner(
       prober?.close();
     },
   };
-}
-
-/**
- * The start-up re-plan pass, skipped when its policies are those of the last complete pass
- * (see replan-marker.ts). The marker is bookkeeping: when it cannot be read the pass runs.
- */
-async function replanOnStart(
-  ctx: ServiceContext,
-  opts: PlannerOptions,
-  policyOf: PolicyLookup,
-): Promise<void> {
-  const key = replanKey(opts.policy ?? DEFAULT_POLICY, opts.libraries ?? []);
-  const marker = await openReplanMarker(ctx.bus, ctx.eventLog?.replicas).catch((err: unknown) => {
-    ctx.log.warn({ err, bucket: PLANNER_BUCKET }, 'no re-plan marker: re-planning to be sure');
-    return null;
-  });
-  if (marker && (await marker.matches(key).catch(() => false))) {
-    ctx.log.info('policies unchanged since the last re-plan pass: nothing to re-plan');
-    return;
-  }
-  const summary = await replanChangedFiles(ctx, policyOf);
-  ctx.log.info(summary, 're-planned files whose decision the policy changed');
-  await marker?.record(key).catch((err: unknown) => {
-    ctx.log.warn({ err, bucket: PLANNER_BUCKET }, 'could not record the re-plan pass');
-  });
 }
 
 /** Messages in flight per probe slot (see startPlanner). */

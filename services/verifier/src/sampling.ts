@@ -1,9 +1,10 @@
+// Where SSIM is measured: a few short segments spread over the film, each moved to start just
+// past a keyframe of both files so that nothing is decoded twice or for nothing. One job, kept
+// whole: the segment placement (pure) and the keyframe reads it needs (MPEG-TS packets, the
+// output's keyframes) decide the same thing and are tested together.
 import { runTool } from './tool.js';
 import type { MediaFacts } from './facts.js';
 import type { Segment, VideoOffsets } from './passes.js';
-
-// Where SSIM is measured: a few short segments spread over the film, each moved to start just
-// past a keyframe of both files so that nothing is decoded twice or for nothing.
 
 /** How many stretches SSIM samples, and how long each is (documented in the README). */
 export const SSIM_SAMPLES = { count: 4, lengthSec: 1 } as const;
