@@ -71,21 +71,29 @@ export function deviceVerdict(
 }
 
 /**
+ * How every decode pass starts: errors only, and its progress (the frame count) every 5 s on
+ * stdout. The one-pass run (onepass.ts) starts the same way.
+ */
+export const DECODE_PASS_HEAD: readonly string[] = [
+  '-hide_banner',
+  '-nostdin',
+  '-v',
+  'error',
+  '-nostats',
+  '-progress',
+  'pipe:1',
+  '-stats_period',
+  '5',
+];
+
+/**
  * The full decode pass: every frame of the main video and every audio stream to the null
  * muxer, on the device or with ffmpeg's frame threads (one per core), reporting the frame
  * count on stdout (`-progress`). Pure argument list.
  */
 export function decodePassArgs(device: DecodeDevice, path: string): string[] {
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-v',
-    'error',
-    '-nostats',
-    '-progress',
-    'pipe:1',
-    '-stats_period',
-    '5',
+    ...DECODE_PASS_HEAD,
     ...(device === 'software' ? ['-threads', '0'] : DEVICE_INPUT_ARGS[device]),
     '-i',
     path,

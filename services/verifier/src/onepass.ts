@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTool } from './tool.js';
 import { decodePass, decodeResultOf, type DecodeResult } from './decode.js';
+import { DECODE_PASS_HEAD } from './device.js';
 import { VerifierError } from './errors.js';
 import type { Segment, SsimSample } from './passes.js';
 
@@ -95,15 +96,7 @@ export function onePassArgs(
   deinterlace: { parity: string } | null = null,
 ): string[] {
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-v',
-    'error',
-    '-nostats',
-    '-progress',
-    'pipe:1',
-    '-stats_period',
-    '5',
+    ...DECODE_PASS_HEAD,
     '-threads',
     '0',
     '-i',
