@@ -99,10 +99,13 @@ describe('a maximum file size per encoder node', () => {
       what: 'the small file encoded',
       timeoutMs: 90_000,
     });
-    // Both processes publish as encoder@<host>: their own logs say which one encoded what.
+    // Both processes publish as encoder@<host>: their own logs say which one encoded what. The
+    // encoder logs the line after publishing encode.completed, so it may arrive just after it.
     const encodedBy = (p: ConformProcess, fileId: string) =>
       p.logs.some((l) => l.msg === 'encoded' && l.path === join(library, `${fileId}.mkv`));
-    assert.ok(encodedBy(limited, 'small'), 'the limited node encoded the small file');
+    await eventually(() => encodedBy(limited, 'small') || null, {
+      what: 'the limited node to log the encode of the small file',
+    });
 
     // The limited node says its limit; the big file waits in the 4g class, reported unserved.
     const registry = await openNodeRegistry(t.bus, { create: false });
