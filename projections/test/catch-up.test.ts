@@ -18,8 +18,8 @@ import {
   openReadModels,
   replayReadModels,
   startProjector,
-  type ReadModels,
 } from '../src/index.js';
+import { indexes, tables } from './sqlite-dump.js';
 
 let t: TestBus;
 let dir: string;
@@ -63,26 +63,6 @@ async function publishLog(prefix: string, files: number, steps = lifecycle): Pro
     for (let f = 0; f < files; f++) last = await publishStep(type, `${prefix}${f}`);
   }
   return last;
-}
-
-function tables(readModels: ReadModels): Record<string, unknown[]> {
-  const names = readModels.sqlite
-    .prepare("select name from sqlite_master where type = 'table' order by name")
-    .all() as { name: string }[];
-  return Object.fromEntries(
-    names.map(({ name }) => [
-      name,
-      readModels.sqlite.prepare(`select * from "${name}" order by rowid`).all(),
-    ]),
-  );
-}
-
-function indexes(readModels: ReadModels): string[] {
-  return (
-    readModels.sqlite
-      .prepare("select name from sqlite_master where type = 'index' order by name")
-      .all() as { name: string }[]
-  ).map((r) => r.name);
 }
 
 /** Runs a projector on a fresh file until `last`, then `live` (its last sequence), then stops. */

@@ -8,8 +8,8 @@ import {
   combineFileWrites,
   filesProjection,
   openReadModels,
-  type ReadModels,
 } from '../src/index.js';
+import { tables } from './sqlite-dump.js';
 
 // Lifecycles that exercise every way writes to a file's row meet: a dead letter for a file not
 // known yet (an update that must not create the row, then an upsert), a restore after a
@@ -80,18 +80,6 @@ function interleavedLog(seed: number): EventEnvelope[] {
     log.push(open[Math.floor(random() * open.length)]!.shift()!);
   }
   return log;
-}
-
-function tables(readModels: ReadModels): Record<string, unknown[]> {
-  const names = readModels.sqlite
-    .prepare("select name from sqlite_master where type = 'table' order by name")
-    .all() as { name: string }[];
-  return Object.fromEntries(
-    names.map(({ name }) => [
-      name,
-      readModels.sqlite.prepare(`select * from "${name}" order by rowid`).all(),
-    ]),
-  );
 }
 
 describe('event writer (writes of a file folded within a transaction)', () => {

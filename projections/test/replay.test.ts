@@ -18,8 +18,8 @@ import {
   ReplayError,
   startProjector,
   type InvalidMessage,
-  type ReadModels,
 } from '../src/index.js';
+import { indexes, tables } from './sqlite-dump.js';
 
 let t: TestBus;
 let dir: string;
@@ -44,26 +44,6 @@ const lifecycle: EventType[] = [
   'verify.passed',
   'file.replaced',
 ];
-
-function tables(readModels: ReadModels): Record<string, unknown[]> {
-  const names = readModels.sqlite
-    .prepare("select name from sqlite_master where type = 'table' order by name")
-    .all() as { name: string }[];
-  return Object.fromEntries(
-    names.map(({ name }) => [
-      name,
-      readModels.sqlite.prepare(`select * from "${name}" order by rowid`).all(),
-    ]),
-  );
-}
-
-function indexes(readModels: ReadModels): string[] {
-  return (
-    readModels.sqlite
-      .prepare("select name from sqlite_master where type = 'index' order by name")
-      .all() as { name: string }[]
-  ).map((r) => r.name);
-}
 
 describe('replay and history', () => {
   it('rebuilds every table row for row the same as the live projector built them', async () => {
