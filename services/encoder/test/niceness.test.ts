@@ -1,7 +1,7 @@
 // Encodes run below everything else on the machine (DEFAULT_ENCODE_NICENESS): the running
 // ffmpeg and every thread it started carry the niceness. Real bus, real ffmpeg, read from /proc.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,7 +14,7 @@ import {
   type ServiceContext,
   type TestBus,
 } from '@conform/bus';
-import { generateClip, processesMentioning } from '@conform/media';
+import { generateClip, processesMentioning, threadNiceness } from '@conform/media';
 import {
   DEFAULT_ENCODE_NICENESS,
   detectEncodersOnce,
@@ -40,17 +40,10 @@ const context = (producer: string): ServiceContext => ({
   eventLog: { maxBytes: 64 * 1024 * 1024 },
 });
 
-/**
- * The nice value of the process `pid` (its main thread) and of each of its threads (field 19 of
- * /proc/PID/task/TID/stat).
- */
-async function threadNiceness(pid: number): Promise<{ main: number; threads: number[] }> {
-  const niceOf = async (tid: string) => {
-    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  };
-  const tasks = await readdir(`/proc/${pid}/task`);
-  return { main: await niceOf(String(pid)), threads: await Promise.all(tasks.map(niceOf)) };
+/** The nice value of the process `pid` (its main thread) and of each of its threads. */
+async function threadNicenessOf(pid: number): Promise<{ main: number; threads: number[] }> {
+  const byThread = await threadNiceness(pid);
+  return { main: byThread.get(pid)!, threads: [...byThread.values()] };
 }
 
 /**
@@ -97,7 +90,7 @@ async function runningEncodeOf(options: { niceness?: number }, fileId: string) {
       async () => {
         const [pid] = await processesMentioning(partial);
         if (pid === undefined) return undefined;
-        const nices = await threadNiceness(pid).catch(() => undefined);
+        const nices = await threadNicenessOf(pid).catch(() => undefined);
         return nices && nices.threads.length >= 3 ? nices : undefined;
       },
       { what: `the encode of ${fileId} running with its threads`, timeoutMs: 30_000 },

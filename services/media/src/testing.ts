@@ -18,3 +18,17 @@ export async function processesMentioning(text: string): Promise<number[]> {
   }
   return found;
 }
+
+/**
+ * The nice value of each thread of process `pid` (`self` for this one), by thread id: field 19
+ * of /proc/PID/task/TID/stat (Linux keeps nice values per thread). Threads that end mid-read are
+ * left out.
+ */
+export async function threadNiceness(pid: number | 'self'): Promise<Map<number, number>> {
+  const found = new Map<number, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => null);
+    if (stat) found.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+  }
+  return found;
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -19,6 +19,7 @@ import {
   processesMentioning,
   ProgressLineReader,
   runFfmpeg,
+  threadNiceness,
   ToolMissingError,
   type FfmpegProgress,
 } from '../src/index.js';
@@ -156,22 +157,16 @@ describe('runFfmpeg', () => {
     run.catch(() => undefined);
     let pids: number[] = [];
     // Wait until the encoder's threads exist: they are what must inherit the niceness.
-    let tasks: string[] = [];
-    while (tasks.length < 3) {
+    let threads = new Map<number, number>();
+    while (threads.size < 3) {
       pids = await processesMentioning(marker);
-      if (pids.length === 1) tasks = await readdir(`/proc/${pids[0]}/task`).catch(() => []);
+      if (pids.length === 1) threads = await threadNiceness(pids[0]!).catch(() => new Map());
       await new Promise((r) => setTimeout(r, 20));
     }
     // The process is ffmpeg itself (nice(1) exec-ed it), so the abort kills the encoder.
     const cmdline = await readFile(`/proc/${pids[0]}/cmdline`, 'utf8');
     assert.equal(cmdline.split('\0')[0], 'ffmpeg');
-    const nices = await Promise.all(
-      tasks.map(async (t) => {
-        const stat = await readFile(`/proc/${pids[0]}/task/${t}/stat`, 'utf8');
-        // Field 19 (nice); fields counted after the ")" that ends the command name.
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-      }),
-    );
+    const nices = [...threads.values()];
     abort.abort(new Error('test stops it'));
     await assert.rejects(run, FfmpegAbortedError);
     assert.deepEqual(new Set(nices), new Set([7]), `thread nice values ${nices.join(',')}`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import {
   PROBE_NICENESS,
   probeMedia,
   runFfmpeg,
+  threadNiceness,
 } from '../src/index.js';
 
 // The in-process reader (MediaInfoLib) against ffprobe, the reference, field by field on clips
@@ -349,25 +350,15 @@ describe('in-process probe vs ffprobe, field by field', () => {
   });
 });
 
-/** Nice values of this process's threads (Linux keeps one per thread), by thread id. */
-async function threadNiceness(): Promise<Map<number, number>> {
-  const found = new Map<number, number>();
-  for (const tid of await readdir('/proc/self/task')) {
-    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => null);
-    if (stat) found.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
-  }
-  return found;
-}
-
 describe('the prober thread', () => {
   it('runs at the probe niceness, and the main thread stays where it was', async () => {
     const path = join(dir, 'nice.mkv');
     await generateClip({ path, durationSec: 1 });
-    const before = await threadNiceness();
+    const before = await threadNiceness('self');
     const own = new InProcessProber();
     try {
       assert.equal((await own.probe(path)).ok, true);
-      const after = await threadNiceness();
+      const after = await threadNiceness('self');
       const lowered = [...after].filter(([tid, n]) => n === PROBE_NICENESS && !before.has(tid));
       assert.equal(lowered.length, 1, `one new thread at ${PROBE_NICENESS}: ${[...after]}`);
       assert.equal(after.get(process.pid), before.get(process.pid), 'the main thread');
