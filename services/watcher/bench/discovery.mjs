@@ -315,13 +315,15 @@ try {
     null,
   );
   result('inotify-watches', `inotify watches held, ${what}`, '-', watches, 'watches', null);
+  // The issue sets the 5 s restart goal for the 100,000-file library; at 1,000,000 files the
+  // figure is reported without a goal (nats-server alone needs ~13 s to restore that store).
   result(
     'restart.seconds',
     `unchanged restart of conform up, ${what}`,
-    '< 5 s',
+    big ? '-' : '< 5 s',
     +restartSec.toFixed(1),
     's',
-    restartSec < 5,
+    big ? null : restartSec < 5,
   );
   result(
     'restart.events',
