@@ -247,6 +247,8 @@ export async function startConform(
           startWatcher(context('watcher'), {
             libraries: settings.libraries.map((l) => ({ root: l.root, ...l.watch })),
             stabilityWindowMs: settings.stabilityWindowMs,
+            // The catalogue snapshot: a restart reads the log after it only.
+            stateDir: settings.stateDir,
           }),
         );
       }

@@ -6,7 +6,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { relativeInside } from '@conform/contracts';
 import type { EventEnvelope } from '@conform/contracts';
-import { provisionEventLog, type RunningService, type ServiceContext } from '@conform/bus';
+import {
+  EVENT_LOG_STREAM,
+  provisionEventLog,
+  type RunningService,
+  type ServiceContext,
+} from '@conform/bus';
 import {
   CATALOGUE_EVENT_TYPES,
   decideCatalogue,
@@ -16,6 +21,13 @@ import {
   type Catalogue,
   type CatalogueDecision,
 } from './decide.js';
+import {
+  captureCatalogue,
+  readCatalogueSnapshot,
+  snapshotPath,
+  writeCatalogueSnapshot,
+  type LogIdentity,
+} from './catalogue-snapshot.js';
 import { fingerprintFile } from './fingerprint.js';
 import { followEventLog, type EventLogFollower } from './log-follower.js';
 import {
@@ -47,6 +59,12 @@ export interface WatcherOptions {
    * more folders than are left is polled instead, with a warning.
    */
   inotifyWatchBudget?: number;
+  /**
+   * Where the catalogue snapshot is kept (`watcher-catalogue.snapshot`, see
+   * catalogue-snapshot.ts): a start then reads the log after the snapshot only. Without it,
+   * every start reads every file event of the log.
+   */
+  stateDir?: string;
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 15 * 60_000;
@@ -70,7 +88,7 @@ export async function startWatcher(
   ctx: ServiceContext,
   opts: WatcherOptions,
 ): Promise<RunningService> {
-  await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
+  const stream = await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
   const log = ctx.log.child({ service: 'watcher' });
   const windowMs = opts.stabilityWindowMs ?? DEFAULT_STABILITY_WINDOW_MS;
   const tickMs = opts.pollIntervalMs ?? Math.max(10, Math.min(windowMs / 4, 1_000));
@@ -79,19 +97,49 @@ export async function startWatcher(
   // than that before calling a missing file removed, so the move is recognised first.
   const removalGraceMs = 3 * windowMs + 2 * tickMs;
   const settling = new SettlingPaths(windowMs);
-  // What the event log says the watcher announced before: rebuilt from the log at every start,
-  // so a restart publishes nothing for files already known.
+  // What the event log says the watcher announced before: rebuilt from the log at every start
+  // (from the snapshot and the log after it, when there is a usable one), so a restart
+  // publishes nothing for files already known.
+  const identity: LogIdentity = {
+    stream: EVENT_LOG_STREAM,
+    created: stream.created,
+    // An empty stream may say 0: it is 1 once it holds anything.
+    firstSeq: stream.state.last_seq === 0 ? 1 : stream.state.first_seq,
+  };
+  const snapshotFile = opts.stateDir ? snapshotPath(opts.stateDir) : null;
   let catalogue: Catalogue = emptyCatalogue();
+  /** The sequence the catalogue was loaded at (its snapshot's), 0 for none. */
+  let loadedAt = 0;
+  if (snapshotFile) {
+    const loaded = await readCatalogueSnapshot(snapshotFile, {
+      ...identity,
+      lastSeq: stream.state.last_seq,
+    });
+    if (loaded.ok) {
+      catalogue = loaded.catalogue;
+      loadedAt = loaded.header.sequence;
+      log.info(
+        { path: snapshotFile, sequence: loadedAt, known: catalogue.files.size },
+        'catalogue loaded from its snapshot; reading the log after it',
+      );
+    } else {
+      log.info(
+        { path: snapshotFile, reason: loaded.reason },
+        `catalogue snapshot not used (${loaded.reason}): reading every file event of the log`,
+      );
+    }
+  }
   const logged = (event: EventEnvelope, sequence: number) => {
     catalogue = evolveCatalogue(catalogue, { kind: 'logged', sequence, event });
   };
   // Sequences of our own publishes, already folded when the log accepted them: the follower
   // meets each again and need not decode it a second time.
   const own = new Set<number>();
-  let followed = 0;
+  let followed = loadedAt;
   // Read while the libraries are walked (below); nothing is decided before it has caught up.
   const following: Promise<EventLogFollower> = followEventLog(ctx.bus.js, logged, log, {
     types: CATALOGUE_EVENT_TYPES,
+    after: loadedAt,
     known: (sequence) => {
       followed = sequence;
       return own.delete(sequence);
@@ -265,6 +313,36 @@ export async function startWatcher(
         }, rescanMs)
       : null;
 
+  let history: EventLogFollower | undefined;
+  // The snapshot holds the catalogue exactly as the fold of the log up to the follower's
+  // position: only taken when no publish of ours is ahead of the follower (its event would be
+  // in the catalogue but after the sequence), and not again for a position already written.
+  let snapshotAt = loadedAt || -1;
+  let snapshotDue = false;
+  let snapshotWrites: Promise<void> = Promise.resolve();
+  const saveSnapshot = (): boolean => {
+    if (!snapshotFile || !history) return true;
+    if (own.size > 0) return false;
+    const sequence = history.position();
+    if (sequence === snapshotAt) return true;
+    const capture = captureCatalogue(catalogue, sequence);
+    snapshotAt = sequence;
+    snapshotWrites = snapshotWrites.then(() =>
+      writeCatalogueSnapshot(snapshotFile, capture, identity).then(
+        () =>
+          log.info(
+            { path: snapshotFile, sequence, known: capture.entries.length },
+            'catalogue snapshot written',
+          ),
+        (err: unknown) => {
+          snapshotAt = -1;
+          log.warn({ err, path: snapshotFile }, 'could not write the catalogue snapshot');
+        },
+      ),
+    );
+    return true;
+  };
+
   let scanned = false;
   let settledOnce = false;
   // One tick at a time: observations of a path are applied in the order they were made.
@@ -282,9 +360,18 @@ export async function startWatcher(
       settledOnce = true;
       // Operators (and the benchmark) read this line: the first full scan is done.
       log.info({ known: catalogue.files.size }, 'library scan settled');
+      snapshotDue = true;
     }
+    if (snapshotDue && saveSnapshot()) snapshotDue = false;
   };
   let timer: NodeJS.Timeout | undefined;
+  const kick = () => {
+    if (ticking || stopped) return;
+    ticking = true;
+    running = tick()
+      .catch((err: unknown) => log.error({ err }, 'watcher step failed'))
+      .finally(() => (ticking = false));
+  };
   // A bounded buffer: the walk of a million-file library waits while this many paths are still
   // to be statted, instead of holding every path of the library at once.
   const room = () =>
@@ -309,19 +396,18 @@ export async function startWatcher(
       );
     }
   };
-  let history: EventLogFollower | undefined;
   try {
     // The walk fills `dirty` while the log is read: a restart pays for the slower of the two.
     const walking = watchAll();
     walking.catch(() => {}); // awaited below; a failure of the log read must not leave it unhandled
     history = await following;
-    timer = setInterval(() => {
-      if (ticking || stopped) return;
-      ticking = true;
-      running = tick()
-        .catch((err: unknown) => log.error({ err }, 'watcher step failed'))
-        .finally(() => (ticking = false));
-    }, tickMs);
+    log.info(
+      { after: loadedAt, position: history.position(), read: history.delivered() },
+      'catalogue caught up with the log',
+    );
+    // The first tick at once: what the walk reported so far is statted while it goes on.
+    kick();
+    timer = setInterval(kick, tickMs);
     await walking;
     // Known files that vanished while the watcher was not running.
     const met = walked;
@@ -341,6 +427,8 @@ export async function startWatcher(
   }
   const follower = history;
   scanned = true;
+  // The scan may have settled already: say so now rather than a poll interval later.
+  kick();
   log.info(
     {
       libraries: libraries.map((l, i) => ({
@@ -361,7 +449,12 @@ export async function startWatcher(
       if (rescanTimer) clearInterval(rescanTimer);
       await Promise.all(watchers.map((w) => w.close()));
       await running;
+      // The log echoes our last publishes within moments: wait a little for them, so the
+      // snapshot can be taken (see saveSnapshot); without them, the previous one stays.
+      for (let i = 0; i < 50 && own.size > 0; i++) await sleep(20);
       await follower.stop();
+      saveSnapshot();
+      await snapshotWrites;
       log.info('watcher stopped');
     },
   };
