@@ -1,9 +1,10 @@
 // Wiring of the watcher: the filesystem edge (library-fs) feeds the stability and catalogue
 // deciders, whose announcements go out through the outbox; the log follower keeps the
-// catalogue in step with what the event log says. Longer than a wiring file should be: the
+// catalogue in step with what the event log says, from the catalogue snapshot on when there
+// is a usable one (catalogue-snapshot.ts). Longer than a wiring file should be: the
 // scan's steps (walk, settle, announce, in bounded batches so a 1,000,000-file library is not
 // held in memory at once) are sequenced here; splitting the scan loop out is the next step.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
 import { relativeInside } from '@conform/contracts';
 import type { EventEnvelope } from '@conform/contracts';
 import {
@@ -33,10 +34,12 @@ import { followEventLog, type EventLogFollower } from './log-follower.js';
 import {
   checkLibraries,
   observePath,
+  observePathSync,
   walkLibrary,
   watchLibrary,
   type Library,
   type LibraryWatch,
+  type PathObservation,
   type WatchedLibrary,
 } from './library-fs.js';
 import { availableInotifyWatches } from './inotify-budget.js';
@@ -79,6 +82,10 @@ const MAX_DIRTY_PATHS = 50_000;
 
 export const DEFAULT_STABILITY_WINDOW_MS = 5_000;
 
+// Events of other services after the snapshot's sequence that make an unchanged catalogue
+// worth writing again (a start reads them all, skipping most unread).
+const SNAPSHOT_LAG = 50_000;
+
 /**
  * Watches each library with chokidar (existing files included) and publishes
  * `file.discovered` for every video file once its size and mtime have been stable for the
@@ -93,6 +100,9 @@ export async function startWatcher(
   const windowMs = opts.stabilityWindowMs ?? DEFAULT_STABILITY_WINDOW_MS;
   const tickMs = opts.pollIntervalMs ?? Math.max(10, Math.min(windowMs / 4, 1_000));
   const libraries = await checkLibraries(opts.libraries);
+  // Libraries statted with the synchronous calls (see observePathSync): all but those polled
+  // by configuration, the way a network mount is watched, where a stat may wait on the server.
+  const local = new Set(libraries.filter((_, i) => !opts.libraries[i]?.usePolling));
   // A rename is an unlink now and a new file that becomes stable a window later: wait longer
   // than that before calling a missing file removed, so the move is recognised first.
   const removalGraceMs = 3 * windowMs + 2 * tickMs;
@@ -129,8 +139,11 @@ export async function startWatcher(
       );
     }
   }
+  /** Catalogue events folded since the snapshot was loaded or last written. */
+  let foldedSinceSnapshot = 0;
   const logged = (event: EventEnvelope, sequence: number) => {
     catalogue = evolveCatalogue(catalogue, { kind: 'logged', sequence, event });
+    foldedSinceSnapshot++;
   };
   // Sequences of our own publishes, already folded when the log accepted them: the follower
   // meets each again and need not decode it a second time.
@@ -206,11 +219,23 @@ export async function startWatcher(
     // Folder real paths, shared by this tick's stats only: a folder swapped for a symlink
     // since is caught on the next tick.
     const realDirs = new Map<string, Promise<string | null>>();
+    const realDirsNow = new Map<string, string | null>();
     for (let i = 0; i < paths.length && !stopped; i += STAT_CHUNK) {
       const chunk = paths.slice(i, i + STAT_CHUNK);
-      const seen = await Promise.all(
-        chunk.map(([path, library]) => observePath(library, path, realDirs)),
-      );
+      let seen: PathObservation[];
+      if (chunk.every(([, library]) => local.has(library))) {
+        seen = chunk.map(([path, library]) => observePathSync(library, path, realDirsNow));
+        // A chunk of stats at a time, then whatever else waits (the walk, NATS, the watch).
+        await yieldToIo();
+      } else {
+        seen = await Promise.all(
+          chunk.map(([path, library]) =>
+            local.has(library)
+              ? observePathSync(library, path, realDirsNow)
+              : observePath(library, path, realDirs),
+          ),
+        );
+      }
       const at = Date.now();
       chunk.forEach(([path, library], k) => {
         const o = seen[k]!;
@@ -324,7 +349,12 @@ export async function startWatcher(
     if (!snapshotFile || !history) return true;
     if (own.size > 0) return false;
     const sequence = history.position();
+    // Nothing folded since: the snapshot on disk holds this catalogue already; its older
+    // sequence only costs the next start a read of other services' events, unless many.
     if (sequence === snapshotAt) return true;
+    if (foldedSinceSnapshot === 0 && snapshotAt >= 0 && sequence - snapshotAt < SNAPSHOT_LAG)
+      return true;
+    foldedSinceSnapshot = 0;
     const capture = captureCatalogue(catalogue, sequence);
     snapshotAt = sequence;
     snapshotWrites = snapshotWrites.then(() =>
