@@ -107,6 +107,15 @@ export async function startConform(
           : undefined,
     });
     stopper.add(StopPhase.Bus, 'bus', () => bus.close());
+    // The watcher on a connection of its own when others share the process: nats-server 2.9
+    // answers a connection's JetStream requests one after another, and at a start the other
+    // services' consumer lookups (hundreds of ms each over a large log) queued the watcher's
+    // catalogue read, the start of every restart's critical path, behind them.
+    const watcherBus: Bus =
+      services.includes('watcher') && services.length > 1
+        ? await connectBus({ servers: natsUrl, name: `conform-watcher@${hostname()}` })
+        : bus;
+    if (watcherBus !== bus) stopper.add(StopPhase.Bus, 'watcher bus', () => watcherBus.close());
     const eventLog = {
       maxBytes: settings.eventLogMaxBytes,
       replicas: settings.streamReplicas,
@@ -126,10 +135,10 @@ export async function startConform(
         : [],
     });
     const health = new BusHealth(bus.nc, log, { registry: metrics.registry });
-    const context = (service: string): ServiceContext => ({
-      bus,
+    const context = (service: string, on: Bus = bus): ServiceContext => ({
+      bus: on,
       publisher: metrics.instrument(
-        new EventPublisher(bus.js, { producer: `${service}@${hostname()}`, nc: bus.nc }),
+        new EventPublisher(on.js, { producer: `${service}@${hostname()}`, nc: on.nc }),
       ),
       log,
       eventLog,
@@ -244,7 +253,7 @@ export async function startConform(
     const watcherStarted = (async () => {
       if (services.includes('watcher')) {
         await started(
-          startWatcher(context('watcher'), {
+          startWatcher(context('watcher', watcherBus), {
             libraries: settings.libraries.map((l) => ({ root: l.root, ...l.watch })),
             stabilityWindowMs: settings.stabilityWindowMs,
             // The catalogue snapshot: a restart reads the log after it only.
