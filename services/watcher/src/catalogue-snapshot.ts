@@ -10,8 +10,8 @@
 // Over 250 lines: the format's encoder, its checked decoder and their file I/O belong together.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { durableRename } from '@conform/bus';
 import type { Catalogue, CatalogueEntry } from './decide.js';
 import { emptyCatalogue } from './decide.js';
@@ -297,6 +297,20 @@ export async function readCatalogueSnapshot(
     if (code === 'ENOENT') return { ok: false, reason: 'missing' };
     return { ok: false, reason: `unreadable: ${code ?? (err as Error).message}` };
   }
+}
+
+/**
+ * Removes temp files a write left behind when the process was killed mid-write (a million-file
+ * snapshot is over 100 MB). Call before any write of this process; never throws.
+ */
+export async function removeStaleSnapshotTemps(path: string): Promise<void> {
+  const prefix = `${basename(path)}.`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  await Promise.all(
+    names
+      .filter((n) => n.startsWith(prefix) && n.endsWith('.tmp'))
+      .map((n) => rm(join(dirname(path), n), { force: true }).catch(() => {})),
+  );
 }
 
 /**

@@ -25,6 +25,7 @@ import {
 import {
   captureCatalogue,
   readCatalogueSnapshot,
+  removeStaleSnapshotTemps,
   snapshotPath,
   writeCatalogueSnapshot,
   type LogIdentity,
@@ -121,6 +122,7 @@ export async function startWatcher(
   /** The sequence the catalogue was loaded at (its snapshot's), 0 for none. */
   let loadedAt = 0;
   if (snapshotFile) {
+    await removeStaleSnapshotTemps(snapshotFile);
     const loaded = await readCatalogueSnapshot(snapshotFile, {
       ...identity,
       lastSeq: stream.state.last_seq,

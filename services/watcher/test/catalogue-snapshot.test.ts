@@ -3,7 +3,7 @@
 // What counts is the catalogue: after every restart it must equal the fold of the whole log.
 // Over 250 lines: each fall-back needs its own run of the watcher before and after.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -252,8 +252,12 @@ describe('catalogue snapshot: restarts', () => {
     );
     await writeFile(join(root, 'Show', 'B.mkv'), 'B'.repeat(250));
     await writeFile(join(root, 'Show', 'D.mkv'), 'd'.repeat(50));
+    // What a write killed midway leaves behind: removed at the next start.
+    const stale = `${path}.99999.tmp`;
+    await writeFile(stale, 'half a snapshot');
 
     const second = await watchSettled(root, stateDir);
+    await assert.rejects(stat(stale), { code: 'ENOENT' });
     const loaded = second.line('catalogue loaded from its snapshot');
     assert.equal(loaded?.sequence, snap.sequence);
     const caughtUp = second.line('catalogue caught up with the log');
