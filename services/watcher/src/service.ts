@@ -331,6 +331,9 @@ export async function startWatcher(
         }
       }
     }
+    // What a crash costs the next start stays bounded: the snapshot follows the rescans (it is
+    // written only when something was folded since).
+    snapshotDue = true;
   };
   const rescanMs = opts.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
   const rescanTimer =
