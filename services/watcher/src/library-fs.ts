@@ -1,5 +1,7 @@
 // The watcher's filesystem edge: checking the configured roots, watching them, walking them
 // and statting one candidate path. Nothing here decides anything; it reports what is there.
+// Past 250 lines: the stat of a candidate comes twice (promise and synchronous calls, see
+// observePathSync), sharing its checks so the two cannot disagree.
 import { relativeInside } from '@conform/contracts';
 import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
