@@ -79,6 +79,8 @@ export async function startConform(
 ): Promise<RunningConform> {
   await mkdir(settings.stateDir, { recursive: true });
   const stopper = new Stopper(log);
+  // Started beside the others; on a failed start it is waited for and stopped with them.
+  let watcherStarted: Promise<void> | null = null;
 
   try {
     let embeddedNats: NatsServerHandle | null = null;
@@ -107,6 +109,15 @@ export async function startConform(
           : undefined,
     });
     stopper.add(StopPhase.Bus, 'bus', () => bus.close());
+    // The watcher on a connection of its own when others share the process: nats-server 2.9
+    // answers a connection's JetStream requests one after another, and at a start the other
+    // services' consumer lookups (hundreds of ms each over a large log) queued the watcher's
+    // catalogue read, the start of every restart's critical path, behind them.
+    const watcherBus: Bus =
+      services.includes('watcher') && services.length > 1
+        ? await connectBus({ servers: natsUrl, name: `conform-watcher@${hostname()}` })
+        : bus;
+    if (watcherBus !== bus) stopper.add(StopPhase.Bus, 'watcher bus', () => watcherBus.close());
     const eventLog = {
       maxBytes: settings.eventLogMaxBytes,
       replicas: settings.streamReplicas,
@@ -126,10 +137,10 @@ export async function startConform(
         : [],
     });
     const health = new BusHealth(bus.nc, log, { registry: metrics.registry });
-    const context = (service: string): ServiceContext => ({
-      bus,
+    const context = (service: string, on: Bus = bus): ServiceContext => ({
+      bus: on,
       publisher: metrics.instrument(
-        new EventPublisher(bus.js, { producer: `${service}@${hostname()}`, nc: bus.nc }),
+        new EventPublisher(on.js, { producer: `${service}@${hostname()}`, nc: on.nc }),
       ),
       log,
       eventLog,
@@ -174,7 +185,24 @@ export async function startConform(
       log.info({ url: served.url }, 'metrics served');
     }
     await checkNode(settings, services, log);
-    // Downstream first, so each stage is consuming before the one before it publishes.
+    // The watcher first of all (the check above passed): a restart's scan, its slowest part,
+    // needs nothing of the services started after it, whose consumers are durable.
+    watcherStarted = (async () => {
+      if (services.includes('watcher')) {
+        await started(
+          startWatcher(context('watcher', watcherBus), {
+            libraries: settings.libraries.map((l) => ({ root: l.root, ...l.watch })),
+            stabilityWindowMs: settings.stabilityWindowMs,
+            // The catalogue snapshot: a restart reads the log after it only.
+            stateDir: settings.stateDir,
+          }),
+        );
+      }
+    })();
+    // Awaited below (or in the catch): a failure meanwhile must not count as unhandled.
+    watcherStarted.catch(() => {});
+    // Downstream first, so each stage is consuming before the one before it publishes (the
+    // watcher aside: what it publishes first waits in the log for the durable consumers).
     if (services.includes('notify')) {
       const integrations = settings.quality?.integrations;
       const configured =
@@ -241,16 +269,6 @@ export async function startConform(
         await started(startPlanner(context('planner'), plannerPolicies(settings)));
       }
     })();
-    const watcherStarted = (async () => {
-      if (services.includes('watcher')) {
-        await started(
-          startWatcher(context('watcher'), {
-            libraries: settings.libraries.map((l) => ({ root: l.root, ...l.watch })),
-            stabilityWindowMs: settings.stabilityWindowMs,
-          }),
-        );
-      }
-    })();
     const outcomes = await Promise.allSettled([encoderStarted, plannerStarted, watcherStarted]);
     for (const outcome of outcomes) {
       if (outcome.status === 'rejected') throw outcome.reason;
@@ -264,6 +282,7 @@ export async function startConform(
       force: () => stopper.force(),
     };
   } catch (err) {
+    await watcherStarted?.catch(() => {});
     await stopper.stop();
     if (err instanceof CliError) throw err;
     throw new CliError('START_FAILED', `conform could not start: ${(err as Error).message}`, {

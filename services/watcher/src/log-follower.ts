@@ -5,6 +5,10 @@ import { EVENT_LOG_STREAM, type Logger } from '@conform/bus';
 
 /** A running read of the event log's file events. */
 export interface EventLogFollower {
+  /** The last sequence read: every wanted event up to it has been applied. */
+  position(): number;
+  /** Messages the log delivered to this read (every subject), for the start-up log line. */
+  delivered(): number;
   stop(): Promise<void>;
 }
 
@@ -12,7 +16,7 @@ export interface EventLogFollower {
 const FILE_SUBJECT_PREFIX = `${SUBJECT_PREFIX}.file.`;
 
 /**
- * Reads every `file.*` event from the start of the log with an ordered consumer, resolves once
+ * Reads every `file.*` event from the start of the log (or after `after`) with an ordered consumer, resolves once
  * it has caught up (so the caller knows everything announced before), and keeps following so
  * later swaps by the archiver arrive too. Invalid messages are skipped: the projector reports them.
  */
@@ -25,11 +29,14 @@ export async function followEventLog(
     types?: ReadonlySet<string>;
     /** A sequence already applied (the watcher's own publish, echoed back): not decoded again. */
     known?: (sequence: number) => boolean;
+    /** Read only the events after this sequence (those up to it are applied already). */
+    after?: number;
   } = {},
 ): Promise<EventLogFollower> {
   let stopped = false;
   let messages: ConsumerMessages | null = null;
-  let lastSeq = 0;
+  let lastSeq = opts.after ?? 0;
+  let delivered = 0;
   let caughtUp!: () => void;
   const ready = new Promise<void>((r) => (caughtUp = r));
 
@@ -51,6 +58,7 @@ export async function followEventLog(
         for await (const msg of messages) {
           if (msg.seq > lastSeq) {
             lastSeq = msg.seq;
+            delivered++;
             // Decoding validates against the schema: at 100,000 files a restart reads every
             // planner event too, so only what the catalogue folds is decoded.
             if (wanted(msg.subject, opts.types) && !opts.known?.(msg.seq)) {
@@ -70,6 +78,8 @@ export async function followEventLog(
   const running = run();
   await ready;
   return {
+    position: () => lastSeq,
+    delivered: () => delivered,
     stop: async () => {
       stopped = true;
       caughtUp();

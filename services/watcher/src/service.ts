@@ -1,12 +1,18 @@
 // Wiring of the watcher: the filesystem edge (library-fs) feeds the stability and catalogue
 // deciders, whose announcements go out through the outbox; the log follower keeps the
-// catalogue in step with what the event log says. Longer than a wiring file should be: the
+// catalogue in step with what the event log says, from the catalogue snapshot on when there
+// is a usable one (catalogue-snapshot.ts). Longer than a wiring file should be: the
 // scan's steps (walk, settle, announce, in bounded batches so a 1,000,000-file library is not
 // held in memory at once) are sequenced here; splitting the scan loop out is the next step.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
 import { relativeInside } from '@conform/contracts';
 import type { EventEnvelope } from '@conform/contracts';
-import { provisionEventLog, type RunningService, type ServiceContext } from '@conform/bus';
+import {
+  EVENT_LOG_STREAM,
+  provisionEventLog,
+  type RunningService,
+  type ServiceContext,
+} from '@conform/bus';
 import {
   CATALOGUE_EVENT_TYPES,
   decideCatalogue,
@@ -16,15 +22,25 @@ import {
   type Catalogue,
   type CatalogueDecision,
 } from './decide.js';
+import {
+  captureCatalogue,
+  readCatalogueSnapshot,
+  removeStaleSnapshotTemps,
+  snapshotPath,
+  writeCatalogueSnapshot,
+  type LogIdentity,
+} from './catalogue-snapshot.js';
 import { fingerprintFile } from './fingerprint.js';
 import { followEventLog, type EventLogFollower } from './log-follower.js';
 import {
   checkLibraries,
   observePath,
+  observePathSync,
   walkLibrary,
   watchLibrary,
   type Library,
   type LibraryWatch,
+  type PathObservation,
   type WatchedLibrary,
 } from './library-fs.js';
 import { availableInotifyWatches } from './inotify-budget.js';
@@ -47,6 +63,12 @@ export interface WatcherOptions {
    * more folders than are left is polled instead, with a warning.
    */
   inotifyWatchBudget?: number;
+  /**
+   * Where the catalogue snapshot is kept (`watcher-catalogue.snapshot`, see
+   * catalogue-snapshot.ts): a start then reads the log after the snapshot only. Without it,
+   * every start reads every file event of the log.
+   */
+  stateDir?: string;
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 15 * 60_000;
@@ -61,6 +83,10 @@ const MAX_DIRTY_PATHS = 50_000;
 
 export const DEFAULT_STABILITY_WINDOW_MS = 5_000;
 
+// Events of other services after the snapshot's sequence that make an unchanged catalogue
+// worth writing again (a start reads them all, skipping most unread).
+const SNAPSHOT_LAG = 50_000;
+
 /**
  * Watches each library with chokidar (existing files included) and publishes
  * `file.discovered` for every video file once its size and mtime have been stable for the
@@ -70,28 +96,65 @@ export async function startWatcher(
   ctx: ServiceContext,
   opts: WatcherOptions,
 ): Promise<RunningService> {
-  await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
+  const stream = await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
   const log = ctx.log.child({ service: 'watcher' });
   const windowMs = opts.stabilityWindowMs ?? DEFAULT_STABILITY_WINDOW_MS;
   const tickMs = opts.pollIntervalMs ?? Math.max(10, Math.min(windowMs / 4, 1_000));
   const libraries = await checkLibraries(opts.libraries);
+  // Libraries statted with the synchronous calls (see observePathSync): all but those polled
+  // by configuration, the way a network mount is watched, where a stat may wait on the server.
+  const local = new Set(libraries.filter((_, i) => !opts.libraries[i]?.usePolling));
   // A rename is an unlink now and a new file that becomes stable a window later: wait longer
   // than that before calling a missing file removed, so the move is recognised first.
   const removalGraceMs = 3 * windowMs + 2 * tickMs;
   const settling = new SettlingPaths(windowMs);
-  // What the event log says the watcher announced before: rebuilt from the log at every start,
-  // so a restart publishes nothing for files already known.
+  // What the event log says the watcher announced before: rebuilt from the log at every start
+  // (from the snapshot and the log after it, when there is a usable one), so a restart
+  // publishes nothing for files already known.
+  const identity: LogIdentity = {
+    stream: EVENT_LOG_STREAM,
+    created: stream.created,
+    // An empty stream may say 0: it is 1 once it holds anything.
+    firstSeq: stream.state.last_seq === 0 ? 1 : stream.state.first_seq,
+  };
+  const snapshotFile = opts.stateDir ? snapshotPath(opts.stateDir) : null;
   let catalogue: Catalogue = emptyCatalogue();
+  /** The sequence the catalogue was loaded at (its snapshot's), 0 for none. */
+  let loadedAt = 0;
+  if (snapshotFile) {
+    await removeStaleSnapshotTemps(snapshotFile);
+    const loaded = await readCatalogueSnapshot(snapshotFile, {
+      ...identity,
+      lastSeq: stream.state.last_seq,
+    });
+    if (loaded.ok) {
+      catalogue = loaded.catalogue;
+      loadedAt = loaded.header.sequence;
+      log.info(
+        { path: snapshotFile, sequence: loadedAt, known: catalogue.files.size },
+        'catalogue loaded from its snapshot; reading the log after it',
+      );
+    } else {
+      log.info(
+        { path: snapshotFile, reason: loaded.reason },
+        `catalogue snapshot not used (${loaded.reason}): reading every file event of the log`,
+      );
+    }
+  }
+  /** Catalogue events folded since the snapshot was loaded or last written. */
+  let foldedSinceSnapshot = 0;
   const logged = (event: EventEnvelope, sequence: number) => {
     catalogue = evolveCatalogue(catalogue, { kind: 'logged', sequence, event });
+    foldedSinceSnapshot++;
   };
   // Sequences of our own publishes, already folded when the log accepted them: the follower
   // meets each again and need not decode it a second time.
   const own = new Set<number>();
-  let followed = 0;
+  let followed = loadedAt;
   // Read while the libraries are walked (below); nothing is decided before it has caught up.
   const following: Promise<EventLogFollower> = followEventLog(ctx.bus.js, logged, log, {
     types: CATALOGUE_EVENT_TYPES,
+    after: loadedAt,
     known: (sequence) => {
       followed = sequence;
       return own.delete(sequence);
@@ -158,11 +221,23 @@ export async function startWatcher(
     // Folder real paths, shared by this tick's stats only: a folder swapped for a symlink
     // since is caught on the next tick.
     const realDirs = new Map<string, Promise<string | null>>();
+    const realDirsNow = new Map<string, string | null>();
     for (let i = 0; i < paths.length && !stopped; i += STAT_CHUNK) {
       const chunk = paths.slice(i, i + STAT_CHUNK);
-      const seen = await Promise.all(
-        chunk.map(([path, library]) => observePath(library, path, realDirs)),
-      );
+      let seen: PathObservation[];
+      if (chunk.every(([, library]) => local.has(library))) {
+        seen = chunk.map(([path, library]) => observePathSync(library, path, realDirsNow));
+        // A chunk of stats at a time, then whatever else waits (the walk, NATS, the watch).
+        await yieldToIo();
+      } else {
+        seen = await Promise.all(
+          chunk.map(([path, library]) =>
+            local.has(library)
+              ? observePathSync(library, path, realDirsNow)
+              : observePath(library, path, realDirs),
+          ),
+        );
+      }
       const at = Date.now();
       chunk.forEach(([path, library], k) => {
         const o = seen[k]!;
@@ -256,6 +331,9 @@ export async function startWatcher(
         }
       }
     }
+    // What a crash costs the next start stays bounded: the snapshot follows the rescans (it is
+    // written only when something was folded since).
+    snapshotDue = true;
   };
   const rescanMs = opts.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
   const rescanTimer =
@@ -264,6 +342,41 @@ export async function startWatcher(
           if (!stopped) rescan().catch((err: unknown) => log.warn({ err }, 'rescan failed'));
         }, rescanMs)
       : null;
+
+  let history: EventLogFollower | undefined;
+  // The snapshot holds the catalogue exactly as the fold of the log up to the follower's
+  // position: only taken when no publish of ours is ahead of the follower (its event would be
+  // in the catalogue but after the sequence), and not again for a position already written.
+  let snapshotAt = loadedAt || -1;
+  let snapshotDue = false;
+  let snapshotWrites: Promise<void> = Promise.resolve();
+  const saveSnapshot = (): boolean => {
+    if (!snapshotFile || !history) return true;
+    if (own.size > 0) return false;
+    const sequence = history.position();
+    // Nothing folded since: the snapshot on disk holds this catalogue already; its older
+    // sequence only costs the next start a read of other services' events, unless many.
+    if (sequence === snapshotAt) return true;
+    if (foldedSinceSnapshot === 0 && snapshotAt >= 0 && sequence - snapshotAt < SNAPSHOT_LAG)
+      return true;
+    foldedSinceSnapshot = 0;
+    const capture = captureCatalogue(catalogue, sequence);
+    snapshotAt = sequence;
+    snapshotWrites = snapshotWrites.then(() =>
+      writeCatalogueSnapshot(snapshotFile, capture, identity).then(
+        () =>
+          log.info(
+            { path: snapshotFile, sequence, known: capture.entries.length },
+            'catalogue snapshot written',
+          ),
+        (err: unknown) => {
+          snapshotAt = -1;
+          log.warn({ err, path: snapshotFile }, 'could not write the catalogue snapshot');
+        },
+      ),
+    );
+    return true;
+  };
 
   let scanned = false;
   let settledOnce = false;
@@ -282,9 +395,18 @@ export async function startWatcher(
       settledOnce = true;
       // Operators (and the benchmark) read this line: the first full scan is done.
       log.info({ known: catalogue.files.size }, 'library scan settled');
+      snapshotDue = true;
     }
+    if (snapshotDue && saveSnapshot()) snapshotDue = false;
   };
   let timer: NodeJS.Timeout | undefined;
+  const kick = () => {
+    if (ticking || stopped) return;
+    ticking = true;
+    running = tick()
+      .catch((err: unknown) => log.error({ err }, 'watcher step failed'))
+      .finally(() => (ticking = false));
+  };
   // A bounded buffer: the walk of a million-file library waits while this many paths are still
   // to be statted, instead of holding every path of the library at once.
   const room = () =>
@@ -309,19 +431,18 @@ export async function startWatcher(
       );
     }
   };
-  let history: EventLogFollower | undefined;
   try {
     // The walk fills `dirty` while the log is read: a restart pays for the slower of the two.
     const walking = watchAll();
     walking.catch(() => {}); // awaited below; a failure of the log read must not leave it unhandled
     history = await following;
-    timer = setInterval(() => {
-      if (ticking || stopped) return;
-      ticking = true;
-      running = tick()
-        .catch((err: unknown) => log.error({ err }, 'watcher step failed'))
-        .finally(() => (ticking = false));
-    }, tickMs);
+    log.info(
+      { after: loadedAt, position: history.position(), read: history.delivered() },
+      'catalogue caught up with the log',
+    );
+    // The first tick at once: what the walk reported so far is statted while it goes on.
+    kick();
+    timer = setInterval(kick, tickMs);
     await walking;
     // Known files that vanished while the watcher was not running.
     const met = walked;
@@ -341,6 +462,8 @@ export async function startWatcher(
   }
   const follower = history;
   scanned = true;
+  // The scan may have settled already: say so now rather than a poll interval later.
+  kick();
   log.info(
     {
       libraries: libraries.map((l, i) => ({
@@ -361,7 +484,12 @@ export async function startWatcher(
       if (rescanTimer) clearInterval(rescanTimer);
       await Promise.all(watchers.map((w) => w.close()));
       await running;
+      // The log echoes our last publishes within moments: wait a little for them, so the
+      // snapshot can be taken (see saveSnapshot); without them, the previous one stays.
+      for (let i = 0; i < 50 && own.size > 0; i++) await sleep(20);
       await follower.stop();
+      saveSnapshot();
+      await snapshotWrites;
       log.info('watcher stopped');
     },
   };
