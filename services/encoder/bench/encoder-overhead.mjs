@@ -6,7 +6,7 @@
 // encoder logs with every `encoded` line.
 // Usage (after the build):
 //   node services/encoder/bench/encoder-overhead.mjs [clips=20] [slots=2] [seconds=2] [runs=5]
-import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -14,6 +14,7 @@ import { sampleData } from '@conform/contracts';
 import { EventPublisher, provisionEventLog, startTestBus } from '@conform/bus';
 import { generateClip, probeMedia, probeVideoColour, runFfmpeg } from '@conform/media';
 import {
+  DEFAULT_ENCODE_NICENESS,
   buildEncodeArgs,
   chooseEncoder,
   detectEncodersOnce,
@@ -38,7 +39,29 @@ async function cpuNow(natsPid) {
   } catch {
     // not on Linux: the figure stays 0
   }
-  return { node: (own.user + own.system) / 1000, nats };
+  return { node: (own.user + own.system) / 1000, nats, threads: await threadCpu() };
+}
+
+/**
+ * CPU milliseconds of this process so far by thread kind: the main thread's user and system
+ * time (a child's spawn is system time here: the fork copies the parent's page tables) and the
+ * other threads (libuv's pool: fsync, fs calls; V8's GC and compiler threads; worker threads).
+ */
+async function threadCpu() {
+  const out = { mainUser: 0, mainSys: 0, others: 0 };
+  try {
+    for (const tid of await readdir('/proc/self/task')) {
+      const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => null);
+      if (!stat) continue; // the thread ended meanwhile
+      const f = stat.split(') ')[1].split(' ');
+      const [user, sys] = [(Number(f[11]) * 1000) / 100, (Number(f[12]) * 1000) / 100];
+      if (Number(tid) === process.pid) Object.assign(out, { mainUser: user, mainSys: sys });
+      else out.others += user + sys;
+    }
+  } catch {
+    // not on Linux: the figures stay 0
+  }
+  return out;
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'conform-bench-'));
@@ -89,6 +112,8 @@ try {
       `run ${run + 1}/${runs} (${conformFirst ? 'conform' : 'direct'} first): direct ` +
         `${Math.round(r.directMs)} ms, conform ${Math.round(r.conformMs)} ms, ratio ${r.ratio.toFixed(3)}; ` +
         `CPU per job beside ffmpeg: encoder ${r.breakdown.encoderCpuMs.toFixed(1)} ms, ` +
+        `(main thread ${r.breakdown.encoder_mainUser.toFixed(1)} user + ${r.breakdown.encoder_mainSys.toFixed(1)} sys, ` +
+        `other threads ${r.breakdown.encoder_others.toFixed(1)}), ` +
         `nats-server ${r.breakdown.natsCpuMs.toFixed(1)} ms, direct runner ${r.directCpuMs.toFixed(1)} ms; ` +
         `slot idle per job: first ${r.breakdown.rampMs.toFixed(1)} ms, between ${r.breakdown.gapMs.toFixed(1)} ms ` +
         `(direct ${r.directIdle.gapMs.toFixed(1)} ms), last ${r.breakdown.tailMs.toFixed(1)} ms; ` +
@@ -222,7 +247,11 @@ try {
         while (next < clips) {
           const i = next++;
           const s = performance.now();
-          await runFfmpeg(directArgs(out, i), { durationSec: seconds });
+          // The command conform runs: the same arguments, at the niceness its encodes run at.
+          await runFfmpeg(directArgs(out, i), {
+            durationSec: seconds,
+            niceness: DEFAULT_ENCODE_NICENESS,
+          });
           times.push(performance.now() - s);
           intervals.push([performance.timeOrigin + s, performance.timeOrigin + performance.now()]);
         }
@@ -312,6 +341,9 @@ try {
     const breakdown = breakdownOf(phases, conformMs, t1Epoch, endEpoch);
     breakdown.encoderCpuMs = (cpu1.node - cpu0.node) / clips;
     breakdown.natsCpuMs = (cpu1.nats - cpu0.nats) / clips;
+    for (const key of ['mainUser', 'mainSys', 'others']) {
+      breakdown[`encoder_${key}`] = (cpu1.threads[key] - cpu0.threads[key]) / clips;
+    }
     breakdown.msgsOut = (stats1.outMsgs - stats0.outMsgs) / clips;
     breakdown.msgsIn = (stats1.inMsgs - stats0.inMsgs) / clips;
     return { conformMs, breakdown };
