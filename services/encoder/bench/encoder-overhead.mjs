@@ -147,13 +147,24 @@ try {
     gapMs: per('gapMs'),
     directGapMs: per('directGapMs'),
     tailMs: per('tailMs'),
-    encoderCpuMs: per('encoderCpuMs'),
-    natsCpuMs: per('natsCpuMs'),
-    msgsOut: per('msgsOut'),
-    msgsIn: per('msgsIn'),
     directCpuMs: per('directCpuMs'),
     overheadMs: per('overheadMs'),
   };
+  // Counts, unlike times, hold from run to run: the median over the runs. The first run is
+  // also shown apart: it compiles the event schemas and warms up the JIT, once per process.
+  const acrossRuns = (key) =>
+    Number(median(results.map((r) => r.breakdown[key] ?? r[key])).toFixed(1));
+  const counts = {
+    encoderCpuMs: acrossRuns('encoderCpuMs'),
+    encoderMainUserMs: acrossRuns('encoder_mainUser'),
+    encoderMainSysMs: acrossRuns('encoder_mainSys'),
+    encoderOtherThreadsMs: acrossRuns('encoder_others'),
+    natsCpuMs: acrossRuns('natsCpuMs'),
+    directCpuMs: acrossRuns('directCpuMs'),
+    msgsOut: acrossRuns('msgsOut'),
+    msgsIn: acrossRuns('msgsIn'),
+  };
+  const first = results[0].breakdown;
   console.log(
     JSON.stringify(
       {
@@ -167,6 +178,7 @@ try {
         ratios: results.map((r) => Number(r.ratio.toFixed(3))),
         medianRatio: Number(ratio.toFixed(3)),
         perJobMedianMs: breakdown,
+        perJobCountsMedianOfRuns: counts,
       },
       null,
       2,
@@ -183,10 +195,13 @@ try {
       `  publish (stat, encode.completed) ${breakdown.publishMs} ms`,
       `  slot idle ${breakdown.betweenJobsMs} ms (direct run: ${breakdown.directIdleMs} ms): before the first encodes ` +
         `${breakdown.rampMs} ms, between encodes ${breakdown.gapMs} ms (direct ${breakdown.directGapMs} ms), after the last ${breakdown.tailMs} ms`,
-      `  CPU beside ffmpeg: encoder process ${breakdown.encoderCpuMs} ms, nats-server ${breakdown.natsCpuMs} ms ` +
-        `(the direct runner: ${breakdown.directCpuMs} ms)`,
-      `  NATS messages of the encoder's connection: ${breakdown.msgsOut} out, ${breakdown.msgsIn} in`,
       `  total overhead ${breakdown.overheadMs} ms per job`,
+      `Per job, median over the ${results.length} runs (first run: encoder ${first.encoderCpuMs.toFixed(1)} ms, ` +
+        `${first.msgsOut.toFixed(1)} messages out, ${first.msgsIn.toFixed(1)} in):`,
+      `  CPU beside ffmpeg: encoder process ${counts.encoderCpuMs} ms (main thread ${counts.encoderMainUserMs} user + ` +
+        `${counts.encoderMainSysMs} sys, other threads ${counts.encoderOtherThreadsMs}), nats-server ${counts.natsCpuMs} ms ` +
+        `(the direct runner: ${counts.directCpuMs} ms)`,
+      `  NATS messages of the encoder's connection: ${counts.msgsOut} out, ${counts.msgsIn} in`,
     ].join('\n'),
   );
   const result = (id, figure, goal, measured, unit, ok) =>
@@ -217,16 +232,19 @@ try {
     ],
     gap_ms: ['slot idle between encodes, per job', breakdown.gapMs],
     tail_ms: ['after the last encode (commit, encode.completed), per job', breakdown.tailMs],
-    encoder_cpu_ms: ['CPU of the encoder process beside ffmpeg, per job', breakdown.encoderCpuMs],
-    nats_cpu_ms: ['CPU of nats-server, per job', breakdown.natsCpuMs],
+    encoder_cpu_ms: [
+      'CPU of the encoder process beside ffmpeg, per job (median of the runs)',
+      counts.encoderCpuMs,
+    ],
+    nats_cpu_ms: ['CPU of nats-server, per job (median of the runs)', counts.natsCpuMs],
     nats_msgs_out: [
-      "NATS messages sent by the encoder's connection, per job",
-      breakdown.msgsOut,
+      "NATS messages sent by the encoder's connection, per job (median of the runs)",
+      counts.msgsOut,
       'messages',
     ],
     nats_msgs_in: [
-      "NATS messages received by the encoder's connection, per job",
-      breakdown.msgsIn,
+      "NATS messages received by the encoder's connection, per job (median of the runs)",
+      counts.msgsIn,
       'messages',
     ],
   };
