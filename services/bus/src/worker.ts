@@ -15,7 +15,6 @@ import { EVENT_LOG_STREAM } from './event-log.js';
 import { DeferError, TransientError } from './errors.js';
 import type { EventPublisher } from './publisher.js';
 import { IdlePulls } from './idle-pulls.js';
-import { pullNext } from './pull.js';
 import { parseWorkSubject } from './work.js';
 
 /** What a handler gets besides the event. */
@@ -85,11 +84,12 @@ const PAYLOAD_PREVIEW_BYTES = 4_096;
  */
 export async function runWorker(opts: WorkerOptions): Promise<void> {
   const slots = Math.max(1, opts.slots ?? 1);
-  const idle = new IdlePulls();
+  // A message brought for a loop that stopped meanwhile goes straight back.
+  const idle = new IdlePulls<JsMsg>((msg) => msg.nak());
   await Promise.all(Array.from({ length: slots }, (_, i) => slotLoop(opts, i, idle)));
 }
 
-async function slotLoop(opts: WorkerOptions, slot: number, idle: IdlePulls): Promise<void> {
+async function slotLoop(opts: WorkerOptions, slot: number, idle: IdlePulls<JsMsg>): Promise<void> {
   const log = opts.log.child({ consumer: opts.consumer.durable, slot });
   while (!opts.signal.aborted) {
     try {
@@ -117,21 +117,16 @@ async function slotLoop(opts: WorkerOptions, slot: number, idle: IdlePulls): Pro
 async function* pullOneAtATime(
   consumer: Consumer,
   opts: WorkerOptions,
-  idle: IdlePulls,
+  idle: IdlePulls<JsMsg>,
 ): AsyncGenerator<JsMsg> {
+  // nats.js refuses pulls shorter than a second.
+  const expires = Math.max(1_000, opts.pullExpiresMs ?? 2_000);
+  const start = (max: number) => consumer.fetch({ max_messages: max, expires });
   while (!opts.signal.aborted) {
-    // An idle consumer is pulled by one loop at a time (see IdlePulls); the turn is over when
-    // the pull is, before the handler runs.
-    await idle.turn(opts.signal);
-    let msg: JsMsg | null = null;
-    try {
-      if (opts.beforePull) await opts.beforePull(opts.signal);
-      if (opts.signal.aborted) return;
-      // nats.js refuses pulls shorter than a second.
-      msg = await pullNext(consumer, Math.max(1_000, opts.pullExpiresMs ?? 2_000), opts.signal);
-    } finally {
-      idle.done(msg !== null);
-    }
+    if (opts.beforePull) await opts.beforePull(opts.signal);
+    if (opts.signal.aborted) return;
+    // The loops of a consumer share its pulls (see IdlePulls): an idle one has one in flight.
+    const msg = await idle.next(start, opts.signal);
     opts.onPullOk?.();
     if (msg) yield msg;
   }

@@ -6,7 +6,7 @@
 // encoder logs with every `encoded` line.
 // Usage (after the build):
 //   node services/encoder/bench/encoder-overhead.mjs [clips=20] [slots=2] [seconds=2] [runs=5]
-import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -14,6 +14,7 @@ import { sampleData } from '@conform/contracts';
 import { EventPublisher, provisionEventLog, startTestBus } from '@conform/bus';
 import { generateClip, probeMedia, probeVideoColour, runFfmpeg } from '@conform/media';
 import {
+  DEFAULT_ENCODE_NICENESS,
   buildEncodeArgs,
   chooseEncoder,
   detectEncodersOnce,
@@ -38,7 +39,29 @@ async function cpuNow(natsPid) {
   } catch {
     // not on Linux: the figure stays 0
   }
-  return { node: (own.user + own.system) / 1000, nats };
+  return { node: (own.user + own.system) / 1000, nats, threads: await threadCpu() };
+}
+
+/**
+ * CPU milliseconds of this process so far by thread kind: the main thread's user and system
+ * time (a child's spawn is system time here: the fork copies the parent's page tables) and the
+ * other threads (libuv's pool: fsync, fs calls; V8's GC and compiler threads; worker threads).
+ */
+async function threadCpu() {
+  const out = { mainUser: 0, mainSys: 0, others: 0 };
+  try {
+    for (const tid of await readdir('/proc/self/task')) {
+      const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => null);
+      if (!stat) continue; // the thread ended meanwhile
+      const f = stat.split(') ')[1].split(' ');
+      const [user, sys] = [(Number(f[11]) * 1000) / 100, (Number(f[12]) * 1000) / 100];
+      if (Number(tid) === process.pid) Object.assign(out, { mainUser: user, mainSys: sys });
+      else out.others += user + sys;
+    }
+  } catch {
+    // not on Linux: the figures stay 0
+  }
+  return out;
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'conform-bench-'));
@@ -89,6 +112,8 @@ try {
       `run ${run + 1}/${runs} (${conformFirst ? 'conform' : 'direct'} first): direct ` +
         `${Math.round(r.directMs)} ms, conform ${Math.round(r.conformMs)} ms, ratio ${r.ratio.toFixed(3)}; ` +
         `CPU per job beside ffmpeg: encoder ${r.breakdown.encoderCpuMs.toFixed(1)} ms, ` +
+        `(main thread ${r.breakdown.encoder_mainUser.toFixed(1)} user + ${r.breakdown.encoder_mainSys.toFixed(1)} sys, ` +
+        `other threads ${r.breakdown.encoder_others.toFixed(1)}), ` +
         `nats-server ${r.breakdown.natsCpuMs.toFixed(1)} ms, direct runner ${r.directCpuMs.toFixed(1)} ms; ` +
         `slot idle per job: first ${r.breakdown.rampMs.toFixed(1)} ms, between ${r.breakdown.gapMs.toFixed(1)} ms ` +
         `(direct ${r.directIdle.gapMs.toFixed(1)} ms), last ${r.breakdown.tailMs.toFixed(1)} ms; ` +
@@ -122,13 +147,24 @@ try {
     gapMs: per('gapMs'),
     directGapMs: per('directGapMs'),
     tailMs: per('tailMs'),
-    encoderCpuMs: per('encoderCpuMs'),
-    natsCpuMs: per('natsCpuMs'),
-    msgsOut: per('msgsOut'),
-    msgsIn: per('msgsIn'),
     directCpuMs: per('directCpuMs'),
     overheadMs: per('overheadMs'),
   };
+  // Counts, unlike times, hold from run to run: the median over the runs. The first run is
+  // also shown apart: it compiles the event schemas and warms up the JIT, once per process.
+  const acrossRuns = (key) =>
+    Number(median(results.map((r) => r.breakdown[key] ?? r[key])).toFixed(1));
+  const counts = {
+    encoderCpuMs: acrossRuns('encoderCpuMs'),
+    encoderMainUserMs: acrossRuns('encoder_mainUser'),
+    encoderMainSysMs: acrossRuns('encoder_mainSys'),
+    encoderOtherThreadsMs: acrossRuns('encoder_others'),
+    natsCpuMs: acrossRuns('natsCpuMs'),
+    directCpuMs: acrossRuns('directCpuMs'),
+    msgsOut: acrossRuns('msgsOut'),
+    msgsIn: acrossRuns('msgsIn'),
+  };
+  const first = results[0].breakdown;
   console.log(
     JSON.stringify(
       {
@@ -142,6 +178,7 @@ try {
         ratios: results.map((r) => Number(r.ratio.toFixed(3))),
         medianRatio: Number(ratio.toFixed(3)),
         perJobMedianMs: breakdown,
+        perJobCountsMedianOfRuns: counts,
       },
       null,
       2,
@@ -158,10 +195,13 @@ try {
       `  publish (stat, encode.completed) ${breakdown.publishMs} ms`,
       `  slot idle ${breakdown.betweenJobsMs} ms (direct run: ${breakdown.directIdleMs} ms): before the first encodes ` +
         `${breakdown.rampMs} ms, between encodes ${breakdown.gapMs} ms (direct ${breakdown.directGapMs} ms), after the last ${breakdown.tailMs} ms`,
-      `  CPU beside ffmpeg: encoder process ${breakdown.encoderCpuMs} ms, nats-server ${breakdown.natsCpuMs} ms ` +
-        `(the direct runner: ${breakdown.directCpuMs} ms)`,
-      `  NATS messages of the encoder's connection: ${breakdown.msgsOut} out, ${breakdown.msgsIn} in`,
       `  total overhead ${breakdown.overheadMs} ms per job`,
+      `Per job, median over the ${results.length} runs (first run: encoder ${first.encoderCpuMs.toFixed(1)} ms, ` +
+        `${first.msgsOut.toFixed(1)} messages out, ${first.msgsIn.toFixed(1)} in):`,
+      `  CPU beside ffmpeg: encoder process ${counts.encoderCpuMs} ms (main thread ${counts.encoderMainUserMs} user + ` +
+        `${counts.encoderMainSysMs} sys, other threads ${counts.encoderOtherThreadsMs}), nats-server ${counts.natsCpuMs} ms ` +
+        `(the direct runner: ${counts.directCpuMs} ms)`,
+      `  NATS messages of the encoder's connection: ${counts.msgsOut} out, ${counts.msgsIn} in`,
     ].join('\n'),
   );
   const result = (id, figure, goal, measured, unit, ok) =>
@@ -192,16 +232,19 @@ try {
     ],
     gap_ms: ['slot idle between encodes, per job', breakdown.gapMs],
     tail_ms: ['after the last encode (commit, encode.completed), per job', breakdown.tailMs],
-    encoder_cpu_ms: ['CPU of the encoder process beside ffmpeg, per job', breakdown.encoderCpuMs],
-    nats_cpu_ms: ['CPU of nats-server, per job', breakdown.natsCpuMs],
+    encoder_cpu_ms: [
+      'CPU of the encoder process beside ffmpeg, per job (median of the runs)',
+      counts.encoderCpuMs,
+    ],
+    nats_cpu_ms: ['CPU of nats-server, per job (median of the runs)', counts.natsCpuMs],
     nats_msgs_out: [
-      "NATS messages sent by the encoder's connection, per job",
-      breakdown.msgsOut,
+      "NATS messages sent by the encoder's connection, per job (median of the runs)",
+      counts.msgsOut,
       'messages',
     ],
     nats_msgs_in: [
-      "NATS messages received by the encoder's connection, per job",
-      breakdown.msgsIn,
+      "NATS messages received by the encoder's connection, per job (median of the runs)",
+      counts.msgsIn,
       'messages',
     ],
   };
@@ -222,7 +265,11 @@ try {
         while (next < clips) {
           const i = next++;
           const s = performance.now();
-          await runFfmpeg(directArgs(out, i), { durationSec: seconds });
+          // The command conform runs: the same arguments, at the niceness its encodes run at.
+          await runFfmpeg(directArgs(out, i), {
+            durationSec: seconds,
+            niceness: DEFAULT_ENCODE_NICENESS,
+          });
           times.push(performance.now() - s);
           intervals.push([performance.timeOrigin + s, performance.timeOrigin + performance.now()]);
         }
@@ -312,6 +359,9 @@ try {
     const breakdown = breakdownOf(phases, conformMs, t1Epoch, endEpoch);
     breakdown.encoderCpuMs = (cpu1.node - cpu0.node) / clips;
     breakdown.natsCpuMs = (cpu1.nats - cpu0.nats) / clips;
+    for (const key of ['mainUser', 'mainSys', 'others']) {
+      breakdown[`encoder_${key}`] = (cpu1.threads[key] - cpu0.threads[key]) / clips;
+    }
     breakdown.msgsOut = (stats1.outMsgs - stats0.outMsgs) / clips;
     breakdown.msgsIn = (stats1.inMsgs - stats0.inMsgs) / clips;
     return { conformMs, breakdown };

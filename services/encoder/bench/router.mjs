@@ -7,7 +7,7 @@
 //     against its file's history, only the open half is queued;
 //  3. lost work stream: deleted again; the start-up check queues the open half again.
 // Component figures, no goal. Usage (after the build): node services/encoder/bench/router.mjs [plans=2000]
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { CONTROL_FILE_ID, sampleData } from '@conform/contracts';
 import {
   EVENT_LOG_STREAM,
@@ -32,6 +32,33 @@ const result = (id, figure, measured, unit) =>
   );
 
 const t = await startTestBus('bench-router');
+/**
+ * What a phase cost, counted rather than timed (load on a shared machine skews its wall time,
+ * not these): messages nats-server received and sent (its /varz), and the CPU milliseconds of
+ * this process (the node and the bench's publisher) and of nats-server.
+ */
+async function costs() {
+  const varz = await (await fetch(`${t.server.monitorUrl}/varz`)).json();
+  const cpu = process.cpuUsage();
+  return {
+    in: varz.in_msgs,
+    out: varz.out_msgs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    natsCpuMs: await natsCpuMs(),
+  };
+}
+async function natsCpuMs() {
+  try {
+    const stat = (await readFile(`/proc/${t.server.pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+    return ((Number(stat[11]) + Number(stat[12])) * 1000) / 100; // utime + stime, 100 Hz ticks
+  } catch {
+    return 0; // not on Linux
+  }
+}
+const perPlan = (a, b) =>
+  `per plan: nats-server ${((b.in - a.in) / plans).toFixed(1)} messages in, ` +
+  `${((b.out - a.out) / plans).toFixed(1)} out; CPU ${((b.cpuMs - a.cpuMs) / plans).toFixed(2)} ms ` +
+  `(bench + node), nats-server ${((b.natsCpuMs - a.natsCpuMs) / plans).toFixed(2)} ms`;
 let node = null;
 try {
   await provisionEventLog(t.bus.jsm, { maxBytes: 1024 ** 3 });
@@ -61,6 +88,7 @@ try {
 
   // 1. Live.
   node = await start();
+  const c0 = await costs();
   const t0 = performance.now();
   const planned = [];
   for (let i = 0; i < plans; i++) {
@@ -70,8 +98,9 @@ try {
   }
   await drained();
   const liveSec = (performance.now() - t0) / 1000;
+  const c1 = await costs();
   console.log(
-    `live: ${plans} plans published and routed in ${liveSec.toFixed(2)} s, ${await queued()} queued`,
+    `live: ${plans} plans published and routed in ${liveSec.toFixed(2)} s, ${await queued()} queued; ${perPlan(c0, c1)}`,
   );
   result(
     'router.live.plans_per_second',
@@ -92,13 +121,15 @@ try {
   }
   await t.bus.jsm.streams.delete(WORK_STREAM);
   await t.bus.jsm.consumers.delete(EVENT_LOG_STREAM, 'router-file-planned');
+  const c2 = await costs();
   const t1 = performance.now();
   node = await start();
   await drained();
   const replaySec = (performance.now() - t1) / 1000;
   const afterReplay = await queued();
+  const c3 = await costs();
   console.log(
-    `replay: ${plans} plans checked in ${replaySec.toFixed(2)} s (start included), ${afterReplay} queued of ${open} open`,
+    `replay: ${plans} plans checked in ${replaySec.toFixed(2)} s (start included), ${afterReplay} queued of ${open} open; ${perPlan(c2, c3)}`,
   );
   result(
     'router.replay.plans_per_second',
@@ -112,6 +143,7 @@ try {
   // 3. The work stream lost: the start-up check.
   await t.bus.jsm.streams.delete(WORK_STREAM);
   const rec = recordingLogger();
+  const c4 = await costs();
   const t2 = performance.now();
   node = await start(rec.log);
   const checked = await eventually(
@@ -119,8 +151,9 @@ try {
     { what: 'the work queue check', timeoutMs: 1_800_000, intervalMs: 50 },
   );
   const checkSec = (performance.now() - t2) / 1000;
+  const c5 = await costs();
   console.log(
-    `work stream lost: the start-up check queued ${checked.requeued} of ${checked.considered} plans again in ${checkSec.toFixed(2)} s (start included)`,
+    `work stream lost: the start-up check queued ${checked.requeued} of ${checked.considered} plans again in ${checkSec.toFixed(2)} s (start included); ${perPlan(c4, c5)}`,
   );
   result(
     'router.requeue_check.seconds',

@@ -220,15 +220,21 @@ export const ROUTER_REPLAY_MARGIN_STORED_MS = 10_000;
  * redelivery, or a plan older than the router's consumer (plus a margin), which it reads only
  * when the consumer is new on an old log (a NATS restored with only the replicated log). Live
  * plans skip the check, so routing costs what it did: seven log reads a plan otherwise, the
- * most of the router's work. Judged by when the stream stored the plan where that is known,
- * so a fresh install's first minutes of plans are live too. Pure.
+ * most of the router's work. A plan the stream stored after `liveAfterSeq` (its last sequence
+ * when this router started, read once its consumer existed) is live whatever the clocks say,
+ * so the first seconds of a new router need no check either; older ones are judged by when
+ * the stream stored them where that is known, else by their own time. Pure.
  */
 export function needsHistoryCheck(
-  plan: { time: string; storedAtMs?: number },
+  plan: { time: string; storedAtMs?: number; seq?: number },
   attempt: number,
   routerCreatedMs: number,
+  liveAfterSeq?: number,
 ): boolean {
   if (attempt > 1) return true;
+  if (plan.seq !== undefined && liveAfterSeq !== undefined && plan.seq > liveAfterSeq) {
+    return false;
+  }
   if (plan.storedAtMs !== undefined && Number.isFinite(plan.storedAtMs)) {
     return !(plan.storedAtMs >= routerCreatedMs + ROUTER_REPLAY_MARGIN_STORED_MS);
   }
@@ -253,17 +259,34 @@ export function routerSubscription(bus: Bus, prefer: RoutePreference): Subscript
         createdMs = null;
         throw new TransientError(`cannot read the ${consumer.durable} consumer`, { cause: err });
       }));
+  // The log's last sequence before the first pull: the worker has read the consumer by then,
+  // so every plan stored after it reached a consumer that already existed. Unknown (the read
+  // failed) leaves the clocks to judge.
+  let liveAfter: Promise<number | undefined> | null = null;
+  const lastSeqNow = () =>
+    bus.jsm.streams.info(EVENT_LOG_STREAM).then(
+      (info) => info.state.last_seq,
+      () => undefined,
+    );
   return {
     consumer,
     slots: 1,
     // The queued copy must carry the canonical paths, whatever this node's path map says.
     canonicalPaths: true,
+    beforePull: async () => {
+      await (liveAfter ??= lastSeqNow());
+    },
     handle: async (event, hctx) => {
       if (event.type !== 'file.planned') return;
       const pool = routeFor(event, prefer);
       if (!pool) return;
-      const plan = { time: event.time, storedAtMs: hctx.storedAt?.getTime() };
-      if (needsHistoryCheck(plan, hctx.attempt, await routerCreated())) {
+      const plan = {
+        time: event.time,
+        storedAtMs: hctx.storedAt?.getTime(),
+        seq: hctx.streamSequence,
+      };
+      const created = await routerCreated();
+      if (needsHistoryCheck(plan, hctx.attempt, created, (await liveAfter) ?? undefined)) {
         const closed = await planClosed(bus, event, hctx.streamSequence).catch((err: unknown) => {
           throw new TransientError(`cannot read the history of ${event.fileId}`, { cause: err });
         });

@@ -234,4 +234,55 @@ describe('the work stream rebuilt from the event log', () => {
       assert.equal((await eventsOf('encode.started', id)).length, 1, `${id} encoded once`);
     }
   });
+
+  it('plans stored after a new router started are queued without reading their history', async () => {
+    for (const r of running.splice(0)) await r.stop();
+    await t.bus.jsm.consumers.delete(EVENT_LOG_STREAM, 'router-file-planned');
+    await control('pause'); // routed, not encoded
+    // Every read of the log, as the server routes it: the history check reads by subject.
+    const reads: string[] = [];
+    const subs = ['$JS.API.STREAM.MSG.GET.>', '$JS.API.DIRECT.GET.>'].map((subject) =>
+      t.bus.nc.subscribe(subject, {
+        callback: (_err, msg) => void reads.push(`${msg.subject} ${msg.string()}`),
+      }),
+    );
+    await t.bus.nc.flush();
+    try {
+      const node = await start('f');
+      running.push(node);
+      // Read again from the start, the old plans are checked (all of them were answered) …
+      await eventually(
+        async () => {
+          const c = await t.bus.jsm.consumers.info(EVENT_LOG_STREAM, 'router-file-planned');
+          return (
+            (c.delivered.consumer_seq > 0 && c.num_pending === 0 && c.num_ack_pending === 0) || null
+          );
+        },
+        { what: 'the old plans read again' },
+      );
+      // … these two are new: within the seconds a router's creation time leaves for the NATS
+      // servers' clocks, yet stored after it started.
+      for (const id of ['n1', 'n2']) await plan(id);
+      await eventually(
+        async () => {
+          const queued = await queuedSubjects();
+          return (
+            ['n1', 'n2'].every((id) => queued.includes(`conform.work.cpu-hevc.1g.${id}`)) || null
+          );
+        },
+        { what: 'the new plans queued' },
+      );
+      assert.ok(
+        reads.some((r) => r.includes('.r1')),
+        'an old plan was checked against its history',
+      );
+      assert.deepEqual(
+        reads.filter((r) => r.includes('.n1') || r.includes('.n2')),
+        [],
+        'no history read for a plan stored after the router started',
+      );
+    } finally {
+      for (const sub of subs) sub.unsubscribe();
+    }
+  });
 });

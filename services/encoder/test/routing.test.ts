@@ -87,6 +87,13 @@ describe('routing decisions', () => {
     assert.equal(needsHistoryCheck(early, 1, created), true, 'within the servers margin');
     const old = stored('2026-12-01T11:00:00Z', '2026-11-01T10:00:00Z');
     assert.equal(needsHistoryCheck(old, 1, created), true, 'stored before the consumer');
+    // By sequence: stored after the log's last sequence when the router started, it is live
+    // even within the servers' margin; at or before it, the clocks judge; redeliveries check.
+    const seq = (n: number) => ({ ...early, seq: n });
+    assert.equal(needsHistoryCheck(seq(101), 1, created, 100), false, 'after the router started');
+    assert.equal(needsHistoryCheck(seq(100), 1, created, 100), true, 'before: by the clocks');
+    assert.equal(needsHistoryCheck(seq(101), 2, created, 100), true, 'a redelivery');
+    assert.equal(needsHistoryCheck(seq(101), 1, created), true, 'start sequence unknown');
     assert.equal(fallbackDue(999, 1_000), false);
     assert.equal(fallbackDue(1_000, 1_000), true);
   });
