@@ -39,7 +39,7 @@ import {
   verifyEncode,
   verifyOutput,
 } from '../src/index.js';
-import { encodeHevc, mountTmpfs } from './media.js';
+import { encodeHevc, makeLongPair, mountTmpfs } from './media.js';
 
 let t: TestBus;
 let publisher: EventPublisher;
@@ -103,50 +103,6 @@ async function verdict(fileId: string): Promise<EventEnvelope<'verify.passed' | 
     },
     { what: `a verdict for ${fileId}`, timeoutMs: 30_000 },
   );
-}
-
-/** A 12 s H.264 clip with 1 s GOPs and AAC, and its HEVC encode in mkv with 2 s GOPs. */
-async function makeLongPair(source: string, output: string): Promise<void> {
-  await runFfmpeg([
-    '-nostdin',
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=320x240:rate=25:duration=12',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=duration=12',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-g',
-    '25',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    source,
-  ]);
-  await runFfmpeg([
-    '-nostdin',
-    '-v',
-    'error',
-    '-i',
-    source,
-    '-c:v',
-    'libx265',
-    '-preset',
-    'ultrafast',
-    '-x265-params',
-    'log-level=error:keyint=50:min-keyint=50:scenecut=0',
-    '-c:a',
-    'copy',
-    output,
-  ]);
 }
 
 const failed = (checks: VerificationCheck[]) => checks.filter((c) => !c.passed);
