@@ -9,7 +9,7 @@ import { countVideoPackets, frameCountCheck } from './frames.js';
 import { decodeWithSsim, samplesOf } from './onepass.js';
 import { measureSsim, type Segment, type SsimSample, type VideoOffsets } from './passes.js';
 import {
-  SEEK_PAST_KEYFRAME_SEC,
+  UNINDEXED_SEEK_BACK_SEC,
   planSegments,
   planSourceSegments,
   seeksToAnyPacket,
@@ -87,7 +87,7 @@ async function onePass(
     sourceOriginSec: videoOrigin(source),
     sourceOffsetSec: videoOffset(source),
     outputOffsetSec: videoOffset(output),
-    seekBackSec: seeksToAnyPacket(source.container) ? SEEK_PAST_KEYFRAME_SEC + 0.1 : 0,
+    seekBackSec: seeksToAnyPacket(source.container) ? UNINDEXED_SEEK_BACK_SEC : 0,
   };
   const deinterlaced = !!completed.target.deinterlace;
   const deinterlace = completed.target.deinterlace ?? null;
@@ -157,6 +157,9 @@ async function onePass(
         {
           sourceSec: videoOffset(source),
           outputSec: videoOffset(output),
+          ...(seeksToAnyPacket(source.container)
+            ? { sourceSeekBackSec: UNINDEXED_SEEK_BACK_SEC }
+            : {}),
         },
         opts,
       )

@@ -32,6 +32,7 @@ import {
 import { generateClip, runFfmpeg } from '@conform/media';
 import {
   fullDecode,
+  measureOutput,
   measureSsim,
   probeFacts,
   SEEK_PAST_KEYFRAME_SEC,
@@ -547,6 +548,40 @@ describe('verifyEncode with real media', () => {
       await truncate(filler, 0);
     } finally {
       unmount();
+    }
+  });
+});
+
+describe('separate SSIM runs with an MPEG-TS source', () => {
+  it('finds the source’s keyframes from its packets and seeks to before them', async () => {
+    // The path behind a GPU decode: the device decodes (here it fails: no GPU, so the pass is
+    // run again in software) while each segment is a run of its own that seeks both files.
+    // A seek in MPEG-TS lands on whatever packet is nearest, so the source is sought to before
+    // the keyframe its segment starts just past, and its frames up to the segment dropped.
+    const ts = join(library, 'separate.ts');
+    const out = join(library, 'separate-out.mkv');
+    await makeLongPair(ts, out);
+    const st = await stat(ts);
+    const [source, output] = await Promise.all([probeFacts(ts), probeFacts(out)]);
+    assert.ok(source.ok && output.ok);
+    const measured = await measureOutput(
+      completed(out, {
+        path: ts,
+        source: { size: st.size, mtimeMs: st.mtimeMs },
+        target: { videoCodec: 'hevc', container: 'mkv' },
+      }),
+      source.facts,
+      output.facts,
+      { device: 'cuda', reason: 'decoding on cuda' },
+      0.95,
+    );
+    assert.deepEqual(failed(measured.checks), [], JSON.stringify(measured.ssimSegments));
+    assert.equal(measured.ssimSegments?.length, 4);
+    for (const s of measured.ssimSegments ?? []) {
+      // Just past one of the source's keyframes (every second), and the same picture.
+      const key = Math.round((s.startSec - SEEK_PAST_KEYFRAME_SEC) * 1000) / 1000;
+      assert.equal(key % 1, 0, `segment starts at ${s.startSec}`);
+      assert.ok(s.ssim >= 0.95, `segment at ${s.startSec} scored ${s.ssim}`);
     }
   });
 });
