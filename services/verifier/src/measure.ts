@@ -1,3 +1,9 @@
+// The expensive checks — the full decode, the frame count and SSIM — on one of two paths: in
+// software the output is decoded once for all three, split into ranges decoded at once where
+// its keyframes allow (ranges.ts), else in one ffmpeg run; on a GPU the device decodes while
+// SSIM, always computed in software, runs beside it in processes of its own.
+// One job, kept whole: both paths hold the output to the same checks, and the one run is the
+// fallback of the ranges.
 import type {
   EncodeCompletedData,
   VerificationCheck,
@@ -24,11 +30,6 @@ import {
   splitRanges,
   type DecodeRange,
 } from './ranges.js';
-
-// The expensive checks — the full decode, the frame count and SSIM — on one of two paths: in
-// software the output is decoded once for all three, split into ranges decoded at once where
-// its keyframes allow (ranges.ts), else in one ffmpeg run; on a GPU the device decodes while
-// SSIM, always computed in software, runs beside it in processes of its own.
 
 /** What the expensive passes found: their checks, the decode path and the segments measured. */
 export interface Measured {
@@ -111,14 +112,11 @@ async function onePass(
     const decoded = decodeCheck(split.result);
     const frames = frameCountCheck(sourcePackets, split.result.frames, deinterlaced);
     if (decoded.passed && frames.passed && split.ssim.every((v) => v !== null)) {
+      const samples = samplesOf(completed.outputPath, segments, split.ssim);
       return {
-        checks: [
-          decoded,
-          frames,
-          ssimCheck(samplesOf(completed.outputPath, segments, split.ssim), ssimFloor),
-        ],
+        checks: [decoded, frames, ssimCheck(samples, ssimFloor)],
         decode: { ...choice, reason: `${choice.reason}; ${describeRanges(ranges)}` },
-        ssimSegments: samplesOf(completed.outputPath, segments, split.ssim),
+        ssimSegments: samples,
       };
     }
     // Only a clean run whose counts add up is taken: anything else is decided by one run.
