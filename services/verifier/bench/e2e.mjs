@@ -350,12 +350,19 @@ function sampleChildCpu(parentPid) {
 function labelOf(args) {
   const tool = (args[0] ?? '').split('/').at(-1);
   const joined = args.join(' ');
-  if (tool === 'ffmpeg' && joined.includes('movie=')) return 'verify: decode + SSIM (one pass)';
+  if (tool === 'ffmpeg' && args.includes('-copyts')) {
+    const ss = args.indexOf('-ss');
+    return `verify: decode + SSIM, range from ${ss === -1 ? '0' : args[ss + 1]} s`;
+  }
+  if (tool === 'ffmpeg' && joined.includes('movie=')) return 'verify: decode + SSIM (one run)';
   if (tool === 'ffmpeg' && joined.includes('ssim')) return 'verify: SSIM segment';
   if (roleOf(args) === 'encode') return 'encode';
   if (tool === 'ffmpeg' && args.includes('null')) return 'verify: decode';
   if (args.includes('packet=flags')) return 'verify: source packet count';
-  if (args.includes('-read_intervals')) return 'verify: keyframe probe';
+  if (args.includes('-read_intervals')) {
+    const output = args.some((a) => a.includes(`/${WORK_DIR_NAME}/`));
+    return output ? 'verify: output boundary probe' : 'verify: source keyframe probe';
+  }
   const file = (args.at(-1) ?? '').split('/').at(-1);
   return `${tool} ${args.some((a) => a.includes(`/${WORK_DIR_NAME}/`)) ? 'output' : file}`;
 }
