@@ -24,6 +24,12 @@ export interface DecodeRange {
   fromSec: number;
   /** The next range's start (its frames are not this range's); null for the last range. */
   toSec: number | null;
+  /**
+   * How far past its keyframe the range is sought: {@link SEEK_PAST_KEYFRAME_SEC}, or half the
+   * gap to the next keyframe when that is nearer, so the seek never lands past the range's
+   * start (frames it would skip would go uncounted and undecoded). Absent for the first.
+   */
+  seekPastSec?: number;
 }
 
 /** Ranges decoded at once at most: one process per core, and no more than this. */
@@ -71,8 +77,30 @@ export function splitRanges(
     if (nearest !== null && !bounds.includes(nearest)) bounds.push(nearest);
   }
   if (bounds.length === 0) return whole;
+  const sorted = [...new Set(keyframes)].sort((a, b) => a - b);
   const starts = [0, ...bounds];
-  return starts.map((fromSec, i) => ({ fromSec, toSec: starts[i + 1] ?? null }));
+  return starts.map((fromSec, i) => {
+    const range: DecodeRange = { fromSec, toSec: starts[i + 1] ?? null };
+    if (i === 0) return range;
+    const next = sorted.find((k) => k > fromSec);
+    const past =
+      next === undefined
+        ? SEEK_PAST_KEYFRAME_SEC
+        : Math.min(SEEK_PAST_KEYFRAME_SEC, (next - fromSec) / 2);
+    return { ...range, seekPastSec: round6(past) };
+  });
+}
+
+/**
+ * Output codecs whose keyframes (HEVC's IRAP pictures, H.264's IDR) no frame decoded before
+ * them follows in display order, which a range starting at one relies on: a frame decoded
+ * before the keyframe but shown after it would be in neither range. Others decode in one run.
+ */
+const SPLIT_CODECS = ['hevc', 'h264'];
+
+/** Whether an output of this codec may be decoded in ranges. Pure. */
+export function splitsCodec(codec: string | undefined): boolean {
+  return codec !== undefined && SPLIT_CODECS.includes(codec);
 }
 
 /** The parts of ffprobe's packet JSON read here. */
@@ -107,15 +135,24 @@ export async function splitKeyframes(
   opts: { signal?: AbortSignal } = {},
 ): Promise<number[]> {
   const duration = output.durationSec;
-  if (count < 2 || duration === null || !(duration > 0) || seeksToAnyPacket(output.container)) {
+  if (
+    count < 2 ||
+    duration === null ||
+    !(duration > 0) ||
+    seeksToAnyPacket(output.container) ||
+    !splitsCodec(output.video?.codec)
+  ) {
     return [];
   }
   const origin = videoOrigin(output);
   const part = duration / count;
-  // Half a part either side: every keyframe a boundary could move to is read, and no more.
+  // Half a part either side: every keyframe a boundary could move to is read, and those just
+  // past it (where its range's seek must not land).
   const half = Math.min(part / 2, 10);
   const windows = Array.from({ length: count - 1 }, (_, i) => part * (i + 1)).map(
-    (at) => `${round6(Math.max(0, at - half) + origin)}%${round6(at + half + origin)}`,
+    (at) =>
+      `${round6(Math.max(0, at - half) + origin)}%` +
+      `${round6(at + half + SEEK_PAST_KEYFRAME_SEC + origin)}`,
   );
   const result = await runTool(
     'ffprobe',
@@ -149,16 +186,19 @@ export interface RangeWindow {
 
 /**
  * How one range's process reads the output: sought just past its keyframe (ffmpeg seeks
- * Matroska {@link SEEK_PAST_KEYFRAME_SEC} early, see there; a seek that lands elsewhere costs
- * time, never a frame, since the frames are chosen by timestamp) and trimmed to its frames on
- * the output's own timestamps. Pure.
+ * Matroska {@link SEEK_PAST_KEYFRAME_SEC} early, see there; never as far as the next keyframe,
+ * so a seek lands on the range's keyframe or an earlier one, which costs time, never a frame,
+ * since the frames are chosen by timestamp) and trimmed to its frames on the output's own
+ * timestamps. Pure.
  */
 export function rangeWindow(range: DecodeRange, output: MediaFacts): RangeWindow {
   const origin = videoOrigin(output);
   const first = range.fromSec > 0;
   return {
     seekSec: first
-      ? round6(range.fromSec + SEEK_PAST_KEYFRAME_SEC + origin - output.startSec)
+      ? round6(
+          range.fromSec + (range.seekPastSec ?? SEEK_PAST_KEYFRAME_SEC) + origin - output.startSec,
+        )
       : null,
     startPts: first ? round6(range.fromSec + origin) : null,
     endPts: range.toSec === null ? null : round6(range.toSec + origin),

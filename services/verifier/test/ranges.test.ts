@@ -17,6 +17,7 @@ import {
   segmentsIn,
   splitKeyframes,
   splitRanges,
+  splitsCodec,
   verifyOutput,
   videoOffset,
   videoOrigin,
@@ -36,7 +37,7 @@ describe('decode ranges (pure)', () => {
     // x265's default 10 s GOP on a 20 s clip: one boundary, at 10 s.
     assert.deepEqual(splitRanges(20, [0, 10], segments, 2), [
       { fromSec: 0, toSec: 10 },
-      { fromSec: 10, toSec: null },
+      { fromSec: 10, toSec: null, seekPastSec: 0.14 },
     ]);
     // 7.5 s is inside the segment at 7.14 s: the next nearest keyframe is taken.
     assert.deepEqual(
@@ -53,6 +54,19 @@ describe('decode ranges (pure)', () => {
       ).map((r) => r.fromSec),
       [0, 10, 20, 30],
     );
+  });
+
+  it('never seeks a range as far as the keyframe after its own, nor splits other codecs', () => {
+    // Keyframes 0.1 s apart (a short GOP): sought 0.05 s past, the seek lands on the range's
+    // keyframe or before it, and no frame of the range is skipped.
+    const [, second] = splitRanges(20, [0, 10, 10.1, 10.2], [], 2);
+    assert.deepEqual(second, { fromSec: 10, toSec: null, seekPastSec: 0.05 });
+    const output = { startSec: 0, video: { startSec: 0 } } as MediaFacts;
+    assert.equal(rangeWindow(second!, output).seekSec, 10.05);
+    assert.equal(splitsCodec('hevc'), true);
+    assert.equal(splitsCodec('h264'), true);
+    assert.equal(splitsCodec('av1'), false);
+    assert.equal(splitsCodec(undefined), false);
   });
 
   it('does not split without a keyframe that leaves each range at least a quarter part', () => {
@@ -82,7 +96,7 @@ describe('decode ranges (pure)', () => {
       startPts: null,
       endPts: 10.023,
     });
-    assert.deepEqual(rangeWindow({ fromSec: 10, toSec: null }, output), {
+    assert.deepEqual(rangeWindow({ fromSec: 10, toSec: null, seekPastSec: 0.14 }, output), {
       seekSec: 10.163,
       startPts: 10.023,
       endPts: null,
