@@ -123,6 +123,7 @@ try {
   }
   const conformSec = (performance.now() - t0) / 1000;
   const cpuSec = cpu.stop();
+  const processes = cpu.processes();
   const slotsLine = logs.find((l) => l.msg === 'encoder slots');
   const slots = Math.max(1, Number(slotsLine?.limits?.cpu ?? 1));
 
@@ -151,6 +152,19 @@ try {
     sampled += (verdict.data.ssimSegments ?? []).reduce((s, g) => s + g.lengthSec, 0);
   }
   const encoder = completed[0]?.data.encoder ?? 'unknown';
+  const timeline = verdicts.map((verdict, i) => {
+    const done = completedById.get(verdict.fileId);
+    const from =
+      i === 0
+        ? Date.parse(done.time)
+        : Math.max(Date.parse(done.time), Date.parse(verdicts[i - 1].time));
+    return {
+      name: done.data.path.split('/').at(-1),
+      from,
+      to: Date.parse(verdict.time),
+      doneAt: Date.parse(done.time),
+    };
+  });
   await stopConform();
   say(`load average after conform: ${load()}`);
 
@@ -200,6 +214,20 @@ try {
   say(
     `CPU of conform's ffmpeg/ffprobe children  encode ${cpuSec.encode.toFixed(1)} s, verify ${cpuSec.verify.toFixed(1)} s (${((cpuSec.verify / cpuSec.encode) * 100).toFixed(1)} %; sampled every 50 ms)`,
   );
+  // Where each verification's time went: every process that ran during it, from its start.
+  for (const t of timeline) {
+    say(
+      `\nverification of ${t.name}: ${((t.to - t.from) / 1000).toFixed(2)} s (encode.completed → verify.passed)`,
+    );
+    for (const p of processes) {
+      if (p.last < t.from || p.first > t.to) continue;
+      say(
+        `  ${p.label.padEnd(36)} nice ${String(p.nice).padStart(2)}  ` +
+          `${((p.first - t.from) / 1000).toFixed(2).padStart(7)} → ${((p.last - t.from) / 1000).toFixed(2).padStart(7)} s  CPU ${p.cpuSec.toFixed(2)} s`,
+      );
+    }
+  }
+  say('');
   say(`conform up until every clip is replaced  ${conformSec.toFixed(1)} s`);
   say(`the same encodes run directly            ${directSec.toFixed(1)} s`);
   say(`ratio                                    ${ratio.toFixed(3)}`);
@@ -247,25 +275,56 @@ try {
  * last reading counts; a process shorter than that is missed, which only probes are). The
  * encoder's ffmpeg writes into the work folder; the verifier's ffmpeg reads an output there to
  * the null muxer, and its ffprobes read the output or count and seek the source's packets.
+ * Every descendant counts (the probes run from a helper process, so they are grandchildren),
+ * and each is kept with when it was first and last seen and its niceness: the timeline of each
+ * verification printed at the end.
  */
 function sampleChildCpu(parentPid) {
   const seen = new Map();
   const tick = 100; // USER_HZ on Linux
   const read = () => {
+    const now = Date.now();
+    const parents = new Map();
+    const stats = new Map();
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (Number(fields[1]) !== parentPid) continue;
-        const ticks = Number(fields[11]) + Number(fields[12]);
-        const known = seen.get(entry);
-        if (known) {
-          known.ticks = ticks;
-          continue;
-        }
-        const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-        seen.set(entry, { ticks, role: roleOf(args) });
+        parents.set(entry, fields[1]);
+        stats.set(entry, fields);
+      } catch {
+        // it ended while we looked
+      }
+    }
+    const isDescendant = (pid) => {
+      for (let p = parents.get(pid), hops = 0; p && hops < 8; p = parents.get(p), hops++) {
+        if (Number(p) === parentPid) return true;
+      }
+      return false;
+    };
+    for (const [entry, fields] of stats) {
+      if (!isDescendant(entry)) continue;
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      const known = seen.get(entry);
+      if (known) {
+        known.ticks = ticks;
+        known.last = now;
+        continue;
+      }
+      try {
+        const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').slice(0, -1);
+        // A fork not yet exec'd still shows its parent's command line: looked at again later.
+        // (nice(1) execs the encoder's ffmpeg in the same process.)
+        if (/(^|\/)(node|nice)$/.test(args[0] ?? '')) continue;
+        seen.set(entry, {
+          ticks,
+          role: roleOf(args),
+          label: labelOf(args),
+          nice: Number(fields[16]),
+          first: now,
+          last: now,
+        });
       } catch {
         // it ended while we looked
       }
@@ -279,7 +338,33 @@ function sampleChildCpu(parentPid) {
       for (const { ticks, role } of seen.values()) sums[role] += ticks / tick;
       return sums;
     },
+    /** The processes seen, in the order they started. */
+    processes: () =>
+      [...seen.values()]
+        .map((p) => ({ ...p, cpuSec: p.ticks / tick }))
+        .sort((a, b) => a.first - b.first),
   };
+}
+
+/** A short name for one of conform's tool runs, for the timeline. */
+function labelOf(args) {
+  const tool = (args[0] ?? '').split('/').at(-1);
+  const joined = args.join(' ');
+  if (tool === 'ffmpeg' && args.includes('-copyts')) {
+    const ss = args.indexOf('-ss');
+    return `verify: decode + SSIM, range from ${ss === -1 ? '0' : args[ss + 1]} s`;
+  }
+  if (tool === 'ffmpeg' && joined.includes('movie=')) return 'verify: decode + SSIM (one run)';
+  if (tool === 'ffmpeg' && joined.includes('ssim')) return 'verify: SSIM segment';
+  if (roleOf(args) === 'encode') return 'encode';
+  if (tool === 'ffmpeg' && args.includes('null')) return 'verify: decode';
+  if (args.includes('packet=flags')) return 'verify: source packet count';
+  if (args.includes('-read_intervals')) {
+    const output = args.some((a) => a.includes(`/${WORK_DIR_NAME}/`));
+    return output ? 'verify: output boundary probe' : 'verify: source keyframe probe';
+  }
+  const file = (args.at(-1) ?? '').split('/').at(-1);
+  return `${tool} ${args.some((a) => a.includes(`/${WORK_DIR_NAME}/`)) ? 'output' : file}`;
 }
 
 function roleOf(args) {

@@ -4,7 +4,8 @@
 // then runs the verifier on the pair and prints each ffmpeg/ffprobe child it started, with
 // when it ran and its CPU time (read from /proc every 10 ms). A component figure; e2e.mjs is
 // the user's path. Asserts nothing; exits non-zero only when it could not measure.
-// Usage (after the build): node services/verifier/bench/passes.mjs [seconds=20] [height=1080] [runs=1]
+// Usage (after the build): node services/verifier/bench/passes.mjs [seconds=20] [height=1080] [runs=1] [ranges]
+// (ranges: how many ranges the decode pass may be split into; default one per core, 1 = one run)
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -24,8 +25,11 @@ const { verifyOutput } = await import(
 const seconds = Number(process.argv[2] ?? 20);
 const height = Number(process.argv[3] ?? 1080);
 const runs = Number(process.argv[4] ?? 1);
-if (![seconds, height, runs].every((n) => Number.isInteger(n) && n > 0)) {
-  console.error('usage: passes.mjs [seconds=20] [height=1080] [runs=1] (positive integers)');
+const ranges = process.argv[5] === undefined ? undefined : Number(process.argv[5]);
+if (![seconds, height, runs, ranges ?? 1].every((n) => Number.isInteger(n) && n > 0)) {
+  console.error(
+    'usage: passes.mjs [seconds=20] [height=1080] [runs=1] [ranges] (positive integers)',
+  );
   process.exit(2);
 }
 const width = Math.round((height * 16) / 9 / 2) * 2;
@@ -66,7 +70,10 @@ try {
     );
     const children = watchChildren();
     const t0 = performance.now();
-    const outcome = await verifyOutput(completed);
+    const outcome = await verifyOutput(
+      completed,
+      ranges === undefined ? {} : { decodeRanges: ranges },
+    );
     const wall = (performance.now() - t0) / 1000;
     const seen = children.stop();
     let cpu = 0;
@@ -138,6 +145,10 @@ function labelOf(args) {
   const tool = (args[0] ?? '').split('/').at(-1);
   const file = (args.at(-1) === '-' ? args[args.indexOf('-i') + 1] : args.at(-1)) ?? '';
   const name = file.split('/').at(-1);
+  if (args.includes('-copyts')) {
+    const ss = args.indexOf('-ss');
+    return `decode + SSIM, range from ${ss === -1 ? 'the start' : `${args[ss + 1]} s`}`;
+  }
   if (args.includes('-filter_complex') && args.join(' ').includes('movie=')) {
     return 'decode + SSIM (one pass)';
   }

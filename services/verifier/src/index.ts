@@ -11,3 +11,4 @@ export * from './frames.js';
 export * from './sampling.js';
 export * from './onepass.js';
 export * from './measure.js';
+export * from './ranges.js';

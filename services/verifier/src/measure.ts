@@ -1,3 +1,9 @@
+// The expensive checks — the full decode, the frame count and SSIM — on one of two paths: in
+// software the output is decoded once for all three, split into ranges decoded at once where
+// its keyframes allow (ranges.ts), else in one ffmpeg run; on a GPU the device decodes while
+// SSIM, always computed in software, runs beside it in processes of its own.
+// One job, kept whole: both paths hold the output to the same checks, and the one run is the
+// fallback of the ranges.
 import type {
   EncodeCompletedData,
   VerificationCheck,
@@ -9,18 +15,22 @@ import { countVideoPackets, frameCountCheck } from './frames.js';
 import { decodeWithSsim, samplesOf } from './onepass.js';
 import { measureSsim, type Segment, type SsimSample, type VideoOffsets } from './passes.js';
 import {
-  SEEK_PAST_KEYFRAME_SEC,
+  UNINDEXED_SEEK_BACK_SEC,
   planSegments,
   planSourceSegments,
   seeksToAnyPacket,
+  ssimSegments,
   videoOffset,
   videoOrigin,
 } from './sampling.js';
 import { decodeCheck, ssimCheck } from './decide.js';
-
-// The expensive checks — the full decode, the frame count and SSIM — on one of two paths: in
-// software one ffmpeg run decodes the output once for all three; on a GPU the device decodes
-// while SSIM, always computed in software, runs beside it in processes of its own.
+import {
+  decodeInRanges,
+  defaultDecodeRanges,
+  splitKeyframes,
+  splitRanges,
+  type DecodeRange,
+} from './ranges.js';
 
 /** What the expensive passes found: their checks, the decode path and the segments measured. */
 export interface Measured {
@@ -50,7 +60,7 @@ export async function measureOutput(
   output: MediaFacts,
   choice: VerificationDecode,
   ssimFloor: number,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; decodeRanges?: number } = {},
 ): Promise<Measured> {
   const packets = countVideoPackets(completed.path, opts);
   // Settled here so that an early throw below leaves no unhandled rejection behind.
@@ -68,34 +78,77 @@ async function onePass(
   choice: VerificationDecode,
   packets: Promise<number | null>,
   ssimFloor: number,
-  opts: { signal?: AbortSignal },
+  opts: { signal?: AbortSignal; decodeRanges?: number },
 ): Promise<Measured> {
-  const segments = await planSourceSegments(completed.path, source, opts);
+  // A file compared whole by SSIM (8 s or less) has no boundary outside its one segment: its
+  // output's keyframes are not read.
+  const sampled = ssimSegments(source.durationSec ?? 0).some((s) => s.startSec > 0);
+  const count = sampled ? (opts.decodeRanges ?? defaultDecodeRanges()) : 1;
+  const [segments, keyframes] = await Promise.all([
+    planSourceSegments(completed.path, source, opts),
+    splitKeyframes(completed.outputPath, output, count, opts),
+  ]);
+  const times = {
+    sourceOriginSec: videoOrigin(source),
+    sourceOffsetSec: videoOffset(source),
+    outputOffsetSec: videoOffset(output),
+    seekBackSec: seeksToAnyPacket(source.container) ? UNINDEXED_SEEK_BACK_SEC : 0,
+  };
+  const deinterlaced = !!completed.target.deinterlace;
+  const deinterlace = completed.target.deinterlace ?? null;
+  const ranges = splitRanges(output.durationSec, keyframes, segments, count);
+  let note = '';
+  if (ranges.length > 1) {
+    // The ranges' runs read the output on its own timestamps, where its video starts at its
+    // start time rather than at its offset past the file's.
+    const [split, sourcePackets] = await Promise.all([
+      decodeInRanges(
+        completed.outputPath,
+        completed.path,
+        output,
+        ranges,
+        segments,
+        { ...times, outputOffsetSec: videoOrigin(output) },
+        { ...opts, deinterlace },
+      ),
+      packets,
+    ]);
+    const decoded = decodeCheck(split.result);
+    const frames = frameCountCheck(sourcePackets, split.result.frames, deinterlaced);
+    if (decoded.passed && frames.passed && split.ssim.every((v) => v !== null)) {
+      const samples = samplesOf(completed.outputPath, segments, split.ssim);
+      return {
+        checks: [decoded, frames, ssimCheck(samples, ssimFloor)],
+        decode: { ...choice, reason: `${choice.reason}; ${describeRanges(ranges)}` },
+        ssimSegments: samples,
+      };
+    }
+    // Only a clean run whose counts add up is taken: anything else is decided by one run.
+    const why = !decoded.passed
+      ? `reported ${String(decoded.measured)}`
+      : !frames.passed
+        ? `counted ${String(split.result.frames)} frames`
+        : 'compared no frame of a segment';
+    note = `; the decode in ${ranges.length} ranges ${why}, so the output was decoded again in one run`;
+  }
   const [run, sourcePackets] = await Promise.all([
-    decodeWithSsim(
-      completed.outputPath,
-      completed.path,
-      segments,
-      {
-        sourceOriginSec: videoOrigin(source),
-        sourceOffsetSec: videoOffset(source),
-        outputOffsetSec: videoOffset(output),
-        seekBackSec: seeksToAnyPacket(source.container) ? SEEK_PAST_KEYFRAME_SEC + 0.1 : 0,
-      },
-      { ...opts, deinterlace: completed.target.deinterlace ?? null },
-    ),
+    decodeWithSsim(completed.outputPath, completed.path, segments, times, {
+      ...opts,
+      deinterlace,
+    }),
     packets,
   ]);
+  const reason = `${choice.reason}${note}`;
   const decode: VerificationDecode = run.errorsFromSource
     ? {
         ...choice,
         reason:
-          `${choice.reason}; the one-pass run's errors came from the source’s segments ` +
+          `${reason}; the one-pass run's errors came from the source’s segments ` +
           '(the output decoded alone without any), which were then compared in runs of their own',
       }
-    : choice;
+    : { ...choice, reason };
   const decoded = decodeCheck(run.result);
-  const frames = frameCountCheck(sourcePackets, run.result.frames, !!completed.target.deinterlace);
+  const frames = frameCountCheck(sourcePackets, run.result.frames, deinterlaced);
   if (!decoded.passed || !frames.passed) return { checks: [decoded, frames], decode };
   // A decode error in a source's segment stops the movie filter, and with it the run: those
   // segments are then measured by runs of their own, whose `-i` input decodes past errors.
@@ -106,6 +159,9 @@ async function onePass(
         {
           sourceSec: videoOffset(source),
           outputSec: videoOffset(output),
+          ...(seeksToAnyPacket(source.container)
+            ? { sourceSeekBackSec: UNINDEXED_SEEK_BACK_SEC }
+            : {}),
         },
         opts,
       )
@@ -115,6 +171,12 @@ async function onePass(
     decode,
     ssimSegments: samples,
   };
+}
+
+/** How the decode pass was split, for the verdict's `decode.reason`. Pure. */
+export function describeRanges(ranges: DecodeRange[]): string {
+  const starts = ranges.map((r) => `${r.fromSec} s`).join(', ');
+  return `decoded in ${ranges.length} ranges at once, from ${starts}`;
 }
 
 async function separate(

@@ -46,7 +46,8 @@ export interface OnePassTimes {
  * The filtergraph of the one-pass run: the output's main video split into the whole (`[all]`,
  * to the null muxer) and one trimmed copy per segment, each compared by `ssim` with the source's
  * same stretch (deinterlaced the same way when the plan deinterlaces, the output scaled to it as
- * decoded) and written per frame to its stats file. Pure.
+ * decoded) and written per frame to its stats file; for one range of the output, only the
+ * frames from `startPts` (inclusive) to `endPts` (exclusive) are passed on. Pure.
  */
 export function onePassGraph(
   sourcePath: string,
@@ -54,10 +55,17 @@ export function onePassGraph(
   times: OnePassTimes,
   statsPaths: string[],
   deinterlace: { parity: string } | null = null,
+  frames: { startPts: number | null; endPts: number | null } = { startPts: null, endPts: null },
 ): string {
   const n = segments.length;
   const copies = segments.map((_, i) => `[v${i}]`).join('');
-  const parts = [`[0:v:0]split=${n + 1}[all]${copies}`];
+  // A range of the output (ranges.ts): only its frames, by timestamp, go on (and are counted).
+  const bounds = [
+    ...(frames.startPts !== null ? [`start=${frames.startPts}`] : []),
+    ...(frames.endPts !== null ? [`end=${frames.endPts}`] : []),
+  ];
+  const trim = bounds.length ? `trim=${bounds.join(':')},` : '';
+  const parts = [`[0:v:0]${trim}split=${n + 1}[all]${copies}`];
   segments.forEach((segment, i) => {
     const outputStart = round6(segment.startSec + times.outputOffsetSec);
     const sourceSeek = round6(

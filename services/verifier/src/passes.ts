@@ -28,6 +28,13 @@ export function parseSsim(stderr: string): number | null {
 export interface VideoOffsets {
   sourceSec: number;
   outputSec: number;
+  /**
+   * How far before its segment a file is sought, its frames up to the segment then dropped: 0
+   * (absent) where a seek lands on the keyframe at or before the asked time; in MPEG-TS, which
+   * lands on the nearest packet, to before the keyframe the segment starts just past.
+   */
+  sourceSeekBackSec?: number;
+  outputSeekBackSec?: number;
 }
 
 /**
@@ -41,11 +48,22 @@ export function ssimArgs(
   offsets: VideoOffsets = { sourceSec: 0, outputSec: 0 },
   deinterlace: { parity: string } | null = null,
 ): string[] {
-  const seek = (offsetSec: number) => [
-    ...(segment.startSec > 0 ? ['-ss', String(round6(segment.startSec + offsetSec))] : []),
-    '-t',
-    String(segment.lengthSec),
+  // A file sought `back` early is cut to the segment by the graph's trim rather than by `-t`,
+  // which counts from the first frame decoded, before the segment. It is always sought, if only
+  // to just past its start: an MPEG-TS input read from its start (or `-ss 0`) has its video
+  // moved to 0 rather than to its offset past the file's start, which every seek keeps.
+  const backOf = (offsetSec: number, backSec = 0) =>
+    segment.startSec > 0 && backSec > 0
+      ? round6(Math.max(0, Math.min(backSec, segment.startSec + offsetSec - MIN_SEEK_SEC)))
+      : 0;
+  const seek = (offsetSec: number, back: number) => [
+    ...(segment.startSec > 0 ? ['-ss', String(round6(segment.startSec + offsetSec - back))] : []),
+    ...(back > 0 ? [] : ['-t', String(segment.lengthSec)]),
   ];
+  const outputBack = backOf(offsets.outputSec, offsets.outputSeekBackSec);
+  const sourceBack = backOf(offsets.sourceSec, offsets.sourceSeekBackSec);
+  const drop = (back: number) =>
+    back > 0 ? `trim=start=${back}:duration=${segment.lengthSec},` : '';
   // A deinterlaced output is compared with the source deinterlaced the same way, not its fields.
   const sourceFilter = deinterlace
     ? `bwdif=mode=send_frame:parity=${deinterlace.parity}:deint=all,`
@@ -53,15 +71,16 @@ export function ssimArgs(
   // The output is scaled to the source as decoded (scale2ref): a resized or rotated encode is
   // still compared pixel for pixel, whichever way the display matrix turns both.
   const filter =
-    `[1:v:0]${sourceFilter}setpts=PTS-STARTPTS[s0];[0:v:0]setpts=PTS-STARTPTS[o0];` +
+    `[1:v:0]${drop(sourceBack)}${sourceFilter}setpts=PTS-STARTPTS[s0];` +
+    `[0:v:0]${drop(outputBack)}setpts=PTS-STARTPTS[o0];` +
     `[o0][s0]scale2ref[o][s];[o][s]ssim`;
   return [
     '-hide_banner',
     '-nostdin',
-    ...seek(offsets.outputSec),
+    ...seek(offsets.outputSec, outputBack),
     '-i',
     outputPath,
-    ...seek(offsets.sourceSec),
+    ...seek(offsets.sourceSec, sourceBack),
     '-i',
     sourcePath,
     '-filter_complex',
@@ -99,6 +118,9 @@ export async function measureSsim(
   }
   return { ...segment, ssim };
 }
+
+// The earliest seek of a file sought back (see ssimArgs).
+const MIN_SEEK_SEC = 0.001;
 
 function round6(n: number): number {
   return Math.round(n * 1_000_000) / 1_000_000;

@@ -167,15 +167,23 @@ export async function planSegments(
 ): Promise<{ segments: Segment[]; offsets: VideoOffsets }> {
   const wanted = ssimSegments(source.durationSec ?? 0);
   const points = wanted.map((s) => s.startSec);
-  const offsets = {
+  const offsets: VideoOffsets = {
     sourceSec: videoOrigin(source) - source.startSec,
     outputSec: videoOrigin(output) - output.startSec,
   };
   if (!points.some((p) => p > 0)) return { segments: wanted, offsets };
   const origins = { source: videoOrigin(source), output: videoOrigin(output) };
   const paths = { source: sourcePath, output: outputPath };
+  const unindexed = {
+    source: seeksToAnyPacket(source.container),
+    output: seeksToAnyPacket(output.container),
+  };
+  // In MPEG-TS a seek lands on any packet: its keyframes are read from the packets before.
   const probe = (file: 'source' | 'output', at: number[]) =>
-    keyframesBefore(paths[file], at, origins[file], opts);
+    (unindexed[file] ? keyframesWithin : keyframesBefore)(paths[file], at, origins[file], opts);
+  const seekBack = (file: 'source' | 'output') =>
+    unindexed[file] ? { [`${file}SeekBackSec`]: UNINDEXED_SEEK_BACK_SEC } : {};
+  Object.assign(offsets, seekBack('source'), seekBack('output'));
   const [sourceKeys, outputKeys] = await Promise.all([
     probe('source', points),
     probe('output', points),
@@ -214,6 +222,12 @@ export async function planSegments(
  * keyframe is found by reading the packets of this window (a demux, no decode).
  */
 export const UNINDEXED_KEYFRAME_WINDOW_SEC = 10;
+
+/**
+ * How far before a segment a file that seeks to any packet (MPEG-TS) is sought: to before the
+ * keyframe the segment starts {@link SEEK_PAST_KEYFRAME_SEC} past, so its decode starts there.
+ */
+export const UNINDEXED_SEEK_BACK_SEC = SEEK_PAST_KEYFRAME_SEC + 0.1;
 
 /** True for containers that seek to the nearest packet rather than to a keyframe. Pure. */
 export function seeksToAnyPacket(container: string): boolean {

@@ -67,7 +67,11 @@ export interface VerificationOutcome {
  */
 export async function verifyOutput(
   completed: EncodeCompletedData,
-  opts: { signal?: AbortSignal } = {},
+  opts: {
+    signal?: AbortSignal;
+    /** How many ranges a software decode pass may be split into (default: one per core). */
+    decodeRanges?: number;
+  } = {},
 ): Promise<VerificationOutcome> {
   const { path, outputPath } = completed;
   const changed = await sourceChangedCheck(completed);

@@ -58,3 +58,55 @@ export async function mountTmpfs(dir: string, size: string): Promise<() => void>
   }
   return () => execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
 }
+
+/**
+ * A 12 s H.264 clip with 1 s GOPs and AAC, and its HEVC encode in mkv with 2 s GOPs (`extra`:
+ * more encode arguments, before the output).
+ */
+export async function makeLongPair(
+  source: string,
+  output: string,
+  extra: string[] = [],
+): Promise<void> {
+  await runFfmpeg([
+    '-nostdin',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=25:duration=12',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=duration=12',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    '25',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    source,
+  ]);
+  await runFfmpeg([
+    '-nostdin',
+    '-v',
+    'error',
+    '-i',
+    source,
+    '-c:v',
+    'libx265',
+    '-preset',
+    'ultrafast',
+    '-x265-params',
+    'log-level=error:keyint=50:min-keyint=50:scenecut=0',
+    '-c:a',
+    'copy',
+    ...extra,
+    output,
+  ]);
+}

@@ -32,6 +32,7 @@ import {
 import { generateClip, runFfmpeg } from '@conform/media';
 import {
   fullDecode,
+  measureOutput,
   measureSsim,
   probeFacts,
   SEEK_PAST_KEYFRAME_SEC,
@@ -39,7 +40,7 @@ import {
   verifyEncode,
   verifyOutput,
 } from '../src/index.js';
-import { encodeHevc, mountTmpfs } from './media.js';
+import { encodeHevc, makeLongPair, mountTmpfs } from './media.js';
 
 let t: TestBus;
 let publisher: EventPublisher;
@@ -103,50 +104,6 @@ async function verdict(fileId: string): Promise<EventEnvelope<'verify.passed' | 
     },
     { what: `a verdict for ${fileId}`, timeoutMs: 30_000 },
   );
-}
-
-/** A 12 s H.264 clip with 1 s GOPs and AAC, and its HEVC encode in mkv with 2 s GOPs. */
-async function makeLongPair(source: string, output: string): Promise<void> {
-  await runFfmpeg([
-    '-nostdin',
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=320x240:rate=25:duration=12',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=duration=12',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-g',
-    '25',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    source,
-  ]);
-  await runFfmpeg([
-    '-nostdin',
-    '-v',
-    'error',
-    '-i',
-    source,
-    '-c:v',
-    'libx265',
-    '-preset',
-    'ultrafast',
-    '-x265-params',
-    'log-level=error:keyint=50:min-keyint=50:scenecut=0',
-    '-c:a',
-    'copy',
-    output,
-  ]);
 }
 
 const failed = (checks: VerificationCheck[]) => checks.filter((c) => !c.passed);
@@ -591,6 +548,40 @@ describe('verifyEncode with real media', () => {
       await truncate(filler, 0);
     } finally {
       unmount();
+    }
+  });
+});
+
+describe('separate SSIM runs with an MPEG-TS source', () => {
+  it('finds the source’s keyframes from its packets and seeks to before them', async () => {
+    // The path behind a GPU decode: the device decodes (here it fails: no GPU, so the pass is
+    // run again in software) while each segment is a run of its own that seeks both files.
+    // A seek in MPEG-TS lands on whatever packet is nearest, so the source is sought to before
+    // the keyframe its segment starts just past, and its frames up to the segment dropped.
+    const ts = join(library, 'separate.ts');
+    const out = join(library, 'separate-out.mkv');
+    await makeLongPair(ts, out);
+    const st = await stat(ts);
+    const [source, output] = await Promise.all([probeFacts(ts), probeFacts(out)]);
+    assert.ok(source.ok && output.ok);
+    const measured = await measureOutput(
+      completed(out, {
+        path: ts,
+        source: { size: st.size, mtimeMs: st.mtimeMs },
+        target: { videoCodec: 'hevc', container: 'mkv' },
+      }),
+      source.facts,
+      output.facts,
+      { device: 'cuda', reason: 'decoding on cuda' },
+      0.95,
+    );
+    assert.deepEqual(failed(measured.checks), [], JSON.stringify(measured.ssimSegments));
+    assert.equal(measured.ssimSegments?.length, 4);
+    for (const s of measured.ssimSegments ?? []) {
+      // Just past one of the source's keyframes (every second), and the same picture.
+      const key = Math.round((s.startSec - SEEK_PAST_KEYFRAME_SEC) * 1000) / 1000;
+      assert.equal(key % 1, 0, `segment starts at ${s.startSec}`);
+      assert.ok(s.ssim >= 0.95, `segment at ${s.startSec} scored ${s.ssim}`);
     }
   });
 });

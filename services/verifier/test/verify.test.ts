@@ -314,6 +314,35 @@ describe('ssim', () => {
     // A whole short file is read from its start, without seeking.
     assert.equal(ssimArgs('/s', '/o', { startSec: 0, lengthSec: 2 }).includes('-ss'), false);
   });
+  it('seeks an MPEG-TS source to before its keyframe and cuts it to the segment in the graph', () => {
+    // The segment starts 0.14 s past a keyframe; a seek in MPEG-TS lands on any packet, so the
+    // source is sought 0.24 s early, and `-t` (which would count from the first frame decoded)
+    // gives way to the graph's trim.
+    const args = ssimArgs(
+      '/m/rec.ts',
+      '/w/out.mkv',
+      { startSec: 4.14, lengthSec: 1 },
+      { sourceSec: 0.023, outputSec: 0.04, sourceSeekBackSec: 0.24 },
+    );
+    assert.deepEqual(args.slice(2, 13), [
+      ...['-ss', '4.18', '-t', '1', '-i', '/w/out.mkv'],
+      ...['-ss', '3.923', '-i', '/m/rec.ts', '-filter_complex'],
+    ]);
+    assert.equal(
+      args[13],
+      '[1:v:0]trim=start=0.24:duration=1,setpts=PTS-STARTPTS[s0];[0:v:0]setpts=PTS-STARTPTS[o0];' +
+        '[o0][s0]scale2ref[o][s];[o][s]ssim',
+    );
+    // Near the file's start it is still sought, to just past the start (see ssimArgs).
+    const early = ssimArgs(
+      '/m/rec.ts',
+      '/w/out.mkv',
+      { startSec: 0.14, lengthSec: 1 },
+      { sourceSec: 0.023, outputSec: 0.04, sourceSeekBackSec: 0.24 },
+    );
+    assert.deepEqual(early.slice(8, 10), ['-ss', '0.001']);
+    assert.match(early[13] ?? '', /^\[1:v:0\]trim=start=0\.162:duration=1,/);
+  });
   it('reads the All figure of the filter summary', () => {
     const line =
       '[Parsed_ssim_3 @ 0x5] SSIM Y:0.986377 (18.65) U:0.988 (19.3) V:0.99 (20.9) All:0.987650 (19.08)';
