@@ -236,9 +236,20 @@ export async function startConform(
         );
       }
     })();
+    // Probes yield to the watcher's first scan when both run here (see FIRST_SCAN_PROBE_SLOTS).
+    let scanSettled = () => {};
+    const scan = { promise: new Promise<void>((resolve) => (scanSettled = resolve)) };
+    const sharesScan = services.includes('watcher') && services.includes('planner');
     const plannerStarted = (async () => {
       if (services.includes('planner')) {
-        await started(startPlanner(context('planner'), plannerPolicies(settings)));
+        await started(
+          startPlanner(context('planner'), {
+            ...plannerPolicies(settings),
+            ...(sharesScan
+              ? { firstScan: { until: scan.promise, slots: FIRST_SCAN_PROBE_SLOTS } }
+              : {}),
+          }),
+        );
       }
     })();
     const watcherStarted = (async () => {
@@ -247,10 +258,13 @@ export async function startConform(
           startWatcher(context('watcher'), {
             libraries: settings.libraries.map((l) => ({ root: l.root, ...l.watch })),
             stabilityWindowMs: settings.stabilityWindowMs,
+            onScanSettled: () => scanSettled(),
           }),
         );
       }
     })();
+    // A watcher that failed to start scans nothing: the probes need not wait for it.
+    watcherStarted.catch(() => scanSettled());
     const outcomes = await Promise.allSettled([encoderStarted, plannerStarted, watcherStarted]);
     for (const outcome of outcomes) {
       if (outcome.status === 'rejected') throw outcome.reason;
@@ -291,6 +305,15 @@ function plannerPolicies(settings: ConformSettings): Pick<PlannerOptions, 'polic
 
 /** How long the read models may trail the log without moving before readiness says so. */
 export const PROJECTION_STALL_MS = 30_000;
+
+/**
+ * ffprobes at once while the watcher's first scan runs in the same `conform up`. The scan (walk,
+ * lstat, fingerprint, publish, project) is bounded and makes the whole library visible; the
+ * probes are the long tail (one ffprobe per file, each a process) and run at full parallelism
+ * right after. One slot, not none: planning still moves on a scan that waits on a slow disk
+ * rather than on the CPU. Encodes are not affected (nothing is planned yet on a first run).
+ */
+export const FIRST_SCAN_PROBE_SLOTS = 1;
 
 /**
  * Readiness check of the projector: lagging is normal under a burst of events, so what is not

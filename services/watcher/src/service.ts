@@ -47,6 +47,8 @@ export interface WatcherOptions {
    * more folders than are left is polled instead, with a warning.
    */
   inotifyWatchBudget?: number;
+  /** Called once, when the first scan has settled (the `library scan settled` line). */
+  onScanSettled?: () => void;
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 15 * 60_000;
@@ -282,6 +284,7 @@ export async function startWatcher(
       settledOnce = true;
       // Operators (and the benchmark) read this line: the first full scan is done.
       log.info({ known: catalogue.files.size }, 'library scan settled');
+      opts.onScanSettled?.();
     }
   };
   let timer: NodeJS.Timeout | undefined;

@@ -120,6 +120,28 @@ describe('watcher', () => {
     assert.equal(event.causationId, null);
   });
 
+  it('calls onScanSettled once, after the first scan announced every file', async () => {
+    const root = await newLibrary('settled');
+    for (const name of ['A.mkv', 'B.mkv', 'C.mkv']) await writeFile(join(root, name), name);
+    const calls: number[] = [];
+    const service = await startWatcher(
+      { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 ** 2 } },
+      {
+        libraries: [{ root }],
+        stabilityWindowMs: WINDOW_MS,
+        // What the log holds for this library when the scan says it settled.
+        onScanSettled: () => void discoveredIn(root).then((found) => calls.push(found.length)),
+      },
+    );
+    running.push(service);
+    await eventually(() => calls.length > 0);
+    assert.deepEqual(calls, [3]);
+    // A later file is discovered live; the first scan does not settle a second time.
+    await writeFile(join(root, 'D.mkv'), 'D');
+    await eventually(async () => (await discoveredIn(root)).length === 4);
+    assert.deepEqual(calls, [3]);
+  });
+
   it('discovers a slowly written file once, with its final size', async () => {
     const root = await newLibrary('slow');
     const windowMs = 1_000;
