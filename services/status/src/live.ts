@@ -61,6 +61,14 @@ export function startLiveFeed(nc: NatsConnection | null, log: Logger): LiveFeed 
       nc.subscribe(`${SUBJECT_PREFIX}.>`, {
         callback: (err, msg) => {
           if (err) return;
+          // No client listening: an event matters only to a file with progress to forget,
+          // and the subject names the file (`conform.evt.<type>.<fileId>`). A first scan then
+          // validates each of its events once, in the projector, instead of here as well.
+          if (
+            listeners.size === 0 &&
+            !latest.has(msg.subject.slice(msg.subject.lastIndexOf('.') + 1))
+          )
+            return;
           const decoded = decodeEvent(msg.data);
           if (!decoded.ok) return;
           const e = decoded.event;

@@ -1,7 +1,8 @@
 // The watcher's filesystem edge: checking the configured roots, watching them, walking them
 // and statting one candidate path. Nothing here decides anything; it reports what is there.
 import { relativeInside } from '@conform/contracts';
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat as lstatCallback, type Stats } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { watch } from 'chokidar';
 import { FolderWatch, WatchBudgetExceeded, type WatchBudget } from './folder-watch.js';
@@ -142,6 +143,17 @@ export async function watchLibrary(
 }
 
 /**
+ * `lstat` through the callback API: the scan's hot path, one per file of the library. The
+ * promise API's `lstat` costs about 1.8 times the CPU per call (its request object and
+ * wrappers; 51,200 calls: 0.72 s against 0.40 s on the development machine).
+ */
+function lstatOf(path: string): Promise<Stats> {
+  return new Promise((resolveStat, rejectStat) =>
+    lstatCallback(path, (err, info) => (err ? rejectStat(err) : resolveStat(info))),
+  );
+}
+
+/**
  * Stats a candidate without following symlinks. A path reached through a symlinked folder
  * inside the library is skipped as well: its real location may lie outside the library.
  */
@@ -155,7 +167,7 @@ export async function observePath(
   if (relativePath === null) return { kind: 'skipped', reason: 'outside the library' };
   let info;
   try {
-    info = await lstat(path);
+    info = await lstatOf(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'gone' };
