@@ -58,8 +58,11 @@ const STAT_CHUNK = 256;
 const FINGERPRINT_CHUNK = 32;
 // Paths one step of a tick stats, fingerprints and publishes before the next step.
 const STEP_PATHS = 2_048;
-// Paths waiting to be statted before the walk of a library pauses.
-const MAX_DIRTY_PATHS = 50_000;
+// Paths waiting to be statted before the walk of a library pauses. Four steps: the walk is
+// faster than the steps, so during a first scan this buffer stays full, and paths held longer
+// than a few young collections are copied into the old generation (50,000 of them were a
+// first scan's largest transient on the heap).
+const MAX_DIRTY_PATHS = 4 * STEP_PATHS;
 
 export const DEFAULT_STABILITY_WINDOW_MS = 5_000;
 
