@@ -310,8 +310,9 @@ export const PROJECTION_STALL_MS = 30_000;
  * ffprobes at once while the watcher's first scan runs in the same `conform up`. The scan (walk,
  * lstat, fingerprint, publish, project) is bounded and makes the whole library visible; the
  * probes are the long tail (one ffprobe per file, each a process) and run at full parallelism
- * right after. One slot, not none: planning still moves on a scan that waits on a slow disk
- * rather than on the CPU. Encodes are not affected (nothing is planned yet on a first run).
+ * right after. One slot, not none: a scan does not settle while a file is still being copied
+ * into the library, and planning must move on meanwhile. Encodes keep their niceness (10, below
+ * the probes' 5); on a first run nothing is planned for them yet.
  */
 export const FIRST_SCAN_PROBE_SLOTS = 1;
 
