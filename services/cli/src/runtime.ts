@@ -2,7 +2,7 @@
 // --nats), and hand back the one stopper that stops them. It is long because each service's
 // options are translated from the settings here, in one place, rather than in five commands.
 import { mkdir } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   BusHealth,
@@ -236,7 +236,7 @@ export async function startConform(
         );
       }
     })();
-    // Probes yield to the watcher's first scan when both run here (see FIRST_SCAN_PROBE_SLOTS).
+    // Probes yield to the watcher's first scan when both run here (see firstScanProbeSlots).
     let scanSettled = () => {};
     const scan = { promise: new Promise<void>((resolve) => (scanSettled = resolve)) };
     const sharesScan = services.includes('watcher') && services.includes('planner');
@@ -246,7 +246,7 @@ export async function startConform(
           startPlanner(context('planner'), {
             ...plannerPolicies(settings),
             ...(sharesScan
-              ? { firstScan: { until: scan.promise, slots: FIRST_SCAN_PROBE_SLOTS } }
+              ? { firstScan: { until: scan.promise, slots: firstScanProbeSlots() } }
               : {}),
           }),
         );
@@ -307,14 +307,16 @@ function plannerPolicies(settings: ConformSettings): Pick<PlannerOptions, 'polic
 export const PROJECTION_STALL_MS = 30_000;
 
 /**
- * ffprobes at once while the watcher's first scan runs in the same `conform up`. The scan (walk,
- * lstat, fingerprint, publish, project) is bounded and makes the whole library visible; the
- * probes are the long tail (one ffprobe per file, each a process) and run at full parallelism
- * right after. One slot, not none: a scan does not settle while a file is still being copied
- * into the library, and planning must move on meanwhile. Encodes keep their niceness (10, below
- * the probes' 5); on a first run nothing is planned for them yet.
+ * ffprobes at once while the watcher's first scan runs in the same `conform up`: the cores
+ * but two (conform's main thread and nats-server, which the scan keeps busy), at least one.
+ * The scan (walk, lstat, fingerprint, publish, project) is bounded and makes the whole library
+ * visible; the probes are the long tail (one ffprobe per file, each a process) and run one per
+ * core right after. At least one: planning moves on however long the scan takes. Encodes keep
+ * their niceness (10, below the probes' 5); on a first run nothing is planned for them yet.
  */
-export const FIRST_SCAN_PROBE_SLOTS = 1;
+export function firstScanProbeSlots(cores: number = availableParallelism()): number {
+  return Math.max(1, cores - 2);
+}
 
 /**
  * Readiness check of the projector: lagging is normal under a burst of events, so what is not

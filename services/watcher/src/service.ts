@@ -47,7 +47,11 @@ export interface WatcherOptions {
    * more folders than are left is polled instead, with a warning.
    */
   inotifyWatchBudget?: number;
-  /** Called once, when the first scan has settled (the `library scan settled` line). */
+  /**
+   * Called once, when the first scan has announced every file it found that is stable: at the
+   * `library scan settled` line, or before it while files are still being written (they are
+   * announced once they are stable, and do not hold this up).
+   */
   onScanSettled?: () => void;
 }
 
@@ -272,6 +276,7 @@ export async function startWatcher(
 
   let scanned = false;
   let settledOnce = false;
+  let scanAnnounced = false;
   // One tick at a time: observations of a path are applied in the order they were made.
   let running: Promise<void> = Promise.resolve();
   let ticking = false;
@@ -283,11 +288,17 @@ export async function startWatcher(
       await identifyStable();
       await publishPending();
     } while (dirty.size > 0 && !stopped);
-    if (scanned && !settledOnce && settling.idle && dirty.size === 0 && outbox.size === 0) {
+    const announced = scanned && dirty.size === 0 && outbox.size === 0;
+    // Files still being written do not hold this up: one recording for hours would otherwise
+    // keep whatever waits for the scan waiting with it.
+    if (announced && !scanAnnounced) {
+      scanAnnounced = true;
+      opts.onScanSettled?.();
+    }
+    if (announced && !settledOnce && settling.idle) {
       settledOnce = true;
       // Operators (and the benchmark) read this line: the first full scan is done.
       log.info({ known: catalogue.files.size }, 'library scan settled');
-      opts.onScanSettled?.();
     }
   };
   let timer: NodeJS.Timeout | undefined;
