@@ -2,7 +2,7 @@
 // --nats), and hand back the one stopper that stops them. It is long because each service's
 // options are translated from the settings here, in one place, rather than in five commands.
 import { mkdir } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   BusHealth,
@@ -185,6 +185,8 @@ export async function startConform(
       log.info({ url: served.url }, 'metrics served');
     }
     await checkNode(settings, services, log);
+    let scanSettled = () => {};
+    const scan = { promise: new Promise<void>((resolve) => (scanSettled = resolve)) };
     // The watcher first of all (the check above passed): a restart's scan, its slowest part,
     // needs nothing of the services started after it, whose consumers are durable.
     watcherStarted = (async () => {
@@ -195,12 +197,14 @@ export async function startConform(
             stabilityWindowMs: settings.stabilityWindowMs,
             // The catalogue snapshot: a restart reads the log after it only.
             stateDir: settings.stateDir,
+            onScanSettled: () => scanSettled(),
           }),
         );
       }
     })();
-    // Awaited below (or in the catch): a failure meanwhile must not count as unhandled.
-    watcherStarted.catch(() => {});
+    // Awaited below (or in the catch): a failure meanwhile must not count as unhandled. A
+    // watcher that failed to start scans nothing: the probes need not wait for it.
+    watcherStarted.catch(() => scanSettled());
     // Downstream first, so each stage is consuming before the one before it publishes (the
     // watcher aside: what it publishes first waits in the log for the durable consumers).
     if (services.includes('notify')) {
@@ -264,9 +268,18 @@ export async function startConform(
         );
       }
     })();
+    // Probes yield to the watcher's first scan when both run here (see firstScanProbeSlots).
+    const sharesScan = services.includes('watcher') && services.includes('planner');
     const plannerStarted = (async () => {
       if (services.includes('planner')) {
-        await started(startPlanner(context('planner'), plannerPolicies(settings)));
+        await started(
+          startPlanner(context('planner'), {
+            ...plannerPolicies(settings),
+            ...(sharesScan
+              ? { firstScan: { until: scan.promise, slots: firstScanProbeSlots() } }
+              : {}),
+          }),
+        );
       }
     })();
     const outcomes = await Promise.allSettled([encoderStarted, plannerStarted, watcherStarted]);
@@ -310,6 +323,18 @@ function plannerPolicies(settings: ConformSettings): Pick<PlannerOptions, 'polic
 
 /** How long the read models may trail the log without moving before readiness says so. */
 export const PROJECTION_STALL_MS = 30_000;
+
+/**
+ * ffprobes at once while the watcher's first scan runs in the same `conform up`: the cores
+ * but two (conform's main thread and nats-server, which the scan keeps busy), at least one.
+ * The scan (walk, lstat, fingerprint, publish, project) is bounded and makes the whole library
+ * visible; the probes are the long tail (one ffprobe per file, each a process) and run one per
+ * core right after. At least one: planning moves on however long the scan takes. Encodes keep
+ * their niceness (10, below the probes' 5); on a first run nothing is planned for them yet.
+ */
+export function firstScanProbeSlots(cores: number = availableParallelism()): number {
+  return Math.max(1, cores - 2);
+}
 
 /**
  * Readiness check of the projector: lagging is normal under a burst of events, so what is not

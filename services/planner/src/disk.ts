@@ -45,18 +45,44 @@ export async function stillFresh(
 /** Runs probes a few at a time, however many messages are in flight. */
 export type ProbeLimit = <T>(probe: () => Promise<T>) => Promise<T>;
 
-/** At most `n` at once. */
-export function probeLimit(n: number): ProbeLimit {
+/**
+ * Fewer probes until `until` resolves: `conform up` runs the planner beside its watcher's
+ * first scan, and on a machine's few cores every ffprobe then competes with taking the
+ * library into the read model (see PlannerOptions.firstScan).
+ */
+export interface ProbeGate {
+  until: Promise<void>;
+  /** Probes at once meanwhile (0: none until then). */
+  slots: number;
+}
+
+/** At most `n` at once; with a `gate`, at most `gate.slots` until it opens. */
+export function probeLimit(n: number, gate?: ProbeGate): ProbeLimit {
   let running = 0;
+  let cap = gate ? Math.min(n, gate.slots) : n;
   const waiting: (() => void)[] = [];
+  // A finished probe hands its slot straight to the next waiting one, so none is overtaken.
+  const wake = () => {
+    while (running < cap && waiting.length > 0) {
+      running++;
+      waiting.shift()!();
+    }
+  };
+  // A gate that fails opens all the same: probing must not hang on it.
+  void gate?.until
+    .catch(() => undefined)
+    .then(() => {
+      cap = n;
+      wake();
+    });
   return async (probe) => {
-    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
+    if (running >= cap) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
     try {
       return await probe();
     } finally {
       running--;
-      waiting.shift()?.();
+      wake();
     }
   };
 }

@@ -10,7 +10,7 @@ import {
   type ServiceContext,
 } from '@conform/bus';
 import { heldPlan, holdOf, NO_HISTORY, type PlanningHistory } from './decide.js';
-import { planFromDisk, probeLimit, stillFresh, type ProbeLimit } from './disk.js';
+import { planFromDisk, probeLimit, stillFresh, type ProbeGate, type ProbeLimit } from './disk.js';
 import { heldPlanHandler } from './held.js';
 import { replanOnStart } from './replan.js';
 import type { QueueRule } from './order.js';
@@ -54,6 +54,13 @@ export interface PlannerOptions {
    * be trusted and for files to encode or remux; default true. False: ffprobe for every file.
    */
   inProcessProbe?: boolean;
+  /**
+   * Fewer ffprobes (`slots` at once) until `until` resolves. `conform up` passes its watcher's
+   * first scan: with every service on one machine, probes would take a core from taking the
+   * library into the read model, and they are the long part of the work anyway (one ffprobe
+   * per file, minutes for a large library, against seconds for its scan). Default: none.
+   */
+  firstScan?: ProbeGate;
 }
 
 /** What a re-plan pass did. */
@@ -149,14 +156,14 @@ export function defaultPlannerParallelism(): number {
  * One {@link probeLimit} per library with a `parallelism` of its own (a NAS share is I/O-bound
  * and may want fewer, or more), one shared by the rest; `total` is their sum.
  */
-export function probeLimits(opts: Pick<PlannerOptions, 'slots' | 'libraries'>): {
+export function probeLimits(opts: Pick<PlannerOptions, 'slots' | 'libraries' | 'firstScan'>): {
   of: (library: string) => ProbeLimit;
   total: number;
 } {
   const slots = opts.slots ?? defaultPlannerParallelism();
-  const shared = probeLimit(slots);
+  const shared = probeLimit(slots, opts.firstScan);
   const own = (opts.libraries ?? []).filter((l) => l.parallelism !== undefined);
-  const byRoot = new Map(own.map((l) => [l.root, probeLimit(l.parallelism!)]));
+  const byRoot = new Map(own.map((l) => [l.root, probeLimit(l.parallelism!, opts.firstScan)]));
   return {
     of: (library) => byRoot.get(library) ?? shared,
     total: slots + own.reduce((sum, l) => sum + l.parallelism!, 0),

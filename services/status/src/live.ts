@@ -42,6 +42,8 @@ export type LiveMessage =
 export interface LiveFeed {
   progress(fileId: string): EncodeProgress | null;
   subscribe(listener: (message: LiveMessage) => void): () => void;
+  /** Whether the feed is subscribed to the events now (a client listens, or progress is held). */
+  readonly followingEvents: boolean;
   close(): void;
 }
 
@@ -56,27 +58,42 @@ export function startLiveFeed(nc: NatsConnection | null, log: Logger): LiveFeed 
   const send = (message: LiveMessage) => {
     for (const listener of listeners) listener(message);
   };
+  // The events are needed only while a client listens or a file has progress to forget (the
+  // views show progress for the read model's active encodes only). Otherwise nothing is
+  // subscribed: a first scan's events are then delivered to this process once (the
+  // projector's), not a second time here, decoded and validated again.
+  let events: Subscription | null = null;
+  let closed = false;
+  const onEvent = (err: Error | null, msg: { data: Uint8Array }) => {
+    if (err) return;
+    const decoded = decodeEvent(msg.data);
+    if (!decoded.ok) return;
+    const e = decoded.event;
+    const data = e.data as { path?: unknown };
+    if (e.type !== 'encode.started') latest.delete(e.fileId);
+    send({
+      kind: 'event',
+      id: e.id,
+      type: e.type,
+      fileId: e.fileId,
+      time: e.time,
+      producer: e.producer,
+      path: typeof data.path === 'string' ? data.path : null,
+    });
+    followEvents();
+  };
+  const followEvents = () => {
+    if (!nc || closed || nc.isClosed()) return;
+    const needed = listeners.size > 0 || latest.size > 0;
+    if (needed && !events) {
+      events = nc.subscribe(`${SUBJECT_PREFIX}.>`, { callback: onEvent });
+    } else if (!needed && events) {
+      events.unsubscribe();
+      events = null;
+    }
+  };
   if (nc) {
     subs.push(
-      nc.subscribe(`${SUBJECT_PREFIX}.>`, {
-        callback: (err, msg) => {
-          if (err) return;
-          const decoded = decodeEvent(msg.data);
-          if (!decoded.ok) return;
-          const e = decoded.event;
-          const data = e.data as { path?: unknown };
-          if (e.type !== 'encode.started') latest.delete(e.fileId);
-          send({
-            kind: 'event',
-            id: e.id,
-            type: e.type,
-            fileId: e.fileId,
-            time: e.time,
-            producer: e.producer,
-            path: typeof data.path === 'string' ? data.path : null,
-          });
-        },
-      }),
       nc.subscribe(PROGRESS_SUBJECT_WILDCARD, {
         callback: (err, msg) => {
           if (err) return;
@@ -89,6 +106,7 @@ export function startLiveFeed(nc: NatsConnection | null, log: Logger): LiveFeed 
             return;
           }
           latest.set(progress.fileId, progress);
+          followEvents();
           send({ kind: 'progress', ...progress });
         },
       }),
@@ -98,9 +116,19 @@ export function startLiveFeed(nc: NatsConnection | null, log: Logger): LiveFeed 
     progress: (fileId) => latest.get(fileId) ?? null,
     subscribe(listener) {
       listeners.add(listener);
-      return () => listeners.delete(listener);
+      followEvents();
+      return () => {
+        listeners.delete(listener);
+        followEvents();
+      };
+    },
+    get followingEvents() {
+      return events !== null;
     },
     close() {
+      closed = true;
+      events?.unsubscribe();
+      events = null;
       for (const s of subs) s.unsubscribe();
       listeners.clear();
     },

@@ -69,6 +69,12 @@ export interface WatcherOptions {
    * every start reads every file event of the log.
    */
   stateDir?: string;
+  /**
+   * Called once, when the first scan has announced every file it found that is stable: at the
+   * `library scan settled` line, or before it while files are still being written (they are
+   * announced once they are stable, and do not hold this up).
+   */
+  onScanSettled?: () => void;
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 15 * 60_000;
@@ -78,8 +84,11 @@ const STAT_CHUNK = 256;
 const FINGERPRINT_CHUNK = 32;
 // Paths one step of a tick stats, fingerprints and publishes before the next step.
 const STEP_PATHS = 2_048;
-// Paths waiting to be statted before the walk of a library pauses.
-const MAX_DIRTY_PATHS = 50_000;
+// Paths waiting to be statted before the walk of a library pauses. Four steps: the walk is
+// faster than the steps, so during a first scan this buffer stays full, and paths held longer
+// than a few young collections are copied into the old generation (50,000 of them were a
+// first scan's largest transient on the heap).
+const MAX_DIRTY_PATHS = 4 * STEP_PATHS;
 
 export const DEFAULT_STABILITY_WINDOW_MS = 5_000;
 
@@ -380,6 +389,7 @@ export async function startWatcher(
 
   let scanned = false;
   let settledOnce = false;
+  let scanAnnounced = false;
   // One tick at a time: observations of a path are applied in the order they were made.
   let running: Promise<void> = Promise.resolve();
   let ticking = false;
@@ -391,7 +401,14 @@ export async function startWatcher(
       await identifyStable();
       await publishPending();
     } while (dirty.size > 0 && !stopped);
-    if (scanned && !settledOnce && settling.idle && dirty.size === 0 && outbox.size === 0) {
+    const announced = scanned && dirty.size === 0 && outbox.size === 0;
+    // Files still being written do not hold this up: one recording for hours would otherwise
+    // keep whatever waits for the scan waiting with it.
+    if (announced && !scanAnnounced) {
+      scanAnnounced = true;
+      opts.onScanSettled?.();
+    }
+    if (announced && !settledOnce && settling.idle) {
       settledOnce = true;
       // Operators (and the benchmark) read this line: the first full scan is done.
       log.info({ known: catalogue.files.size }, 'library scan settled');

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, mkdtemp, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -118,6 +128,66 @@ describe('watcher', () => {
     });
     assert.equal(event.fileId, fileIdFor(root, join('Film (2020)', 'Film.mkv')));
     assert.equal(event.causationId, null);
+  });
+
+  it('calls onScanSettled once, after the first scan announced every file', async () => {
+    const root = await newLibrary('settled');
+    for (const name of ['A.mkv', 'B.mkv', 'C.mkv']) await writeFile(join(root, name), name);
+    const calls: number[] = [];
+    const service = await startWatcher(
+      { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 ** 2 } },
+      {
+        libraries: [{ root }],
+        stabilityWindowMs: WINDOW_MS,
+        // What the log holds for this library when the scan says it settled.
+        onScanSettled: () => void discoveredIn(root).then((found) => calls.push(found.length)),
+      },
+    );
+    running.push(service);
+    await eventually(() => calls.length > 0);
+    assert.deepEqual(calls, [3]);
+    // A later file is discovered live; the first scan does not settle a second time.
+    await writeFile(join(root, 'D.mkv'), 'D');
+    await eventually(async () => (await discoveredIn(root)).length === 4);
+    assert.deepEqual(calls, [3]);
+  });
+
+  it('calls onScanSettled without waiting for a file still being written', async () => {
+    const root = await newLibrary('settled-writing');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const name of ['A.mkv', 'B.mkv']) {
+      await writeFile(join(root, name), name);
+      await utimes(join(root, name), hourAgo, hourAgo);
+    }
+    const growing = join(root, 'Recording.mkv');
+    await writeFile(growing, 'x');
+    // Appended to until the callback came: it never holds still for a window before that.
+    let writing = true;
+    const appending = (async () => {
+      while (writing) {
+        await appendFile(growing, 'x');
+        await sleep(WINDOW_MS / 6);
+      }
+    })();
+    const calls: number[] = [];
+    const service = await startWatcher(
+      { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 ** 2 } },
+      {
+        libraries: [{ root }],
+        stabilityWindowMs: WINDOW_MS,
+        onScanSettled: () => void discoveredIn(root).then((found) => calls.push(found.length)),
+      },
+    );
+    running.push(service);
+    try {
+      await eventually(() => calls.length > 0);
+    } finally {
+      writing = false;
+      await appending;
+    }
+    assert.deepEqual(calls, [2], 'the two stable files, not the one being written');
+    await eventually(async () => (await discoveredIn(root)).length === 3);
+    assert.deepEqual(calls, [2]);
   });
 
   it('discovers a slowly written file once, with its final size', async () => {
