@@ -132,7 +132,13 @@ describe('watcher', () => {
 
   it('calls onScanSettled once, after the first scan announced every file', async () => {
     const root = await newLibrary('settled');
-    for (const name of ['A.mkv', 'B.mkv', 'C.mkv']) await writeFile(join(root, name), name);
+    // Older than the window: stable on first sight, so the first scan announces all three (a
+    // fresh file would wait out the window, and does not hold the callback up).
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const name of ['A.mkv', 'B.mkv', 'C.mkv']) {
+      await writeFile(join(root, name), name);
+      await utimes(join(root, name), hourAgo, hourAgo);
+    }
     const calls: number[] = [];
     const service = await startWatcher(
       { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 ** 2 } },
