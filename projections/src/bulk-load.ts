@@ -86,7 +86,7 @@ export async function bulkLoad(bus: Bus, opts: BulkLoadOptions): Promise<BulkLoa
     worker.postMessage(chunk, transfer);
   });
   try {
-    await streamEventLog(bus, (msg, sequence) => chunks.add(sequence, msg.subject, msg.data), {
+    await streamEventLog(bus, (msg) => chunks.add(msg.seq, msg.subject, msg.data), {
       fromSequence: opts.fromSequence,
       toSequence: opts.toSequence,
       signal: opts.signal,

@@ -51,7 +51,7 @@ export type StreamEventLogOptions = Pick<
  */
 export async function streamEventLog(
   bus: Bus,
-  onMessage: (msg: JsMsg, sequence: number) => void,
+  onMessage: (msg: JsMsg) => void,
   opts: StreamEventLogOptions = {},
 ): Promise<number> {
   const info = await bus.jsm.streams
@@ -89,12 +89,11 @@ export async function streamEventLog(
     callback: (msg) => {
       if (done) return;
       try {
-        const delivery = deliveryOf(msg);
-        if (delivery.sequence <= to) {
-          onMessage(msg, delivery.sequence);
-          last = delivery.sequence;
+        if (msg.seq <= to) {
+          onMessage(msg);
+          last = msg.seq;
         }
-        done = delivery.sequence >= to || delivery.pending === 0;
+        done = msg.seq >= to || msg.info.pending === 0;
       } catch (err) {
         failure = err;
         done = true;
@@ -115,62 +114,6 @@ export async function streamEventLog(
   return last;
 }
 
-/** Where a delivered message sits: its stream sequence and how many are still to come. */
-export interface Delivery {
-  sequence: number;
-  pending: number;
-}
-
-const ACK_PREFIX = '$JS.ACK.';
-
-/**
- * The stream sequence and pending count of a message, read straight from its reply subject
- * (`$JS.ACK.<domain>.<account>.<stream>.<consumer>.<deliveries>.<stream seq>.<consumer seq>.
- * <time>.<pending>[.<token>]`, or the older form without domain and account). The client's own
- * `msg.seq` and `msg.info` split the subject into a dozen strings and build the whole delivery
- * info for each message, a tenth of a bulk reader's thread; this finds the two numbers by
- * their dots. Anything else falls back to `msg.info` (which says what is wrong).
- */
-export function deliveryOf(msg: JsMsg): Delivery {
-  const reply = (msg as JsMsg & { reply?: unknown }).reply;
-  if (typeof reply === 'string' && reply.startsWith(ACK_PREFIX)) {
-    let dots = 0;
-    for (
-      let at = reply.indexOf('.');
-      at !== -1 && dots < DOTS.length;
-      at = reply.indexOf('.', at + 1)
-    ) {
-      DOTS[dots++] = at;
-    }
-    // 8 dots: the older form (stream seq is token 5, pending token 8); 10 or 11: the newer.
-    const [seqToken, pendingToken] =
-      dots === 8 ? [5, 8] : dots === 10 || dots === 11 ? [7, 10] : [-1, -1];
-    if (seqToken > 0) {
-      const sequence = tokenNumber(reply, seqToken, dots);
-      const pending = tokenNumber(reply, pendingToken, dots);
-      if (sequence > 0 && pending >= 0) return { sequence, pending };
-    }
-  }
-  return { sequence: msg.info.streamSequence, pending: msg.info.pending };
-}
-
-/** Dot positions of the reply subject being read (one reader at a time: JavaScript). */
-const DOTS = new Int32Array(12);
-
-/** Token `index` of `s` (split at the `dots` found) as a non-negative integer, or -1. */
-function tokenNumber(s: string, index: number, dots: number): number {
-  const start = DOTS[index - 1]! + 1;
-  const end = index < dots ? DOTS[index]! : s.length;
-  if (end <= start) return -1;
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    const digit = s.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return -1;
-    n = n * 10 + digit;
-  }
-  return n;
-}
-
 /**
  * Like {@link streamEventLog}, handing over decoded messages in batches of `batchSize` to
  * `onBatch` (synchronous; reading waits while it runs). Resolves with the last sequence read.
@@ -183,19 +126,16 @@ export async function readEventLog(
   const batchSize = Math.max(1, opts.batchSize ?? 1_000);
   const withHeaders = opts.headers ?? true;
   let raw: JsMsg[] = [];
-  let sequences: number[] = [];
   const flush = () => {
     if (raw.length === 0) return;
     const msgs = raw;
-    const seqs = sequences;
     raw = [];
-    sequences = [];
     const decoded = decodeEventBatch(msgs.map((m) => m.data));
     onBatch(
       msgs.map((msg, i) => {
         const result = decoded[i]!;
         return {
-          sequence: seqs[i]!,
+          sequence: msg.seq,
           subject: msg.subject,
           headers: withHeaders ? headersOf(msg) : {},
           event: result.ok ? result.event : null,
@@ -206,9 +146,8 @@ export async function readEventLog(
   };
   const last = await streamEventLog(
     bus,
-    (msg, sequence) => {
+    (msg) => {
       raw.push(msg);
-      sequences.push(sequence);
       if (raw.length >= batchSize) flush();
     },
     { ...opts, inFlight: Math.min(Math.max(batchSize, 1_000), 5_000) },

@@ -19,8 +19,6 @@ import {
   startProjector,
   type InvalidMessage,
 } from '../src/index.js';
-import { deliveryOf, streamEventLog } from '../src/stream.js';
-import type { JsMsg } from '@nats-io/jetstream';
 import { indexes, tables } from './sqlite-dump.js';
 
 let t: TestBus;
@@ -186,38 +184,6 @@ describe('replay and history', () => {
       assert.deepEqual(tables(after), before);
     } finally {
       await after.close();
-    }
-  });
-
-  it('reads sequence and pending off the reply subject as the client parses them', async () => {
-    const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
-    for (const fileId of ['d1', 'd2', 'd3']) {
-      await publisher.publish(sampleEvent('file.discovered', fileId));
-    }
-    let seen = 0;
-    await streamEventLog(t.bus, (msg, sequence) => {
-      assert.equal(sequence, msg.seq);
-      assert.deepEqual(deliveryOf(msg), {
-        sequence: msg.info.streamSequence,
-        pending: msg.info.pending,
-      });
-      seen++;
-    });
-    assert.ok(seen >= 3);
-    const fake = (reply: string) =>
-      ({ reply, info: { streamSequence: -1, pending: -1 } }) as unknown as JsMsg;
-    // The older form, without domain and account hash.
-    assert.deepEqual(deliveryOf(fake('$JS.ACK.S.C.1.42.7.1700000000000000000.5')), {
-      sequence: 42,
-      pending: 5,
-    });
-    assert.deepEqual(deliveryOf(fake('$JS.ACK._.ACC.S.C.2.9.3.1700000000000000000.0.tok')), {
-      sequence: 9,
-      pending: 0,
-    });
-    // Anything else is the client's to read (and to refuse).
-    for (const reply of ['', '_INBOX.x', '$JS.ACK.S.C.1.x.7.1.5', '$JS.ACK.S.C.1.42']) {
-      assert.deepEqual(deliveryOf(fake(reply)), { sequence: -1, pending: -1 }, reply);
     }
   });
 
