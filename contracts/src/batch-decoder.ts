@@ -12,8 +12,6 @@ export interface BatchDecoder {
   decodeBatch(payloads: readonly Uint8Array[]): DecodeResult[];
   /** One payload (the same fast path). */
   decode(bytes: Uint8Array): DecodeResult;
-  /** One payload already decoded from UTF-8 (see {@link decodeUtf8Run}). */
-  decodeText(json: string): DecodeResult;
 }
 
 /**
@@ -42,7 +40,7 @@ export function createBatchDecoder(
     removeAdditional: true,
     // The schemas are the catalogue's constants, checked against the meta-schema by the
     // contract tests and by every strict validator; checking them again here compiled the
-    // meta-schema in each bulk reader (about a third of its start-up).
+    // meta-schema in each bulk reader (about a third of its validators' start-up).
     validateSchema: false,
   });
   // `<type>` → the schema of its newest version, and that version.
@@ -65,10 +63,10 @@ export function createBatchDecoder(
   };
   const text = new TextDecoder();
 
-  const decodeText = (json: string): DecodeResult => {
+  const decode = (bytes: Uint8Array): DecodeResult => {
     let value: unknown;
     try {
-      value = JSON.parse(json);
+      value = JSON.parse(text.decode(bytes));
     } catch (err) {
       return { ok: false, error: `payload is not JSON: ${(err as Error).message}` };
     }
@@ -81,10 +79,8 @@ export function createBatchDecoder(
     // the same; the full reader says everything that is wrong with it.
     return read(value);
   };
-  const decode = (bytes: Uint8Array) => decodeText(text.decode(bytes));
   return {
     decode,
-    decodeText,
     decodeBatch: (payloads) => {
       const out = new Array<DecodeResult>(payloads.length);
       for (let i = 0; i < payloads.length; i++) out[i] = decode(payloads[i]!);
@@ -92,29 +88,6 @@ export function createBatchDecoder(
     },
   };
 }
-
-/**
- * Many payloads laid end to end in `bytes` (payload i is `offsets[i]..offsets[i + 1]`) decoded
- * from UTF-8 with one call instead of one per payload: payload i's text, or null when the run
- * decoded to fewer characters than it has bytes (then decode each payload alone). UTF-8 gives
- * at most one character per byte, so the same count means every byte was one character of its
- * own (ASCII, or an invalid byte replaced alone): no multi-byte sequence or byte-order mark,
- * nothing straddling two payloads, and each slice is exactly what decoding its payload alone
- * gives.
- */
-export function decodeUtf8Run(
-  bytes: Uint8Array,
-  offsets: ArrayLike<number>,
-  count: number,
-): ((i: number) => string) | null {
-  const end = offsets[count]!;
-  const all = runDecoder.decode(bytes.subarray(offsets[0], end));
-  if (all.length !== end - offsets[0]!) return null;
-  const base = offsets[0]!;
-  return (i) => all.slice(offsets[i]! - base, offsets[i + 1]! - base);
-}
-
-const runDecoder = new TextDecoder();
 
 let defaultDecoder: BatchDecoder | null = null;
 

@@ -6,7 +6,6 @@ import {
   dataSchemas,
   decodeEvent,
   decodeEventBatch,
-  decodeUtf8Run,
   envelopeSchema,
   eventSchemas,
   sampleEvent,
@@ -117,44 +116,5 @@ describe('batch decoder', () => {
     assert.equal(old?.ok && (old.event.data as unknown as { code: string }).code, 'UNCLASSIFIED');
     assert.equal(latest?.ok && (latest.event.data as unknown as { code: string }).code, 'C');
     assert.equal(newer && !newer.ok && newer.newer, true);
-  });
-
-  it('decodes a run of payloads with one UTF-8 call only when each slice is its payload alone', () => {
-    const run = (payloads: Uint8Array[]) => {
-      const offsets = [0];
-      for (const p of payloads) offsets.push(offsets.at(-1)! + p.length);
-      const all = new Uint8Array(offsets.at(-1)!);
-      payloads.forEach((p, i) => all.set(p, offsets[i]));
-      return { all, offsets };
-    };
-    const one = (p: Uint8Array) => new TextDecoder().decode(p);
-    const decoder = createBatchDecoder();
-    // The samples' ASCII payloads (some carry accented paths: those are the case below).
-    const payloads = mixedPayloads().filter((p) => p.every((b) => b < 0x80));
-    assert.ok(payloads.length > 10);
-    const { all, offsets } = run(payloads);
-    const texts = decodeUtf8Run(all, offsets, payloads.length);
-    assert.ok(texts, 'an ASCII run decodes in one call');
-    payloads.forEach((p, i) => {
-      assert.equal(texts(i), one(p));
-      assert.deepEqual(decoder.decodeText(texts(i)), decoder.decode(p));
-    });
-    // A part of the run (offsets not starting at 0).
-    const tail = decodeUtf8Run(all, offsets.slice(2), payloads.length - 2);
-    assert.equal(tail?.(0), one(payloads[2]!));
-    // A lone invalid byte is one character of its own: same as decoding it alone.
-    const invalid = [bytes('{"a":1}'), Uint8Array.of(0x7b, 0xff, 0x7d), bytes('"x"')];
-    const r = run(invalid);
-    const t = decodeUtf8Run(r.all, r.offsets, invalid.length);
-    invalid.forEach((p, i) => assert.equal(t?.(i), one(p)));
-    // Anything multi-byte, or split across two payloads, is left to decode one by one.
-    for (const split of [
-      [bytes('"é"'), bytes('"x"')],
-      [Uint8Array.of(0x22, 0xc3), Uint8Array.of(0xa9, 0x22)],
-      [Uint8Array.of(0xef, 0xbb, 0xbf, 0x31), bytes('2')],
-    ]) {
-      const s = run(split);
-      assert.equal(decodeUtf8Run(s.all, s.offsets, split.length), null);
-    }
   });
 });

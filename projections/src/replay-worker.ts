@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createBatchDecoder, decodeUtf8Run } from '@conform/contracts';
+import { createBatchDecoder } from '@conform/contracts';
 import { bulkApplier, type BulkApplier } from './checkpoint.js';
 import { openForCatchUp, openForRebuild, type StagingReadModels } from './staging.js';
 import {
@@ -53,14 +53,9 @@ const decoder = createBatchDecoder();
 
 const write = (chunk: Extract<ReplayChunk, { kind: 'messages' }>) => {
   const bytes = new Uint8Array(chunk.bytes);
-  const count = chunk.sequences.length;
-  // One UTF-8 decoding for the chunk when that gives each payload's own text.
-  const texts = decodeUtf8Run(bytes, chunk.offsets, count);
   const bad: { sequence: number; subject: string; error: string }[] = [];
-  for (let i = 0; i < count; i++) {
-    const decoded = texts
-      ? decoder.decodeText(texts(i))
-      : decoder.decode(bytes.subarray(chunk.offsets[i], chunk.offsets[i + 1]));
+  for (let i = 0; i < chunk.sequences.length; i++) {
+    const decoded = decoder.decode(bytes.subarray(chunk.offsets[i], chunk.offsets[i + 1]));
     const sequence = chunk.sequences[i]!;
     if (!decoded.ok) bad.push({ sequence, subject: chunk.subjects[i]!, error: decoded.error });
     applier!.apply(sequence, decoded.ok ? decoded.event : null);
