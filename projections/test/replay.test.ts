@@ -1,3 +1,6 @@
+// Replay and history against a real nats-server: the rebuilt read models row for row, malformed
+// messages, and the live file left as it was by a replay that fails or whose process dies. One
+// file: the cases share one bus and one log, each adding its own events.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
