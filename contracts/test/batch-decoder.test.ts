@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Ajv } from 'ajv';
 import {
   allEventTypes,
   createBatchDecoder,
@@ -116,5 +117,13 @@ describe('batch decoder', () => {
     assert.equal(old?.ok && (old.event.data as unknown as { code: string }).code, 'UNCLASSIFIED');
     assert.equal(latest?.ok && (latest.event.data as unknown as { code: string }).code, 'C');
     assert.equal(newer && !newer.ok && newer.newer, true);
+  });
+
+  it('every catalogue schema passes the meta-schema (the batch decoder skips that check) and compiles strictly', () => {
+    const ajv = new Ajv({ strict: true, allowUnionTypes: true });
+    for (const [key, schema] of Object.entries(eventSchemas)) {
+      assert.ok(ajv.validateSchema(schema), `${key}: ${ajv.errorsText()}`);
+      assert.doesNotThrow(() => ajv.compile(schema), key);
+    }
   });
 });

@@ -1,6 +1,6 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { EventType } from '@conform/contracts';
-import type { Projection } from './projection.js';
+import { statement, type Projection } from './projection.js';
 import { queryBuilder, type ReadModelSchema } from './schema.js';
 
 // Constant SQL (not built per event): a replay prepares it once and reuses it.
@@ -32,7 +32,7 @@ export const deadLettersProjection: Projection = {
   evolve(event, position) {
     if (event.type !== 'message.deadlettered') return [];
     return [
-      CompiledQuery.raw(RECORD_DEAD_LETTER, [
+      statement(RECORD_DEAD_LETTER, [
         event.id,
         event.fileId,
         event.data.subject,

@@ -1,6 +1,6 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { failedOnSizeOnly, type EventType } from '@conform/contracts';
-import type { Projection } from './projection.js';
+import { statement, type Projection } from './projection.js';
 import { queryBuilder, type ReadModelSchema } from './schema.js';
 
 const failureEvents = new Set<EventType>([
@@ -63,7 +63,7 @@ export const failuresProjection: Projection = {
         return [];
     }
     return [
-      CompiledQuery.raw(RECORD_FAILURE, [
+      statement(RECORD_FAILURE, [
         event.id,
         event.fileId,
         event.data.path,

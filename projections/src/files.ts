@@ -1,4 +1,4 @@
-import { CompiledQuery, sql, type Kysely } from 'kysely';
+import { type CompiledQuery, sql, type Kysely } from 'kysely';
 import {
   assertNever,
   failedOnSizeOnly,
@@ -6,7 +6,7 @@ import {
   type EventType,
   type MediaSummary,
 } from '@conform/contracts';
-import type { Projection } from './projection.js';
+import { statement, type Projection } from './projection.js';
 import { queryBuilder, type FilesTable, type ReadModelSchema } from './schema.js';
 
 /** Every status a file can have in the read model. */
@@ -270,7 +270,7 @@ export const filesProjection: Projection = {
     ];
     const upsert =
       change.createIfMissing && change.path !== undefined && change.library !== undefined;
-    return [CompiledQuery.raw(upsert ? UPSERT_FILE : UPDATE_FILE, params)];
+    return [statement(upsert ? UPSERT_FILE : UPDATE_FILE, params)];
   },
   combine: combineFileWrites,
 };
@@ -291,7 +291,7 @@ export function combineFileWrites(
   for (let i = 0; i < ALL_COLUMNS.length; i++) {
     if (SET_INDEXES.has(i) || next[i] !== null) params[i] = next[i];
   }
-  return CompiledQuery.raw(earlier.sql, params);
+  return statement(earlier.sql, params);
 }
 
 // The reason is set by every event that moves the file: the reason of a failure that a later

@@ -1,6 +1,6 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { EventType } from '@conform/contracts';
-import type { Projection } from './projection.js';
+import { statement, type Projection } from './projection.js';
 import { queryBuilder, type JobsTable, type ReadModelSchema } from './schema.js';
 
 const jobEvents = new Set<EventType>([
@@ -70,13 +70,13 @@ export const jobsProjection: Projection = {
   ],
   evolve(event, position) {
     const outcome = (value: string, reason: string | null = null) => [
-      CompiledQuery.raw(SET_OUTCOME, [value, reason, position, event.fileId, event.fileId]),
+      statement(SET_OUTCOME, [value, reason, position, event.fileId, event.fileId]),
     ];
     switch (event.type) {
       case 'encode.started': {
         const d = event.data;
         return [
-          CompiledQuery.raw(START_JOB, [
+          statement(START_JOB, [
             event.fileId,
             d.attempt,
             d.path,
@@ -90,7 +90,7 @@ export const jobsProjection: Projection = {
       case 'encode.completed': {
         const d = event.data;
         return [
-          CompiledQuery.raw(FINISH_JOB, [
+          statement(FINISH_JOB, [
             event.time,
             d.elapsedMs,
             d.outputSize,
@@ -107,7 +107,7 @@ export const jobsProjection: Projection = {
       }
       case 'encode.failed':
         return [
-          CompiledQuery.raw(FAIL_JOB, [
+          statement(FAIL_JOB, [
             event.time,
             event.data.reason,
             position,

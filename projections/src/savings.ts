@@ -1,5 +1,5 @@
-import { CompiledQuery, type Kysely } from 'kysely';
-import type { Projection } from './projection.js';
+import type { Kysely } from 'kysely';
+import { statement, type Projection } from './projection.js';
 import { queryBuilder, type ReadModelSchema } from './schema.js';
 
 const ADD_SAVING =
@@ -38,12 +38,10 @@ export const savingsProjection: Projection = {
     const day = event.time.slice(0, 10);
     if (event.type === 'file.replaced') {
       const d = event.data;
-      return [
-        CompiledQuery.raw(ADD_SAVING, [d.library, day, d.bytesSaved, d.originalSize, d.newSize]),
-      ];
+      return [statement(ADD_SAVING, [d.library, day, d.bytesSaved, d.originalSize, d.newSize])];
     }
     if (event.type === 'file.restored') {
-      return [CompiledQuery.raw(SUBTRACT_SAVING, [event.data.library, day, event.fileId])];
+      return [statement(SUBTRACT_SAVING, [event.data.library, day, event.fileId])];
     }
     return [];
   },

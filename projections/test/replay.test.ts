@@ -1,5 +1,9 @@
+// Replay and history against a real nats-server: the rebuilt read models row for row, malformed
+// messages, and the live file left as it was by a replay that fails or whose process dies. One
+// file: the cases share one bus and one log, each adding its own events.
 import assert from 'node:assert/strict';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -184,6 +188,70 @@ describe('replay and history', () => {
       assert.deepEqual(tables(after), before);
     } finally {
       await after.close();
+    }
+  });
+
+  it('leaves the live read models as they were when the replaying process dies part way', async () => {
+    const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
+    for (let i = 0; i < 300; i++) await publisher.publish(sampleEvent('file.discovered', `c${i}`));
+    const livePath = join(dir, 'crash.sqlite');
+    const first = await replayReadModels(t.bus, livePath);
+    await publisher.publish(sampleEvent('file.discovered', 'c-after'));
+    const live = openReadModels(livePath);
+    const before = tables(live);
+    await live.close();
+
+    // Another process replays and is killed (SIGKILL: no clean-up of any kind) after its
+    // third commit into the staging file, mid-load.
+    // A script file, not --eval: the replay's worker thread inherits the node flags.
+    const script = join(dir, 'replay-and-die.mjs');
+    await writeFile(
+      script,
+      `const [busIndex, index, url, path] = process.argv.slice(2);
+       const { connectBus } = await import(busIndex);
+       const { replayReadModels } = await import(index);
+       const bus = await connectBus({ servers: url, name: 'replay-crash' });
+       let commits = 0;
+       await replayReadModels(bus, path, {
+         batchSize: 50,
+         onProgress: () => { if (++commits === 3) process.kill(process.pid, 'SIGKILL'); },
+       });`,
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        script,
+        import.meta.resolve('@conform/bus'),
+        new URL('../src/index.js', import.meta.url).href,
+        t.server.url,
+        livePath,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const signal = await new Promise((resolve) => child.once('exit', (_code, sig) => resolve(sig)));
+    assert.equal(signal, 'SIGKILL', stderr);
+    await access(`${livePath}.replay`); // the half-built staging file is what the crash left
+    const after = openReadModels(livePath);
+    try {
+      assert.deepEqual(tables(after), before);
+    } finally {
+      await after.close();
+    }
+
+    // The next replay starts the staging file afresh and swaps in the whole log.
+    const result = await replayReadModels(t.bus, livePath);
+    await assert.rejects(access(`${livePath}.replay`), /ENOENT/);
+    const rebuilt = openReadModels(livePath);
+    try {
+      const files = tables(rebuilt).files ?? [];
+      assert.equal(files.length, (before.files?.length ?? 0) + 1);
+      assert.ok(files.some((row) => (row as { file_id: string }).file_id === 'c-after'));
+      assert.equal(result.invalid, first.invalid);
+      assert.equal(result.messages, first.messages + 1);
+    } finally {
+      await rebuilt.close();
     }
   });
 

@@ -3,7 +3,7 @@
 import './heap-settings.js';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { commands } from './commands/index.js';
+import { registerCommands } from './commands/index.js';
 import { ConformError } from '@conform/contracts';
 import { exitCodeOf } from './errors.js';
 
@@ -16,7 +16,8 @@ const program = new Command()
   )
   .version(packageVersion(), '-V, --version', 'print the conform version')
   .showHelpAfterError();
-for (const register of commands) register(program);
+// Only the command being run is loaded (see commands/index.ts).
+await registerCommands(program, process.argv.slice(2));
 
 program.parseAsync(process.argv).then(
   () => process.exit(0),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
-import { commands } from '../src/commands/index.js';
+import { commandModules } from '../src/commands/index.js';
 import { connectionFlags } from '../src/lifecycle.js';
 import { FLAG_ENV } from '../src/options.js';
 import {
@@ -14,6 +14,11 @@ import {
   resolveSettings,
   type RawFlags,
 } from '../src/settings.js';
+
+// Every command file, as bin.ts loads them all for `conform --help`.
+const commands = (await Promise.all(Object.values(commandModules).map((load) => load()))).map(
+  (m) => m.register,
+);
 
 /**
  * Parses a real `conform` command line (every command registered as bin.ts does, actions
