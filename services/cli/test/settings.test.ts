@@ -159,12 +159,12 @@ describe('resolveSettings', () => {
 });
 
 describe('--encode-nice', () => {
-  it('runs encodes at niceness 10 by default, CONFORM_ENCODE_NICE next, the flag over both', () => {
-    assert.equal(settingsOf(lib).encodeNiceness, 10);
+  it('runs encodes at niceness 19 by default, CONFORM_ENCODE_NICE next, the flag over both', () => {
+    assert.equal(settingsOf(lib).encodeNiceness, 19);
     assert.equal(settingsOf(lib, { CONFORM_ENCODE_NICE: '0' }).encodeNiceness, 0);
     assert.equal(
-      settingsOf([...lib, '--encode-nice', '19'], { CONFORM_ENCODE_NICE: '0' }).encodeNiceness,
-      19,
+      settingsOf([...lib, '--encode-nice', '12'], { CONFORM_ENCODE_NICE: '0' }).encodeNiceness,
+      12,
     );
     assert.equal(
       resolveSettings(

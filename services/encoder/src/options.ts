@@ -7,9 +7,13 @@ import type { RoutePreference } from './routing.js';
  * Encodes are background work on a machine that also serves the library: they run below the
  * media server's live transcodes, the dashboard and conform's own short jobs (the verifier's
  * check that gates a swap, probes), which take the CPU first and give it back within seconds.
- * On an idle machine the encode still gets every core.
+ * On an idle machine the encode still gets every core. The lowest priority, 19, because an
+ * encoder runs many threads and the scheduler weighs each one: at 10, x265's eight or so threads
+ * weighed together about as much as one thread at normal priority, so a verification beside the
+ * next encode got about half a core per process (issue 15's end-to-end benchmark); at 19 they
+ * weigh an eighth of one.
  */
-export const DEFAULT_ENCODE_NICENESS = 10;
+export const DEFAULT_ENCODE_NICENESS = 19;
 
 /** Options of {@link startEncoder}. */
 export interface EncoderOptions extends PauseOptions {

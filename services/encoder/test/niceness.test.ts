@@ -102,7 +102,7 @@ async function runningEncodeOf(options: { niceness?: number }, fileId: string) {
 
 describe('encode priority', () => {
   it('runs every thread of the encode at the default niceness', async () => {
-    assert.equal(DEFAULT_ENCODE_NICENESS, 10);
+    assert.equal(DEFAULT_ENCODE_NICENESS, 19);
     assertRunsAt(await runningEncodeOf({}, 'default-nice'), DEFAULT_ENCODE_NICENESS);
   });
 

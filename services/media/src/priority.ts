@@ -2,7 +2,7 @@ import { setPriority } from 'node:os';
 
 /**
  * CPU niceness of probing: the in-process prober's thread and the tools the spawner starts
- * (ffprobe). Probing is background work like encoding, but ahead of it (encodes run at 10, see
+ * (ffprobe). Probing is background work like encoding, but ahead of it (encodes run at 19, see
  * the encoder's DEFAULT_ENCODE_NICENESS), so plans keep coming while encodes run; and behind
  * the main thread, which serves the status API and takes a library into the read model. On an
  * idle machine a probe still gets a whole core.
