@@ -44,8 +44,14 @@ notes_file="$notes_dir/conform-$version.md"
 
 engine=docker
 if ! { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }; then
-  command -v podman >/dev/null 2>&1 || fail "neither a Docker engine nor podman is available"
-  engine=podman
+  if command -v podman >/dev/null 2>&1; then
+    engine=podman
+  elif [ "$dry_run" = 1 ]; then
+    # A dry run builds nothing: it plans the Docker build a release machine would run.
+    say "no Docker engine or podman here: planning the docker build"
+  else
+    fail "neither a Docker engine nor podman is available"
+  fi
 fi
 image="conform:$version"
 build=("$engine" build -f deploy/Dockerfile -t "$image" --build-arg "VERSION=$version" --build-arg "REVISION=$revision")
