@@ -7,10 +7,10 @@ import { EVENT_LOG_STREAM, isNotFound, type Bus } from '@conform/bus';
 // ordered consumer (stream.ts) builds a JsMsg per message and parses all nine fields of its
 // reply subject; here a core subscription reads the sequences straight off the reply subject
 // of an ephemeral pull consumer that needs no acks (docs/benchmarks/replay.md, fourth round:
-// about a fifth less CPU on the reading thread, the same on nats-server). What the ordered
-// consumer would recover from — a lost message, a consumer gone, a connection that came back
-// without our pulls — fails the load instead, with an error saying which; a bulk load is
-// started again from the file's checkpoint (a replay from scratch).
+// about a tenth less CPU on a replay's main thread, a twentieth on nats-server). What the
+// ordered consumer would recover from — a lost message, a consumer gone, a connection that came
+// back without our pulls — fails the load instead, with an error saying which: the projector
+// retries its catch-up from the file's checkpoint, `conform replay` is run again.
 
 /** Messages asked for per pull; a new pull goes out when half of what was asked has arrived. */
 const PULL_BATCH = 5_000;
@@ -27,6 +27,8 @@ export interface RawStreamOptions {
   signal?: AbortSignal;
   /** For tests: how long without a message counts as a stall (default RAW_STALL_MS). */
   stallMs?: number;
+  /** For tests: messages per pull (default PULL_BATCH). */
+  pullBatch?: number;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function streamRawEventLog(
     num_replicas: 1,
     inactive_threshold: nanos(RAW_STALL_MS),
   });
+  const batch = Math.max(1, opts.pullBatch ?? PULL_BATCH);
   const pullSubject = `$JS.API.CONSUMER.MSG.NEXT.${EVENT_LOG_STREAM}.${consumer.name}`;
   const inbox = createInbox();
   let last = 0;
@@ -75,8 +78,8 @@ export async function streamRawEventLog(
     finish();
   };
   const pull = () => {
-    bus.nc.publish(pullSubject, JSON.stringify({ batch: PULL_BATCH }), { reply: inbox });
-    owed += PULL_BATCH;
+    bus.nc.publish(pullSubject, JSON.stringify({ batch }), { reply: inbox });
+    owed += batch;
   };
   const onDelivery = (err: Error | null, msg: Msg) => {
     if (done) return;
@@ -103,7 +106,7 @@ export async function streamRawEventLog(
     }
     lastArrival = Date.now();
     if (ack.sequence >= to || ack.pending === 0) return stop();
-    if (owed <= PULL_BATCH / 2) pull();
+    if (owed <= batch / 2) pull();
   };
   const sub = bus.nc.subscribe(inbox, { callback: onDelivery });
   const abort = () => stop();

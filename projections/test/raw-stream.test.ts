@@ -93,7 +93,8 @@ describe('streamRawEventLog', () => {
               ),
             );
         },
-        { stallMs: 2_000 },
+        // One message per pull: the deletion lands long before 12,500 round trips are over.
+        { stallMs: 2_000, pullBatch: 1 },
       ),
       /status 409|no message of the event log/,
     );
