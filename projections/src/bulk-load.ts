@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Bus } from '@conform/bus';
-import { streamEventLog } from './stream.js';
+import { streamRawEventLog } from './raw-stream.js';
 import {
   ChunkWriter,
   COUNTER_SLOTS,
@@ -46,7 +46,7 @@ export interface BulkLoadResult {
 
 /**
  * Moves messages `fromSequence`..`toSequence` of the event log into a read-model file on two
- * threads: this one only takes messages off the ordered consumer and hands their raw payloads
+ * threads: this one only takes messages off the socket (streamRawEventLog) and hands their raw payloads
  * on in chunks (transferred, not copied or cloned again); a worker (replay-worker.ts) decodes,
  * validates and writes them with the bulk applier, each transaction committed with its
  * checkpoint. On two cores the socket work and nats-server overlap with decoding and SQLite
@@ -86,7 +86,7 @@ export async function bulkLoad(bus: Bus, opts: BulkLoadOptions): Promise<BulkLoa
     worker.postMessage(chunk, transfer);
   });
   try {
-    await streamEventLog(bus, (msg) => chunks.add(msg.seq, msg.subject, msg.data), {
+    await streamRawEventLog(bus, (seq, subject, data) => chunks.add(seq, subject, data), {
       fromSequence: opts.fromSequence,
       toSequence: opts.toSequence,
       signal: opts.signal,

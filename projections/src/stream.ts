@@ -44,7 +44,8 @@ export type StreamEventLogOptions = Pick<
  * consumer (no server-side state left behind). Resolves with the last sequence read (0 when
  * none); rejects when the consumer stops early or `onMessage` throws.
  *
- * Built for bulk reads (a replay moves the whole log): messages arrive through the consumer's
+ * Built for long reads (bulk loads use the leaner streamRawEventLog, raw-stream.ts, which
+ * fails where this one recovers): messages arrive through the consumer's
  * callback rather than an async iterator, and `onMessage` runs synchronously inside the
  * delivery, so the next pulls are already on the wire while it writes and nothing piles up in
  * memory behind a slow writer.
