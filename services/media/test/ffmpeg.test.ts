@@ -130,7 +130,7 @@ describe('runFfmpeg', () => {
     assert.deepEqual(await processesMentioning(marker), []);
   });
 
-  it('runs ffmpeg and every thread it starts at the niceness asked for', async () => {
+  it('runs ffmpeg, every thread it starts and its session autogroup at the niceness asked for', async () => {
     const marker = `conform-nice-${randomUUID()}`;
     const abort = new AbortController();
     const run = runFfmpeg(
@@ -167,9 +167,18 @@ describe('runFfmpeg', () => {
     const cmdline = await readFile(`/proc/${pids[0]}/cmdline`, 'utf8');
     assert.equal(cmdline.split('\0')[0], 'ffmpeg');
     const nices = [...threads.values()];
+    // ffmpeg's session is weighed as a whole against ours (autogroup scheduling), so its
+    // autogroup is niced too; a kernel without autogroups has no such file, and ours has it.
+    const ours = await readFile('/proc/self/autogroup', 'utf8').catch(() => null);
+    const its = await readFile(`/proc/${pids[0]}/autogroup`, 'utf8').catch(() => null);
     abort.abort(new Error('test stops it'));
     await assert.rejects(run, FfmpegAbortedError);
     assert.deepEqual(new Set(nices), new Set([7]), `thread nice values ${nices.join(',')}`);
+    assert.equal(its === null, ours === null, 'an autogroup file where ours has one');
+    if (ours !== null) {
+      assert.match(its ?? '', /\snice 7\s*$/, `its autogroup: ${its ?? ''}`);
+      assert.notEqual(its?.split(' ')[0], ours.split(' ')[0], 'a session of its own');
+    }
     assert.deepEqual(await processesMentioning(marker), []);
   });
 
