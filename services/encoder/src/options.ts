@@ -7,11 +7,10 @@ import type { RoutePreference } from './routing.js';
  * Encodes are background work on a machine that also serves the library: they run below the
  * media server's live transcodes, the dashboard and conform's own short jobs (the verifier's
  * check that gates a swap, probes), which take the CPU first and give it back within seconds.
- * On an idle machine the encode still gets every core. The lowest priority, 19, because an
- * encoder runs many threads and the scheduler weighs each one: at 10, x265's eight or so threads
- * weighed together about as much as one thread at normal priority, so a verification beside the
- * next encode got about half a core per process (issue 15's end-to-end benchmark); at 19 they
- * weigh an eighth of one.
+ * On an idle machine the encode still gets every core. The lowest priority, 19: an encode is
+ * hours of work that can always wait. It runs in a session of its own, whose autogroup gets the
+ * same niceness (see runFfmpeg), so against a busy session at normal priority it takes about
+ * 1.5 % of a core at 19 (scheduler weights 15 : 1024), about 10 % at 10 (110 : 1024).
  */
 export const DEFAULT_ENCODE_NICENESS = 19;
 
