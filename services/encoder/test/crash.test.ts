@@ -40,6 +40,10 @@ function runEncoder(): ChildProcess {
       LOG_LEVEL: 'warn',
       CONFORM_ENCODER_ACK_WAIT_MS: '2000',
       CONFORM_MIN_FREE_BYTES: '0',
+      // The orphaned ffmpeg ends at its next progress write (SIGPIPE): at the default niceness
+      // (19, its session's autogroup too) a machine busy with other tests may give it no CPU
+      // for that within the wait below. What is tested here is the redelivery.
+      CONFORM_ENCODE_NICE: '0',
     },
   });
 }
