@@ -130,26 +130,36 @@ describe('watcher', () => {
     assert.equal(event.causationId, null);
   });
 
-  it('calls onScanSettled once, after the first scan announced every file', async () => {
-    const root = await newLibrary('settled');
-    // Older than the window: stable on first sight, so the first scan announces all three (a
-    // fresh file would wait out the window, and does not hold the callback up).
+  /** Files with hour-old mtimes: older than the window, so stable on first sight. */
+  async function writeOldFiles(root: string, names: string[]): Promise<void> {
     const hourAgo = new Date(Date.now() - 3_600_000);
-    for (const name of ['A.mkv', 'B.mkv', 'C.mkv']) {
+    for (const name of names) {
       await writeFile(join(root, name), name);
       await utimes(join(root, name), hourAgo, hourAgo);
     }
+  }
+
+  /** Starts a watcher on `root`; each onScanSettled call records what the log then holds. */
+  async function watchCountingSettles(root: string): Promise<number[]> {
     const calls: number[] = [];
     const service = await startWatcher(
       { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 ** 2 } },
       {
         libraries: [{ root }],
         stabilityWindowMs: WINDOW_MS,
-        // What the log holds for this library when the scan says it settled.
         onScanSettled: () => void discoveredIn(root).then((found) => calls.push(found.length)),
       },
     );
     running.push(service);
+    return calls;
+  }
+
+  it('calls onScanSettled once, after the first scan announced every file', async () => {
+    const root = await newLibrary('settled');
+    // Older than the window: stable on first sight, so the first scan announces all three (a
+    // fresh file would wait out the window, and does not hold the callback up).
+    await writeOldFiles(root, ['A.mkv', 'B.mkv', 'C.mkv']);
+    const calls = await watchCountingSettles(root);
     await eventually(() => calls.length > 0);
     assert.deepEqual(calls, [3]);
     // A later file is discovered live; the first scan does not settle a second time.
@@ -160,11 +170,7 @@ describe('watcher', () => {
 
   it('calls onScanSettled without waiting for a file still being written', async () => {
     const root = await newLibrary('settled-writing');
-    const hourAgo = new Date(Date.now() - 3_600_000);
-    for (const name of ['A.mkv', 'B.mkv']) {
-      await writeFile(join(root, name), name);
-      await utimes(join(root, name), hourAgo, hourAgo);
-    }
+    await writeOldFiles(root, ['A.mkv', 'B.mkv']);
     const growing = join(root, 'Recording.mkv');
     await writeFile(growing, 'x');
     // Appended to until the callback came: it never holds still for a window before that.
@@ -175,16 +181,7 @@ describe('watcher', () => {
         await sleep(WINDOW_MS / 6);
       }
     })();
-    const calls: number[] = [];
-    const service = await startWatcher(
-      { bus: t.bus, publisher, log: silentLogger(), eventLog: { maxBytes: 64 * 1024 ** 2 } },
-      {
-        libraries: [{ root }],
-        stabilityWindowMs: WINDOW_MS,
-        onScanSettled: () => void discoveredIn(root).then((found) => calls.push(found.length)),
-      },
-    );
-    running.push(service);
+    const calls = await watchCountingSettles(root);
     try {
       await eventually(() => calls.length > 0);
     } finally {
