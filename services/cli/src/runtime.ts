@@ -38,6 +38,7 @@ import {
 import { startStatusServer } from '@conform/status';
 import { CliError } from './errors.js';
 import { Stopper, StopPhase } from './stopper.js';
+import { ServiceStartFailed, startFailure } from './start-failure.js';
 import type { ConformSettings } from './settings.js';
 
 /** The services `conform run` can start alone; `conform up` starts them all. */
@@ -149,8 +150,11 @@ export async function startConform(
       onOutcome: metrics.onOutcome,
       health,
     });
-    const started = async (service: Promise<RunningService>) => {
-      const s = await service;
+    // A start that fails says which service it was: "timeout" alone names no culprit.
+    const started = async (name: string, service: Promise<RunningService>) => {
+      const s = await service.catch((err: unknown) => {
+        throw new ServiceStartFailed(name, err);
+      });
       stopper.add(StopPhase.Services, s.name, () => s.stop());
     };
 
@@ -158,7 +162,7 @@ export async function startConform(
     if (services.includes('status')) {
       const readModels: ReadModels = openReadModels(join(settings.stateDir, 'read-models.sqlite'));
       stopper.add(StopPhase.ReadModels, 'read models', () => readModels.close());
-      await started(startProjector(context('projector'), { readModels }));
+      await started('projector', startProjector(context('projector'), { readModels }));
       health.addCheck('projection', projectionStallCheck(bus, readModels));
       const server = await startStatusServer({
         readModels,
@@ -192,6 +196,7 @@ export async function startConform(
     watcherStarted = (async () => {
       if (services.includes('watcher')) {
         await started(
+          'watcher',
           startWatcher(context('watcher', watcherBus), {
             libraries: settings.libraries.map((l) => ({ root: l.root, ...l.watch })),
             stabilityWindowMs: settings.stabilityWindowMs,
@@ -215,7 +220,7 @@ export async function startConform(
           integrations.arr.length +
           integrations.notifications.length >
           0;
-      if (configured) await started(startNotify(context('notify'), { integrations }));
+      if (configured) await started('notify', startNotify(context('notify'), { integrations }));
       else if (services.length === 1) {
         throw new CliError(
           'NOTIFY_NOT_CONFIGURED',
@@ -225,6 +230,7 @@ export async function startConform(
     }
     if (services.includes('archiver')) {
       await started(
+        'archiver',
         startArchiver(context('archiver'), {
           // Configured paths are canonical (one config for every node); the archiver works in
           // this node's view, as the events it handles are translated.
@@ -238,7 +244,8 @@ export async function startConform(
         }),
       );
     }
-    if (services.includes('verifier')) await started(startVerifier(context('verifier')));
+    if (services.includes('verifier'))
+      await started('verifier', startVerifier(context('verifier')));
     // The encoder's start (a trial encode per GPU encoder), the planner's (re-deciding every
     // known file) and the watcher's (reading the log's file events, walking every folder) each
     // take seconds and need nothing of each other: the consumers are durable and read from the
@@ -248,6 +255,7 @@ export async function startConform(
       if (services.includes('encoder')) {
         const fromEnv = encoderOptionsFromEnv(process.env);
         await started(
+          'encoder',
           startEncoder(context('encoder'), {
             // The trial encodes cost seconds of both cores: remembered in the state directory
             // until the ffmpeg build, the GPU device nodes or the NVIDIA driver change.
@@ -273,6 +281,7 @@ export async function startConform(
     const plannerStarted = (async () => {
       if (services.includes('planner')) {
         await started(
+          'planner',
           startPlanner(context('planner'), {
             ...plannerPolicies(settings),
             ...(sharesScan
@@ -296,11 +305,14 @@ export async function startConform(
     };
   } catch (err) {
     await watcherStarted?.catch(() => {});
+    const failure = startFailure(err);
+    // The stack goes to the log, the message to the terminal.
+    log.error(
+      { err: failure.cause, service: failure.service },
+      'start failed; stopping what started',
+    );
     await stopper.stop();
-    if (err instanceof CliError) throw err;
-    throw new CliError('START_FAILED', `conform could not start: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw failure.error;
   }
 }
 

@@ -12,6 +12,10 @@
 //   node services/watcher/bench/discovery.mjs 20000      another size
 //   node services/watcher/bench/discovery.mjs 1m         1,000,000 files in nested folders
 //   node services/watcher/bench/discovery.mjs 50000 --nested   (or `nested 50000`)
+//
+// To look into a restart again and again: BENCH_KEEP=1 keeps the temp folder (library, state)
+// and prints it; BENCH_RESTART_DIR=<that folder> (with the same size arguments) skips making
+// the library and the first run, and times only the restart over that state.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -29,7 +33,8 @@ const perDir = 100;
 // BENCH_CONFORM_BIN: another build's bin.js, to compare (e.g. main's) on the same machine.
 const bin =
   process.env.BENCH_CONFORM_BIN ?? resolve(import.meta.dirname, '../../cli/dist/src/bin.js');
-const dir = await mkdtemp(join(tmpdir(), 'conform-bench-discovery-'));
+const reuse = process.env.BENCH_RESTART_DIR;
+const dir = reuse ? resolve(reuse) : await mkdtemp(join(tmpdir(), 'conform-bench-discovery-'));
 const library = join(dir, 'library');
 const say = (s) => console.log(s);
 const label = files >= 1_000_000 ? `${files / 1_000_000}m` : `${Math.round(files / 1000)}k`;
@@ -226,6 +231,10 @@ async function watcherEventsSince(natsUrl, since) {
 
 let code = 0;
 try {
+  if (reuse) {
+    await restartOnly();
+    process.exit(0);
+  }
   const folders = await makeLibrary();
   const load = loadavg().map((l) => l.toFixed(2));
 
@@ -338,6 +347,23 @@ try {
   console.error(err);
   code = 1;
 } finally {
-  await rm(dir, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP || reuse) say(`kept ${dir}`);
+  else await rm(dir, { recursive: true, force: true });
 }
 process.exit(code);
+
+/** The restart alone, over a kept folder (BENCH_RESTART_DIR); prints its figures only. */
+async function restartOnly() {
+  const restartAt = new Date();
+  const t1 = performance.now();
+  const again = conformUp();
+  const natsUrl = (await again.started).url;
+  await again.waitFor('library scan settled');
+  const restartSec = (performance.now() - t1) / 1000;
+  const restartEvents = await watcherEventsSince(natsUrl, restartAt);
+  await again.stop();
+  say(`restart over the unchanged library      ${restartSec.toFixed(1)} s`);
+  say(`conform peak RSS (restart)              ${again.peaksMb().conform} MB`);
+  say(`watcher events published by the restart ${restartEvents}`);
+  for (const [msg, n] of again.warnings) say(`logged ${n}×: ${msg}`);
+}
