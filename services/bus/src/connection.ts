@@ -38,7 +38,22 @@ export interface ConnectBusOptions {
   name: string;
   /** Without it one attempt is made and its failure thrown (for one-shot commands). */
   retry?: ConnectRetry;
+  /**
+   * How long a JetStream API request or publish waits for its answer (nats.js: 5 s). Services
+   * pass {@link SERVICE_API_TIMEOUT_MS}.
+   */
+  apiTimeoutMs?: number;
 }
+
+/**
+ * The JetStream answer time a long-running service allows. nats-server 2.9 answers a
+ * connection's API requests one by one, and right after restoring a large store, on a busy
+ * machine, a consumer lookup over a million events took over 5 s while the server worked on:
+ * nats.js's 5 s made `conform up` fail to start on a log it would have served a moment later.
+ * The price: a request lost with a dropped connection waits this long before it fails and is
+ * retried (nats.js keeps requests over a reconnect).
+ */
+export const SERVICE_API_TIMEOUT_MS = 20_000;
 
 /** The pause before retry number `attempt` (1-based): doubling from `initial`, capped at `max`. */
 export function retryDelayMs(attempt: number, initial = 500, max = 10_000): number {
@@ -109,7 +124,7 @@ async function connectOnce(opts: ConnectBusOptions): Promise<Bus> {
   }
   let jsm: JetStreamManager;
   try {
-    jsm = await jetstreamManager(nc);
+    jsm = await jetstreamManager(nc, opts.apiTimeoutMs ? { timeout: opts.apiTimeoutMs } : {});
   } catch (err) {
     await nc.close();
     throw new BusError(
@@ -118,7 +133,7 @@ async function connectOnce(opts: ConnectBusOptions): Promise<Bus> {
       { cause: err },
     );
   }
-  const js = jetstream(nc);
+  const js = jetstream(nc, opts.apiTimeoutMs ? { timeout: opts.apiTimeoutMs } : {});
   return {
     nc,
     js,

@@ -23,3 +23,4 @@ export * from './work.js';
 export * from './nodes.js';
 export * from './key-value.js';
 export * from './work-coverage.js';
+export * from './patient.js';

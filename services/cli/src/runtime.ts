@@ -13,6 +13,8 @@ import {
   serveMetrics,
   planSelfCheck,
   provisionEventLog,
+  patiently,
+  SERVICE_API_TIMEOUT_MS,
   runSelfCheck,
   startEmbeddedNats,
   type NodeRole,
@@ -104,27 +106,41 @@ export async function startConform(
     const bus: Bus = await connectBus({
       servers: natsUrl,
       name: `conform@${hostname()}`,
+      apiTimeoutMs: SERVICE_API_TIMEOUT_MS,
       retry:
         settings.natsWaitMs > 0
           ? { log, signal: opts.signal, timeoutMs: settings.natsWaitMs }
           : undefined,
     });
     stopper.add(StopPhase.Bus, 'bus', () => bus.close());
-    // The watcher on a connection of its own when others share the process: nats-server 2.9
-    // answers a connection's JetStream requests one after another, and at a start the other
-    // services' consumer lookups (hundreds of ms each over a large log) queued the watcher's
-    // catalogue read, the start of every restart's critical path, behind them.
-    const watcherBus: Bus =
-      services.includes('watcher') && services.length > 1
-        ? await connectBus({ servers: natsUrl, name: `conform-watcher@${hostname()}` })
-        : bus;
-    if (watcherBus !== bus) stopper.add(StopPhase.Bus, 'watcher bus', () => watcherBus.close());
+    // Each service on a connection of its own when several share the process: nats-server 2.9
+    // answers a connection's JetStream requests one after another in its read loop, so a bulk
+    // read of the log (the planner's re-plan pass, the projector's catch-up, the watcher's
+    // catalogue) or one slow consumer lookup over a large log held up the requests of every
+    // service behind it until they timed out (a 1,000,000-file restart failed to start so).
+    // It is also how the compose stack runs, one service per process.
+    const buses = new Map<string, Promise<Bus>>();
+    const ownBus = (service: string): Promise<Bus> => {
+      if (services.length === 1) return Promise.resolve(bus);
+      let own = buses.get(service);
+      if (!own) buses.set(service, (own = connectOwnBus(service)));
+      return own;
+    };
+    const connectOwnBus = async (service: string): Promise<Bus> => {
+      const own = await connectBus({
+        servers: natsUrl,
+        name: `conform-${service}@${hostname()}`,
+        apiTimeoutMs: SERVICE_API_TIMEOUT_MS,
+      });
+      stopper.add(StopPhase.Bus, `${service} bus`, () => own.close());
+      return own;
+    };
     const eventLog = {
       maxBytes: settings.eventLogMaxBytes,
       replicas: settings.streamReplicas,
       placementTags: settings.placementTags,
     };
-    await provisionEventLog(bus.jsm, eventLog);
+    await patiently('event log', () => provisionEventLog(bus.jsm, eventLog), { log });
 
     // One registry per process: every service here counts into it, /metrics serves it.
     const metrics = createBusMetrics({
@@ -151,8 +167,16 @@ export async function startConform(
       health,
     });
     // A start that fails says which service it was: "timeout" alone names no culprit.
-    const started = async (name: string, service: Promise<RunningService>) => {
-      const s = await service.catch((err: unknown) => {
+    // A start that times out is started again (patiently: nats-server right after restoring a
+    // large log, on a busy machine, answers late, not never; each start undoes what it began
+    // when it fails), and a start that fails says which service it was.
+    const started = async (
+      name: string,
+      start: () => Promise<RunningService>,
+      { again = true } = {},
+    ) => {
+      const attempt = again ? () => patiently(`the ${name}'s start`, start, { log }) : start;
+      const s = await attempt().catch((err: unknown) => {
         throw new ServiceStartFailed(name, err);
       });
       stopper.add(StopPhase.Services, s.name, () => s.stop());
@@ -162,7 +186,9 @@ export async function startConform(
     if (services.includes('status')) {
       const readModels: ReadModels = openReadModels(join(settings.stateDir, 'read-models.sqlite'));
       stopper.add(StopPhase.ReadModels, 'read models', () => readModels.close());
-      await started('projector', startProjector(context('projector'), { readModels }));
+      await started('projector', async () =>
+        startProjector(context('projector', await ownBus('projector')), { readModels }),
+      );
       health.addCheck('projection', projectionStallCheck(bus, readModels));
       const server = await startStatusServer({
         readModels,
@@ -197,13 +223,16 @@ export async function startConform(
       if (services.includes('watcher')) {
         await started(
           'watcher',
-          startWatcher(context('watcher', watcherBus), {
-            libraries: settings.libraries.map((l) => ({ root: l.root, ...l.watch })),
-            stabilityWindowMs: settings.stabilityWindowMs,
-            // The catalogue snapshot: a restart reads the log after it only.
-            stateDir: settings.stateDir,
-            onScanSettled: () => scanSettled(),
-          }),
+          async () =>
+            startWatcher(context('watcher', await ownBus('watcher')), {
+              libraries: settings.libraries.map((l) => ({ root: l.root, ...l.watch })),
+              stabilityWindowMs: settings.stabilityWindowMs,
+              // The catalogue snapshot: a restart reads the log after it only.
+              stateDir: settings.stateDir,
+              onScanSettled: () => scanSettled(),
+            }),
+          // Its start is not repeated: it retries its own log reads, and has watches to undo.
+          { again: false },
         );
       }
     })();
@@ -220,7 +249,10 @@ export async function startConform(
           integrations.arr.length +
           integrations.notifications.length >
           0;
-      if (configured) await started('notify', startNotify(context('notify'), { integrations }));
+      if (configured)
+        await started('notify', async () =>
+          startNotify(context('notify', await ownBus('notify')), { integrations }),
+        );
       else if (services.length === 1) {
         throw new CliError(
           'NOTIFY_NOT_CONFIGURED',
@@ -229,9 +261,8 @@ export async function startConform(
       } else log.info('no integrations configured; notify not started');
     }
     if (services.includes('archiver')) {
-      await started(
-        'archiver',
-        startArchiver(context('archiver'), {
+      await started('archiver', async () =>
+        startArchiver(context('archiver', await ownBus('archiver')), {
           // Configured paths are canonical (one config for every node); the archiver works in
           // this node's view, as the events it handles are translated.
           libraries: settings.libraries.map((l) => ({
@@ -245,7 +276,9 @@ export async function startConform(
       );
     }
     if (services.includes('verifier'))
-      await started('verifier', startVerifier(context('verifier')));
+      await started('verifier', async () =>
+        startVerifier(context('verifier', await ownBus('verifier'))),
+      );
     // The encoder's start (a trial encode per GPU encoder), the planner's (re-deciding every
     // known file) and the watcher's (reading the log's file events, walking every folder) each
     // take seconds and need nothing of each other: the consumers are durable and read from the
@@ -254,9 +287,8 @@ export async function startConform(
     const encoderStarted = (async () => {
       if (services.includes('encoder')) {
         const fromEnv = encoderOptionsFromEnv(process.env);
-        await started(
-          'encoder',
-          startEncoder(context('encoder'), {
+        await started('encoder', async () =>
+          startEncoder(context('encoder', await ownBus('encoder')), {
             // The trial encodes cost seconds of both cores: remembered in the state directory
             // until the ffmpeg build, the GPU device nodes or the NVIDIA driver change.
             availability: await detectEncodersCached(settings.stateDir, log),
@@ -280,9 +312,8 @@ export async function startConform(
     const sharesScan = services.includes('watcher') && services.includes('planner');
     const plannerStarted = (async () => {
       if (services.includes('planner')) {
-        await started(
-          'planner',
-          startPlanner(context('planner'), {
+        await started('planner', async () =>
+          startPlanner(context('planner', await ownBus('planner')), {
             ...plannerPolicies(settings),
             ...(sharesScan
               ? { firstScan: { until: scan.promise, slots: firstScanProbeSlots() } }
