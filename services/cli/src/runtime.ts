@@ -368,15 +368,17 @@ function plannerPolicies(settings: ConformSettings): Pick<PlannerOptions, 'polic
 export const PROJECTION_STALL_MS = 30_000;
 
 /**
- * ffprobes at once while the watcher's first scan runs in the same `conform up`: the cores
- * but two (conform's main thread and nats-server, which the scan keeps busy), at least one.
- * The scan (walk, lstat, fingerprint, publish, project) is bounded and makes the whole library
- * visible; the probes are the long tail (one ffprobe per file, each a process) and run one per
- * core right after. At least one: planning moves on however long the scan takes. Encodes keep
- * their niceness (10, below the probes' 5); on a first run nothing is planned for them yet.
+ * Probes at once while the watcher's first scan runs in the same `conform up`: the cores but
+ * two (conform's main thread and nats-server, which the scan keeps busy). On two cores, none:
+ * the scan then had one core less for each probe (100,000 files: 11 CPU s of probes before
+ * the last file reached the read model, a fifth of the run), and it is bounded and makes the
+ * whole library visible, while the probes are the long tail (one per file, minutes to hours
+ * for a large library) that starts the moment the scan settles. A watcher that fails to
+ * start opens the gate too. Encodes keep their niceness; on a first run nothing is planned
+ * for them yet.
  */
 export function firstScanProbeSlots(cores: number = availableParallelism()): number {
-  return Math.max(1, cores - 2);
+  return Math.max(0, cores - 2);
 }
 
 /**
