@@ -1,19 +1,14 @@
 import { EVENT_LOG_STREAM, type Bus, type Logger } from '@conform/bus';
 import { bulkLoad } from './bulk-load.js';
 import type { ReadModels } from './read-models.js';
+import { DEFAULT_REPLAY_BATCH } from './replay.js';
 
 /**
  * Past this many sequences behind, the projector catches up in bulk (a worker thread decoding
- * and writing transactions of BULK_CATCH_UP_BATCH, as a replay does) before it reads live.
+ * and writing transactions of DEFAULT_REPLAY_BATCH, as a replay does) before it reads live.
  * Below it, starting the worker would cost more than it saves.
  */
 export const BULK_CATCH_UP_MIN = 10_000;
-
-/**
- * Events per transaction of a bulk catch-up: smaller than a replay's, since readers of the live
- * file see its progress one commit at a time.
- */
-export const BULK_CATCH_UP_BATCH = 5_000;
 
 /**
  * When the read models are at least `minBehind` sequences behind the log (a fresh read model on
@@ -50,7 +45,7 @@ export async function catchUpInBulk(
     dropIndexes,
     fromSequence: applied + 1,
     toSequence: target,
-    batchSize: BULK_CATCH_UP_BATCH,
+    batchSize: DEFAULT_REPLAY_BATCH,
     signal: opts.signal,
     onProgress: opts.onProgress,
     onInvalid: (m) =>
