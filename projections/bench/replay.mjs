@@ -4,16 +4,16 @@
 // opened as `conform replay` opens its staging file (openForRebuild), secondary indexes built
 // at the end: what rebuildReadModels does per message, minus the NATS transfer (that is in
 // replay-e2e.mjs).
-// Usage: node projections/bench/replay.mjs [events] [batch]
+// Usage: node projections/bench/replay.mjs [events] [batch] (batch: default as `conform replay`)
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBatchDecoder } from '@conform/contracts';
-import { bulkApplier, openForRebuild } from '../dist/src/index.js';
+import { bulkApplier, DEFAULT_REPLAY_BATCH, openForRebuild } from '../dist/src/index.js';
 import { benchResult, generatePayloads, peakRssMb } from './events.mjs';
 
 const total = Number(process.argv[2] ?? 1_000_000);
-const batchSize = Number(process.argv[3] ?? 5_000);
+const batchSize = Number(process.argv[3] ?? DEFAULT_REPLAY_BATCH);
 
 const payloads = generatePayloads(total);
 const dir = await mkdtemp(join(tmpdir(), 'conform-bench-'));

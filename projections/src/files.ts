@@ -54,11 +54,10 @@ interface FileChange {
  * unit-tested.
  */
 export function fileChangeFor(event: EventEnvelope): FileChange | null {
-  const located = (status: FileStatus, extra: Partial<FileChange> = {}): FileChange => ({
-    status,
-    createIfMissing: true,
-    ...extra,
-  });
+  // Object.assign rather than a spread, and the plan's change built whole: in a replay this
+  // runs once per event, and V8's object spread was a few per cent of the writer thread.
+  const located = (status: FileStatus, extra: Partial<FileChange>): FileChange =>
+    Object.assign({ status, createIfMissing: true }, extra);
   switch (event.type) {
     case 'file.discovered':
     case 'file.changed':
@@ -74,28 +73,18 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
         sizeBytes: event.data.source.size,
       });
     case 'file.planned': {
-      const { decision, reasons, policyVersion, path, library } = event.data;
-      const base = {
+      const { decision, reasons, policyVersion, path, library, durationSec } = event.data;
+      const change: FileChange = {
+        status: planStatus(decision, event.data.heldBy),
+        createIfMissing: true,
         path,
         library,
         policyVersion,
-        ...(event.data.durationSec !== null ? { durationSec: event.data.durationSec } : {}),
       };
-      switch (decision) {
-        case 'encode':
-          return located('queued', reasonOf(base, reasons));
-        case 'remux':
-          return located('queued', reasonOf(base, reasons));
-        case 'skip':
-          // A skip that only holds an earlier outcome keeps showing that outcome.
-          return located(event.data.heldBy ?? 'skipped', reasonOf(base, reasons));
-        case 'compliant':
-          return located('compliant', reasonOf(base, reasons));
-        case 'damaged':
-          return located('damaged', reasonOf(base, reasons));
-        default:
-          return assertNever(decision, 'plan decision');
-      }
+      if (durationSec !== null) change.durationSec = durationSec;
+      // The plan's reasons are why it is queued, skipped or compliant.
+      if (reasons.length > 0) change.reason = reasons.join('; ');
+      return change;
     }
     case 'file.unreadable':
       return located('unreadable', {
@@ -191,9 +180,24 @@ export function fileChangeFor(event: EventEnvelope): FileChange | null {
   }
 }
 
-/** The plan's reasons as the row's reason: why it is queued, skipped or compliant. */
-function reasonOf(base: Partial<FileChange>, reasons: readonly string[]): Partial<FileChange> {
-  return reasons.length > 0 ? { ...base, reason: reasons.join('; ') } : base;
+type PlanData = Extract<EventEnvelope, { type: 'file.planned' }>['data'];
+
+/** The status a plan puts its file in. */
+function planStatus(decision: PlanData['decision'], heldBy: PlanData['heldBy']): FileStatus {
+  switch (decision) {
+    case 'encode':
+    case 'remux':
+      return 'queued';
+    case 'skip':
+      // A skip that only holds an earlier outcome keeps showing that outcome.
+      return heldBy ?? 'skipped';
+    case 'compliant':
+      return 'compliant';
+    case 'damaged':
+      return 'damaged';
+    default:
+      return assertNever(decision, 'plan decision');
+  }
 }
 
 /** The `files` read model: one row per file id with its current status. */
