@@ -69,23 +69,29 @@ try {
         .join(' ')}`,
     );
     const children = watchChildren();
+    const own = process.cpuUsage();
     const t0 = performance.now();
     const outcome = await verifyOutput(
       completed,
       ranges === undefined ? {} : { decodeRanges: ranges },
     );
     const wall = (performance.now() - t0) / 1000;
+    const ownUsage = process.cpuUsage(own);
+    const ownSec = (ownUsage.user + ownUsage.system) / 1e6;
     const seen = children.stop();
     let cpu = 0;
     for (const c of seen) {
       cpu += c.cpuSec;
       say(
-        `  ${c.label.padEnd(34)} ${((c.first - t0) / 1000).toFixed(2).padStart(6)} → ` +
+        `  ${c.label.padEnd(34)} nice ${String(c.nice).padStart(2)} ${((c.first - t0) / 1000).toFixed(2).padStart(6)} → ` +
           `${((c.last - t0) / 1000).toFixed(2).padStart(6)} s   CPU ${c.cpuSec.toFixed(2)} s`,
       );
     }
     const passed = outcome.checks.every((c) => c.passed);
-    say(`  verification: ${wall.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU, passed ${passed}`);
+    say(
+      `  verification: ${wall.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU of its processes ` +
+        `(this process: ${ownSec.toFixed(2)} s more), passed ${passed}`,
+    );
     say(
       `  SSIM segments: ${(outcome.ssimSegments ?? []).map((s) => `${s.startSec} s (${s.ssim})`).join(', ')}`,
     );
@@ -108,24 +114,52 @@ try {
   await rm(dir, { recursive: true, force: true });
 }
 
-/** The ffmpeg/ffprobe children of this process, with their run time and CPU (from /proc). */
+/**
+ * The ffmpeg/ffprobe descendants of this process (probes run from a helper process, so they are
+ * grandchildren) and the helpers themselves, with their run time and CPU (from /proc).
+ */
 function watchChildren() {
   const seen = new Map();
   const read = () => {
     const now = performance.now();
+    const parents = new Map();
+    const stats = new Map();
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const s = readFileSync(`/proc/${entry}/stat`, 'utf8');
         const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-        if (Number(f[1]) !== process.pid) continue;
+        parents.set(entry, f[1]);
+        stats.set(entry, f);
+      } catch {
+        // it ended while we looked
+      }
+    }
+    const isDescendant = (pid) => {
+      for (let p = parents.get(pid), hops = 0; p && hops < 8; p = parents.get(p), hops++) {
+        if (Number(p) === process.pid) return true;
+      }
+      return false;
+    };
+    for (const [entry, f] of stats) {
+      if (!isDescendant(entry)) continue;
+      try {
         let known = seen.get(entry);
         if (!known) {
           const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').slice(0, -1);
-          known = { first: now, label: labelOf(args) };
+          // A fork not yet exec'd shows its parent's command line: looked at again later.
+          const helper = args.some((a) => a.endsWith('/spawner.js'));
+          if (/(^|\/)node$/.test(args[0] ?? '') && !helper) continue;
+          known = {
+            first: now,
+            label: helper ? 'tool helper (node)' : labelOf(args),
+            nice: Number(f[16]),
+            // A helper started before this run: only its CPU from here on counts.
+            base: helper ? (Number(f[11]) + Number(f[12])) / 100 : 0,
+          };
           seen.set(entry, known);
         }
-        known.cpuSec = (Number(f[11]) + Number(f[12])) / 100;
+        known.cpuSec = (Number(f[11]) + Number(f[12])) / 100 - known.base;
         known.last = now;
       } catch {
         // it ended while we looked
@@ -136,6 +170,7 @@ function watchChildren() {
   return {
     stop() {
       clearInterval(timer);
+      read();
       return [...seen.values()].sort((a, b) => a.first - b.first);
     },
   };
