@@ -14,6 +14,7 @@ export * from './inprocess.js';
 export * from './priority.js';
 export {
   runTool,
+  startToolHelper,
   toolHelperPid,
   type RunToolOptions,
   type StderrMode,

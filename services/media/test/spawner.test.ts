@@ -5,7 +5,7 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { generateClip, PROBE_NICENESS, processesMentioning } from '../src/index.js';
-import { runTool, toolHelperPid } from '../src/spawner.js';
+import { runTool, startToolHelper, toolHelperPid } from '../src/spawner.js';
 
 /** The parent pid of a running process (Linux /proc). */
 async function parentOf(pid: number): Promise<number> {
@@ -46,6 +46,17 @@ describe('runTool (tools started from the helper process)', () => {
     const helper = toolHelperPid(0);
     assert.ok(helper !== undefined && helper !== toolHelperPid());
     assert.equal(await parentOf(helper), process.pid);
+  });
+
+  it('starts a helper ahead of its first run, and that run uses it', async () => {
+    assert.equal(toolHelperPid(3), undefined);
+    startToolHelper(3);
+    const helper = toolHelperPid(3);
+    assert.ok(helper !== undefined);
+    assert.equal(await parentOf(helper), process.pid);
+    const r = await runTool('nice', [], { niceness: 3 });
+    assert.equal(Number(r.stdout.trim()), Math.max(3, getPriority()));
+    assert.equal(toolHelperPid(3), helper);
   });
 
   it('elides a long stderr to its head and tail when asked, and lets the tool finish', async () => {

@@ -16,6 +16,7 @@ import type {
 import { chooseDecodeDevice } from './decode.js';
 import { probeFacts } from './facts.js';
 import { decodeRangeCount, measureOutput } from './measure.js';
+import { startVerifierTools } from './tool.js';
 import { boundaryWindows } from './ranges.js';
 import { encoderDevice } from './device.js';
 import type { MediaFacts } from './facts.js';
@@ -45,6 +46,7 @@ export async function startVerifier(
   ctx: ServiceContext,
   opts: VerifierOptions = {},
 ): Promise<RunningService> {
+  startVerifierTools();
   return startSubscriptions('verifier', ctx, [
     {
       // A full decode of a long film takes minutes; the worker's in-progress acks cover it.

@@ -1,6 +1,6 @@
 // The verifier's tool runs, from media's helper process (spawner.ts) rather than from conform:
 // a spawn from conform's large process forks it whole on its event loop first, a few ms each.
-import { runTool as runInHelper, ToolMissingError } from '@conform/media';
+import { runTool as runInHelper, startToolHelper, ToolMissingError } from '@conform/media';
 
 /** How a tool run ended, with its output. */
 export interface ToolResult {
@@ -38,4 +38,12 @@ export async function runTool(
   if (run.code === 'ENOENT' && run.exitCode === undefined) throw new ToolMissingError(command);
   if (run.code !== undefined) throw new Error(`${command} could not be started (${run.code})`);
   return { exitCode: run.exitCode ?? null, stdout: run.stdout, stderr: run.stderr };
+}
+
+/**
+ * Starts the verifier's helper process now (the verifier's start), so that the first
+ * verification does not wait for a Node process to start.
+ */
+export function startVerifierTools(): void {
+  startToolHelper(VERIFY_NICENESS);
 }
