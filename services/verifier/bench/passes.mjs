@@ -214,12 +214,12 @@ function labelOf(args) {
   }
   if (args.includes('-filter_complex')) return `SSIM segment at ${args[args.indexOf('-ss') + 1]}`;
   if (tool === 'ffmpeg') return `decode ${name}`;
-  if (args.includes('packet=flags') || args.includes('packet=pts_time,flags')) {
-    return `packet list ${name}`;
-  }
   if (args.includes('-read_intervals') && args.includes('-show_streams')) {
     return `probe ${name} (+ boundary windows)`;
   }
   if (args.includes('-read_intervals')) return `keyframes ${name}`;
+  if (args.includes('packet=flags') || args.includes('packet=pts_time,flags')) {
+    return `packet list ${name}`;
+  }
   return `probe ${name}`;
 }
