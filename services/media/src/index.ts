@@ -12,3 +12,11 @@ export * from './packets.js';
 export * from './mediainfo-map.js';
 export * from './inprocess.js';
 export * from './priority.js';
+export {
+  runTool,
+  startToolHelper,
+  toolHelperPid,
+  type RunToolOptions,
+  type StderrMode,
+  type ToolResult,
+} from './spawner.js';

@@ -194,11 +194,13 @@ function languageOf(tag: string | undefined): string | null {
  * Runs `ffprobe -show_format -show_streams` and returns its parsed JSON: the one ffprobe call
  * every stage shares (the verifier reads more of the JSON than the summary keeps). Throws
  * {@link MediaUnreadableError} (with ffprobe's reason) for anything that is not readable
- * media, {@link ToolMissingError} when ffprobe is not installed.
+ * media, {@link ToolMissingError} when ffprobe is not installed. `niceness` is the spawner's
+ * (PROBE_NICENESS unless said); `extraArgs` go before the path (the verifier reads some packets
+ * in the same run).
  */
 export async function readFfprobe<T extends { streams?: unknown[] } = FfprobeOutput>(
   path: string,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; niceness?: number; extraArgs?: readonly string[] } = {},
 ): Promise<T> {
   // From the spawner's helper process: one of these per file, and a spawn from conform's own
   // (large) process blocks its event loop for the fork.
@@ -212,9 +214,14 @@ export async function readFfprobe<T extends { streams?: unknown[] } = FfprobeOut
       '-show_format',
       '-show_streams',
       '-show_chapters',
+      ...(opts.extraArgs ?? []),
       path,
     ],
-    { signal: opts.signal, forceKillAfterDelay: 2_000 },
+    {
+      signal: opts.signal,
+      forceKillAfterDelay: 2_000,
+      ...(opts.niceness !== undefined ? { niceness: opts.niceness } : {}),
+    },
   );
   if (result.code === 'ENOENT' && result.exitCode === undefined) {
     throw new ToolMissingError('ffprobe');

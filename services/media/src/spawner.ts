@@ -7,7 +7,10 @@
 //
 // The same module is the helper: forked with this file as its entry point, it serves requests
 // over the IPC channel. When the helper cannot be started or dies, a request runs directly
-// (execa) as before, so a probe is never lost to the helper.
+// from this process as before, so a probe is never lost to the helper. There is one helper per
+// niceness asked for: a process's nice value is inherited by what it starts and cannot be
+// raised again, so the planner's probes (at PROBE_NICENESS) and the verifier's tools (at
+// conform's own priority) run from helpers of their own.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { lowerThisThread, PROBE_NICENESS } from './priority.js';
@@ -28,19 +31,38 @@ export interface ToolResult {
 /** Options of {@link runTool}. */
 export interface RunToolOptions {
   signal?: AbortSignal;
-  /** After a cancel's SIGTERM, SIGKILL if the tool is still running. Default 2000. */
+  /** After a cancel's SIGTERM, SIGKILL if the tool is still running; 0 kills at once. Default 2000. */
   forceKillAfterDelay?: number;
+  /**
+   * The tool's niceness: {@link PROBE_NICENESS} unless said; 0 runs it at this process's own
+   * priority (the verifier's decode, which encodes at niceness 19 yield to).
+   */
+  niceness?: number;
+  /**
+   * What a long stderr becomes: `cap` (the default) kills the tool once its output passes
+   * 64 MiB, as execa's maxBuffer does; `elide` keeps the first 64 KiB and the last 8 KiB with
+   * `[...]` between and lets the tool run on, its stdout kept whole (a decode of a corrupt file
+   * can log millions of error lines and must still finish; its verdict needs only the first and
+   * last).
+   */
+  stderr?: StderrMode;
 }
+
+/** How {@link runTool} keeps a long stderr (see {@link RunToolOptions.stderr}). */
+export type StderrMode = 'cap' | 'elide';
 
 /** Output kept of each stream; more kills the tool (as execa's maxBuffer does). */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+/** What `elide` keeps of a long stderr: its head and its tail. */
+const STDERR_HEAD = 64 * 1024;
+const STDERR_TAIL = 8 * 1024;
 // A helper that keeps dying (killed by the OOM killer, say) is not started again after this.
 const MAX_HELPER_STARTS = 5;
 // The helper's own heap: it holds one tool's output per run in flight, nothing else.
 const HELPER_HEAP_MB = 64;
 
 type Request =
-  | { id: number; file: string; args: string[]; path: string | undefined }
+  | { id: number; file: string; args: string[]; path: string | undefined; stderr: StderrMode }
   | { kill: number; afterMs: number };
 type Reply = { id: number; result: ToolResult };
 
@@ -55,6 +77,9 @@ interface Pending {
 const self = fileURLToPath(import.meta.url);
 
 class Spawner {
+  /** @param niceness what the helper lowers itself to (0: this process's priority). */
+  constructor(private readonly niceness: number) {}
+
   private child: ChildProcess | null = null;
   /** Helpers lost so far; past {@link MAX_HELPER_STARTS} every run is direct. */
   private starts = 0;
@@ -75,7 +100,8 @@ class Spawner {
       this.pending.set(id, entry);
       this.refChild(true);
       // The tool is looked up on this process's PATH as it is now, as a direct spawn would.
-      if (!this.send({ id, file, args, path: process.env.PATH })) this.lost(child);
+      const stderr = opts.stderr ?? 'cap';
+      if (!this.send({ id, file, args, path: process.env.PATH, stderr })) this.lost(child);
     });
   }
 
@@ -83,12 +109,17 @@ class Spawner {
     return this.child?.pid;
   }
 
+  /** Starts the helper now, if it is not running, so that the first run does not wait for it. */
+  warm(): void {
+    this.helper();
+  }
+
   private helper(): ChildProcess | null {
     if (this.child || this.starts >= MAX_HELPER_STARTS) return this.child;
     this.starts++;
     let child: ChildProcess;
     try {
-      child = fork(self, [], {
+      child = fork(self, [String(this.niceness)], {
         // Not conform's own flags (a profiler, a heap limit sized for conform), only a small heap.
         execArgv: [`--max-old-space-size=${HELPER_HEAP_MB}`],
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -161,60 +192,145 @@ class Spawner {
   }
 }
 
-let shared: Spawner | null = null;
+/** The helpers by niceness, each started at its first run. */
+const helpers = new Map<number, Spawner>();
 
-/** The helper process's pid while it runs (for tests and diagnostics). */
-export function toolHelperPid(): number | undefined {
-  return shared?.pid;
+/** The pid of the helper running tools at `niceness` while it runs (for tests and diagnostics). */
+export function toolHelperPid(niceness: number = PROBE_NICENESS): number | undefined {
+  return helpers.get(niceness)?.pid;
 }
 
 /**
- * Runs `file args` (stdin ignored, stdout and stderr collected as text) in the helper process,
- * never rejecting: a tool that is missing, fails or is cancelled is described by the result.
+ * Starts the helper of `niceness` ahead of its first run (Node's start-up, about 0.1 s of CPU and
+ * more of wall time on a busy machine, is then not paid by that run). It does not keep this
+ * process alive while idle.
+ */
+export function startToolHelper(niceness: number = PROBE_NICENESS): void {
+  spawnerFor(niceness).warm();
+}
+
+/**
+ * Runs `file args` (stdin ignored, stdout and stderr collected as text) in the helper process
+ * of its niceness, never rejecting: a tool that is missing, fails or is cancelled is described
+ * by the result.
  */
 export function runTool(
   file: string,
   args: string[],
   opts: RunToolOptions = {},
 ): Promise<ToolResult> {
-  shared ??= new Spawner();
-  return shared.run(file, args, opts);
+  return spawnerFor(opts.niceness ?? PROBE_NICENESS).run(file, args, opts);
+}
+
+function spawnerFor(niceness: number): Spawner {
+  let spawner = helpers.get(niceness);
+  if (!spawner) {
+    spawner = new Spawner(niceness);
+    helpers.set(niceness, spawner);
+  }
+  return spawner;
 }
 
 function canceled(): ToolResult {
   return { stdout: '', stderr: '', failed: true, isCanceled: true };
 }
 
-/** The fallback: the same run from this process, through execa. */
+/**
+ * The fallback: the same run from this process, at its own priority (lowering the one thread
+ * that spawns would race this process's other work; the fallback is rare).
+ */
 async function runDirectly(
   file: string,
   args: string[],
   opts: RunToolOptions,
 ): Promise<ToolResult> {
-  const { execa } = await import('execa');
-  const r = await execa(file, args, {
-    reject: false,
-    stdin: 'ignore',
-    cancelSignal: opts.signal,
-    forceKillAfterDelay: opts.forceKillAfterDelay ?? 2_000,
-    maxBuffer: MAX_OUTPUT_BYTES,
-  });
-  return {
-    ...(r.code ? { code: r.code } : {}),
-    ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
-    ...(r.signal ? { signal: r.signal } : {}),
-    stdout: String(r.stdout),
-    stderr: String(r.stderr),
-    failed: r.failed,
-    isCanceled: r.isCanceled,
+  const run = start(file, args, process.env, opts.stderr ?? 'cap');
+  let canceled = false;
+  const onAbort = () => {
+    canceled = true;
+    stop(run.child, opts.forceKillAfterDelay ?? 2_000);
   };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const result = await run.done;
+  opts.signal?.removeEventListener('abort', onAbort);
+  return canceled ? { ...result, failed: true, isCanceled: true } : result;
+}
+
+/** SIGTERM, then SIGKILL after `afterMs` if it still runs; SIGKILL at once for 0. */
+function stop(child: ChildProcess, afterMs: number): void {
+  if (afterMs <= 0) {
+    child.kill('SIGKILL');
+    return;
+  }
+  child.kill('SIGTERM');
+  setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), afterMs).unref();
+}
+
+/**
+ * Starts one tool and collects its output as `mode` says (`cap`: past
+ * {@link MAX_OUTPUT_BYTES} of both the tool is killed). Resolves when it has exited, as execa would describe
+ * it: no exit code for a tool that did not start, one final newline stripped.
+ */
+function start(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  mode: StderrMode,
+): { child: ChildProcess; done: Promise<ToolResult> } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let bytes = 0;
+  let spawnError: string | undefined;
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // `elide` runs to the end whatever they print: a full decode's or demux's output grows with
+  // the file, and cutting a verification short would fail it.
+  const collect = (into: Buffer[]) => (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (mode === 'cap' && bytes > MAX_OUTPUT_BYTES) child.kill('SIGKILL');
+    else into.push(chunk);
+  };
+  child.stdout!.on('data', collect(out));
+  const elided = mode === 'elide' ? elider(child) : null;
+  if (!elided) child.stderr!.on('data', collect(err));
+  child.on('error', (e: NodeJS.ErrnoException) => (spawnError = e.code ?? 'ESPAWN'));
+  const done = new Promise<ToolResult>((resolve) => {
+    child.on('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      resolve({
+        ...(spawnError ? { code: spawnError } : exitCode !== null ? { exitCode } : {}),
+        ...(signal ? { signal } : {}),
+        stdout: text(out),
+        stderr: elided ? elided().replace(/\r?\n$/, '') : text(err),
+        failed: spawnError !== undefined || exitCode !== 0,
+        isCanceled: false,
+      });
+    });
+  });
+  return { child, done };
+}
+
+/** Keeps the head and tail of a child's stderr; what it kept, `[...]` marking a cut. */
+function elider(child: ChildProcess): () => string {
+  let head = '';
+  let tail = '';
+  let cut = false;
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    if (head.length < STDERR_HEAD) {
+      head += d;
+      return;
+    }
+    tail = (tail + d).slice(-STDERR_TAIL);
+    cut = true;
+  });
+  return () => (cut ? `${head}\n[...]\n${tail}` : head);
 }
 
 // ---- the helper process ----
 
-function serve(): void {
-  // Every tool forked from here inherits it: ffprobe yields to conform's main thread.
-  lowerThisThread(PROBE_NICENESS);
+function serve(niceness: number): void {
+  // Every tool forked from here inherits it (PROBE_NICENESS: ffprobe yields to conform's main
+  // thread); 0 keeps conform's own.
+  if (niceness > 0) lowerThisThread(niceness);
   const running = new Map<number, ChildProcess>();
   const reply = (m: Reply) => {
     if (process.connected) process.send!(m);
@@ -222,40 +338,15 @@ function serve(): void {
   process.on('message', (m: Request) => {
     if ('kill' in m) {
       const child = running.get(m.kill);
-      if (!child) return;
-      child.kill('SIGTERM');
-      setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), m.afterMs).unref();
+      if (child) stop(child, m.afterMs);
       return;
     }
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let bytes = 0;
-    let spawnError: string | undefined;
     const env = m.path === process.env.PATH ? process.env : withPath(m.path);
-    const child = spawn(m.file, m.args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    running.set(m.id, child);
-    const collect = (into: Buffer[]) => (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > MAX_OUTPUT_BYTES) child.kill('SIGKILL');
-      else into.push(chunk);
-    };
-    child.stdout!.on('data', collect(out));
-    child.stderr!.on('data', collect(err));
-    child.on('error', (e: NodeJS.ErrnoException) => (spawnError = e.code ?? 'ESPAWN'));
-    child.on('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
+    const run = start(m.file, m.args, env, m.stderr);
+    running.set(m.id, run.child);
+    void run.done.then((result) => {
       running.delete(m.id);
-      reply({
-        id: m.id,
-        result: {
-          // As execa: no exit code for a tool that did not start, one final newline stripped.
-          ...(spawnError ? { code: spawnError } : exitCode !== null ? { exitCode } : {}),
-          ...(signal ? { signal } : {}),
-          stdout: text(out),
-          stderr: text(err),
-          failed: spawnError !== undefined || exitCode !== 0,
-          isCanceled: false,
-        },
-      });
+      reply({ id: m.id, result });
     });
   });
   // conform exited or closed the channel: nothing is waiting for what runs here any more.
@@ -278,4 +369,4 @@ function text(chunks: Buffer[]): string {
     .replace(/\r?\n$/, '');
 }
 
-if (process.argv[1] === self && process.send) serve();
+if (process.argv[1] === self && process.send) serve(Number(process.argv[2] ?? PROBE_NICENESS));

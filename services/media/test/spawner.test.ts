@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { generateClip, PROBE_NICENESS, processesMentioning } from '../src/index.js';
-import { runTool, toolHelperPid } from '../src/spawner.js';
+import { runTool, startToolHelper, toolHelperPid } from '../src/spawner.js';
 
 /** The parent pid of a running process (Linux /proc). */
 async function parentOf(pid: number): Promise<number> {
@@ -36,6 +36,58 @@ describe('runTool (tools started from the helper process)', () => {
     assert.equal(result.exitCode, 0);
     assert.equal(Number(result.stdout.trim()), PROBE_NICENESS);
     assert.ok(PROBE_NICENESS > 0);
+  });
+
+  it("runs a tool asked for at niceness 0 at this process's own priority, from another helper", async () => {
+    const own = await runTool('nice', [], { niceness: 0 });
+    assert.equal(Number(own.stdout.trim()), getPriority());
+    const probes = await runTool('nice', []);
+    assert.equal(Number(probes.stdout.trim()), PROBE_NICENESS);
+    const helper = toolHelperPid(0);
+    assert.ok(helper !== undefined && helper !== toolHelperPid());
+    assert.equal(await parentOf(helper), process.pid);
+  });
+
+  it('starts a helper ahead of its first run, and that run uses it', async () => {
+    assert.equal(toolHelperPid(3), undefined);
+    startToolHelper(3);
+    const helper = toolHelperPid(3);
+    assert.ok(helper !== undefined);
+    assert.equal(await parentOf(helper), process.pid);
+    const r = await runTool('nice', [], { niceness: 3 });
+    assert.equal(Number(r.stdout.trim()), Math.max(3, getPriority()));
+    assert.equal(toolHelperPid(3), helper);
+  });
+
+  it('elides a long stderr to its head and tail when asked, and lets the tool finish', async () => {
+    // 20,000 numbered lines (about 200 KiB) to stderr.
+    const script =
+      'i=0; while [ $i -lt 20000 ]; do echo "line $i" >&2; i=$((i+1)); done; echo done';
+    const r = await runTool('sh', ['-c', script], { stderr: 'elide' });
+    assert.equal(r.failed, false);
+    assert.equal(r.stdout, 'done');
+    assert.ok(r.stderr.startsWith('line 0\nline 1\n'));
+    assert.ok(r.stderr.endsWith('line 19998\nline 19999'));
+    assert.ok(r.stderr.includes('\n[...]\n'));
+    assert.ok(r.stderr.length < 80 * 1024, `kept ${r.stderr.length} characters`);
+    const whole = await runTool('sh', ['-c', script]);
+    assert.equal(whole.stderr.split('\n').length, 20_000);
+  });
+
+  it('kills a cancelled tool at once when asked for no grace period', async () => {
+    const marker = `conform-cancel-now-${process.pid}`;
+    const ac = new AbortController();
+    // Ignores SIGTERM: only a SIGKILL ends it before its 30 s are up.
+    const script = "process.on('SIGTERM', () => {}); setTimeout(() => {}, 30_000)";
+    const result = runTool(process.execPath, ['-e', script, marker], {
+      signal: ac.signal,
+      forceKillAfterDelay: 0,
+    });
+    await running(marker);
+    ac.abort();
+    const r = await result;
+    assert.equal(r.isCanceled, true);
+    assert.equal(r.signal, 'SIGKILL');
   });
 
   it('runs ffprobe in a helper process that is a child of this one, and reuses it', async () => {

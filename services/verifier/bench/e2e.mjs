@@ -358,10 +358,13 @@ function labelOf(args) {
   if (tool === 'ffmpeg' && joined.includes('ssim')) return 'verify: SSIM segment';
   if (roleOf(args) === 'encode') return 'encode';
   if (tool === 'ffmpeg' && args.includes('null')) return 'verify: decode';
-  if (args.includes('packet=flags')) return 'verify: source packet count';
   if (args.includes('-read_intervals')) {
     const output = args.some((a) => a.includes(`/${WORK_DIR_NAME}/`));
+    if (output && args.includes('-show_streams')) return 'ffprobe output (+ boundary windows)';
     return output ? 'verify: output boundary probe' : 'verify: source keyframe probe';
+  }
+  if (args.includes('packet=flags') || args.includes('packet=pts_time,flags')) {
+    return 'verify: source packet count';
   }
   const file = (args.at(-1) ?? '').split('/').at(-1);
   return `${tool} ${args.some((a) => a.includes(`/${WORK_DIR_NAME}/`)) ? 'output' : file}`;
@@ -375,7 +378,10 @@ function roleOf(args) {
   if (tool === 'ffmpeg' && work && toNull) return 'verify';
   if (
     tool === 'ffprobe' &&
-    (work || args.includes('packet=flags') || args.includes('-read_intervals'))
+    (work ||
+      args.includes('packet=flags') ||
+      args.includes('packet=pts_time,flags') ||
+      args.includes('-read_intervals'))
   ) {
     return 'verify';
   }

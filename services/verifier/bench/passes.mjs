@@ -69,23 +69,28 @@ try {
         .join(' ')}`,
     );
     const children = watchChildren();
+    const before = familyTicks();
     const t0 = performance.now();
     const outcome = await verifyOutput(
       completed,
       ranges === undefined ? {} : { decodeRanges: ranges },
     );
     const wall = (performance.now() - t0) / 1000;
+    const exactSec = (familyTicks() - before) / 100;
     const seen = children.stop();
     let cpu = 0;
     for (const c of seen) {
       cpu += c.cpuSec;
       say(
-        `  ${c.label.padEnd(34)} ${((c.first - t0) / 1000).toFixed(2).padStart(6)} → ` +
+        `  ${c.label.padEnd(34)} nice ${String(c.nice).padStart(2)} ${((c.first - t0) / 1000).toFixed(2).padStart(6)} → ` +
           `${((c.last - t0) / 1000).toFixed(2).padStart(6)} s   CPU ${c.cpuSec.toFixed(2)} s`,
       );
     }
     const passed = outcome.checks.every((c) => c.passed);
-    say(`  verification: ${wall.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU, passed ${passed}`);
+    say(
+      `  verification: ${wall.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU of its processes ` +
+        `(exact, from the exited ones' accounting: ${exactSec.toFixed(2)} s), passed ${passed}`,
+    );
     say(
       `  SSIM segments: ${(outcome.ssimSegments ?? []).map((s) => `${s.startSec} s (${s.ssim})`).join(', ')}`,
     );
@@ -108,24 +113,78 @@ try {
   await rm(dir, { recursive: true, force: true });
 }
 
-/** The ffmpeg/ffprobe children of this process, with their run time and CPU (from /proc). */
+/**
+ * CPU ticks of every process this one started that has exited (its cutime and cstime) and of
+ * its live children with theirs (the tool helpers): the verifier's processes' CPU, exactly,
+ * where sampling /proc misses the ends of short ones. This process's own CPU is left out: the
+ * sampling below is most of it.
+ */
+function familyTicks() {
+  const fields = (pid) => {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ');
+  };
+  const own = fields('self');
+  let ticks = Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const f = fields(entry);
+      if (Number(f[1]) !== process.pid) continue;
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return ticks;
+}
+
+/**
+ * The ffmpeg/ffprobe descendants of this process (probes run from a helper process, so they are
+ * grandchildren) and the helpers themselves, with their run time and CPU (from /proc).
+ */
 function watchChildren() {
   const seen = new Map();
   const read = () => {
     const now = performance.now();
+    const parents = new Map();
+    const stats = new Map();
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const s = readFileSync(`/proc/${entry}/stat`, 'utf8');
         const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-        if (Number(f[1]) !== process.pid) continue;
+        parents.set(entry, f[1]);
+        stats.set(entry, f);
+      } catch {
+        // it ended while we looked
+      }
+    }
+    const isDescendant = (pid) => {
+      for (let p = parents.get(pid), hops = 0; p && hops < 8; p = parents.get(p), hops++) {
+        if (Number(p) === process.pid) return true;
+      }
+      return false;
+    };
+    for (const [entry, f] of stats) {
+      if (!isDescendant(entry)) continue;
+      try {
         let known = seen.get(entry);
         if (!known) {
           const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').slice(0, -1);
-          known = { first: now, label: labelOf(args) };
+          // A fork not yet exec'd shows its parent's command line: looked at again later.
+          const helper = args.some((a) => a.endsWith('/spawner.js'));
+          if (/(^|\/)node$/.test(args[0] ?? '') && !helper) continue;
+          known = {
+            first: now,
+            label: helper ? 'tool helper (node)' : labelOf(args),
+            nice: Number(f[16]),
+            // A helper started before this run: only its CPU from here on counts.
+            base: helper ? (Number(f[11]) + Number(f[12])) / 100 : 0,
+          };
           seen.set(entry, known);
         }
-        known.cpuSec = (Number(f[11]) + Number(f[12])) / 100;
+        known.cpuSec = (Number(f[11]) + Number(f[12])) / 100 - known.base;
         known.last = now;
       } catch {
         // it ended while we looked
@@ -136,6 +195,7 @@ function watchChildren() {
   return {
     stop() {
       clearInterval(timer);
+      read();
       return [...seen.values()].sort((a, b) => a.first - b.first);
     },
   };
@@ -154,7 +214,12 @@ function labelOf(args) {
   }
   if (args.includes('-filter_complex')) return `SSIM segment at ${args[args.indexOf('-ss') + 1]}`;
   if (tool === 'ffmpeg') return `decode ${name}`;
-  if (args.includes('packet=flags')) return `packet count ${name}`;
+  if (args.includes('-read_intervals') && args.includes('-show_streams')) {
+    return `probe ${name} (+ boundary windows)`;
+  }
   if (args.includes('-read_intervals')) return `keyframes ${name}`;
+  if (args.includes('packet=flags') || args.includes('packet=pts_time,flags')) {
+    return `packet list ${name}`;
+  }
   return `probe ${name}`;
 }

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { MediaUnreadableError, readFfprobe } from '@conform/media';
+import { VERIFY_NICENESS } from './tool.js';
 
 /** The video stream facts verification compares; colour tags are null when untagged. */
 export interface VideoFacts {
@@ -48,11 +49,18 @@ export interface FactStream {
   filename: string | null;
 }
 
-/** A probe result: unreadable media is an expected outcome, carried as a value. */
-export type FactsOutcome = { ok: true; facts: MediaFacts } | { ok: false; reason: string };
+/**
+ * A probe result: unreadable media is an expected outcome, carried as a value. `keyframes`: the
+ * main video's keyframes among the packets of the `windows` asked for, on the video's own
+ * timeline (0 = its first frame); present when windows were asked for.
+ */
+export type FactsOutcome =
+  { ok: true; facts: MediaFacts; keyframes?: number[] } | { ok: false; reason: string };
 
 /** The parts of ffprobe's `-show_format -show_streams` JSON the verifier reads. */
 export interface FfprobeJson {
+  /** Only when packets were asked for (`-read_intervals`, `-show_entries packet=…`). */
+  packets?: { stream_index?: number; pts_time?: string; flags?: string }[];
   format?: { format_name?: string; duration?: string; size?: string; start_time?: string };
   chapters?: unknown[];
   streams?: {
@@ -151,14 +159,28 @@ function tagOf(s: { tags?: Record<string, string | undefined> }, key: string): s
 /**
  * Probes a file with ffprobe. Unreadable media (missing, truncated beyond parsing, no streams)
  * comes back as `{ok: false, reason}` with ffprobe's own words; a missing ffprobe throws.
+ * `windows` (`-read_intervals` syntax) also reads the packets there, in the same run: the
+ * output's keyframes near the decode pass's boundaries, without an ffprobe of their own.
  */
 export async function probeFacts(
   path: string,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; windows?: string[] } = {},
 ): Promise<FactsOutcome> {
+  const windows = opts.windows ?? [];
   let json: FfprobeJson;
   try {
-    json = await readFfprobe<FfprobeJson>(path, opts);
+    json = await readFfprobe<FfprobeJson>(path, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      niceness: VERIFY_NICENESS,
+      ...(windows.length
+        ? {
+            extraArgs: [
+              ...['-read_intervals', windows.join(',')],
+              ...['-show_entries', 'packet=stream_index,pts_time,flags'],
+            ],
+          }
+        : {}),
+    });
   } catch (err) {
     if (err instanceof MediaUnreadableError) return { ok: false, reason: err.reason };
     throw err;
@@ -167,7 +189,28 @@ export async function probeFacts(
     (s) => s.size,
     () => Number(json.format?.size ?? 0),
   );
-  return { ok: true, facts: factsFromProbe(json, size) };
+  const facts = factsFromProbe(json, size);
+  return windows.length
+    ? { ok: true, facts, keyframes: videoKeyframesOf(json, facts) }
+    : { ok: true, facts };
+}
+
+/**
+ * The main video's keyframes among the probe's packets (every stream's, since the facts need
+ * every stream), on the video's own timeline. Pure.
+ */
+export function videoKeyframesOf(json: FfprobeJson, facts: MediaFacts): number[] {
+  const streams = json.streams ?? [];
+  const position = streams.findIndex(
+    (s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1,
+  );
+  if (position === -1) return [];
+  const index = streams[position]!.index ?? position;
+  const origin = facts.video?.startSec ?? facts.startSec;
+  return (json.packets ?? [])
+    .filter((p) => p.stream_index === index && p.flags?.startsWith('K'))
+    .map((p) => Math.round((Number(p.pts_time) - origin) * 1e6) / 1e6)
+    .filter((t) => Number.isFinite(t));
 }
 
 function finite(raw: string | undefined): number | null {

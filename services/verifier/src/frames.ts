@@ -44,15 +44,23 @@ export function frameCountCheck(
   };
 }
 
+/** One packet of the main video as ffprobe lists it. */
+export interface VideoPacket {
+  /** Its presentation time in seconds on the file's timestamps; null when it has none. */
+  ptsSec: number | null;
+  key: boolean;
+}
+
 /**
- * The main video's packets from its first keyframe on (a recording cut mid-GOP starts with
- * packets no decoder can show), read by demuxing the whole file without decoding: I/O-bound,
- * cheap next to a decode. Null when ffprobe cannot.
+ * The main video's packets in file order, each with its time and whether it is a keyframe, read
+ * by demuxing the whole file without decoding: I/O-bound, cheap next to a decode. The frame
+ * count reads their number; a short source's keyframes are read from them too
+ * ({@link LISTED_KEYFRAMES_MAX_SEC}). Null when ffprobe cannot.
  */
-export async function countVideoPackets(
+export async function listVideoPackets(
   path: string,
   opts: { signal?: AbortSignal } = {},
-): Promise<number | null> {
+): Promise<VideoPacket[] | null> {
   const result = await runTool(
     'ffprobe',
     [
@@ -61,7 +69,7 @@ export async function countVideoPackets(
       '-select_streams',
       'v:0',
       '-show_entries',
-      'packet=flags',
+      'packet=pts_time,flags',
       '-of',
       'csv=p=0',
       path,
@@ -69,12 +77,48 @@ export async function countVideoPackets(
     opts,
   );
   if (result.exitCode !== 0) return null;
-  return packetsFromKeyframe(result.stdout);
+  return videoPacketsOf(result.stdout);
 }
 
-/** Packets from the first keyframe on, in ffprobe's one-flags-line-per-packet output. Pure. */
-export function packetsFromKeyframe(stdout: string): number | null {
-  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
-  const first = lines.findIndex((l) => l.startsWith('K'));
-  return first === -1 ? null : lines.length - first;
+/**
+ * ffprobe's `pts_time,flags` lines. A packet with side data (MPEG-TS's) ends its line with a
+ * comma and is followed by an empty line, its side data section with no field asked for. Pure.
+ */
+export function videoPacketsOf(stdout: string): VideoPacket[] {
+  return stdout.split('\n').flatMap((line) => {
+    const [time, flags] = line.split(',');
+    if (flags === undefined || !/^[A-Z_]+$/.test(flags)) return [];
+    const pts = Number(time);
+    return [
+      { ptsSec: time !== '' && Number.isFinite(pts) ? pts : null, key: flags.startsWith('K') },
+    ];
+  });
 }
+
+/**
+ * The main video's packets from its first keyframe on (a recording cut mid-GOP starts with
+ * packets no decoder can show). Null when ffprobe cannot read them.
+ */
+export async function countVideoPackets(
+  path: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<number | null> {
+  const packets = await listVideoPackets(path, opts);
+  return packets && packetsFromKeyframe(packets);
+}
+
+/** How many of these packets there are from the first keyframe on; null without one. Pure. */
+export function packetsFromKeyframe(packets: VideoPacket[]): number | null {
+  const first = packets.findIndex((p) => p.key);
+  return first === -1 ? null : packets.length - first;
+}
+
+/**
+ * Sources up to this long have the keyframes their SSIM segments start from read from the
+ * listing of their packets, which the frame count reads anyway and which starts with the
+ * verification: a demux of a short file ends about when the probes beside it do, and a probe
+ * of its own would cost more (starting ffprobe takes 0.1 s of CPU; listing a minute of video,
+ * a few hundredths). A longer source's demux takes longer than the probes, and the decode
+ * must not wait for it: its keyframes are found by seeking ({@link sourceKeyframes}).
+ */
+export const LISTED_KEYFRAMES_MAX_SEC = 120;

@@ -50,6 +50,29 @@ export function onePassFits(choice: VerificationDecode, source: MediaFacts): boo
   return choice.device === 'software' && (rotation === null || Math.abs(rotation) < 0.5);
 }
 
+/** Options of {@link measureOutput}. */
+export interface MeasureOptions {
+  signal?: AbortSignal;
+  /** How many ranges a software decode pass may be split into (default: one per core). */
+  decodeRanges?: number;
+  /** The source's keyframes before the wanted segments, when that probe already started. */
+  sourceKeys?: Promise<(number | null)[]>;
+  /** The source's video packets from its first keyframe on, when that count already started. */
+  packets?: Promise<number | null>;
+  /** The output's keyframes near the range boundaries, when its facts probe read them. */
+  outputKeys?: number[];
+}
+
+/**
+ * How many ranges a one-pass decode of this source's output is split into: one per core (or
+ * as asked), or one for a file compared whole by SSIM (8 s or less), which has no boundary
+ * outside its one segment. Pure.
+ */
+export function decodeRangeCount(source: MediaFacts, decodeRanges?: number): number {
+  const sampled = ssimSegments(source.durationSec ?? 0).some((s) => s.startSec > 0);
+  return sampled ? (decodeRanges ?? defaultDecodeRanges()) : 1;
+}
+
 /**
  * The decode, frame-count and SSIM checks of an output whose probe checks passed. The source's
  * packet count (a demux, no decode) runs beside the decode either way.
@@ -60,9 +83,9 @@ export async function measureOutput(
   output: MediaFacts,
   choice: VerificationDecode,
   ssimFloor: number,
-  opts: { signal?: AbortSignal; decodeRanges?: number } = {},
+  opts: MeasureOptions = {},
 ): Promise<Measured> {
-  const packets = countVideoPackets(completed.path, opts);
+  const packets = opts.packets ?? countVideoPackets(completed.path, opts);
   // Settled here so that an early throw below leaves no unhandled rejection behind.
   packets.catch(() => undefined);
   if (onePassFits(choice, source)) {
@@ -78,15 +101,18 @@ async function onePass(
   choice: VerificationDecode,
   packets: Promise<number | null>,
   ssimFloor: number,
-  opts: { signal?: AbortSignal; decodeRanges?: number },
+  opts: MeasureOptions,
 ): Promise<Measured> {
-  // A file compared whole by SSIM (8 s or less) has no boundary outside its one segment: its
-  // output's keyframes are not read.
-  const sampled = ssimSegments(source.durationSec ?? 0).some((s) => s.startSec > 0);
-  const count = sampled ? (opts.decodeRanges ?? defaultDecodeRanges()) : 1;
+  const count = decodeRangeCount(source, opts.decodeRanges);
   const [segments, keyframes] = await Promise.all([
-    planSourceSegments(completed.path, source, opts),
-    splitKeyframes(completed.outputPath, output, count, opts),
+    planSourceSegments(completed.path, source, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.sourceKeys ? { keys: opts.sourceKeys } : {}),
+    }),
+    splitKeyframes(completed.outputPath, output, count, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.outputKeys ? { listed: opts.outputKeys } : {}),
+    }),
   ]);
   const times = {
     sourceOriginSec: videoOrigin(source),
@@ -186,7 +212,7 @@ async function separate(
   choice: VerificationDecode,
   packets: Promise<number | null>,
   ssimFloor: number,
-  opts: { signal?: AbortSignal },
+  opts: MeasureOptions,
 ): Promise<Measured> {
   // SSIM runs beside the decode pass: on a GPU the two use different hardware. It only counts
   // once the decode and frame count passed; when they fail it is stopped and its result (a
@@ -194,7 +220,7 @@ async function separate(
   const sampling = new AbortController();
   const stop = () => sampling.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', stop, { once: true });
-  const ssimRun = sampleSsim(completed, source, output, sampling.signal).then(
+  const ssimRun = sampleSsim(completed, source, output, sampling.signal, opts.sourceKeys).then(
     (samples) => ({ ok: true as const, samples }),
     (error: unknown) => ({ ok: false as const, error }),
   );
@@ -251,8 +277,12 @@ async function sampleSsim(
   source: MediaFacts,
   output: MediaFacts,
   signal: AbortSignal,
+  sourceKeys: Promise<(number | null)[]> | undefined,
 ): Promise<SsimSample[]> {
   const { path, outputPath } = completed;
-  const plan = await planSegments(path, outputPath, source, output, { signal });
+  const plan = await planSegments(path, outputPath, source, output, {
+    signal,
+    ...(sourceKeys ? { sourceKeys } : {}),
+  });
   return measureEach(completed, plan.segments, plan.offsets, { signal });
 }

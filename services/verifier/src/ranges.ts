@@ -126,13 +126,14 @@ export function keyframeTimes(stdout: string, originSec: number): number[] {
  * The output keyframes near where the decode pass could be split into `count` ranges: one
  * ffprobe that reads the video packets (a demux, no decode) of a window around each equal
  * part's boundary. Empty when there is nothing to split (one range, an unknown duration, an
- * output that seeks to any packet) or ffprobe cannot read it.
+ * output that seeks to any packet) or ffprobe cannot read it. `listed`: those keyframes, read
+ * already (by the output's facts probe, {@link boundaryWindows}).
  */
 export async function splitKeyframes(
   outputPath: string,
   output: MediaFacts,
   count: number,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; listed?: number[] | null } = {},
 ): Promise<number[]> {
   const duration = output.durationSec;
   if (
@@ -144,16 +145,9 @@ export async function splitKeyframes(
   ) {
     return [];
   }
+  if (opts.listed) return opts.listed;
   const origin = videoOrigin(output);
-  const part = duration / count;
-  // Half a part either side: every keyframe a boundary could move to is read, and those just
-  // past it (where its range's seek must not land).
-  const half = Math.min(part / 2, 10);
-  const windows = Array.from({ length: count - 1 }, (_, i) => part * (i + 1)).map(
-    (at) =>
-      `${round6(Math.max(0, at - half) + origin)}%` +
-      `${round6(at + half + SEEK_PAST_KEYFRAME_SEC + origin)}`,
-  );
+  const windows = boundaryWindows(duration, count, origin);
   const result = await runTool(
     'ffprobe',
     [
@@ -173,6 +167,27 @@ export async function splitKeyframes(
   );
   if (result.exitCode !== 0) return [];
   return keyframeTimes(result.stdout, origin);
+}
+
+/**
+ * The `-read_intervals` windows whose packets hold every keyframe a boundary of `count` equal
+ * parts could move to: half a part either side (at most 10 s), and those just past it (where its
+ * range's seek must not land), on the file's timestamps (`originSec` being where its video
+ * starts), widened by `marginSec` either side. Pure.
+ */
+export function boundaryWindows(
+  durationSec: number,
+  count: number,
+  originSec: number,
+  marginSec = 0,
+): string[] {
+  const part = durationSec / count;
+  const half = Math.min(part / 2, 10);
+  return Array.from({ length: count - 1 }, (_, i) => part * (i + 1)).map(
+    (at) =>
+      `${round6(Math.max(0, at - half - marginSec) + originSec)}%` +
+      `${round6(at + half + SEEK_PAST_KEYFRAME_SEC + marginSec + originSec)}`,
+  );
 }
 
 /** Where each range's process reads the output: its seek and its frames, as ffmpeg sees them. */

@@ -4,6 +4,7 @@
 // output's keyframes) decide the same thing and are tested together.
 import { runTool } from './tool.js';
 import type { MediaFacts } from './facts.js';
+import { LISTED_KEYFRAMES_MAX_SEC, type VideoPacket } from './frames.js';
 import type { Segment, VideoOffsets } from './passes.js';
 
 /** How many stretches SSIM samples, and how long each is (documented in the README). */
@@ -156,14 +157,15 @@ export function videoOrigin(facts: MediaFacts): number {
 
 /**
  * The segments SSIM measures on this pair and how each file is sought to them: the wanted
- * segments moved to keyframes found by one or two ffprobes per file (a few packets each).
+ * segments moved to keyframes found by one or two ffprobes per file (a few packets each); the
+ * source's first is `sourceKeys` when {@link sourceKeyframes} already ran.
  */
 export async function planSegments(
   sourcePath: string,
   outputPath: string,
   source: MediaFacts,
   output: MediaFacts,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; sourceKeys?: Promise<(number | null)[]> } = {},
 ): Promise<{ segments: Segment[]; offsets: VideoOffsets }> {
   const wanted = ssimSegments(source.durationSec ?? 0);
   const points = wanted.map((s) => s.startSec);
@@ -185,7 +187,7 @@ export async function planSegments(
     unindexed[file] ? { [`${file}SeekBackSec`]: UNINDEXED_SEEK_BACK_SEC } : {};
   Object.assign(offsets, seekBack('source'), seekBack('output'));
   const [sourceKeys, outputKeys] = await Promise.all([
-    probe('source', points),
+    opts.sourceKeys ?? probe('source', points),
     probe('output', points),
   ]);
   // Where the files' keyframes differ: the later-keyed file's keyframe before the earlier one.
@@ -235,23 +237,69 @@ export function seeksToAnyPacket(container: string): boolean {
 }
 
 /**
+ * The source's keyframe at or before the start of each wanted SSIM segment
+ * ({@link ssimSegments}); empty when the source is compared whole. From `listing`, the
+ * source's packets, when given and the source is short enough ({@link listsKeyframes}); else
+ * from one ffprobe of a few packets (in MPEG-TS, of the packets of
+ * {@link UNINDEXED_KEYFRAME_WINDOW_SEC} before each start). It needs only the source's facts,
+ * so the verifier starts it beside the output's probe.
+ */
+export async function sourceKeyframes(
+  sourcePath: string,
+  source: MediaFacts,
+  opts: { signal?: AbortSignal; listing?: Promise<VideoPacket[] | null> } = {},
+): Promise<(number | null)[]> {
+  const points = ssimSegments(source.durationSec ?? 0).map((s) => s.startSec);
+  if (!points.some((p) => p > 0)) return [];
+  const unindexed = seeksToAnyPacket(source.container);
+  if (opts.listing && listsKeyframes(source)) {
+    const packets = await opts.listing;
+    if (packets) {
+      const window = unindexed ? UNINDEXED_KEYFRAME_WINDOW_SEC : Infinity;
+      return listedKeyframes(packets, points, videoOrigin(source), window);
+    }
+  }
+  return unindexed
+    ? keyframesWithin(sourcePath, points, videoOrigin(source), opts)
+    : keyframesBefore(sourcePath, points, videoOrigin(source), opts);
+}
+
+/** Whether a source's keyframes are read from its packet listing ({@link LISTED_KEYFRAMES_MAX_SEC}). Pure. */
+export function listsKeyframes(source: MediaFacts): boolean {
+  return source.durationSec !== null && source.durationSec <= LISTED_KEYFRAMES_MAX_SEC;
+}
+
+/**
+ * The last keyframe in (point − window, point] of each point, among listed packets whose times
+ * are on the file's timestamps (`originSec` being where its video starts). What a seek to each
+ * point lands on in a file that indexes every keyframe (window: Infinity), and what
+ * {@link keyframesWithin} finds in MPEG-TS. Pure.
+ */
+export function listedKeyframes(
+  packets: VideoPacket[],
+  points: number[],
+  originSec: number,
+  windowSec: number,
+): (number | null)[] {
+  const keys = packets.flatMap((p) =>
+    p.key && p.ptsSec !== null ? [round6(p.ptsSec - originSec)] : [],
+  );
+  return latestKeyframes(keys, points, windowSec);
+}
+
+/**
  * The segments SSIM measures when the output is decoded whole anyway (the one-pass run): only
  * the source decodes anything for nothing, so each segment starts just past the source's
- * keyframe at or before it (one ffprobe of a few packets; in MPEG-TS, of the packets of
- * {@link UNINDEXED_KEYFRAME_WINDOW_SEC} before each start).
+ * keyframe at or before it ({@link sourceKeyframes}, or `keys` when that already ran).
  */
 export async function planSourceSegments(
   sourcePath: string,
   source: MediaFacts,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; keys?: Promise<(number | null)[]> } = {},
 ): Promise<Segment[]> {
   const wanted = ssimSegments(source.durationSec ?? 0);
-  const points = wanted.map((s) => s.startSec);
-  if (!points.some((p) => p > 0)) return wanted;
-  const keys = seeksToAnyPacket(source.container)
-    ? await keyframesWithin(sourcePath, points, videoOrigin(source), opts)
-    : await keyframesBefore(sourcePath, points, videoOrigin(source), opts);
-  return alignSegments(wanted, keys);
+  if (!wanted.some((s) => s.startSec > 0)) return wanted;
+  return alignSegments(wanted, await (opts.keys ?? sourceKeyframes(sourcePath, source, opts)));
 }
 
 /**
@@ -305,6 +353,11 @@ export function lastKeyframes(
     .filter((p) => p.flags?.startsWith('K'))
     .map((p) => round6(Number(p.pts_time) - originSec))
     .filter((t) => Number.isFinite(t));
+  return latestKeyframes(keys, points, windowSec);
+}
+
+/** The latest of `keys` in (point − window, point] of each point; null where none is. Pure. */
+function latestKeyframes(keys: number[], points: number[], windowSec: number): (number | null)[] {
   return points.map((p) => {
     const before = keys.filter((k) => k <= p + 1e-6 && k > p - windowSec);
     return before.length ? Math.max(...before) : null;

@@ -15,7 +15,13 @@ import type {
 } from '@conform/contracts';
 import { chooseDecodeDevice } from './decode.js';
 import { probeFacts } from './facts.js';
-import { measureOutput } from './measure.js';
+import { decodeRangeCount, measureOutput } from './measure.js';
+import { startVerifierTools } from './tool.js';
+import { boundaryWindows } from './ranges.js';
+import { encoderDevice } from './device.js';
+import type { MediaFacts } from './facts.js';
+import { sourceKeyframes } from './sampling.js';
+import { listVideoPackets, packetsFromKeyframe } from './frames.js';
 import type { SsimSample } from './passes.js';
 import {
   allPassed,
@@ -40,6 +46,7 @@ export async function startVerifier(
   ctx: ServiceContext,
   opts: VerifierOptions = {},
 ): Promise<RunningService> {
+  startVerifierTools();
   return startSubscriptions('verifier', ctx, [
     {
       // A full decode of a long film takes minutes; the worker's in-progress acks cover it.
@@ -76,37 +83,99 @@ export async function verifyOutput(
   const { path, outputPath } = completed;
   const changed = await sourceChangedCheck(completed);
   if (changed) return { checks: [changed] };
-  const [source, output] = await Promise.all([
-    probeFacts(path, opts),
-    probeFacts(outputPath, opts),
-  ]);
-  if (!source.ok) return { checks: [unreadableSourceCheck(source.reason)] };
-  if (!output.ok) return { checks: [unreadableOutputCheck(output.reason)] };
-  const limits = effectiveLimits(completed.limits);
-  const checks = probeChecks(
-    source.facts,
-    output.facts,
-    completed.source.size,
-    completed.target,
-    limits,
-    completed.pixFmt,
+  // What needs only the source starts with the verification rather than after the probe
+  // checks: the listing of its video packets (the frame count's, a demux) and, once its facts
+  // are in, its keyframes (from that listing when it is short, else a probe of a few packets).
+  // When the probe checks fail they were for nothing (a demux of the source), and they are
+  // stopped and waited for, so no process outlives the verification.
+  const ahead = new AbortController();
+  const stop = () => ahead.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  const listing = listVideoPackets(path, { signal: ahead.signal });
+  const sourceProbe = probeFacts(path, opts);
+  const sourceKeys = sourceProbe.then((s) =>
+    s.ok ? sourceKeyframes(path, s.facts, { signal: ahead.signal, listing }) : [],
   );
-  if (!allPassed(checks)) return { checks };
-  const choice = await chooseDecodeDevice(completed.encoder, output.facts.video, outputPath, opts);
-  const measured = await measureOutput(
-    completed,
-    source.facts,
-    output.facts,
-    choice,
-    limits.ssimFloor,
-    opts,
+  const packets = listing.then((l) => l && packetsFromKeyframe(l));
+  const settled = Promise.allSettled([sourceKeys, packets]);
+  // The output is probed once the source's facts are in, to read in the same run the packets
+  // where its decode pass could be split (placed by the source's duration, which the output's
+  // matches within the duration check's tolerance) rather than in an ffprobe of its own.
+  const outputProbe = sourceProbe.then((s) =>
+    s.ok
+      ? probeFacts(outputPath, { ...opts, windows: outputWindows(completed, s.facts, opts) })
+      : null,
   );
-  return {
-    checks: [...checks, ...measured.checks],
-    decode: measured.decode,
-    ...(measured.ssimSegments ? { ssimSegments: measured.ssimSegments } : {}),
-  };
+  try {
+    const [source, output] = await Promise.all([sourceProbe, outputProbe]);
+    if (!source.ok) return { checks: [unreadableSourceCheck(source.reason)] };
+    if (!output?.ok) return { checks: [unreadableOutputCheck(output?.reason ?? 'not probed')] };
+    const limits = effectiveLimits(completed.limits);
+    const checks = probeChecks(
+      source.facts,
+      output.facts,
+      completed.source.size,
+      completed.target,
+      limits,
+      completed.pixFmt,
+    );
+    if (!allPassed(checks)) return { checks };
+    const choice = await chooseDecodeDevice(
+      completed.encoder,
+      output.facts.video,
+      outputPath,
+      opts,
+    );
+    const measured = await measureOutput(
+      completed,
+      source.facts,
+      output.facts,
+      choice,
+      limits.ssimFloor,
+      {
+        ...opts,
+        sourceKeys,
+        packets,
+        ...(output.keyframes ? { outputKeys: output.keyframes } : {}),
+      },
+    );
+    return {
+      checks: [...checks, ...measured.checks],
+      decode: measured.decode,
+      ...(measured.ssimSegments ? { ssimSegments: measured.ssimSegments } : {}),
+    };
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    // Used by now, or not needed: stopped if they still run.
+    ahead.abort();
+    await settled;
+  }
 }
+
+/**
+ * Where the output's facts probe also reads packets: around the boundaries of the decode
+ * ranges, when the output will be decoded in software in one pass split into ranges
+ * ({@link onePassFits}: a CPU encoder, an unrotated source); else none. The output's own start
+ * is not known before its probe: ffmpeg writes it from 0 (no `-copyts`), and a second either
+ * side of each window covers what it is off by, and the few frames the output's duration may
+ * differ by. Pure.
+ */
+export function outputWindows(
+  completed: Pick<EncodeCompletedData, 'encoder'>,
+  source: MediaFacts,
+  opts: { decodeRanges?: number } = {},
+): string[] {
+  const count = decodeRangeCount(source, opts.decodeRanges);
+  const rotation = source.video?.rotation ?? null;
+  const duration = source.durationSec;
+  if (count < 2 || duration === null || !(duration > 0)) return [];
+  if (encoderDevice(completed.encoder) !== null) return [];
+  if (rotation !== null && Math.abs(rotation) >= 0.5) return [];
+  return boundaryWindows(duration, count, 0, OUTPUT_WINDOW_MARGIN_SEC);
+}
+
+/** How far each window of {@link outputWindows} reaches past what the output's own reading would. */
+export const OUTPUT_WINDOW_MARGIN_SEC = 1;
 
 /** {@link verifyOutput}'s checks alone. */
 export async function verifyEncode(

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
-import { ToolMissingError } from '@conform/media';
+// The verifier's tool runs, from media's helper process (spawner.ts) rather than from conform:
+// a spawn from conform's large process forks it whole on its event loop first, a few ms each.
+import { runTool as runInHelper, startToolHelper, ToolMissingError } from '@conform/media';
 
 /** How a tool run ended, with its output. */
 export interface ToolResult {
@@ -9,49 +10,40 @@ export interface ToolResult {
   stderr: string;
 }
 
-const STDERR_HEAD = 64 * 1024;
-const STDERR_TAIL = 8 * 1024;
+/**
+ * The verifier's niceness: 0, conform's own priority. Its decode is what stands between an
+ * encode and the swap, and encodes (at niceness 19) yield to it; the planner's probes run
+ * lower (PROBE_NICENESS), and a tool inherits its helper's niceness, so the verifier's tools
+ * run from a helper of their own.
+ */
+export const VERIFY_NICENESS = 0;
 
 /**
  * Runs ffmpeg or ffprobe to completion. Throws {@link ToolMissingError} when it is not
- * installed and the signal's reason when aborted (the child is killed first).
+ * installed and the signal's reason when aborted (the child is killed first, at once).
  */
-export function runTool(
+export async function runTool(
   command: 'ffmpeg' | 'ffprobe',
   args: string[],
   opts: { signal?: AbortSignal } = {},
 ): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(opts.signal.reason);
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let head = '';
-    let tail = '';
-    let elided = false;
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => {
-      if (head.length < STDERR_HEAD) {
-        head += d;
-        return;
-      }
-      tail = (tail + d).slice(-STDERR_TAIL);
-      elided = true;
-    });
-    const onAbort = () => child.kill('SIGKILL');
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      reject(err.code === 'ENOENT' ? new ToolMissingError(command) : err);
-    });
-    child.once('close', (code) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (opts.signal?.aborted) return reject(opts.signal.reason);
-      resolve({
-        exitCode: code,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: elided ? `${head}\n[...]\n${tail}` : head,
-      });
-    });
+  if (opts.signal?.aborted) throw opts.signal.reason;
+  const run = await runInHelper(command, args, {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    niceness: VERIFY_NICENESS,
+    stderr: 'elide',
+    forceKillAfterDelay: 0,
   });
+  if (run.isCanceled) throw opts.signal?.reason ?? new Error(`${command} aborted`);
+  if (run.code === 'ENOENT' && run.exitCode === undefined) throw new ToolMissingError(command);
+  if (run.code !== undefined) throw new Error(`${command} could not be started (${run.code})`);
+  return { exitCode: run.exitCode ?? null, stdout: run.stdout, stderr: run.stderr };
+}
+
+/**
+ * Starts the verifier's helper process now (the verifier's start), so that the first
+ * verification does not wait for a Node process to start.
+ */
+export function startVerifierTools(): void {
+  startToolHelper(VERIFY_NICENESS);
 }

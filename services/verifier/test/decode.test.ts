@@ -8,6 +8,7 @@ import {
   frameCountCheck,
   frameToleranceFor,
   packetsFromKeyframe,
+  videoPacketsOf,
   parseProgressFrames,
   trialDecodeArgs,
 } from '../src/index.js';
@@ -137,9 +138,17 @@ describe('frame count', () => {
   });
   it('counts the source’s packets from its first keyframe on', () => {
     // A recording cut mid-GOP: two packets no decoder can show, then a GOP.
-    assert.equal(packetsFromKeyframe('__\n__\nK_\n__\n__\nK_\n__\n'), 5);
-    assert.equal(packetsFromKeyframe('__\n__\n'), null);
-    assert.equal(packetsFromKeyframe(''), null);
+    const listed = videoPacketsOf('0.1,__\n0.2,__\n0.3,K_\n0.4,__\n0.5,__\n0.6,K_\n0.7,__\n');
+    assert.equal(packetsFromKeyframe(listed), 5);
+    assert.equal(packetsFromKeyframe(videoPacketsOf('0.1,__\n0.2,__\n')), null);
+    assert.equal(packetsFromKeyframe(videoPacketsOf('')), null);
+    // MPEG-TS: each packet's (empty) side data section is a line of its own.
+    const ts = videoPacketsOf('1.48,K_,\n\n1.52,__,\n\nN/A,__,\n\n');
+    assert.deepEqual(ts, [
+      { ptsSec: 1.48, key: true },
+      { ptsSec: 1.52, key: false },
+      { ptsSec: null, key: false },
+    ]);
   });
   it('passes the source’s count within tolerance, with measured and limit', () => {
     assert.deepEqual(frameCountCheck(500, 499, false), {

@@ -2,12 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   filterValue,
+  boundaryWindows,
   lastKeyframes,
+  LISTED_KEYFRAMES_MAX_SEC,
+  listedKeyframes,
+  listsKeyframes,
   meanSsimOfStats,
   onePassArgs,
   onePassFits,
   onePassGraph,
+  outputWindows,
   seeksToAnyPacket,
+  videoPacketsOf,
   type MediaFacts,
 } from '../src/index.js';
 
@@ -111,5 +117,37 @@ describe('one-pass decode and SSIM (pure)', () => {
     });
     // Keyframes 0, 2 and 4 s into the video; none in the 2 s window before 7 s.
     assert.deepEqual(lastKeyframes(packets, [3.9, 4, 1.5, 7], 1.423, 2), [2, 4, 0, null]);
+  });
+
+  it('finds the keyframe at or before each point among listed packets, within a window if given', () => {
+    const listed = videoPacketsOf('1.423,K_\n2.423,__\nN/A,K_\n3.423,K_\n5.423,K_\n');
+    assert.deepEqual(listed[2], { ptsSec: null, key: true });
+    // Keyframes 0, 2 and 4 s into the video; the one without a time is not one to seek to.
+    assert.deepEqual(listedKeyframes(listed, [3.9, 4, 1.5, 7], 1.423, Infinity), [2, 4, 0, 4]);
+    assert.deepEqual(listedKeyframes(listed, [3.9, 4, 1.5, 7], 1.423, 2), [2, 4, 0, null]);
+    assert.deepEqual(listedKeyframes([], [3.9], 0, Infinity), [null]);
+  });
+
+  it('reads the output’s packets near the range boundaries in its facts probe for a CPU encode only', () => {
+    const facts = (durationSec: number, rotation: number | null = null) =>
+      ({ container: 'matroska,webm', startSec: 0, durationSec, video: { rotation } }) as MediaFacts;
+    assert.deepEqual(boundaryWindows(20, 2, 0), ['5%15.14']);
+    assert.deepEqual(boundaryWindows(60, 3, 1.5, 1), ['10.5%32.64', '30.5%52.64']);
+    const x265 = { encoder: 'libx265' };
+    assert.deepEqual(outputWindows(x265, facts(20), { decodeRanges: 2 }), ['4%16.14']);
+    assert.deepEqual(outputWindows(x265, facts(20), { decodeRanges: 1 }), []);
+    assert.deepEqual(outputWindows(x265, facts(8), { decodeRanges: 2 }), []); // compared whole
+    assert.deepEqual(outputWindows(x265, facts(20, 90), { decodeRanges: 2 }), []);
+    assert.deepEqual(outputWindows({ encoder: 'hevc_nvenc' }, facts(20), { decodeRanges: 2 }), []);
+  });
+
+  it('reads the keyframes of sources up to two minutes long from their packet listing', () => {
+    const facts = (durationSec: number | null) =>
+      ({ container: 'matroska,webm', startSec: 0, durationSec }) as MediaFacts;
+    assert.equal(LISTED_KEYFRAMES_MAX_SEC, 120);
+    assert.equal(listsKeyframes(facts(20)), true);
+    assert.equal(listsKeyframes(facts(120)), true);
+    assert.equal(listsKeyframes(facts(121)), false);
+    assert.equal(listsKeyframes(facts(null)), false);
   });
 });

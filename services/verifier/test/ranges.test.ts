@@ -10,11 +10,16 @@ import {
   decodeInRanges,
   describeRanges,
   keyframeTimes,
+  listsKeyframes,
+  outputWindows,
+  listVideoPackets,
+  packetsFromKeyframe,
   planSourceSegments,
   probeFacts,
   rangeArgs,
   rangeWindow,
   segmentsIn,
+  sourceKeyframes,
   splitKeyframes,
   splitRanges,
   splitsCodec,
@@ -273,6 +278,42 @@ describe('decode ranges with real media', () => {
     assert.ok(
       typeof frames.measured === 'number' && frames.measured < 290,
       String(frames.measured),
+    );
+  });
+
+  it('reads a short source’s keyframes from its packet listing, as a seek to each finds them', async () => {
+    const facts = await probeFacts(source);
+    assert.ok(facts.ok);
+    assert.ok(listsKeyframes(facts.facts));
+    const listing = listVideoPackets(source);
+    const listed = await sourceKeyframes(source, facts.facts, { listing });
+    const sought = await sourceKeyframes(source, facts.facts);
+    assert.equal(listed.length, 4);
+    assert.ok(
+      listed.every((k) => k !== null && k >= 0),
+      JSON.stringify(listed),
+    );
+    assert.deepEqual(listed, sought);
+    // The same listing counts the frames.
+    assert.equal(packetsFromKeyframe((await listing)!), 300);
+  });
+
+  it('reads the output’s keyframes near each boundary in its facts probe, placed by the source', async () => {
+    const source_ = await probeFacts(source);
+    assert.ok(source_.ok);
+    const windows = outputWindows({ encoder: 'libx265' }, source_.facts, { decodeRanges: 2 });
+    assert.deepEqual(windows, ['2%10.14']); // 6 s ± 3 s, a second wider either side
+    const merged = await probeFacts(output, { windows });
+    const plain = await probeFacts(output);
+    assert.ok(merged.ok && plain.ok);
+    assert.deepEqual(merged.facts, plain.facts);
+    assert.equal(plain.keyframes, undefined);
+    const keys = await splitKeyframes(output, plain.facts, 2);
+    for (const k of keys)
+      assert.ok(merged.keyframes?.includes(k), JSON.stringify(merged.keyframes));
+    assert.deepEqual(
+      await splitKeyframes(output, plain.facts, 2, { listed: merged.keyframes ?? [] }),
+      merged.keyframes,
     );
   });
 
