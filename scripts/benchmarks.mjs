@@ -29,8 +29,8 @@ export const BENCHMARKS = [
   },
   {
     name: 'replay-component',
-    argv: ['projections/bench/replay.mjs', '1000000', '5000'],
-    quick: ['projections/bench/replay.mjs', '50000', '5000'],
+    argv: ['projections/bench/replay.mjs', '1000000'],
+    quick: ['projections/bench/replay.mjs', '50000'],
     doc: 'replay.md',
   },
   {
