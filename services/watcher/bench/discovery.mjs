@@ -265,14 +265,7 @@ try {
   await first.stop();
   const firstPeaks = first.peaksMb();
 
-  const restartAt = new Date();
-  const t1 = performance.now();
-  const again = conformUp();
-  const natsUrl = (await again.started).url;
-  await again.waitFor('library scan settled');
-  const restartSec = (performance.now() - t1) / 1000;
-  const restartEvents = await watcherEventsSince(natsUrl, restartAt);
-  await again.stop();
+  const { again, restartSec, restartEvents } = await timeRestart();
   const againPeaks = again.peaksMb();
 
   say('');
@@ -354,6 +347,18 @@ process.exit(code);
 
 /** The restart alone, over a kept folder (BENCH_RESTART_DIR); prints its figures only. */
 async function restartOnly() {
+  const { again, restartSec, restartEvents } = await timeRestart();
+  say(`restart over the unchanged library      ${restartSec.toFixed(1)} s`);
+  say(`conform peak RSS (restart)              ${again.peaksMb().conform} MB`);
+  say(`watcher events published by the restart ${restartEvents}`);
+  for (const [msg, n] of again.warnings) say(`logged ${n}×: ${msg}`);
+}
+
+/**
+ * Starts `conform up` over the unchanged library: seconds until `library scan settled`, and the
+ * watcher events it published; stopped when it returns.
+ */
+async function timeRestart() {
   const restartAt = new Date();
   const t1 = performance.now();
   const again = conformUp();
@@ -362,8 +367,5 @@ async function restartOnly() {
   const restartSec = (performance.now() - t1) / 1000;
   const restartEvents = await watcherEventsSince(natsUrl, restartAt);
   await again.stop();
-  say(`restart over the unchanged library      ${restartSec.toFixed(1)} s`);
-  say(`conform peak RSS (restart)              ${again.peaksMb().conform} MB`);
-  say(`watcher events published by the restart ${restartEvents}`);
-  for (const [msg, n] of again.warnings) say(`logged ${n}×: ${msg}`);
+  return { again, restartSec, restartEvents };
 }
