@@ -86,52 +86,17 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   const slots = Math.max(1, opts.slots ?? 1);
   // A message brought for a loop that stopped meanwhile goes straight back.
   const idle = new IdlePulls<JsMsg>((msg) => msg.nak());
-  const consumer = sharedConsumer(opts);
-  await Promise.all(Array.from({ length: slots }, (_, i) => slotLoop(opts, i, idle, consumer)));
+  await Promise.all(Array.from({ length: slots }, (_, i) => slotLoop(opts, i, idle)));
 }
 
-/**
- * The consumer handle the loops of a worker share: looked up once (a consumer info, which
- * nats-server 2.9 answers slowly for a filtered consumer over a large log, in the connection's
- * read loop, holding up every request behind it), and again only after a loop failed with it.
- */
-function sharedConsumer(opts: WorkerOptions): {
-  get(): Promise<Consumer>;
-  failed(c: Consumer): void;
-} {
-  let current: Promise<Consumer> | null = null;
-  return {
-    get() {
-      current ??= opts.js.consumers.get(
+async function slotLoop(opts: WorkerOptions, slot: number, idle: IdlePulls<JsMsg>): Promise<void> {
+  const log = opts.log.child({ consumer: opts.consumer.durable, slot });
+  while (!opts.signal.aborted) {
+    try {
+      const consumer = await opts.js.consumers.get(
         opts.consumer.stream ?? EVENT_LOG_STREAM,
         opts.consumer.durable,
       );
-      const got = current;
-      // A failed lookup is not kept: the next loop asks again.
-      got.catch(() => {
-        if (current === got) current = null;
-      });
-      return got;
-    },
-    failed(c) {
-      void current?.then((have) => {
-        if (have === c) current = null;
-      });
-    },
-  };
-}
-
-async function slotLoop(
-  opts: WorkerOptions,
-  slot: number,
-  idle: IdlePulls<JsMsg>,
-  shared: ReturnType<typeof sharedConsumer>,
-): Promise<void> {
-  const log = opts.log.child({ consumer: opts.consumer.durable, slot });
-  while (!opts.signal.aborted) {
-    let consumer: Consumer | null = null;
-    try {
-      consumer = await shared.get();
       for await (const msg of pullOneAtATime(consumer, opts, idle)) {
         if (opts.signal.aborted) {
           msg.nak(); // pulled while stopping: give it straight back
@@ -142,7 +107,6 @@ async function slotLoop(
     } catch (err) {
       if (opts.signal.aborted) break;
       // The consumer vanished, the connection dropped, …: re-create it after a pause.
-      if (consumer) shared.failed(consumer);
       log.warn({ err }, 'pull loop failed; re-creating the consumer');
       opts.onPullError?.(err);
       await sleep(1_000, undefined, { signal: opts.signal }).catch(() => undefined);
