@@ -109,6 +109,10 @@ describe('pause, resume, retry, progress and the size guard on the real bus', ()
     const encoder = await startEncoder(context('encoder-p@host'), {
       node: 'node-p',
       availability,
+      // These tests are about pause and sharing, not priority: at the default niceness 19 a
+      // busy CI machine (the other workspaces' tests at normal priority) starved the encodes
+      // past the test's wait (niceness.test.ts covers the default).
+      niceness: 0,
       checkIntervalMs: 200,
       minFreeBytes: 0,
       retryDelayMs: 200,
@@ -184,11 +188,13 @@ describe('pause, resume, retry, progress and the size guard on the real bus', ()
     const a = await startEncoder(context('encoder-a@host'), {
       node: 'a',
       availability,
+      niceness: 0,
       minFreeBytes: 0,
     });
     const b = await startEncoder(context('encoder-b@host'), {
       node: 'b',
       availability,
+      niceness: 0,
       minFreeBytes: 0,
     });
     try {
