@@ -45,7 +45,7 @@ before(async () => {
       log: silentLogger(),
       eventLog: { maxBytes: 64 * 1024 * 1024 },
     },
-    { slots: 1, encoder: 'libx265' },
+    { slots: 1, encoder: 'libx265', niceness: 0 },
   );
 });
 after(async () => {

@@ -51,6 +51,7 @@ describe('a retry goes through the pools, like the plan it retries', () => {
   // Both nodes keep hevc plans for GPU nodes: the CPU node takes none (no fallback).
   const gpuNode = () =>
     startEncoder(ctx('encoder@gpu'), {
+      niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
       node: 'gpu',
       slots: 1,
       availability: devices(true),
@@ -67,6 +68,7 @@ describe('a retry goes through the pools, like the plan it retries', () => {
     library = await mkdtemp(join(tmpdir(), 'conform-retry-routing-'));
     await generateClip({ path: join(library, 'film.mkv'), durationSec: 1 });
     cpuNode = await startEncoder(ctx('encoder@cpu'), {
+      niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
       node: 'cpu',
       slots: 1,
       availability: devices(false),

@@ -165,6 +165,7 @@ describe('routing on a real bus: two encoders of different abilities', () => {
     // An ffmpeg without libsvtav1 and one with it; both CPU-only with no fallback: GPU work is not theirs.
     nodes.push(
       await startEncoder(ctx('encoder@hevc-only'), {
+        niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
         encoder: 'auto',
         slots: 1,
         availability: available('libx265'),
@@ -173,6 +174,7 @@ describe('routing on a real bus: two encoders of different abilities', () => {
     );
     nodes.push(
       await startEncoder(ctx('encoder@hevc-av1'), {
+        niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
         encoder: 'auto',
         slots: 1,
         availability: available('libx265', 'libsvtav1'),
@@ -221,6 +223,7 @@ describe('routing on a real bus: two encoders of different abilities', () => {
     const waitMs = 2_000;
     nodes.push(
       await startEncoder(ctx('encoder@fallback'), {
+        niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
         encoder: 'auto',
         slots: 1,
         availability: available('libx265'),

@@ -83,7 +83,7 @@ describe('encoder on the real bus', () => {
   before(async () => {
     // Pinned, not 'auto': on a machine with a working GPU 'auto' picks NVENC, and these tests
     // are about the encoder service, not about detection (covered by the detection tests).
-    encoder = await startEncoder(ctx, { slots: 1, encoder: 'libx265' });
+    encoder = await startEncoder(ctx, { slots: 1, encoder: 'libx265', niceness: 0 });
   });
   after(async () => encoder.stop());
 
@@ -172,7 +172,7 @@ describe('encoder on the real bus', () => {
 
 describe('stopping the encoder mid-encode', () => {
   it('kills ffmpeg and removes the partial output', async () => {
-    const encoder = await startEncoder(ctx, { slots: 1, encoder: 'libx265' });
+    const encoder = await startEncoder(ctx, { slots: 1, encoder: 'libx265', niceness: 0 });
     await generateClip({ path: join(library, 'long.mkv'), durationSec: 30 });
     const planned = await plan('long', 'long.mkv', 'mkv', 30);
     const partial = `${outputPathFor(library, 'long', planned.id, 'mkv')}.partial`;

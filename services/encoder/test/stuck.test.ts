@@ -126,6 +126,7 @@ describe('no stuck states: each pause reason has an owner that moves the file on
       return d;
     };
     const encoder = await startEncoder(context('encoder-s@host'), {
+      niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
       node: 'node-s',
       availability,
       checkIntervalMs: 200,
@@ -147,6 +148,7 @@ describe('no stuck states: each pause reason has an owner that moves the file on
 
   it('low disk: the file is requeued with the reason in real units, and encoded when space returns', async () => {
     const encoder = await startEncoder(context('encoder-d@host'), {
+      niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
       node: 'node-d',
       availability,
       checkIntervalMs: 200,
@@ -191,6 +193,7 @@ describe('no stuck states: each pause reason has an owner that moves the file on
 
   it('manual --now: the stopped encode is requeued with an event, and finishes after resume', async () => {
     const encoder = await startEncoder(context('encoder-m@host'), {
+      niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
       node: 'node-m',
       availability,
       checkIntervalMs: 200,
