@@ -6,7 +6,6 @@ import { provisionConsumer, type ConsumerSpec } from './consumers.js';
 import { provisionEventLog, type EventLogOptions } from './event-log.js';
 import type { EventPublisher } from './publisher.js';
 import { provisionWorkStream, WORK_STREAM } from './work.js';
-import { patiently } from './patient.js';
 import { canonicalContext, localView, type PathMap } from './path-map.js';
 import { runWorker, type EventHandler, type MessageOutcome } from './worker.js';
 
@@ -54,31 +53,18 @@ export async function startSubscriptions(
   ctx: ServiceContext,
   subscriptions: Subscription[],
 ): Promise<RunningService> {
-  const log = ctx.log.child({ service: name });
-  // A server busy after restoring a large log answers late, not never (see patient.ts).
-  const log0 = await patiently('event log', () => provisionEventLog(ctx.bus.jsm, ctx.eventLog), {
-    log,
-  });
+  const log0 = await provisionEventLog(ctx.bus.jsm, ctx.eventLog);
   // Consumers follow the stream's replicas, which may be higher than this node's setting.
   const replicas = log0.config.num_replicas || 1;
   if (subscriptions.some((s) => s.consumer.stream === WORK_STREAM)) {
-    await patiently(
-      'work stream',
-      () => provisionWorkStream(ctx.bus.jsm, { ...ctx.eventLog, replicas }),
-      { log },
-    );
+    await provisionWorkStream(ctx.bus.jsm, { ...ctx.eventLog, replicas });
   }
-  for (const s of subscriptions) {
-    await patiently(
-      `consumer ${s.consumer.durable}`,
-      () => provisionConsumer(ctx.bus.jsm, s.consumer, replicas),
-      { log },
-    );
-  }
+  for (const s of subscriptions) await provisionConsumer(ctx.bus.jsm, s.consumer, replicas);
   const abort = new AbortController();
   // Every running handler listens on this signal; many slots are expected, not a leak.
   const slots = subscriptions.reduce((n, s) => n + (s.slots ?? 1), 0);
   setMaxListeners(Math.max(10, 2 * slots + 10), abort.signal);
+  const log = ctx.log.child({ service: name });
   const running = Promise.all(
     subscriptions.map((s) =>
       runWorker({

@@ -166,10 +166,9 @@ export async function startConform(
       onOutcome: metrics.onOutcome,
       health,
     });
-    // A start that fails says which service it was: "timeout" alone names no culprit.
     // A start that times out is started again (patiently: nats-server right after restoring a
     // large log, on a busy machine, answers late, not never; each start undoes what it began
-    // when it fails), and a start that fails says which service it was.
+    // when it fails), and a start that fails says which service it was ("timeout" alone names none).
     const started = async (
       name: string,
       start: () => Promise<RunningService>,
