@@ -41,7 +41,14 @@ before(async () => {
       },
     },
   );
-  encoder = await startEncoder({ bus: t.bus, publisher, log }, { slots: 1, encoder: 'libx265' });
+  encoder = await startEncoder(
+    { bus: t.bus, publisher, log },
+    {
+      niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
+      slots: 1,
+      encoder: 'libx265',
+    },
+  );
 });
 after(async () => {
   await encoder.stop();

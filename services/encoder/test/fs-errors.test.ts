@@ -50,7 +50,12 @@ describe('permanent filesystem errors end the encode once, with the reason', () 
         eventLog: { maxBytes: 64 * 1024 ** 2 },
         onOutcome: (_service, outcome) => outcomes.push(outcome),
       },
-      { node: 'node-ro', availability: await detectEncodersOnce(), retryDelayMs: 100 },
+      {
+        niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
+        node: 'node-ro',
+        availability: await detectEncodersOnce(),
+        retryDelayMs: 100,
+      },
     );
     try {
       const publisher = new EventPublisher(t.bus.js, { producer: 'planner@test' });

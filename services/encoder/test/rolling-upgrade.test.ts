@@ -105,6 +105,7 @@ describe('rolling upgrade: tolerant readers', () => {
     const encoder = await startEncoder(
       context(new EventPublisher(t.bus.js, { producer: 'encoder@a' })),
       {
+        niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
         slots: 1,
         encoder: 'libx265',
       },
@@ -163,7 +164,12 @@ describe('rolling upgrade: tolerant readers', () => {
     );
     const oldNode = await startEncoder(
       context(new EventPublisher(t.bus.js, { producer: 'encoder@old' })),
-      { slots: 1, encoder: 'libx265', node: 'encoder@old' },
+      {
+        niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
+        slots: 1,
+        encoder: 'libx265',
+        node: 'encoder@old',
+      },
     );
     const newNode = await startEncoder(context(new NewerPublisher(t.bus.js, 'encoder@new')), {
       niceness: 0, // not a priority test: at 19 a busy CI machine starves the encode
