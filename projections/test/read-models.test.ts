@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { describe, it } from 'node:test';
 import { CompiledQuery } from 'kysely';
 import { sampleData, sampleEvent, wrap, type EventEnvelope } from '@conform/contracts';
 import {
+  applyBatch,
   applyEvent,
   fileStatusCounts,
   filesProjection,
@@ -20,6 +22,7 @@ import {
   skipPosition,
   type Projection,
   type ReadModels,
+  WAL_AUTOCHECKPOINT_PAGES,
 } from '../src/index.js';
 
 /** Read models folded from past events, then the new ones (each through applyBatch). */
@@ -318,6 +321,37 @@ describe('openReadModels', () => {
       assert.equal(await statusOf(again, 'kept'), 'discovered');
       assert.equal(await lastAppliedSequence(again.db), 1);
       await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('does not checkpoint the WAL at each live commit past SQLite default 1,000 pages', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'conform-read-models-'));
+    try {
+      const path = join(dir, 'rm.sqlite');
+      const live = openReadModels(path);
+      const empty = statSync(path).size;
+      // Live projector commits: a few hundred files each, 20 of them (about 6 MiB of WAL).
+      let position = 0;
+      for (let t = 0; t < 20; t++) {
+        const batch = Array.from({ length: 300 }, () => {
+          position++;
+          const path = `/media/tv/${'Show With A Long Name '.repeat(8)}/Episode ${position}.mkv`;
+          const event = wrap(
+            { type: 'file.discovered', data: { ...sampleData['file.discovered'], path } },
+            { fileId: `f${position}`, producer: 'test@host', time: new Date(0) },
+          );
+          return { position, event };
+        });
+        applyBatch(live.sqlite, batch);
+      }
+      const wal = statSync(`${path}-wal`).size;
+      assert.ok(wal > 1_000 * 4096, `the WAL passed 1,000 pages (${wal} bytes)`);
+      assert.ok(wal < WAL_AUTOCHECKPOINT_PAGES * 4096, `and stayed below the limit (${wal})`);
+      assert.equal(statSync(path).size, empty, 'nothing was checkpointed into the file yet');
+      assert.equal((await listFiles(live.db, { limit: 1_000_000 })).length, position);
+      await live.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
