@@ -25,23 +25,13 @@ import {
   type ServiceContext,
 } from '@conform/bus';
 import { WORK_DIR_NAME } from '@conform/contracts';
-import { startWatcher } from '@conform/watcher';
-import { dryRunFromLog, policyLookup, startPlanner, type PlannerOptions } from '@conform/planner';
-import { detectEncodersCached, encoderOptionsFromEnv, startEncoder } from '@conform/encoder';
-import { startVerifier } from '@conform/verifier';
-import { startArchiver } from '@conform/archiver';
-import { startNotify } from '@conform/notify';
-import {
-  lastAppliedSequence,
-  openReadModels,
-  startProjector,
-  type ReadModels,
-} from '@conform/projections';
-import { startStatusServer } from '@conform/status';
+import type { PlannerOptions } from '@conform/planner';
+import type { ReadModels } from '@conform/projections';
 import { CliError } from './errors.js';
 import { Stopper, StopPhase } from './stopper.js';
 import { ServiceStartFailed, startFailure } from './start-failure.js';
 import type { ConformSettings } from './settings.js';
+import { loadServiceModules, type ServiceModules } from './service-modules.js';
 
 /** The services `conform run` can start alone; `conform up` starts them all. */
 export const SERVICE_NAMES = [
@@ -85,6 +75,9 @@ export async function startConform(
   // Started beside the others; on a failed start it is waited for and stopped with them.
   let watcherStarted: Promise<void> | null = null;
 
+  // Loaded while the embedded server starts (see service-modules.ts); awaited once it is up.
+  const loading = loadServiceModules();
+  loading.catch(() => undefined);
   try {
     let embeddedNats: NatsServerHandle | null = null;
     let natsUrl = settings.natsUrl;
@@ -101,6 +94,17 @@ export async function startConform(
         'embedded nats-server started',
       );
     }
+    const {
+      watcher: { startWatcher },
+      planner: { dryRunFromLog, policyLookup, startPlanner },
+      encoder: { detectEncodersCached, encoderOptionsFromEnv, startEncoder },
+      verifier: { startVerifier },
+      archiver: { startArchiver },
+      notify: { startNotify },
+      projections: { openReadModels, startProjector },
+      status: { startStatusServer },
+      projections,
+    } = await loading;
 
     // Services wait for NATS themselves (retry with backoff, logged), so a stack starts in any order.
     const bus: Bus = await connectBus({
@@ -188,7 +192,7 @@ export async function startConform(
       await started('projector', async () =>
         startProjector(context('projector', await ownBus('projector')), { readModels }),
       );
-      health.addCheck('projection', projectionStallCheck(bus, readModels));
+      health.addCheck('projection', projectionStallCheck(bus, readModels, projections));
       const server = await startStatusServer({
         readModels,
         log,
@@ -385,7 +389,11 @@ export function firstScanProbeSlots(cores: number = availableParallelism()): num
  * ready is a lag that has not shrunk for {@link PROJECTION_STALL_MS} (a projector that stopped
  * applying: a broken read model, a consumer that died).
  */
-function projectionStallCheck(bus: Bus, readModels: ReadModels): () => Promise<string | null> {
+function projectionStallCheck(
+  bus: Bus,
+  readModels: ReadModels,
+  { lastAppliedSequence }: ServiceModules['projections'],
+): () => Promise<string | null> {
   let lastApplied = -1;
   let movedAt = Date.now();
   return async () => {
