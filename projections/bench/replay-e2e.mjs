@@ -88,7 +88,8 @@ try {
     const start = process.hrtime.bigint();
     const run = await execa(
       '/usr/bin/time',
-      ['-f', '%M', '-o', rssFile, process.execPath, cli, 'replay', '--state-dir', stateDir],
+      // The program itself, as a shell runs `conform`: its #! line gives Node conform's flags.
+      ['-f', '%M', '-o', rssFile, cli, 'replay', '--state-dir', stateDir],
       { env: { CONFORM_PORT: String(await freePort()), NATS_URL: '', ...env }, reject: false },
     );
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { heapFlag, HEAP_GROWING_PERCENT } from '../src/heap-settings.js';
 
@@ -19,5 +23,26 @@ describe('heap settings conform chooses for itself', () => {
     const bin = readFileSync(join(import.meta.dirname, '../../src/bin.ts'), 'utf8');
     const firstImport = bin.split('\n').find((l) => l.startsWith('import '));
     assert.equal(firstImport, "import './heap-settings.js';");
+  });
+});
+
+describe('the conform program', () => {
+  it('starts Node with conform’s young generation when run as a program (its #! line)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'conform-shebang-'));
+    try {
+      // Loaded before bin.js runs: says which flags this Node got, and stops it there.
+      const probe = join(dir, 'flags.cjs');
+      await writeFile(
+        probe,
+        'process.stdout.write(JSON.stringify(process.execArgv)); process.exit(0);\n',
+      );
+      const bin = join(import.meta.dirname, '../src/bin.js');
+      const { stdout } = await promisify(execFile)(bin, ['--version'], {
+        env: { ...process.env, NODE_OPTIONS: `--require ${probe}` },
+      });
+      assert.deepEqual(JSON.parse(stdout), ['--max-semi-space-size=8']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -159,9 +159,9 @@ async function ffprobeDirect(files) {
  */
 async function conformUp(name, library, count) {
   const child = spawn(
-    process.execPath,
+    // The program itself, as a shell runs `conform`: its #! line gives Node conform's flags.
+    bin,
     [
-      bin,
       'up',
       '--library',
       library,

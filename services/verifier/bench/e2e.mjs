@@ -63,9 +63,9 @@ try {
   // conform up, as a user starts it: a library and an archive, no tuning flags.
   const t0 = performance.now();
   conform = spawn(
-    process.execPath,
+    // The program itself, as a shell runs `conform`: its #! line gives Node conform's flags.
+    bin,
     [
-      bin,
       'up',
       '--library',
       library,

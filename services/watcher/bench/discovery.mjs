@@ -77,9 +77,9 @@ async function makeLibrary() {
 /** Starts `conform up` and follows its JSON log. */
 function conformUp() {
   const child = spawn(
-    process.execPath,
+    // The program itself, as a shell runs `conform`: its #! line gives Node conform's flags.
+    bin,
     [
-      bin,
       'up',
       '--library',
       library,
