@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { BENCHMARKS } from './benchmarks.mjs';
+import { BENCHMARKS, waitForQuiet } from './benchmarks.mjs';
 
 const repo = resolve(import.meta.dirname, '..');
 const resultsPath = join(repo, 'docs/benchmarks/results.json');
@@ -62,6 +62,12 @@ async function run(bench) {
   const argv = quick ? bench.quick : bench.argv;
   const command = `node ${argv.join(' ')}`;
   console.log(`\n=== ${bench.name}: ${command}`);
+  if (!quick) {
+    const quiet = await waitForQuiet({ load: load1 });
+    if (quiet.waitedMs > 0) {
+      console.log(`  waited ${quiet.waitedMs / 1000} s for a quiet machine (load ${quiet.load})`);
+    }
+  }
   const loadBefore = load1();
   const started = Date.now();
   const results = [];
@@ -165,7 +171,9 @@ each benchmark below one after the other and copies the \`BENCH_RESULT\` lines t
 edit it by hand. One benchmark again: \`node scripts/bench.mjs --only NAME\` (names: ${BENCHMARKS.map((b) => `\`${b.name}\``).join(', ')}),
 or its own command from the list at the end. The load average is the machine's 1-minute load
 before and after that benchmark; figures are only comparable on a quiet machine (load below
-about 1 before the run).
+about 1 before the run: before each benchmark the script waits up to 3 minutes for that, since
+the previous one's own load takes a minute or two to decay). The benchmarks start \`conform\` as
+a shell does, running the program itself, so its \`#!\` line's Node flags apply.
 
 Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Linux ${machine.kernel},
 Node ${machine.node}, ${machine.natsServer}, ${machine.ffmpeg}.

@@ -73,3 +73,30 @@ export const BENCHMARKS = [
     doc: 'notify.md',
   },
 ];
+
+/** The 1-minute load average below which a machine counts as quiet (2 cores). */
+export const QUIET_LOAD = 1;
+/** The longest bench.mjs waits for that before a benchmark (it then runs, its load recorded). */
+export const QUIET_WAIT_MS = 180_000;
+
+/**
+ * Waits until `load()` is below {@link QUIET_LOAD}, checking every `everyMs`, for at most
+ * `maxMs`: the previous benchmark's own load (a 1,000,000-file discovery leaves it at 4) takes
+ * a minute or two to decay, and a figure taken in it is not a quiet machine's. Resolves with the
+ * milliseconds waited and the load reached.
+ */
+export async function waitForQuiet({
+  load,
+  sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
+  maxMs = QUIET_WAIT_MS,
+  everyMs = 5_000,
+}) {
+  let waited = 0;
+  let now = load();
+  while (now >= QUIET_LOAD && waited < maxMs) {
+    await sleep(everyMs);
+    waited += everyMs;
+    now = load();
+  }
+  return { waitedMs: waited, load: now };
+}

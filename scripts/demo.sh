@@ -5,4 +5,4 @@ set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-exec node services/cli/dist/src/bin.js demo --dir demo "$@"
+exec services/cli/dist/src/bin.js demo --dir demo "$@"

@@ -14,8 +14,17 @@ interface Benchmark {
   quick: string[];
   doc: string;
 }
-const { BENCHMARKS } = (await import(pathToFileURL(join(root, 'scripts/benchmarks.mjs')).href)) as {
+const { BENCHMARKS, QUIET_LOAD, waitForQuiet } = (await import(
+  pathToFileURL(join(root, 'scripts/benchmarks.mjs')).href
+)) as {
   BENCHMARKS: Benchmark[];
+  QUIET_LOAD: number;
+  waitForQuiet(opts: {
+    load: () => number;
+    sleep?: (ms: number) => Promise<void>;
+    maxMs?: number;
+    everyMs?: number;
+  }): Promise<{ waitedMs: number; load: number }>;
 };
 
 const benchFiles = [
@@ -56,5 +65,33 @@ describe('benchmark registry (scripts/benchmarks.mjs)', () => {
       (f) => !helpers.has(f) && printsResults(f) && !registered.has(f),
     );
     assert.deepEqual(unregistered, [], 'add these to scripts/benchmarks.mjs');
+  });
+});
+
+describe('bench.mjs waits for a quiet machine before each benchmark', () => {
+  const noSleep = async () => undefined;
+
+  it('waits while the load is at or above the quiet level, and no longer', async () => {
+    const loads = [3.9, 2.1, QUIET_LOAD, 0.6, 0.2];
+    const got = await waitForQuiet({ load: () => loads.shift()!, sleep: noSleep, everyMs: 5_000 });
+    assert.deepEqual(got, { waitedMs: 15_000, load: 0.6 });
+    assert.deepEqual(loads, [0.2], 'stopped checking once quiet');
+  });
+
+  it('does not wait on a quiet machine', async () => {
+    assert.deepEqual(await waitForQuiet({ load: () => 0.3, sleep: noSleep }), {
+      waitedMs: 0,
+      load: 0.3,
+    });
+  });
+
+  it('gives up after maxMs on a machine that stays busy', async () => {
+    const got = await waitForQuiet({
+      load: () => 5,
+      sleep: noSleep,
+      maxMs: 20_000,
+      everyMs: 5_000,
+    });
+    assert.deepEqual(got, { waitedMs: 20_000, load: 5 });
   });
 });
