@@ -337,9 +337,9 @@ describe('openReadModels', () => {
       for (let t = 0; t < 20; t++) {
         const batch = Array.from({ length: 300 }, () => {
           position++;
-          const path = `/media/tv/${'Show With A Long Name '.repeat(8)}/Episode ${position}.mkv`;
+          const file = `/media/tv/${'Show With A Long Name '.repeat(8)}/Episode ${position}.mkv`;
           const event = wrap(
-            { type: 'file.discovered', data: { ...sampleData['file.discovered'], path } },
+            { type: 'file.discovered', data: { ...sampleData['file.discovered'], path: file } },
             { fileId: `f${position}`, producer: 'test@host', time: new Date(0) },
           );
           return { position, event };

@@ -101,9 +101,8 @@ export async function startConform(
       verifier: { startVerifier },
       archiver: { startArchiver },
       notify: { startNotify },
-      projections: { openReadModels, startProjector },
+      projections: { lastAppliedSequence, openReadModels, startProjector },
       status: { startStatusServer },
-      projections,
     } = await loading;
 
     // Services wait for NATS themselves (retry with backoff, logged), so a stack starts in any order.
@@ -192,7 +191,7 @@ export async function startConform(
       await started('projector', async () =>
         startProjector(context('projector', await ownBus('projector')), { readModels }),
       );
-      health.addCheck('projection', projectionStallCheck(bus, readModels, projections));
+      health.addCheck('projection', projectionStallCheck(bus, readModels, lastAppliedSequence));
       const server = await startStatusServer({
         readModels,
         log,
@@ -392,7 +391,7 @@ export function firstScanProbeSlots(cores: number = availableParallelism()): num
 function projectionStallCheck(
   bus: Bus,
   readModels: ReadModels,
-  { lastAppliedSequence }: ServiceModules['projections'],
+  lastAppliedSequence: ServiceModules['projections']['lastAppliedSequence'],
 ): () => Promise<string | null> {
   let lastApplied = -1;
   let movedAt = Date.now();
