@@ -1,10 +1,13 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8
 // The line above is how `conform` (this file run as a program: the npm bin, the container's
 // /usr/local/bin/conform, `npm run conform`) starts Node: with a young generation of 8 MiB
 // semi-spaces instead of V8's 16, which only a start flag can size (it grows to its maximum while
 // the modules load). `conform up` over 100,000 files peaked at 274 MB resident with 16 and
 // 236 MB with 8, the CPU time within the noise (docs/benchmarks/discovery.md). Run through
-// `node [flags] bin.js`, Node's and the user's flags apply instead.
+// `node [flags] bin.js`, Node's and the user's flags apply instead. MALLOC_ARENA_MAX=2: glibc gives
+// each thread (the prober's, libuv's pool) a malloc arena of its own, up to 8 per core, and the
+// memory freed in them stays resident; with two, 100,000 files peaked at 215 MB twice instead of
+// 255-259 MB (with the heap growth of heap-settings.ts at 40 %; docs/benchmarks/discovery.md).
 // First: sets conform's heap growth before anything else allocates (see heap-settings.ts).
 import './heap-settings.js';
 import { readFileSync } from 'node:fs';

@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 // the figures). A user's own setting (command line or NODE_OPTIONS) wins.
 
 /** Growth of the old generation after a full GC, in percent (V8's default adapts, up to 100+). */
-export const HEAP_GROWING_PERCENT = 50;
+export const HEAP_GROWING_PERCENT = 40;
 
 /** The V8 flag conform sets for itself, or null when the user already chose one. */
 export function heapFlag(

@@ -27,20 +27,20 @@ describe('heap settings conform chooses for itself', () => {
 });
 
 describe('the conform program', () => {
-  it('starts Node with conform’s young generation when run as a program (its #! line)', async () => {
+  it('starts Node with conform’s young generation and two malloc arenas when run as a program (its #! line)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'conform-shebang-'));
     try {
       // Loaded before bin.js runs: says which flags this Node got, and stops it there.
       const probe = join(dir, 'flags.cjs');
       await writeFile(
         probe,
-        'process.stdout.write(JSON.stringify(process.execArgv)); process.exit(0);\n',
+        'process.stdout.write(JSON.stringify([process.execArgv, process.env.MALLOC_ARENA_MAX ?? null])); process.exit(0);\n',
       );
       const bin = join(import.meta.dirname, '../src/bin.js');
       const { stdout } = await promisify(execFile)(bin, ['--version'], {
-        env: { ...process.env, NODE_OPTIONS: `--require ${probe}` },
+        env: { ...process.env, MALLOC_ARENA_MAX: '', NODE_OPTIONS: `--require ${probe}` },
       });
-      assert.deepEqual(JSON.parse(stdout), ['--max-semi-space-size=8']);
+      assert.deepEqual(JSON.parse(stdout), [['--max-semi-space-size=8'], '2']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
