@@ -6,8 +6,8 @@
 // 236 MB with 8, the CPU time within the noise (docs/benchmarks/discovery.md). Run through
 // `node [flags] bin.js`, Node's and the user's flags apply instead. MALLOC_ARENA_MAX=2: glibc gives
 // each thread (the prober's, libuv's pool) a malloc arena of its own, up to 8 per core, and the
-// memory freed in them stays resident; with two, 100,000 files peaked at 215 MB twice instead of
-// 255-259 MB (with the heap growth of heap-settings.ts at 40 %; docs/benchmarks/discovery.md).
+// memory freed in them stays resident; with two (and heap-settings.ts's growth), 100,000 files
+// peaked at 215 MB twice instead of 255-259 MB (docs/benchmarks/discovery.md, round 5).
 // First: sets conform's heap growth before anything else allocates (see heap-settings.ts).
 import './heap-settings.js';
 import { readFileSync } from 'node:fs';
