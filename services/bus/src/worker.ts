@@ -15,6 +15,7 @@ import { EVENT_LOG_STREAM } from './event-log.js';
 import { DeferError, TransientError } from './errors.js';
 import type { EventPublisher } from './publisher.js';
 import { IdlePulls } from './idle-pulls.js';
+import { SharedLookup } from './shared-lookup.js';
 import { parseWorkSubject } from './work.js';
 
 /** What a handler gets besides the event. */
@@ -86,17 +87,23 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   const slots = Math.max(1, opts.slots ?? 1);
   // A message brought for a loop that stopped meanwhile goes straight back.
   const idle = new IdlePulls<JsMsg>((msg) => msg.nak());
-  await Promise.all(Array.from({ length: slots }, (_, i) => slotLoop(opts, i, idle)));
+  const consumers = new SharedLookup(() =>
+    opts.js.consumers.get(opts.consumer.stream ?? EVENT_LOG_STREAM, opts.consumer.durable),
+  );
+  await Promise.all(Array.from({ length: slots }, (_, i) => slotLoop(opts, i, idle, consumers)));
 }
 
-async function slotLoop(opts: WorkerOptions, slot: number, idle: IdlePulls<JsMsg>): Promise<void> {
+async function slotLoop(
+  opts: WorkerOptions,
+  slot: number,
+  idle: IdlePulls<JsMsg>,
+  consumers: SharedLookup<Consumer>,
+): Promise<void> {
   const log = opts.log.child({ consumer: opts.consumer.durable, slot });
   while (!opts.signal.aborted) {
+    const lookup = consumers.get();
     try {
-      const consumer = await opts.js.consumers.get(
-        opts.consumer.stream ?? EVENT_LOG_STREAM,
-        opts.consumer.durable,
-      );
+      const consumer = await lookup;
       for await (const msg of pullOneAtATime(consumer, opts, idle)) {
         if (opts.signal.aborted) {
           msg.nak(); // pulled while stopping: give it straight back
@@ -107,6 +114,7 @@ async function slotLoop(opts: WorkerOptions, slot: number, idle: IdlePulls<JsMsg
     } catch (err) {
       if (opts.signal.aborted) break;
       // The consumer vanished, the connection dropped, …: re-create it after a pause.
+      consumers.forget(lookup);
       log.warn({ err }, 'pull loop failed; re-creating the consumer');
       opts.onPullError?.(err);
       await sleep(1_000, undefined, { signal: opts.signal }).catch(() => undefined);

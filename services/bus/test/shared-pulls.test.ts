@@ -39,6 +39,12 @@ async function startLoops(name: string, pullExpiresMs: number, handle: EventHand
     `$JS.API.CONSUMER.MSG.NEXT.${EVENT_LOG_STREAM}.${consumer.durable}`,
     { callback: (_err, msg) => void requests.push(msg.json<{ batch: number }>()) },
   );
+  // Every look-up of the consumer (its info), from the loops or from the test's `waiting`.
+  let lookups = 0;
+  const infoSub = t.bus.nc.subscribe(
+    `$JS.API.CONSUMER.INFO.${EVENT_LOG_STREAM}.${consumer.durable}`,
+    { callback: () => void lookups++ },
+  );
   await t.bus.nc.flush();
   const abort = new AbortController();
   const done = runWorker({
@@ -56,15 +62,30 @@ async function startLoops(name: string, pullExpiresMs: number, handle: EventHand
   return {
     requests,
     waiting,
+    lookups: () => lookups,
     stop: async () => {
       abort.abort();
       await done;
       sub.unsubscribe();
+      infoSub.unsubscribe();
     },
   };
 }
 
 describe('pull loops sharing a consumer', () => {
+  it('the loops look their consumer up with one request, and pull together', async () => {
+    const w = await startLoops('lookup', 60_000, async () => {});
+    try {
+      await eventually(() => w.requests.length >= 1, { what: 'the first pull request' });
+      // Looked up one by one, the answers came back spread out under load, and the first pull
+      // stood for only the loops that had theirs.
+      assert.equal(w.lookups(), 1, 'one consumer-info request for the four loops');
+      assert.equal(w.requests[0]!.batch, LOOPS);
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('an idle consumer has one pull request in flight for all its loops', async () => {
     const w = await startLoops('idle', 1_000, async () => {});
     try {
