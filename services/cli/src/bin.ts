@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8
+#!/usr/bin/env -S CONFORM_CALLER_MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX} MALLOC_ARENA_MAX=2 node --max-semi-space-size=8
 // The line above is how `conform` (this file run as a program: the npm bin, the container's
 // /usr/local/bin/conform, `npm run conform`) starts Node: with a young generation of 8 MiB
 // semi-spaces instead of V8's 16, which only a start flag can size (it grows to its maximum while
@@ -7,7 +7,8 @@
 // `node [flags] bin.js`, Node's and the user's flags apply instead. MALLOC_ARENA_MAX=2: glibc gives
 // each thread (the prober's, libuv's pool) a malloc arena of its own, up to 8 per core, and the
 // memory freed in them stays resident; with two (and heap-settings.ts's growth), 100,000 files
-// peaked at 215 MB twice instead of 255-259 MB (docs/benchmarks/discovery.md, round 5).
+// peaked at 215 MB twice instead of 255-259 MB (docs/benchmarks/discovery.md, round 5). The
+// caller's own value is recorded beside it and given back to conform's children (heap-settings.ts).
 // First: sets conform's heap growth before anything else allocates (see heap-settings.ts).
 import './heap-settings.js';
 import { readFileSync } from 'node:fs';

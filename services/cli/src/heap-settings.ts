@@ -23,3 +23,24 @@ export function heapFlag(
 
 const flag = heapFlag(process.execArgv, process.env.NODE_OPTIONS);
 if (flag) setFlagsFromString(flag);
+
+/** Where conform's `#!` line records the caller's MALLOC_ARENA_MAX before setting its own. */
+export const CALLER_ARENAS_VARIABLE = 'CONFORM_CALLER_MALLOC_ARENA_MAX';
+
+/**
+ * Gives conform's children (ffmpeg, ffprobe, nats-server, the probe helper) the caller's
+ * MALLOC_ARENA_MAX rather than the two arenas of the `#!` line: those suit conform's own
+ * process, and a many-threaded encode gets what the user chose, or glibc's default. glibc read
+ * the variable when this process started, so conform itself keeps its two. Run any other way
+ * (no recorded value), nothing changes. `env -S` records an unset variable as empty. Mutates
+ * `env`.
+ */
+export function restoreCallerArenas(env: NodeJS.ProcessEnv): void {
+  if (!(CALLER_ARENAS_VARIABLE in env)) return;
+  const caller = env[CALLER_ARENAS_VARIABLE];
+  delete env[CALLER_ARENAS_VARIABLE];
+  if (caller) env.MALLOC_ARENA_MAX = caller;
+  else delete env.MALLOC_ARENA_MAX;
+}
+
+restoreCallerArenas(process.env);

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { heapFlag, HEAP_GROWING_PERCENT } from '../src/heap-settings.js';
+import {
+  CALLER_ARENAS_VARIABLE,
+  heapFlag,
+  HEAP_GROWING_PERCENT,
+  restoreCallerArenas,
+} from '../src/heap-settings.js';
 
 describe('heap settings conform chooses for itself', () => {
   it('sets the heap growing factor unless the user set one', () => {
@@ -27,22 +32,55 @@ describe('heap settings conform chooses for itself', () => {
 });
 
 describe('the conform program', () => {
-  it('starts Node with conform’s young generation and two malloc arenas when run as a program (its #! line)', async () => {
+  it('starts Node with conform’s young generation and two malloc arenas when run as a program (its #! line), and gives its children the caller’s arenas', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'conform-shebang-'));
     try {
-      // Loaded before bin.js runs: says which flags this Node got, and stops it there.
+      // Loaded before bin.js runs; when it exits (after --version), says which flags this Node
+      // got, the arenas it started with (its initial environment) and what a child is given.
       const probe = join(dir, 'flags.cjs');
       await writeFile(
         probe,
-        'process.stdout.write(JSON.stringify([process.execArgv, process.env.MALLOC_ARENA_MAX ?? null])); process.exit(0);\n',
+        [
+          "const { readFileSync } = require('node:fs');",
+          "const { execFileSync } = require('node:child_process');",
+          "process.on('exit', () => {",
+          "  const own = readFileSync('/proc/self/environ', 'utf8').split('\\0')",
+          "    .find((v) => v.startsWith('MALLOC_ARENA_MAX='))?.slice(17) ?? null;",
+          "  const child = execFileSync('/bin/sh', ['-c', 'echo \"${MALLOC_ARENA_MAX-unset}\"'], { encoding: 'utf8' }).trim();",
+          "  process.stdout.write('\\n' + JSON.stringify([process.execArgv, own, child]));",
+          '});',
+          '',
+        ].join('\n'),
       );
       const bin = join(import.meta.dirname, '../src/bin.js');
-      const { stdout } = await promisify(execFile)(bin, ['--version'], {
-        env: { ...process.env, MALLOC_ARENA_MAX: '', NODE_OPTIONS: `--require ${probe}` },
-      });
-      assert.deepEqual(JSON.parse(stdout), [['--max-semi-space-size=8'], '2']);
+      const run = async (callerArenas: string) => {
+        const { stdout } = await promisify(execFile)(bin, ['--version'], {
+          env: {
+            ...process.env,
+            MALLOC_ARENA_MAX: callerArenas,
+            NODE_OPTIONS: `--require ${probe}`,
+          },
+        });
+        return JSON.parse(stdout.trim().split('\n').at(-1)!) as unknown;
+      };
+      assert.deepEqual(await run(''), [['--max-semi-space-size=8'], '2', 'unset']);
+      assert.deepEqual(await run('4'), [['--max-semi-space-size=8'], '2', '4']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the caller’s malloc arenas', () => {
+  it('go back to conform’s children when the #! line recorded them, and nothing changes otherwise', () => {
+    const recorded = { [CALLER_ARENAS_VARIABLE]: '8', MALLOC_ARENA_MAX: '2', PATH: '/bin' };
+    restoreCallerArenas(recorded);
+    assert.deepEqual(recorded, { MALLOC_ARENA_MAX: '8', PATH: '/bin' });
+    const unset = { [CALLER_ARENAS_VARIABLE]: '', MALLOC_ARENA_MAX: '2' };
+    restoreCallerArenas(unset);
+    assert.deepEqual(unset, {});
+    const other = { MALLOC_ARENA_MAX: '3' };
+    restoreCallerArenas(other);
+    assert.deepEqual(other, { MALLOC_ARENA_MAX: '3' });
   });
 });
