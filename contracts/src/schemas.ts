@@ -344,6 +344,12 @@ export const EncodeCompletedDataSchema = data({
   /** The plan's verification limits, passed on unchanged. */
   limits: opt(VerificationLimitsSchema),
   /**
+   * The source's duration as the plan recorded it (`file.planned.durationSec`), passed on so
+   * the verifier can start reading the output beside its own probe of the source rather than
+   * after it. Optional: absent when the plan had none, and in events from before.
+   */
+  durationSec: opt(Type.Number({ exclusiveMinimum: 0 })),
+  /**
    * The pixel format the encoder wrote, when it had to differ from the plan's `target.pixFmt`
    * (a hardware encoder without 4:4:4 falls back to 4:2:0 of the same depth); the verifier
    * holds the output to it. Absent: the plan's.

@@ -206,7 +206,7 @@ export function completedEvent(
   outputSize: number,
   written: { pixFmt?: string; pixFmtReason?: string } = {},
 ): DomainEventOf<'encode.completed'> {
-  const { library, path, source, policyVersion, limits } = planned.data;
+  const { library, path, source, policyVersion, limits, durationSec } = planned.data;
   return {
     type: 'encode.completed',
     data: {
@@ -221,6 +221,7 @@ export function completedEvent(
       ...(measured.fps !== null ? { fps: measured.fps } : {}),
       policyVersion,
       ...(limits ? { limits } : {}),
+      ...(durationSec !== null && durationSec > 0 ? { durationSec } : {}),
       ...written,
     },
   };

@@ -143,6 +143,18 @@ describe('the other outcomes', () => {
     assert.equal('fps' in e.data, false);
     assert.equal(e.data.pixFmtReason, 'why');
     assert.equal(e.data.policyVersion, planned.data.policyVersion);
+    // The plan's duration goes on to the verifier (it probes the output sooner with it).
+    const done = (durationSec: number | null) =>
+      completedEvent(
+        { ...planned, data: { ...planned.data, durationSec } },
+        { outputPath: '/o.mkv', target },
+        'libx265',
+        { elapsedMs: 5, fps: null },
+        42,
+      ).data;
+    assert.equal(done(30).durationSec, 30);
+    assert.equal('durationSec' in done(null), false);
+    assert.equal('durationSec' in done(0), false);
   });
   it('a progress message names the file, node and run, with the eta at this speed', () => {
     const p = { percent: 50, fps: 30, speed: 2, outTimeSec: 10, outBytes: 100 };

@@ -12,3 +12,4 @@ export * from './sampling.js';
 export * from './onepass.js';
 export * from './measure.js';
 export * from './ranges.js';
+export * from './output-windows.js';

@@ -68,7 +68,10 @@ export interface MeasureOptions {
  * as asked), or one for a file compared whole by SSIM (8 s or less), which has no boundary
  * outside its one segment. Pure.
  */
-export function decodeRangeCount(source: MediaFacts, decodeRanges?: number): number {
+export function decodeRangeCount(
+  source: Pick<MediaFacts, 'durationSec'>,
+  decodeRanges?: number,
+): number {
   const sampled = ssimSegments(source.durationSec ?? 0).some((s) => s.startSec > 0);
   return sampled ? (decodeRanges ?? defaultDecodeRanges()) : 1;
 }

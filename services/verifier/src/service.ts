@@ -15,11 +15,9 @@ import type {
 } from '@conform/contracts';
 import { chooseDecodeDevice } from './decode.js';
 import { probeFacts } from './facts.js';
-import { decodeRangeCount, measureOutput } from './measure.js';
+import { measureOutput } from './measure.js';
 import { startVerifierTools } from './tool.js';
-import { boundaryWindows } from './ranges.js';
-import { encoderDevice } from './device.js';
-import type { MediaFacts } from './facts.js';
+import { outputWindows, plannedOutputWindows, windowsCover } from './output-windows.js';
 import { sourceKeyframes } from './sampling.js';
 import { listVideoPackets, packetsFromKeyframe } from './frames.js';
 import type { SsimSample } from './passes.js';
@@ -97,15 +95,20 @@ export async function verifyOutput(
     s.ok ? sourceKeyframes(path, s.facts, { signal: ahead.signal, listing }) : [],
   );
   const packets = listing.then((l) => l && packetsFromKeyframe(l));
-  const settled = Promise.allSettled([sourceKeys, packets]);
-  // The output is probed once the source's facts are in, to read in the same run the packets
-  // where its decode pass could be split (placed by the source's duration, which the output's
-  // matches within the duration check's tolerance) rather than in an ffprobe of its own.
-  const outputProbe = sourceProbe.then((s) =>
-    s.ok
-      ? probeFacts(outputPath, { ...opts, windows: outputWindows(completed, s.facts, opts) })
-      : null,
-  );
+  // The output's probe also reads the packets where its decode pass could be split, placed by
+  // the source's duration (which the output's matches within the duration check's tolerance)
+  // rather than in an ffprobe of its own. With the plan's duration in the event it starts at
+  // once, beside the source's probe (the same file: the stamp check above), and is used when
+  // its windows cover those the source's facts call for; else the output is probed again.
+  const planned = plannedOutputWindows(completed, opts);
+  const early = planned && probeFacts(outputPath, { signal: ahead.signal, windows: planned });
+  const outputProbe = sourceProbe.then((s) => {
+    if (!s.ok) return null;
+    const windows = outputWindows(completed, s.facts, opts);
+    if (early && windowsCover(planned, windows)) return early;
+    return probeFacts(outputPath, { ...opts, windows });
+  });
+  const settled = Promise.allSettled([sourceKeys, packets, early]);
   try {
     const [source, output] = await Promise.all([sourceProbe, outputProbe]);
     if (!source.ok) return { checks: [unreadableSourceCheck(source.reason)] };
@@ -151,31 +154,6 @@ export async function verifyOutput(
     await settled;
   }
 }
-
-/**
- * Where the output's facts probe also reads packets: around the boundaries of the decode
- * ranges, when the output will be decoded in software in one pass split into ranges
- * ({@link onePassFits}: a CPU encoder, an unrotated source); else none. The output's own start
- * is not known before its probe: ffmpeg writes it from 0 (no `-copyts`), and a second either
- * side of each window covers what it is off by, and the few frames the output's duration may
- * differ by. Pure.
- */
-export function outputWindows(
-  completed: Pick<EncodeCompletedData, 'encoder'>,
-  source: MediaFacts,
-  opts: { decodeRanges?: number } = {},
-): string[] {
-  const count = decodeRangeCount(source, opts.decodeRanges);
-  const rotation = source.video?.rotation ?? null;
-  const duration = source.durationSec;
-  if (count < 2 || duration === null || !(duration > 0)) return [];
-  if (encoderDevice(completed.encoder) !== null) return [];
-  if (rotation !== null && Math.abs(rotation) >= 0.5) return [];
-  return boundaryWindows(duration, count, 0, OUTPUT_WINDOW_MARGIN_SEC);
-}
-
-/** How far each window of {@link outputWindows} reaches past what the output's own reading would. */
-export const OUTPUT_WINDOW_MARGIN_SEC = 1;
 
 /** {@link verifyOutput}'s checks alone. */
 export async function verifyEncode(
