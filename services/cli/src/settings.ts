@@ -6,6 +6,7 @@ import type { QualityConfig } from '@conform/config';
 import { PathMap } from '@conform/bus';
 import {
   DEFAULT_ENCODE_NICENESS,
+  LOWEST_NICENESS,
   ENCODER_NAMES,
   isEncoderName,
   parseFileSize,
@@ -161,7 +162,13 @@ export function resolveSettings(
       ),
     ),
     encoder: parseEncoder(flags.encoder),
-    encodeNiceness: parseInteger('--encode-nice', flags.encodeNice, DEFAULT_ENCODE_NICENESS, 0, 19),
+    encodeNiceness: parseInteger(
+      '--encode-nice',
+      flags.encodeNice,
+      DEFAULT_ENCODE_NICENESS,
+      0,
+      LOWEST_NICENESS,
+    ),
     // JetStream allows 1 to 5 replicas; an even count buys nothing over the odd one below it.
     streamReplicas: parseInteger('--replicas', flags.replicas, 1, 1, 5),
     // Flags replace the environment's list rather than adding to it (commander: flag > env).

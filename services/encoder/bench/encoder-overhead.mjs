@@ -12,7 +12,13 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { sampleData } from '@conform/contracts';
 import { EventPublisher, provisionEventLog, startTestBus } from '@conform/bus';
-import { generateClip, probeMedia, probeVideoColour, runFfmpeg } from '@conform/media';
+import {
+  generateClip,
+  idleSchedulingWorks,
+  probeMedia,
+  probeVideoColour,
+  runFfmpeg,
+} from '@conform/media';
 import {
   DEFAULT_ENCODE_NICENESS,
   buildEncodeArgs,
@@ -269,6 +275,7 @@ try {
           await runFfmpeg(directArgs(out, i), {
             durationSec: seconds,
             niceness: DEFAULT_ENCODE_NICENESS,
+            idle: await idleSchedulingWorks(),
           });
           times.push(performance.now() - s);
           intervals.push([performance.timeOrigin + s, performance.timeOrigin + performance.now()]);

@@ -30,6 +30,8 @@ export interface EncodeEnv {
   retryDelayMs: number;
   /** CPU niceness of ffmpeg (see DEFAULT_ENCODE_NICENESS). */
   niceness: number;
+  /** Whether ffmpeg also runs under SCHED_IDLE (at {@link LOWEST_NICENESS}, where it works). */
+  idle: boolean;
 }
 
 /** Carries out what {@link decideEncode} said about one plan. */
@@ -170,6 +172,7 @@ async function encodeOnce(
         signal: AbortSignal.any([hctx.signal, local.signal]),
         durationSec,
         niceness: env.niceness,
+        idle: env.idle,
         onProgress: (p) => {
           if (p.fps !== null && Number.isFinite(p.fps) && p.fps > 0) averageFps = p.fps;
           hand?.progress(etaSeconds(p, durationSec));

@@ -14,6 +14,13 @@ import type { RoutePreference } from './routing.js';
  */
 export const DEFAULT_ENCODE_NICENESS = 19;
 
+/**
+ * The lowest niceness, at which encodes also run under SCHED_IDLE where the machine allows
+ * (see runFfmpeg's `idle`): a verification, a probe or a live transcode that wakes up takes the
+ * core from the encode at once.
+ */
+export const LOWEST_NICENESS = 19;
+
 /** Options of {@link startEncoder}. */
 export interface EncoderOptions extends PauseOptions {
   /** Encodes at once per device in this process; overrides every device's default. */

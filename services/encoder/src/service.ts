@@ -16,7 +16,8 @@ import { startHeartbeat } from './heartbeat.js';
 import { finishedBefore, lastPlanned } from './log-reads.js';
 import { PullGate } from './lookahead.js';
 import { decideNvencSlots, probeNvencSessions } from './nvenc-sessions.js';
-import { DEFAULT_ENCODE_NICENESS, type EncoderOptions } from './options.js';
+import { DEFAULT_ENCODE_NICENESS, LOWEST_NICENESS, type EncoderOptions } from './options.js';
+import { idleSchedulingWorks } from '@conform/media';
 import { PauseController } from './pause-controller.js';
 import type { VideoCodec } from './profiles.js';
 import { requeueLostWork } from './requeue.js';
@@ -110,6 +111,7 @@ export async function startEncoder(
     const codec = pool.slice(pool.indexOf('-') + 1) as VideoCodec;
     return gates.get(profiles.get(codec)?.backend ?? 'cpu');
   };
+  const niceness = opts.niceness ?? DEFAULT_ENCODE_NICENESS;
   const env: EncodeEnv = {
     ctx,
     node,
@@ -119,9 +121,13 @@ export async function startEncoder(
     heartbeat,
     maxDeliver,
     retryDelayMs: opts.retryDelayMs ?? 30_000,
-    niceness: opts.niceness ?? DEFAULT_ENCODE_NICENESS,
+    niceness,
+    idle: niceness === LOWEST_NICENESS && (await idleSchedulingWorks()),
   };
-  log.info({ devices, limits, pullSlots, maxInFlight }, 'encoder slots');
+  log.info(
+    { devices, limits, pullSlots, maxInFlight, niceness, idleScheduling: env.idle },
+    'encoder slots',
+  );
   let service: RunningService;
   try {
     const limits = { ackWaitMs, maxDeliver, maxAckPending: maxInFlight };

@@ -14,9 +14,16 @@ import {
   type ServiceContext,
   type TestBus,
 } from '@conform/bus';
-import { generateClip, processesMentioning, threadNiceness } from '@conform/media';
+import {
+  generateClip,
+  processesMentioning,
+  SCHED_IDLE,
+  threadNiceness,
+  threadPolicy,
+} from '@conform/media';
 import {
   DEFAULT_ENCODE_NICENESS,
+  LOWEST_NICENESS,
   detectEncodersOnce,
   outputPathFor,
   startEncoder,
@@ -40,11 +47,17 @@ const context = (producer: string): ServiceContext => ({
   eventLog: { maxBytes: 64 * 1024 * 1024 },
 });
 
-/** The nice value of the process `pid` (its main thread) and of each of its threads. */
-async function threadNicenessOf(pid: number): Promise<{ main: number; threads: number[] }> {
+/** The nice value of the process `pid` (its main thread), of each of its threads, and their policies. */
+async function threadNicenessOf(
+  pid: number,
+): Promise<{ main: number; threads: number[]; policies: number[] }> {
   const byThread = await threadNiceness(pid);
-  return { main: byThread.get(pid)!, threads: [...byThread.values()] };
+  const policies = [...(await threadPolicy(pid)).values()];
+  return { main: byThread.get(pid)!, threads: [...byThread.values()], policies };
 }
+
+/** Linux's normal scheduling policy, as /proc/PID/stat gives it. */
+const SCHED_OTHER = 0;
 
 /**
  * ffmpeg runs at `niceness` and no thread of it above that: x265 lowers some of its own threads
@@ -101,13 +114,20 @@ async function runningEncodeOf(options: { niceness?: number }, fileId: string) {
 }
 
 describe('encode priority', () => {
-  it('runs every thread of the encode at the default niceness', async () => {
+  it('runs every thread of the encode at the default niceness, the lowest, and under SCHED_IDLE', async () => {
     assert.equal(DEFAULT_ENCODE_NICENESS, 19);
-    assertRunsAt(await runningEncodeOf({}, 'default-nice'), DEFAULT_ENCODE_NICENESS);
+    assert.equal(DEFAULT_ENCODE_NICENESS, LOWEST_NICENESS);
+    const found = await runningEncodeOf({}, 'default-nice');
+    assertRunsAt(found, DEFAULT_ENCODE_NICENESS);
+    // This machine allows it (Linux, util-linux's chrt): every thread, x265's pool included.
+    assert.deepEqual(new Set(found.policies), new Set([SCHED_IDLE]), found.policies.join(','));
   });
 
   it('takes another niceness, and 0 runs the encode at the encoder’s own priority', async () => {
-    assertRunsAt(await runningEncodeOf({ niceness: 3 }, 'nice-3'), 3);
+    const three = await runningEncodeOf({ niceness: 3 }, 'nice-3');
+    assertRunsAt(three, 3);
+    // Idle scheduling is the lowest priority's alone: a chosen niceness is what it says.
+    assert.deepEqual(new Set(three.policies), new Set([SCHED_OTHER]));
     assertRunsAt(await runningEncodeOf({ niceness: 0 }, 'nice-0'), 0);
   });
 });

@@ -23,22 +23,56 @@ export interface RunFfmpegOptions {
    * 0 or absent: the caller's own priority.
    */
   niceness?: number;
+  /**
+   * Also runs ffmpeg under Linux's SCHED_IDLE policy (chrt(1), before nice(1), so every thread
+   * inherits both): the kernel lets any other thread that wakes up take the core from it at
+   * once, where at nice 19 alone a woken thread may wait out the encode's time slice. A
+   * verification beside an encode took as long as one alone with it, and about 20 % longer
+   * without (docs/benchmarks/e2e.md). Only where {@link idleSchedulingWorks}.
+   */
+  idle?: boolean;
 }
 
 /** The program and argument list {@link runFfmpeg} starts. Pure. */
 export function ffmpegCommand(
   args: readonly string[],
-  opts: Pick<RunFfmpegOptions, 'ffmpegPath' | 'niceness'> = {},
+  opts: Pick<RunFfmpegOptions, 'ffmpegPath' | 'niceness' | 'idle'> = {},
 ): { file: string; args: string[] } {
   const ffmpeg = opts.ffmpegPath ?? 'ffmpeg';
   const full = ['-progress', 'pipe:1', '-nostats', ...args];
   const niceness = opts.niceness ?? 0;
-  if (niceness === 0) return { file: ffmpeg, args: full };
-  return { file: 'nice', args: ['-n', String(niceness), ffmpeg, ...full] };
+  const [file, ...rest] = [
+    ...(opts.idle ? IDLE_COMMAND : []),
+    ...(niceness > 0 ? ['nice', '-n', String(niceness)] : []),
+    ffmpeg,
+    ...full,
+  ];
+  return { file: file!, args: rest };
 }
 
-// nice(1) exits 127 when it cannot find the program it was given (POSIX).
+/** chrt(1) running the rest of the command line under SCHED_IDLE (its priority must be 0). */
+const IDLE_COMMAND = ['chrt', '--idle', '0'];
+
+// nice(1) exits 127 when it cannot find the program it was given (POSIX), and so does chrt.
 const NICE_COMMAND_NOT_FOUND = 127;
+
+let idleCheck: Promise<boolean> | null = null;
+
+/**
+ * Whether this machine runs a program under SCHED_IDLE through chrt(1): Linux with util-linux's
+ * chrt (Debian's, the container's), and a policy the process may switch to (an unprivileged
+ * one may, unless a seccomp profile forbids sched_setscheduler). Tried once, with `true`.
+ */
+export function idleSchedulingWorks(): Promise<boolean> {
+  idleCheck ??=
+    process.platform !== 'linux'
+      ? Promise.resolve(false)
+      : execa(IDLE_COMMAND[0]!, [...IDLE_COMMAND.slice(1), 'true'], { reject: false }).then(
+          (r) => r.exitCode === 0,
+          () => false,
+        );
+  return idleCheck;
+}
 
 const STDERR_TAIL_LINES = 20;
 const FORCE_KILL_AFTER_MS = 2_000;
@@ -141,7 +175,10 @@ export async function runFfmpeg(args: string[], opts: RunFfmpegOptions = {}): Pr
   if (result.code === 'ENOENT' && result.exitCode === undefined) {
     throw new ToolMissingError(command.file);
   }
-  if (command.file === 'nice' && result.exitCode === NICE_COMMAND_NOT_FOUND) {
+  if (
+    command.file !== (opts.ffmpegPath ?? 'ffmpeg') &&
+    result.exitCode === NICE_COMMAND_NOT_FOUND
+  ) {
     throw new ToolMissingError(opts.ffmpegPath ?? 'ffmpeg');
   }
   if (aborted) throw new FfmpegAbortedError({ cause: opts.signal?.reason });

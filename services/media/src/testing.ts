@@ -25,10 +25,25 @@ export async function processesMentioning(text: string): Promise<number[]> {
  * left out.
  */
 export async function threadNiceness(pid: number | 'self'): Promise<Map<number, number>> {
+  return threadStatField(pid, 19);
+}
+
+/** Linux's SCHED_IDLE, as /proc/PID/stat's `policy` field gives it (sched.h). */
+export const SCHED_IDLE = 5;
+
+/** The scheduling policy of each thread of `pid` (field 41 of its stat: 0 normal, 5 idle). */
+export async function threadPolicy(pid: number | 'self'): Promise<Map<number, number>> {
+  return threadStatField(pid, 41);
+}
+
+/** Field `field` (numbered as in proc(5)) of each thread's stat, by thread id. */
+async function threadStatField(pid: number | 'self', field: number): Promise<Map<number, number>> {
   const found = new Map<number, number>();
   for (const tid of await readdir(`/proc/${pid}/task`)) {
     const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => null);
-    if (stat) found.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    // Fields 1 and 2 (pid, command name) end at the last ')'; field 3 is the first after it.
+    if (stat)
+      found.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3]));
   }
   return found;
 }

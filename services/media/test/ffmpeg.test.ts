@@ -20,6 +20,9 @@ import {
   ProgressLineReader,
   runFfmpeg,
   threadNiceness,
+  threadPolicy,
+  SCHED_IDLE,
+  idleSchedulingWorks,
   ToolMissingError,
   type FfmpegProgress,
 } from '../src/index.js';
@@ -182,6 +185,51 @@ describe('runFfmpeg', () => {
     assert.deepEqual(await processesMentioning(marker), []);
   });
 
+  it('runs ffmpeg and every thread it starts under SCHED_IDLE as well, when asked for and it works here', async () => {
+    // This machine (Linux, util-linux's chrt) can: the test would hide a broken check otherwise.
+    assert.equal(await idleSchedulingWorks(), true);
+    const marker = `conform-idle-${randomUUID()}`;
+    const abort = new AbortController();
+    const run = runFfmpeg(
+      [
+        ...['-nostdin', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:duration=600'],
+        ...['-metadata', `comment=${marker}`, '-c:v', 'libx264', '-preset', 'ultrafast'],
+        ...['-threads', '2', '-f', 'null', '-'],
+      ],
+      { signal: abort.signal, niceness: 19, idle: true },
+    );
+    run.catch(() => undefined);
+    let pid: number | undefined;
+    let policies = new Map<number, number>();
+    while (policies.size < 3) {
+      [pid] = await processesMentioning(marker);
+      if (pid !== undefined) policies = await threadPolicy(pid).catch(() => new Map());
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    const nices = [...(await threadNiceness(pid!)).values()];
+    abort.abort(new Error('test stops it'));
+    await assert.rejects(run, FfmpegAbortedError);
+    // chrt and nice exec-ed ffmpeg: the process is the encoder itself, which the abort kills.
+    assert.equal(cmdline.split('\0')[0], 'ffmpeg');
+    assert.deepEqual(new Set(policies.values()), new Set([SCHED_IDLE]), 'every thread');
+    assert.deepEqual(new Set(nices), new Set([19]));
+    assert.deepEqual(await processesMentioning(marker), []);
+  });
+
+  it('names ffmpeg, not chrt, when the program given is missing under idle scheduling', async () => {
+    const err = await runFfmpeg(['-version'], {
+      ffmpegPath: '/nonexistent/ffmpeg',
+      niceness: 19,
+      idle: true,
+    }).then(
+      () => assert.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ToolMissingError);
+    assert.equal(err.tool, '/nonexistent/ffmpeg');
+  });
+
   it('names ffmpeg, not nice, when the program given is missing', async () => {
     const err = await runFfmpeg(['-version'], {
       ffmpegPath: '/nonexistent/ffmpeg',
@@ -215,6 +263,17 @@ describe('ffmpegCommand', () => {
     assert.deepEqual(ffmpegCommand(['-i', 'a.mkv'], { niceness: 10 }), {
       file: 'nice',
       args: ['-n', '10', 'ffmpeg', '-progress', 'pipe:1', '-nostats', '-i', 'a.mkv'],
+    });
+  });
+  it('puts chrt(1)’s SCHED_IDLE before nice(1) when asked for idle scheduling', () => {
+    const progress = ['-progress', 'pipe:1', '-nostats', '-i', 'a.mkv'];
+    assert.deepEqual(ffmpegCommand(['-i', 'a.mkv'], { niceness: 19, idle: true }), {
+      file: 'chrt',
+      args: ['--idle', '0', 'nice', '-n', '19', 'ffmpeg', ...progress],
+    });
+    assert.deepEqual(ffmpegCommand(['-i', 'a.mkv'], { idle: true, ffmpegPath: '/opt/ff' }), {
+      file: 'chrt',
+      args: ['--idle', '0', '/opt/ff', ...progress],
     });
   });
 });
