@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateClip, probeVideoColour, runFfmpeg } from '@conform/media';
+import { generateClip, probeMedia, probeVideoColour, runFfmpeg } from '@conform/media';
 import {
   buildEncodeArgs,
   chooseEncoder,
@@ -60,6 +60,8 @@ try {
     encoder: profile.encoder ?? 'libx265',
     outputSize: (await stat(outputPath)).size,
     elapsedMs: 1,
+    // The plan's duration, as conform's encode.completed carries it (the planner's probe).
+    durationSec: (await probeMedia(path)).durationSec ?? undefined,
   };
   const cpus = [];
   for (let run = 1; run <= runs; run++) {
