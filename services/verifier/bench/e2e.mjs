@@ -315,8 +315,8 @@ function sampleChildCpu(parentPid) {
       try {
         const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').slice(0, -1);
         // A fork not yet exec'd still shows its parent's command line: looked at again later.
-        // (nice(1) execs the encoder's ffmpeg in the same process.)
-        if (/(^|\/)(node|nice)$/.test(args[0] ?? '')) continue;
+        // (chrt(1) and nice(1) exec the encoder's ffmpeg in the same process.)
+        if (/(^|\/)(node|nice|chrt)$/.test(args[0] ?? '')) continue;
         seen.set(entry, {
           ticks,
           role: roleOf(args),

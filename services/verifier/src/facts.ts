@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { MediaUnreadableError, readFfprobe } from '@conform/media';
+import type { VideoPacket } from './frames.js';
 import { VERIFY_NICENESS } from './tool.js';
 
 /** The video stream facts verification compares; colour tags are null when untagged. */
@@ -52,10 +53,12 @@ export interface FactStream {
 /**
  * A probe result: unreadable media is an expected outcome, carried as a value. `keyframes`: the
  * main video's keyframes among the packets of the `windows` asked for, on the video's own
- * timeline (0 = its first frame); present when windows were asked for.
+ * timeline (0 = its first frame); present when windows were asked for. `packets`: the first
+ * video stream's packets, as {@link listVideoPackets} lists them; present when asked for.
  */
 export type FactsOutcome =
-  { ok: true; facts: MediaFacts; keyframes?: number[] } | { ok: false; reason: string };
+  | { ok: true; facts: MediaFacts; keyframes?: number[]; packets?: VideoPacket[] }
+  | { ok: false; reason: string };
 
 /** The parts of ffprobe's `-show_format -show_streams` JSON the verifier reads. */
 export interface FfprobeJson {
@@ -164,18 +167,19 @@ function tagOf(s: { tags?: Record<string, string | undefined> }, key: string): s
  */
 export async function probeFacts(
   path: string,
-  opts: { signal?: AbortSignal; windows?: string[] } = {},
+  opts: { signal?: AbortSignal; windows?: string[]; listPackets?: boolean } = {},
 ): Promise<FactsOutcome> {
   const windows = opts.windows ?? [];
+  const listPackets = windows.length === 0 && opts.listPackets === true;
   let json: FfprobeJson;
   try {
     json = await readFfprobe<FfprobeJson>(path, {
       ...(opts.signal ? { signal: opts.signal } : {}),
       niceness: VERIFY_NICENESS,
-      ...(windows.length
+      ...(windows.length || listPackets
         ? {
             extraArgs: [
-              ...['-read_intervals', windows.join(',')],
+              ...(windows.length ? ['-read_intervals', windows.join(',')] : []),
               ...['-show_entries', 'packet=stream_index,pts_time,flags'],
             ],
           }
@@ -190,9 +194,27 @@ export async function probeFacts(
     () => Number(json.format?.size ?? 0),
   );
   const facts = factsFromProbe(json, size);
+  if (listPackets) return { ok: true, facts, packets: firstVideoPacketsOf(json) };
   return windows.length
     ? { ok: true, facts, keyframes: videoKeyframesOf(json, facts) }
     : { ok: true, facts };
+}
+
+/**
+ * The packets of the first video stream (`-select_streams v:0`, as {@link listVideoPackets}
+ * reads them) among the probe's, in file order. Pure.
+ */
+export function firstVideoPacketsOf(json: FfprobeJson): VideoPacket[] {
+  const streams = json.streams ?? [];
+  const position = streams.findIndex((s) => s.codec_type === 'video');
+  if (position === -1) return [];
+  const index = streams[position]!.index ?? position;
+  return (json.packets ?? [])
+    .filter((p) => p.stream_index === index)
+    .map((p) => {
+      const pts = p.pts_time === undefined ? NaN : Number(p.pts_time);
+      return { ptsSec: Number.isFinite(pts) ? pts : null, key: p.flags?.startsWith('K') ?? false };
+    });
 }
 
 /**

@@ -19,7 +19,7 @@ import { measureOutput } from './measure.js';
 import { startVerifierTools } from './tool.js';
 import { outputWindows, plannedOutputWindows, windowsCover } from './output-windows.js';
 import { sourceKeyframes } from './sampling.js';
-import { listVideoPackets, packetsFromKeyframe } from './frames.js';
+import { LISTED_KEYFRAMES_MAX_SEC, listVideoPackets, packetsFromKeyframe } from './frames.js';
 import type { SsimSample } from './passes.js';
 import {
   allPassed,
@@ -89,8 +89,13 @@ export async function verifyOutput(
   const ahead = new AbortController();
   const stop = () => ahead.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', stop, { once: true });
-  const listing = listVideoPackets(path, { signal: ahead.signal });
-  const sourceProbe = probeFacts(path, opts);
+  // A source that is short by the plan's duration has its packets listed by its facts probe, in
+  // the same run: one ffprobe fewer at the start, where three would share the cores.
+  const listedByProbe = listsByPlan(completed);
+  const sourceProbe = probeFacts(path, { ...opts, listPackets: listedByProbe });
+  const listing = listedByProbe
+    ? sourceProbe.then((s) => (s.ok ? (s.packets ?? null) : null))
+    : listVideoPackets(path, { signal: ahead.signal });
   const sourceKeys = sourceProbe.then((s) =>
     s.ok ? sourceKeyframes(path, s.facts, { signal: ahead.signal, listing }) : [],
   );
@@ -153,6 +158,16 @@ export async function verifyOutput(
     ahead.abort();
     await settled;
   }
+}
+
+/**
+ * Whether the source's facts probe also lists its packets: a source short by the plan's
+ * duration ({@link LISTED_KEYFRAMES_MAX_SEC}), whose demux ends about with the probe. A longer
+ * one is listed by a process of its own, which the decode does not wait for. Pure.
+ */
+export function listsByPlan(completed: Pick<EncodeCompletedData, 'durationSec'>): boolean {
+  const duration = completed.durationSec;
+  return duration !== undefined && duration > 0 && duration <= LISTED_KEYFRAMES_MAX_SEC;
 }
 
 /** {@link verifyOutput}'s checks alone. */

@@ -10,6 +10,8 @@ import {
   OUTPUT_WINDOW_MARGIN_SEC,
   PLANNED_WINDOW_SLACK_SEC,
   outputWindows,
+  listVideoPackets,
+  listsByPlan,
   plannedOutputWindows,
   probeFacts,
   verifyOutput,
@@ -66,10 +68,13 @@ describe('the output probed beside the source, placed by the plan’s duration',
     process.env.PATH = wrapped;
     try {
       const outcome = await verifyOutput(await completed(durationSec), { decodeRanges: 2 });
-      const probes = (await readFile(log, 'utf8'))
-        .split('\n')
-        .filter((l) => l.includes('-show_format') && l.endsWith(output));
-      return { outcome, windows: probes.map((l) => /-read_intervals (\S+)/.exec(l)?.[1] ?? '') };
+      const runs = (await readFile(log, 'utf8')).split('\n');
+      const probes = runs.filter((l) => l.includes('-show_format') && l.endsWith(output));
+      return {
+        outcome,
+        windows: probes.map((l) => /-read_intervals (\S+)/.exec(l)?.[1] ?? ''),
+        sourceRuns: runs.filter((l) => l.endsWith(source)).length,
+      };
     } finally {
       process.env.PATH = path;
     }
@@ -94,9 +99,13 @@ describe('the output probed beside the source, placed by the plan’s duration',
   it('probes the output once, with the planned windows, and verifies it as without them', async () => {
     const without = await verified();
     assert.deepEqual(without.windows, ['2%10.14']);
+    // Without the plan's duration the source is probed and its packets listed apart.
+    assert.equal(without.sourceRuns, 2);
     const margin = OUTPUT_WINDOW_MARGIN_SEC + PLANNED_WINDOW_SLACK_SEC;
     const withPlan = await verified(12);
     assert.deepEqual(withPlan.windows, [`${6 - 3 - margin}%${6 + 3 + 0.14 + margin}`]);
+    // Short by the plan: its facts probe lists its packets too, so one ffprobe reads the source.
+    assert.equal(withPlan.sourceRuns, 1);
     assert.deepEqual(withPlan.outcome.checks, without.outcome.checks);
     assert.equal(withPlan.outcome.decode?.reason, without.outcome.decode?.reason);
     assert.match(
@@ -115,6 +124,20 @@ describe('the output probed beside the source, placed by the plan’s duration',
       JSON.stringify(wrong.outcome.checks),
     );
     assert.match(wrong.outcome.decode?.reason ?? '', /decoded in 2 ranges at once, from 0 s, 6 s$/);
+  });
+
+  it('lists a short source’s packets in its facts probe as the listing of its own does', async () => {
+    const probed = await probeFacts(source, { listPackets: true });
+    assert.ok(probed.ok);
+    const listed = await listVideoPackets(source);
+    assert.equal(listed?.length, 300); // the video's packets alone, not the audio's
+    assert.deepEqual(probed.packets, listed);
+    const plain = await probeFacts(source);
+    assert.ok(plain.ok);
+    assert.deepEqual(probed.facts, plain.facts);
+    assert.equal(listsByPlan({ durationSec: 12 }), true);
+    assert.equal(listsByPlan({ durationSec: 121 }), false);
+    assert.equal(listsByPlan({}), false);
   });
 
   it('needs a duration and a split pass, and a cover of every window wanted', () => {
