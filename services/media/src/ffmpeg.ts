@@ -27,8 +27,9 @@ export interface RunFfmpegOptions {
    * Also runs ffmpeg under Linux's SCHED_IDLE policy (chrt(1), before nice(1), so every thread
    * inherits both): the kernel lets any other thread that wakes up take the core from it at
    * once, where at nice 19 alone a woken thread may wait out the encode's time slice. A
-   * verification beside an encode took as long as one alone with it, and about 20 % longer
-   * without (docs/benchmarks/e2e.md). Only where {@link idleSchedulingWorks}.
+   * verification's decode beside an encode took 2.59 s with it against 2.66 s without and
+   * 2.33 s with no encode (medians of 13 rounds, docs/benchmarks/e2e.md): a small gain. Only
+   * where {@link idleSchedulingWorks}.
    */
   idle?: boolean;
 }
