@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { sampleData, type EncodeCompletedData } from '@conform/contracts';
 import { runFfmpeg } from '@conform/media';
 
 /** Encodes `input` to HEVC the way the encoder does (every audio/subtitle stream copied). */
@@ -109,4 +110,23 @@ export async function makeLongPair(
     ...extra,
     output,
   ]);
+}
+
+/** An `encode.completed` of `source` to `outputPath` (HEVC in Matroska), stamped with the source as it is now. */
+export async function completedFor(
+  library: string,
+  source: string,
+  outputPath: string,
+  extra: Partial<EncodeCompletedData> = {},
+): Promise<EncodeCompletedData> {
+  const st = await stat(source);
+  return {
+    ...sampleData['encode.completed'],
+    library,
+    path: source,
+    source: { size: st.size, mtimeMs: st.mtimeMs },
+    outputPath,
+    target: { videoCodec: 'hevc', container: 'mkv' },
+    ...extra,
+  };
 }

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
-import { sampleData, type EncodeCompletedData } from '@conform/contracts';
 import { InProcessProber } from '@conform/media';
 import {
   OUTPUT_WINDOW_MARGIN_SEC,
@@ -17,7 +16,7 @@ import {
   verifyOutput,
   windowsCover,
 } from '../src/index.js';
-import { makeLongPair } from './media.js';
+import { completedFor, makeLongPair } from './media.js';
 
 describe('the output probed beside the source, placed by the plan’s duration', () => {
   let dir: string;
@@ -47,19 +46,11 @@ describe('the output probed beside the source, placed by the plan’s duration',
     await rm(dir, { recursive: true, force: true });
   });
 
-  const completed = async (durationSec?: number): Promise<EncodeCompletedData> => {
-    const st = await stat(source);
-    return {
-      ...sampleData['encode.completed'],
-      library: dir,
-      path: source,
-      source: { size: st.size, mtimeMs: st.mtimeMs },
-      outputPath: output,
-      target: { videoCodec: 'hevc', container: 'mkv' },
+  const completed = (durationSec?: number) =>
+    completedFor(dir, source, output, {
       encoder: 'libx265',
       ...(durationSec !== undefined ? { durationSec } : {}),
-    };
-  };
+    });
 
   /** verifyOutput with the wrapped ffprobe: its outcome and the windows of each facts probe of the output. */
   const verified = async (durationSec?: number) => {

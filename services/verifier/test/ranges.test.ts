@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sampleData, type EncodeCompletedData, type VerificationCheck } from '@conform/contracts';
+import type { VerificationCheck } from '@conform/contracts';
 import {
   combineResults,
   decodeInRanges,
@@ -28,7 +28,7 @@ import {
   videoOrigin,
   type MediaFacts,
 } from '../src/index.js';
-import { makeLongPair } from './media.js';
+import { completedFor, makeLongPair } from './media.js';
 
 const segments = [
   { startSec: 3.14, lengthSec: 1 },
@@ -187,17 +187,7 @@ describe('decode ranges with real media', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const completed = async (outputPath: string): Promise<EncodeCompletedData> => {
-    const st = await stat(source);
-    return {
-      ...sampleData['encode.completed'],
-      library: dir,
-      path: source,
-      source: { size: st.size, mtimeMs: st.mtimeMs },
-      outputPath,
-      target: { videoCodec: 'hevc', container: 'mkv' },
-    };
-  };
+  const completed = (outputPath: string) => completedFor(dir, source, outputPath);
   const named = (checks: VerificationCheck[], name: string) => checks.find((c) => c.name === name);
 
   it('counts every frame once over the ranges and scores the segments as one run does', async () => {
