@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { MediaUnreadableError, readFfprobe } from '@conform/media';
-import type { VideoPacket } from './frames.js';
+import { firstVideoPacketsOf, type VideoPacket } from './frames.js';
 import { VERIFY_NICENESS } from './tool.js';
 
 /** The video stream facts verification compares; colour tags are null when untagged. */
@@ -198,23 +198,6 @@ export async function probeFacts(
   return windows.length
     ? { ok: true, facts, keyframes: videoKeyframesOf(json, facts) }
     : { ok: true, facts };
-}
-
-/**
- * The packets of the first video stream (`-select_streams v:0`, as {@link listVideoPackets}
- * reads them) among the probe's, in file order. Pure.
- */
-export function firstVideoPacketsOf(json: FfprobeJson): VideoPacket[] {
-  const streams = json.streams ?? [];
-  const position = streams.findIndex((s) => s.codec_type === 'video');
-  if (position === -1) return [];
-  const index = streams[position]!.index ?? position;
-  return (json.packets ?? [])
-    .filter((p) => p.stream_index === index)
-    .map((p) => {
-      const pts = p.pts_time === undefined ? NaN : Number(p.pts_time);
-      return { ptsSec: Number.isFinite(pts) ? pts : null, key: p.flags?.startsWith('K') ?? false };
-    });
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { VerificationCheck } from '@conform/contracts';
+import type { FfprobeJson } from './facts.js';
 import { runTool } from './tool.js';
 
 /**
@@ -93,6 +94,23 @@ export function videoPacketsOf(stdout: string): VideoPacket[] {
       { ptsSec: time !== '' && Number.isFinite(pts) ? pts : null, key: flags.startsWith('K') },
     ];
   });
+}
+
+/**
+ * The packets of the first video stream (`-select_streams v:0`, as {@link listVideoPackets}
+ * reads them) among the probe's, in file order. Pure.
+ */
+export function firstVideoPacketsOf(json: FfprobeJson): VideoPacket[] {
+  const streams = json.streams ?? [];
+  const position = streams.findIndex((s) => s.codec_type === 'video');
+  if (position === -1) return [];
+  const index = streams[position]!.index ?? position;
+  return (json.packets ?? [])
+    .filter((p) => p.stream_index === index)
+    .map((p) => {
+      const pts = p.pts_time === undefined ? NaN : Number(p.pts_time);
+      return { ptsSec: Number.isFinite(pts) ? pts : null, key: p.flags?.startsWith('K') ?? false };
+    });
 }
 
 /**
