@@ -4,6 +4,13 @@ import type { Backend, EncoderName } from './profiles.js';
 import type { RoutePreference } from './routing.js';
 
 /**
+ * The lowest niceness, at which encodes also run under SCHED_IDLE where the machine allows
+ * (see runFfmpeg's `idle`): a verification, a probe or a live transcode that wakes up takes the
+ * core from the encode at once.
+ */
+export const LOWEST_NICENESS = 19;
+
+/**
  * Encodes are background work on a machine that also serves the library: they run below the
  * media server's live transcodes, the dashboard and conform's own short jobs (the verifier's
  * check that gates a swap, probes), which take the CPU first and give it back within seconds.
@@ -12,14 +19,7 @@ import type { RoutePreference } from './routing.js';
  * same niceness (see runFfmpeg), so against a busy session at normal priority it takes about
  * 1.5 % of a core at 19 (scheduler weights 15 : 1024), about 10 % at 10 (110 : 1024).
  */
-export const DEFAULT_ENCODE_NICENESS = 19;
-
-/**
- * The lowest niceness, at which encodes also run under SCHED_IDLE where the machine allows
- * (see runFfmpeg's `idle`): a verification, a probe or a live transcode that wakes up takes the
- * core from the encode at once.
- */
-export const LOWEST_NICENESS = 19;
+export const DEFAULT_ENCODE_NICENESS = LOWEST_NICENESS;
 
 /** Options of {@link startEncoder}. */
 export interface EncoderOptions extends PauseOptions {

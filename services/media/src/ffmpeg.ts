@@ -176,11 +176,10 @@ export async function runFfmpeg(args: string[], opts: RunFfmpegOptions = {}): Pr
   if (result.code === 'ENOENT' && result.exitCode === undefined) {
     throw new ToolMissingError(command.file);
   }
-  if (
-    command.file !== (opts.ffmpegPath ?? 'ffmpeg') &&
-    result.exitCode === NICE_COMMAND_NOT_FOUND
-  ) {
-    throw new ToolMissingError(opts.ffmpegPath ?? 'ffmpeg');
+  const program = opts.ffmpegPath ?? 'ffmpeg';
+  // A wrapper (chrt, nice) ran: its 127 means it could not find ffmpeg.
+  if (command.file !== program && result.exitCode === NICE_COMMAND_NOT_FOUND) {
+    throw new ToolMissingError(program);
   }
   if (aborted) throw new FfmpegAbortedError({ cause: opts.signal?.reason });
   if (result.failed) {

@@ -265,7 +265,7 @@ export async function sourceKeyframes(
 }
 
 /** Whether a source's keyframes are read from its packet listing ({@link LISTED_KEYFRAMES_MAX_SEC}). Pure. */
-export function listsKeyframes(source: MediaFacts): boolean {
+export function listsKeyframes(source: Pick<MediaFacts, 'durationSec'>): boolean {
   return source.durationSec !== null && source.durationSec <= LISTED_KEYFRAMES_MAX_SEC;
 }
 

@@ -18,8 +18,8 @@ import { probeFacts } from './facts.js';
 import { measureOutput } from './measure.js';
 import { startVerifierTools } from './tool.js';
 import { outputWindows, plannedOutputWindows, windowsCover } from './output-windows.js';
-import { sourceKeyframes } from './sampling.js';
-import { LISTED_KEYFRAMES_MAX_SEC, listVideoPackets, packetsFromKeyframe } from './frames.js';
+import { listsKeyframes, sourceKeyframes } from './sampling.js';
+import { listVideoPackets, packetsFromKeyframe } from './frames.js';
 import type { SsimSample } from './passes.js';
 import {
   allPassed,
@@ -162,12 +162,12 @@ export async function verifyOutput(
 
 /**
  * Whether the source's facts probe also lists its packets: a source short by the plan's
- * duration ({@link LISTED_KEYFRAMES_MAX_SEC}), whose demux ends about with the probe. A longer
+ * duration (the rule of {@link listsKeyframes}), whose demux ends about with the probe. A longer
  * one is listed by a process of its own, which the decode does not wait for. Pure.
  */
 export function listsByPlan(completed: Pick<EncodeCompletedData, 'durationSec'>): boolean {
-  const duration = completed.durationSec;
-  return duration !== undefined && duration > 0 && duration <= LISTED_KEYFRAMES_MAX_SEC;
+  const { durationSec } = completed;
+  return durationSec !== undefined && listsKeyframes({ durationSec });
 }
 
 /** {@link verifyOutput}'s checks alone. */
