@@ -8,6 +8,7 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@conform/bus';
+import { idleSchedulingWorks } from '@conform/media';
 import { decideEncode } from './decide.js';
 import { detectEncodersOnce } from './detect.js';
 import { planDevices, planProfiles, pullSlotsFor } from './devices.js';
@@ -17,7 +18,6 @@ import { finishedBefore, lastPlanned } from './log-reads.js';
 import { PullGate } from './lookahead.js';
 import { decideNvencSlots, probeNvencSessions } from './nvenc-sessions.js';
 import { DEFAULT_ENCODE_NICENESS, LOWEST_NICENESS, type EncoderOptions } from './options.js';
-import { idleSchedulingWorks } from '@conform/media';
 import { PauseController } from './pause-controller.js';
 import type { VideoCodec } from './profiles.js';
 import { requeueLostWork } from './requeue.js';

@@ -18,6 +18,7 @@ import {
   generateClip,
   processesMentioning,
   SCHED_IDLE,
+  SCHED_OTHER,
   threadNiceness,
   threadPolicy,
 } from '@conform/media';
@@ -56,21 +57,23 @@ async function threadNicenessOf(
   return { main: byThread.get(pid)!, threads: [...byThread.values()], policies };
 }
 
-/** Linux's normal scheduling policy, as /proc/PID/stat gives it. */
-const SCHED_OTHER = 0;
-
 /**
  * ffmpeg runs at `niceness` and no thread of it above that: x265 lowers some of its own threads
- * further (to 19 here), never raises one.
+ * further (to 19 here), never raises one. `atNiceness`: how many threads must be at it (x265's
+ * pool once it has started, the main thread alone before).
  */
-function assertRunsAt(found: { main: number; threads: number[] }, niceness: number): void {
+function assertRunsAt(
+  found: { main: number; threads: number[] },
+  niceness: number,
+  atNiceness = 2,
+): void {
   const seen = found.threads.join(',');
   assert.equal(found.main, niceness, `main thread; threads ${seen}`);
   assert.ok(
     found.threads.every((n) => n >= niceness),
     `every thread at ${niceness} or lower priority: ${seen}`,
   );
-  assert.ok(found.threads.filter((n) => n === niceness).length >= 2, seen);
+  assert.ok(found.threads.filter((n) => n === niceness).length >= atNiceness, seen);
 }
 
 /**
@@ -132,12 +135,8 @@ describe('encode priority', () => {
     assert.equal(DEFAULT_ENCODE_NICENESS, 19);
     assert.equal(DEFAULT_ENCODE_NICENESS, LOWEST_NICENESS);
     const found = await runningEncodeOf({}, 'default-nice', () => true);
-    const seen = found.threads.join(',');
-    assert.equal(found.main, DEFAULT_ENCODE_NICENESS, `main thread; threads ${seen}`);
-    assert.ok(
-      found.threads.every((n) => n === DEFAULT_ENCODE_NICENESS),
-      seen,
-    );
+    // At the lowest niceness "at it or lower" is "at it": every thread it has so far.
+    assertRunsAt(found, DEFAULT_ENCODE_NICENESS, 1);
     // This machine allows it (Linux, util-linux's chrt): ffmpeg and each thread it has so far.
     assert.deepEqual(new Set(found.policies), new Set([SCHED_IDLE]), found.policies.join(','));
   });

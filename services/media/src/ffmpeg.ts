@@ -54,8 +54,8 @@ export function ffmpegCommand(
 /** chrt(1) running the rest of the command line under SCHED_IDLE (its priority must be 0). */
 const IDLE_COMMAND = ['chrt', '--idle', '0'];
 
-// nice(1) exits 127 when it cannot find the program it was given (POSIX), and so does chrt.
-const NICE_COMMAND_NOT_FOUND = 127;
+// nice(1) exits 127 when it cannot find the program it was given (POSIX), and so does chrt(1).
+const WRAPPER_NOT_FOUND_EXIT = 127;
 
 let idleCheck: Promise<boolean> | null = null;
 
@@ -178,7 +178,7 @@ export async function runFfmpeg(args: string[], opts: RunFfmpegOptions = {}): Pr
   }
   const program = opts.ffmpegPath ?? 'ffmpeg';
   // A wrapper (chrt, nice) ran: its 127 means it could not find ffmpeg.
-  if (command.file !== program && result.exitCode === NICE_COMMAND_NOT_FOUND) {
+  if (command.file !== program && result.exitCode === WRAPPER_NOT_FOUND_EXIT) {
     throw new ToolMissingError(program);
   }
   if (aborted) throw new FfmpegAbortedError({ cause: opts.signal?.reason });

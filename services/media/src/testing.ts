@@ -28,6 +28,9 @@ export async function threadNiceness(pid: number | 'self'): Promise<Map<number, 
   return threadStatField(pid, 19);
 }
 
+/** Linux's normal scheduling policy, SCHED_OTHER, as /proc/PID/stat's `policy` field gives it (sched.h). */
+export const SCHED_OTHER = 0;
+
 /** Linux's SCHED_IDLE, as /proc/PID/stat's `policy` field gives it (sched.h). */
 export const SCHED_IDLE = 5;
 
