@@ -6,6 +6,7 @@ import {
   type EventType,
   type MediaSummary,
 } from '@conform/contracts';
+import { fileCountRows, fileCountsDdl, fileCountsRecount } from './file-counts.js';
 import { statement, type Projection } from './projection.js';
 import { queryBuilder, type FilesTable, type ReadModelSchema } from './schema.js';
 
@@ -245,7 +246,9 @@ export const filesProjection: Projection = {
         .columns([...columns, 'file_id'])
         .compile(),
     ),
+    ...fileCountsDdl(),
   ],
+  afterBulkLoad: fileCountsRecount,
   evolve(event, position): CompiledQuery[] {
     const change = fileChangeFor(event);
     if (!change) return [];
@@ -453,13 +456,9 @@ export async function getFile(
 export async function fileStatusCounts(
   db: Kysely<ReadModelSchema>,
 ): Promise<Record<string, number>> {
-  const rows = await db
-    .selectFrom('files')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-    .groupBy('status')
-    .orderBy('status')
-    .execute();
-  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  const counts: Record<string, number> = {};
+  for (const r of await fileCountRows(db)) counts[r.status] = (counts[r.status] ?? 0) + r.files;
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 function toFileRow(row: FilesTable): FileRow {

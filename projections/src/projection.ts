@@ -20,6 +20,12 @@ export interface Projection {
    * projections' statements that read its table read only the event's own file's row.
    */
   combine?(earlier: CompiledQuery, later: CompiledQuery): CompiledQuery | null;
+  /**
+   * For a model whose `init` creates triggers that keep a table of its own: the statements that
+   * recompute that table from scratch. A bulk load that drops the triggers (openForRebuild)
+   * runs them at its end, after re-creating the triggers.
+   */
+  afterBulkLoad?(): CompiledQuery[];
 }
 
 // Per SQL text: the operation node and query id that CompiledQuery.raw would build afresh.

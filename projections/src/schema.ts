@@ -97,9 +97,20 @@ export interface CheckpointsTable {
   position: number;
 }
 
+/**
+ * How many files of each library are in each status, kept by triggers on `files`
+ * (file-counts.ts) so the summary reads a few rows instead of counting the whole table.
+ */
+export interface FileCountsTable {
+  library: string;
+  status: string;
+  files: number;
+}
+
 /** Every table of the read-model database. */
 export interface ReadModelSchema {
   files: FilesTable;
+  file_counts: FileCountsTable;
   dead_letters: DeadLettersTable;
   jobs: JobsTable;
   savings: SavingsTable;

@@ -25,16 +25,20 @@ export function openForRebuild(path: string): StagingReadModels {
   sqlite.pragma('journal_mode = OFF');
   sqlite.pragma('synchronous = OFF');
   sqlite.pragma('locking_mode = EXCLUSIVE');
-  sqlite.pragma('temp_store = MEMORY');
   sqlite.pragma(`cache_size = -${BULK_CACHE_KIB}`);
   const indexes = dropSecondaryIndexes(sqlite);
+  // The triggers keeping derived tables (file_counts) go too: each derived table is
+  // recomputed once at the end rather than kept per row.
+  const triggers = dropTriggers(sqlite);
+  const recount = readModelProjections.flatMap((p) => p.afterBulkLoad?.() ?? []);
   return {
     readModels,
     finish() {
-      buildIndexes(
-        sqlite,
-        indexes.map((i) => i.sql),
-      );
+      buildIndexes(sqlite, [
+        ...indexes.map((i) => i.sql),
+        ...triggers.map((t) => t.sql),
+        ...recount.map((q) => q.sql),
+      ]);
       sqlite.pragma('journal_mode = WAL');
       sqlite.pragma('locking_mode = NORMAL');
     },
@@ -53,7 +57,6 @@ export function openForRebuild(path: string): StagingReadModels {
 export function openForCatchUp(path: string, opts: { dropIndexes: boolean }): StagingReadModels {
   const readModels = openReadModels(path);
   const { sqlite } = readModels;
-  sqlite.pragma('temp_store = MEMORY');
   sqlite.pragma(`cache_size = -${BULK_CACHE_KIB}`);
   if (opts.dropIndexes) dropSecondaryIndexes(sqlite);
   const ddl = readModelProjections.flatMap((p) => p.init()).map((q) => q.sql);
@@ -63,22 +66,30 @@ export function openForCatchUp(path: string, opts: { dropIndexes: boolean }): St
   };
 }
 
-interface IndexDefinition {
+interface SchemaObject {
   name: string;
   sql: string;
 }
 
-function dropSecondaryIndexes(sqlite: Database.Database): IndexDefinition[] {
-  const indexes = sqlite
-    .prepare("select name, sql from sqlite_master where type = 'index' and sql is not null")
-    .all() as IndexDefinition[];
-  sqlite.transaction(() => {
-    for (const { name } of indexes) sqlite.exec(`drop index "${name}"`);
-  })();
-  return indexes;
+function dropSecondaryIndexes(sqlite: Database.Database): SchemaObject[] {
+  return dropAll(sqlite, 'index');
 }
 
-/** Runs `statements` (index DDL) in one transaction. */
+function dropTriggers(sqlite: Database.Database): SchemaObject[] {
+  return dropAll(sqlite, 'trigger');
+}
+
+function dropAll(sqlite: Database.Database, type: 'index' | 'trigger'): SchemaObject[] {
+  const objects = sqlite
+    .prepare('select name, sql from sqlite_master where type = ? and sql is not null')
+    .all(type) as SchemaObject[];
+  sqlite.transaction(() => {
+    for (const { name } of objects) sqlite.exec(`drop ${type} "${name}"`);
+  })();
+  return objects;
+}
+
+/** Runs `statements` (index and trigger DDL, recounts) in one transaction. */
 function buildIndexes(sqlite: Database.Database, statements: readonly string[]): void {
   if (statements.length === 0) return;
   // One helper thread for SQLite's sorter: the log is read by then, so the second core is free.

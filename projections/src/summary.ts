@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { fileCountRows } from './file-counts.js';
 import { fileStatusCounts } from './files.js';
 import { totalBytesSaved } from './savings.js';
 import type { ReadModelSchema } from './schema.js';
@@ -34,18 +35,14 @@ export interface LibraryCompliance {
 export async function complianceByLibrary(
   db: Kysely<ReadModelSchema>,
 ): Promise<LibraryCompliance[]> {
-  const rows = await db
-    .selectFrom('files')
-    .select(['library', 'status', (eb) => eb.fn.countAll<number>().as('n')])
-    .groupBy(['library', 'status'])
-    .execute();
+  const rows = await fileCountRows(db);
   const byLibrary = new Map<string, { judged: number; conforming: number }>();
   for (const r of rows) {
     const lib = byLibrary.get(r.library) ?? { judged: 0, conforming: 0 };
     byLibrary.set(r.library, lib);
     if ((unjudgedStatuses as readonly string[]).includes(r.status)) continue;
-    lib.judged += Number(r.n);
-    if ((conformingStatuses as readonly string[]).includes(r.status)) lib.conforming += Number(r.n);
+    lib.judged += r.files;
+    if ((conformingStatuses as readonly string[]).includes(r.status)) lib.conforming += r.files;
   }
   return [...byLibrary.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
