@@ -5,6 +5,7 @@ export * from './files.js';
 export * from './dead-letters.js';
 export * from './checkpoint.js';
 export * from './read-models.js';
+export * from './table-rows.js';
 export * from './projector.js';
 export * from './jobs.js';
 export * from './savings.js';

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { eventually } from '@conform/bus';
 import { generateClip } from '@conform/media';
+import { tableRows } from '@conform/projections';
 import {
   conformBin,
   processAlive,
@@ -55,18 +56,11 @@ async function unusedPort(): Promise<number> {
   return port;
 }
 
-/** Every read-model table, each row as an object, in rowid order. */
+/** Every read-model table, each row as an object (see tableRows). */
 function dumpTables(file: string): Record<string, unknown[]> {
   const db = new Database(file, { readonly: true });
   try {
-    const tables = db
-      .prepare(
-        "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name",
-      )
-      .all() as { name: string }[];
-    return Object.fromEntries(
-      tables.map((t) => [t.name, db.prepare(`select * from "${t.name}" order by rowid`).all()]),
-    );
+    return tableRows(db);
   } finally {
     db.close();
   }
