@@ -1,6 +1,6 @@
 import type { CompiledQuery, Kysely } from 'kysely';
 import { statement } from './projection.js';
-import type { ReadModelSchema } from './schema.js';
+import type { FileCountsTable, ReadModelSchema } from './schema.js';
 
 // The status page, `conform status` and the metrics endpoint count files by status (and by
 // library and status) on every request. Counted from `files`, that is a scan of the whole
@@ -48,15 +48,26 @@ export function fileCountsRecount(): CompiledQuery[] {
   ].map((sql) => statement(sql, []));
 }
 
-/** Files per library and status (statuses with no files have no row). */
-export async function fileCountRows(
-  db: Kysely<ReadModelSchema>,
-): Promise<{ library: string; status: string; files: number }[]> {
-  const rows = await db
+/** Files per library and status, by library then status (a status with no files has no row). */
+export async function fileCountRows(db: Kysely<ReadModelSchema>): Promise<FileCountsTable[]> {
+  return db
     .selectFrom('file_counts')
     .select(['library', 'status', 'files'])
     .orderBy('library')
     .orderBy('status')
     .execute();
-  return rows.map((r) => ({ ...r, files: Number(r.files) }));
+}
+
+/** Files per status over every library, by status; statuses with no files are absent. Pure. */
+export function statusCountsOf(rows: readonly FileCountsTable[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.status, (counts.get(r.status) ?? 0) + r.files);
+  return Object.fromEntries([...counts].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** How many files are in each status; statuses with no files are absent. */
+export async function fileStatusCounts(
+  db: Kysely<ReadModelSchema>,
+): Promise<Record<string, number>> {
+  return statusCountsOf(await fileCountRows(db));
 }

@@ -6,7 +6,7 @@ import {
   type EventType,
   type MediaSummary,
 } from '@conform/contracts';
-import { fileCountRows, fileCountsDdl, fileCountsRecount } from './file-counts.js';
+import { fileCountsDdl, fileCountsRecount } from './file-counts.js';
 import { statement, type Projection } from './projection.js';
 import { queryBuilder, type FilesTable, type ReadModelSchema } from './schema.js';
 
@@ -450,15 +450,6 @@ export async function getFile(
     .where('file_id', '=', fileId)
     .executeTakeFirst();
   return row ? toFileRow(row) : null;
-}
-
-/** How many files are in each status; statuses with no files are absent. */
-export async function fileStatusCounts(
-  db: Kysely<ReadModelSchema>,
-): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const r of await fileCountRows(db)) counts[r.status] = (counts[r.status] ?? 0) + r.files;
-  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 function toFileRow(row: FilesTable): FileRow {

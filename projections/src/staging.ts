@@ -34,7 +34,7 @@ export function openForRebuild(path: string): StagingReadModels {
   return {
     readModels,
     finish() {
-      buildIndexes(sqlite, [
+      runSchemaStatements(sqlite, [
         ...indexes.map((i) => i.sql),
         ...triggers.map((t) => t.sql),
         ...recount.map((q) => q.sql),
@@ -62,7 +62,7 @@ export function openForCatchUp(path: string, opts: { dropIndexes: boolean }): St
   const ddl = readModelProjections.flatMap((p) => p.init()).map((q) => q.sql);
   return {
     readModels,
-    finish: () => buildIndexes(sqlite, ddl),
+    finish: () => runSchemaStatements(sqlite, ddl),
   };
 }
 
@@ -89,8 +89,8 @@ function dropAll(sqlite: Database.Database, type: 'index' | 'trigger'): SchemaOb
   return objects;
 }
 
-/** Runs `statements` (index and trigger DDL, recounts) in one transaction. */
-function buildIndexes(sqlite: Database.Database, statements: readonly string[]): void {
+/** Runs `statements` (index and trigger DDL, recounts) in one transaction, at a load's end. */
+function runSchemaStatements(sqlite: Database.Database, statements: readonly string[]): void {
   if (statements.length === 0) return;
   // One helper thread for SQLite's sorter: the log is read by then, so the second core is free.
   sqlite.pragma('threads = 1');

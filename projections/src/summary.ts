@@ -1,8 +1,7 @@
 import type { Kysely } from 'kysely';
-import { fileCountRows } from './file-counts.js';
-import { fileStatusCounts } from './files.js';
+import { fileCountRows, statusCountsOf } from './file-counts.js';
 import { totalBytesSaved } from './savings.js';
-import type { ReadModelSchema } from './schema.js';
+import type { FileCountsTable, ReadModelSchema } from './schema.js';
 
 /** Files that meet the policy: found compliant, or replaced by a verified encode. */
 export const conformingStatuses = ['compliant', 'replaced'] as const;
@@ -35,7 +34,11 @@ export interface LibraryCompliance {
 export async function complianceByLibrary(
   db: Kysely<ReadModelSchema>,
 ): Promise<LibraryCompliance[]> {
-  const rows = await fileCountRows(db);
+  return complianceOf(await fileCountRows(db));
+}
+
+/** Compliance per library from the file counts, by library path. Pure. */
+function complianceOf(rows: readonly FileCountsTable[]): LibraryCompliance[] {
   const byLibrary = new Map<string, { judged: number; conforming: number }>();
   for (const r of rows) {
     const lib = byLibrary.get(r.library) ?? { judged: 0, conforming: 0 };
@@ -81,9 +84,10 @@ export interface Summary {
 
 /** The whole summary in one read. */
 export async function readSummary(db: Kysely<ReadModelSchema>): Promise<Summary> {
-  const counts = await fileStatusCounts(db);
+  const fileCounts = await fileCountRows(db);
+  const counts = statusCountsOf(fileCounts);
   const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
-  const libraries = await complianceByLibrary(db);
+  const libraries = complianceOf(fileCounts);
   const judged = libraries.reduce((s, l) => s + l.judged, 0);
   const conforming = libraries.reduce((s, l) => s + l.conforming, 0);
   const active = await db

@@ -9,12 +9,12 @@ import {
   applyBatch,
   bulkApplier,
   complianceByLibrary,
+  fileCountRows,
   fileStatusCounts,
   openForRebuild,
   openReadModels,
   type PositionedEvent,
 } from '../src/index.js';
-import { fileCountRows } from '../src/file-counts.js';
 
 // Lifecycles that move a file through several statuses, one of them back to an earlier one
 // (changed and probed again) and one out of the library (removed).
