@@ -230,6 +230,9 @@ export const filesProjection: Projection = {
       .compile(),
     // One index per sort order of the Files view, so a page of 100,000 files is an index walk
     // (filter by status or library, then order by path) rather than a sort of the whole table.
+    // Ties are broken by the rowid, which every index entry ends with already: ending each
+    // index with the 64-character file id as well made the five indexes a fifth of the file
+    // and their build the largest step of a bulk catch-up (docs/benchmarks/replay.md).
     ...(
       [
         ['files_status_path', ['status', 'library', 'path']],
@@ -243,7 +246,7 @@ export const filesProjection: Projection = {
         .createIndex(name)
         .ifNotExists()
         .on('files')
-        .columns([...columns, 'file_id'])
+        .columns([...columns])
         .compile(),
     ),
     ...fileCountsDdl(),
@@ -373,7 +376,10 @@ export interface FileRow {
   sizeBytes: number | null;
 }
 
-/** How {@link listFiles} can order files; every order ends with the file id, so pages are stable. */
+/**
+ * How {@link listFiles} can order files; every order ends with the order the files were first
+ * seen in (the rowid, the same in a replayed file), so pages are stable.
+ */
 export const fileSortKeys = ['path', 'status', 'size', 'saved', 'updated'] as const;
 /** One of {@link fileSortKeys}. */
 export type FileSortKey = (typeof fileSortKeys)[number];
@@ -413,10 +419,11 @@ function filteredFiles(db: Kysely<ReadModelSchema>, filter: FileFilter) {
 export function listFilesQuery(db: Kysely<ReadModelSchema>, filter: FileFilter = {}) {
   const order = filter.order ?? 'asc';
   let query = filteredFiles(db, filter).selectAll();
-  for (const column of [...SORT_COLUMNS[filter.sort ?? 'path'], 'file_id' as const]) {
-    query = query.orderBy(column, order);
-  }
-  return query.limit(filter.limit ?? 100).offset(filter.offset ?? 0);
+  for (const column of SORT_COLUMNS[filter.sort ?? 'path']) query = query.orderBy(column, order);
+  return query
+    .orderBy(sql`files.rowid`, order)
+    .limit(filter.limit ?? 100)
+    .offset(filter.offset ?? 0);
 }
 
 /** Files matching the filter, in the asked order. */

@@ -78,7 +78,7 @@ export function openReadModels(path: string): ReadModels {
  * Bumped whenever a table changes shape. The read models are disposable (invariant 3): a file
  * written by another version is emptied and the projector rebuilds it from sequence 1.
  */
-export const READ_MODEL_SCHEMA_VERSION = 4;
+export const READ_MODEL_SCHEMA_VERSION = 5;
 
 function dropIfOutdated(sqlite: Database.Database): void {
   const version = sqlite.pragma('user_version', { simple: true }) as number;

@@ -18,6 +18,8 @@ const N = 100_000;
 const at = new Date('2026-01-01T00:00:00.000Z');
 
 interface Made {
+  /** The order the file was first seen in (its row's insertion order). */
+  seen: number;
   fileId: string;
   library: string;
   path: string;
@@ -25,14 +27,18 @@ interface Made {
   status: 'probed' | 'queued' | 'compliant';
 }
 
-/** 100,000 files over two libraries: every 10th queued, every 7th (else) compliant. */
+/**
+ * 100,000 files over two libraries: every 10th queued, every 7th (else) compliant; about ten
+ * files share each size, so the size order has ties to break.
+ */
 function made(i: number): Made {
   const library = i % 3 === 0 ? '/media/shows' : '/media/movies';
   return {
+    seen: i,
     fileId: `f${i}`,
     library,
     path: `${library}/dir${i % 100}/Film${i}.mkv`,
-    size: (i * 7919) % 1_000_003,
+    size: (i * 7919) % 10_007,
     status: i % 10 === 0 ? 'queued' : i % 7 === 0 ? 'compliant' : 'probed',
   };
 }
@@ -94,9 +100,7 @@ const byPath = (a: Made, b: Made) =>
         ? -1
         : a.path > b.path
           ? 1
-          : a.fileId < b.fileId
-            ? -1
-            : 1;
+          : a.seen - b.seen;
 const ids = (rows: FileRow[]) => rows.map((r) => r.fileId);
 
 describe('files query over 100,000 files', () => {
@@ -127,10 +131,9 @@ describe('files query over 100,000 files', () => {
     );
   });
 
-  it('sorts by size descending with the file id breaking ties', async () => {
-    const sorted = [...all].sort((a, b) =>
-      b.size !== a.size ? b.size - a.size : a.fileId < b.fileId ? 1 : -1,
-    );
+  it('sorts by size descending with the order files were first seen in breaking ties', async () => {
+    const sorted = [...all].sort((a, b) => (b.size !== a.size ? b.size - a.size : b.seen - a.seen));
+    assert.ok(sorted[500]!.size === sorted[501]!.size, 'the page starts within a tie');
     const page = await listFiles(rm.db, { sort: 'size', order: 'desc', limit: 50, offset: 500 });
     assert.deepEqual(
       ids(page),
