@@ -134,22 +134,45 @@ export async function streamRawEventLog(
   return last;
 }
 
+/** Where the dots of a reply subject are (reused: one subject is read at a time). */
+const dots = new Int32Array(16);
+
 /**
  * The stream sequence, delivery count and pending count of a JetStream reply subject:
  * `$JS.ACK.<stream>.<consumer>.<redelivered>.<sseq>.<cseq>.<time>.<pending>`, or the form with
  * domain and account hash in front (12 tokens or more). Null for anything else (a status).
+ * Read in place, without splitting the subject: a replay reads a million of them, and the split
+ * (nine strings each) was a sixth of its reading thread's CPU.
  */
 export function readAckSubject(
   reply: string | undefined,
 ): { sequence: number; delivered: number; pending: number } | null {
   if (!reply?.startsWith('$JS.ACK.')) return null;
-  const t = reply.split('.');
-  const at = t.length === 9 ? 5 : t.length >= 12 ? 7 : -1;
+  let count = 0;
+  for (let at = reply.indexOf('.'); at >= 0; at = reply.indexOf('.', at + 1)) {
+    if (count === dots.length) break;
+    dots[count++] = at;
+  }
+  // Tokens are `count + 1`; token i runs from dots[i - 1] + 1 to dots[i] (or the end).
+  const tokens = count + 1;
+  const at = tokens === 9 ? 5 : tokens >= 12 ? 7 : -1;
   if (at < 0) return null;
-  const sequence = Number(t[at]);
-  const delivered = Number(t[at + 1]);
-  const pending = Number(t[at + 3]);
-  if (!Number.isSafeInteger(sequence) || !Number.isSafeInteger(delivered)) return null;
-  if (!Number.isSafeInteger(pending)) return null;
+  const token = (i: number) => digits(reply, dots[i - 1]! + 1, i < count ? dots[i]! : reply.length);
+  const sequence = token(at);
+  const delivered = token(at + 1);
+  const pending = token(at + 3);
+  if (sequence < 0 || delivered < 0 || pending < 0) return null;
   return { sequence, delivered, pending };
+}
+
+/** The decimal number in `text[from, to)`, or -1 when it is empty, not digits or not safe. */
+function digits(text: string, from: number, to: number): number {
+  if (to <= from) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return Number.isSafeInteger(n) ? n : -1;
 }

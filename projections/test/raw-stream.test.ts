@@ -116,5 +116,14 @@ describe('streamRawEventLog', () => {
     assert.equal(readAckSubject(undefined), null);
     assert.equal(readAckSubject('_INBOX.abc'), null);
     assert.equal(readAckSubject('$JS.ACK.events.c1.1.x.7.1.3'), null);
+    assert.equal(readAckSubject('$JS.ACK.events.c1.1..7.1.3'), null);
+    assert.equal(readAckSubject('$JS.ACK.events.c1.1.42.7.1'), null);
+    assert.equal(readAckSubject('$JS.ACK.events.c1.1.42.7.1.-3'), null);
+    assert.equal(readAckSubject('$JS.ACK.events.c1.1.42.7.1.99999999999999999999'), null);
+    assert.deepEqual(readAckSubject('$JS.ACK.a.b.c.d.1.42.7.1.3.tok.more'), {
+      sequence: 42,
+      delivered: 7,
+      pending: 3,
+    });
   });
 });
