@@ -23,8 +23,8 @@ export const BENCHMARKS = [
   },
   {
     name: 'replay',
-    argv: ['projections/bench/replay-e2e.mjs', '1000000'],
-    quick: ['projections/bench/replay-e2e.mjs', '50000'],
+    argv: ['projections/bench/replay-e2e.mjs', '1000000', '3'],
+    quick: ['projections/bench/replay-e2e.mjs', '50000', '1'],
     doc: 'replay.md',
   },
   {
