@@ -69,6 +69,8 @@ function dataFor(step, n, path) {
     }
   }
   if (type === 'file.replaced') base.newPath = path.replace(/\.mp4$/, '.mkv');
+  // The encoder passes the plan's duration on (encode/outcome.ts).
+  if (type === 'encode.completed') base.durationSec = sampleData['file.planned'].durationSec;
   if (type === 'message.deadlettered') base.subject = `conform.evt.file.planned.f${n}`;
   return { type, data: base };
 }

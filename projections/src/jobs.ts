@@ -25,10 +25,15 @@ const START_JOB =
 // better-sqlite3 binds only anonymous `?` from an array, so repeated values are repeated.
 const LATEST = 'where file_id = ? and attempt = (select max(attempt) from jobs where file_id = ?)';
 
-// Speed is media seconds per wall second, from the probed duration the files model holds.
-const FINISH_JOB =
-  "update jobs set outcome = 'encoded', finished_at = ?, elapsed_ms = ?, output_size = ?, " +
-  'encoder = ?, fps = ?, sequence = ?, speed = (select duration_sec * 1000.0 / nullif(?, 0) ' +
+// Speed is media seconds per wall second: from the source's duration the encode passes on from
+// its plan, or, in events from before it did, the probed duration the files model holds.
+const FINISHED =
+  "update jobs set outcome = 'encoded', finished_at = ?, elapsed_ms = ?, output_size = ?, encoder = ?, fps = ?, sequence = ?, ";
+const FINISH_JOB = `${FINISHED}speed = ? * 1000.0 / nullif(?, 0) ${LATEST}`;
+// Reading the files row makes a bulk write run every files write waiting before it first
+// (eventWriter), which stops folding a file's writes at each encode: only for old events.
+const FINISH_JOB_FROM_PROBE =
+  `${FINISHED}speed = (select duration_sec * 1000.0 / nullif(?, 0) ` +
   `from files where files.file_id = ?) ${LATEST}`;
 
 const FAIL_JOB =
@@ -89,20 +94,20 @@ export const jobsProjection: Projection = {
       }
       case 'encode.completed': {
         const d = event.data;
+        const finished = [
+          event.time,
+          d.elapsedMs,
+          d.outputSize,
+          d.encoder,
+          // Events from before fps was recorded have none: the job keeps a null rate.
+          d.fps ?? null,
+          position,
+        ];
+        const latest = [event.fileId, event.fileId];
         return [
-          statement(FINISH_JOB, [
-            event.time,
-            d.elapsedMs,
-            d.outputSize,
-            d.encoder,
-            // Events from before fps was recorded have none: the job keeps a null rate.
-            d.fps ?? null,
-            position,
-            d.elapsedMs,
-            event.fileId,
-            event.fileId,
-            event.fileId,
-          ]),
+          d.durationSec === undefined
+            ? statement(FINISH_JOB_FROM_PROBE, [...finished, d.elapsedMs, event.fileId, ...latest])
+            : statement(FINISH_JOB, [...finished, d.durationSec, d.elapsedMs, ...latest]),
         ];
       }
       case 'encode.failed':

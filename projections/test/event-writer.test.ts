@@ -71,7 +71,13 @@ function interleavedLog(seed: number): EventEnvelope[] {
   const queues = [...lifecycles, ...lifecycles, ...lifecycles].map((types, f) =>
     types.map((type, i) => {
       const event = sampleEvent(type, `w${f}`);
-      return { ...event, id: `${event.id.slice(0, -4)}${String(f * 100 + i).padStart(4, '0')}` };
+      const id = `${event.id.slice(0, -4)}${String(f * 100 + i).padStart(4, '0')}`;
+      // Every other file's encodes pass the plan's duration on, as the encoder does now; the
+      // rest are events from before, whose speed comes from the files row.
+      if (event.type === 'encode.completed' && f % 2 === 1) {
+        return { ...event, id, data: { ...event.data, durationSec: 3 } };
+      }
+      return { ...event, id };
     }),
   );
   const log: EventEnvelope[] = [];
@@ -137,6 +143,31 @@ describe('event writer (writes of a file folded within a transaction)', () => {
         readModels.sqlite.prepare('select file_id from files order by rowid').all(),
         [{ file_id: 'a' }, { file_id: 'b' }],
       );
+    } finally {
+      void readModels.close();
+    }
+  });
+
+  it('takes the speed from the duration an encode passes on, without the files row', () => {
+    // b's rows wait when its encode completes; with the duration in the event nothing is run
+    // early, and the speed is the event's (3 s), not the probe's.
+    const completed = sampleEvent('encode.completed', 'b');
+    const log = [
+      sampleEvent('file.discovered', 'a'),
+      sampleEvent('file.discovered', 'b'),
+      sampleEvent('file.probed', 'b'),
+      sampleEvent('encode.started', 'b'),
+      { ...completed, data: { ...completed.data, durationSec: 3 } },
+    ];
+    const readModels = openReadModels(':memory:');
+    try {
+      applyBatch(
+        readModels.sqlite,
+        log.map((event, i) => ({ position: i + 1, event })),
+      );
+      const job = readModels.sqlite.prepare('select speed from jobs').get() as { speed: number };
+      assert.notEqual(sampleEvent('file.probed', 'b').data.media.durationSec, 3);
+      assert.equal(job.speed, (3 * 1000) / completed.data.elapsedMs);
     } finally {
       void readModels.close();
     }
