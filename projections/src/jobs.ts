@@ -28,7 +28,8 @@ const LATEST = 'where file_id = ? and attempt = (select max(attempt) from jobs w
 // Speed is media seconds per wall second: from the source's duration the encode passes on from
 // its plan, or, in events from before it did, the probed duration the files model holds.
 const FINISHED =
-  "update jobs set outcome = 'encoded', finished_at = ?, elapsed_ms = ?, output_size = ?, encoder = ?, fps = ?, sequence = ?, ";
+  "update jobs set outcome = 'encoded', finished_at = ?, elapsed_ms = ?, output_size = ?, " +
+  'encoder = ?, fps = ?, sequence = ?, ';
 const FINISH_JOB = `${FINISHED}speed = ? * 1000.0 / nullif(?, 0) ${LATEST}`;
 // Reading the files row makes a bulk write run every files write waiting before it first
 // (eventWriter), which stops folding a file's writes at each encode: only for old events.
