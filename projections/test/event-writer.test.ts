@@ -120,14 +120,17 @@ describe('event writer (writes of a file folded within a transaction)', () => {
     });
   }
 
-  it('writes the waiting rows before a statement that reads them', () => {
-    // At b's encode.completed, a's and b's rows both wait; the job's speed needs b's duration.
+  /**
+   * Two files' rows waiting when b's encode completes (a discovered, b discovered, probed and
+   * started in the same batch): the job's speed and the files' insertion order after the batch.
+   */
+  const afterEncode = (completed: EventEnvelope) => {
     const log = [
       sampleEvent('file.discovered', 'a'),
       sampleEvent('file.discovered', 'b'),
       sampleEvent('file.probed', 'b'),
       sampleEvent('encode.started', 'b'),
-      sampleEvent('encode.completed', 'b'),
+      completed,
     ];
     const readModels = openReadModels(':memory:');
     try {
@@ -136,41 +139,33 @@ describe('event writer (writes of a file folded within a transaction)', () => {
         log.map((event, i) => ({ position: i + 1, event })),
       );
       const job = readModels.sqlite.prepare('select speed from jobs').get() as { speed: number };
-      const { durationSec } = sampleEvent('file.probed', 'b').data.media;
-      const { elapsedMs } = sampleEvent('encode.completed', 'b').data;
-      assert.equal(job.speed, (durationSec! * 1000) / elapsedMs);
-      assert.deepEqual(
-        readModels.sqlite.prepare('select file_id from files order by rowid').all(),
-        [{ file_id: 'a' }, { file_id: 'b' }],
-      );
+      const order = readModels.sqlite.prepare('select file_id from files order by rowid').all();
+      return { speed: job.speed, order };
     } finally {
       void readModels.close();
     }
+  };
+
+  it('writes the waiting rows before a statement that reads them', () => {
+    // An encode.completed from before it carried the duration: the speed needs b's row.
+    const completed = sampleEvent('encode.completed', 'b');
+    assert.equal(completed.data.durationSec, undefined);
+    const { speed, order } = afterEncode(completed);
+    const { durationSec } = sampleEvent('file.probed', 'b').data.media;
+    assert.equal(speed, (durationSec! * 1000) / completed.data.elapsedMs);
+    assert.deepEqual(order, [{ file_id: 'a' }, { file_id: 'b' }]);
   });
 
   it('takes the speed from the duration an encode passes on, without the files row', () => {
-    // b's rows wait when its encode completes; with the duration in the event nothing is run
-    // early, and the speed is the event's (3 s), not the probe's.
+    // The event's duration (3 s), not the probe's; the rows still go in first-seen order.
     const completed = sampleEvent('encode.completed', 'b');
-    const log = [
-      sampleEvent('file.discovered', 'a'),
-      sampleEvent('file.discovered', 'b'),
-      sampleEvent('file.probed', 'b'),
-      sampleEvent('encode.started', 'b'),
-      { ...completed, data: { ...completed.data, durationSec: 3 } },
-    ];
-    const readModels = openReadModels(':memory:');
-    try {
-      applyBatch(
-        readModels.sqlite,
-        log.map((event, i) => ({ position: i + 1, event })),
-      );
-      const job = readModels.sqlite.prepare('select speed from jobs').get() as { speed: number };
-      assert.notEqual(sampleEvent('file.probed', 'b').data.media.durationSec, 3);
-      assert.equal(job.speed, (3 * 1000) / completed.data.elapsedMs);
-    } finally {
-      void readModels.close();
-    }
+    assert.notEqual(sampleEvent('file.probed', 'b').data.media.durationSec, 3);
+    const { speed, order } = afterEncode({
+      ...completed,
+      data: { ...completed.data, durationSec: 3 },
+    });
+    assert.equal(speed, (3 * 1000) / completed.data.elapsedMs);
+    assert.deepEqual(order, [{ file_id: 'a' }, { file_id: 'b' }]);
   });
 
   it('folds a file’s later write into the earlier one, keeping what the later one leaves null', () => {
