@@ -5,6 +5,7 @@ import {
   ChunkWriter,
   COUNTER_SLOTS,
   type ReplayChunk,
+  type ReplayTarget,
   type ReplayWorkerData,
   type WorkerReport,
 } from './replay-protocol.js';
@@ -19,9 +20,9 @@ export interface InvalidMessage {
 
 /** What to load, where, and whom to tell. */
 export interface BulkLoadOptions {
-  /** The read-model file to write (see ReplayWorkerData for the modes). */
+  /** The read-model file to write (see ReplayTarget for the modes). */
   path: string;
-  mode: ReplayWorkerData['mode'];
+  mode: ReplayTarget['mode'];
   /** `catch-up` only: drop the secondary indexes until the end. */
   dropIndexes?: boolean;
   /** First sequence to read (the file's checkpoint + 1); the last is `toSequence`. */
@@ -45,61 +46,113 @@ export interface BulkLoadResult {
 }
 
 /**
+ * A bulk load's writer thread, started ahead of its load: its modules (the event schemas,
+ * SQLite) load while the caller does something else, such as waiting for nats-server to
+ * restore its store. It names no file until the load. Used by one {@link bulkLoad}; `close`
+ * stops it if no load ran (or the load failed), and is a no-op after a load that ended.
+ */
+export interface BulkWriter {
+  close(): Promise<void>;
+}
+
+interface WriterThread extends BulkWriter {
+  worker: Worker;
+  inFlight: Int32Array;
+  exited: Promise<void>;
+  /** Where the worker's reports go; set by the load. */
+  listener: ((r: WorkerReport) => void) | null;
+  /** An error of the thread itself (it could not start, it crashed). */
+  failure: unknown;
+  used: boolean;
+}
+
+/** Starts a writer thread for a later {@link bulkLoad}. */
+export function startBulkWriter(): BulkWriter {
+  const counter = new SharedArrayBuffer(COUNTER_SLOTS * Int32Array.BYTES_PER_ELEMENT);
+  const worker = new Worker(new URL('./replay-worker.js', import.meta.url), {
+    workerData: { counter } satisfies ReplayWorkerData,
+  });
+  let alive = true;
+  const thread: WriterThread = {
+    worker,
+    inFlight: new Int32Array(counter),
+    exited: new Promise<void>((resolve) =>
+      worker.on('exit', () => {
+        alive = false;
+        resolve();
+      }),
+    ),
+    listener: null,
+    failure: null,
+    used: false,
+    close: async () => {
+      if (alive) await worker.terminate();
+      await thread.exited;
+    },
+  };
+  worker.on('message', (r: WorkerReport) => thread.listener?.(r));
+  worker.on('error', (err) => (thread.failure ??= err));
+  return thread;
+}
+
+/**
  * Moves messages `fromSequence`..`toSequence` of the event log into a read-model file on two
  * threads: this one only takes messages off the socket (streamRawEventLog) and hands their raw payloads
  * on in chunks (transferred, not copied or cloned again); a worker (replay-worker.ts) decodes,
  * validates and writes them with the bulk applier, each transaction committed with its
  * checkpoint. On two cores the socket work and nats-server overlap with decoding and SQLite
  * (docs/benchmarks/replay.md). Rejects with the writer's own error when it fails; the file then
- * holds what was committed (its checkpoint says how far).
+ * holds what was committed (its checkpoint says how far). `writer`: one started ahead
+ * ({@link startBulkWriter}); by default one is started here.
  */
-export async function bulkLoad(bus: Bus, opts: BulkLoadOptions): Promise<BulkLoadResult> {
-  const counter = new SharedArrayBuffer(COUNTER_SLOTS * Int32Array.BYTES_PER_ELEMENT);
-  const inFlight = new Int32Array(counter);
-  const worker = new Worker(new URL('./replay-worker.js', import.meta.url), {
-    workerData: {
+export async function bulkLoad(
+  bus: Bus,
+  opts: BulkLoadOptions,
+  writer: BulkWriter = startBulkWriter(),
+): Promise<BulkLoadResult> {
+  const thread = writer as WriterThread;
+  if (thread.used) throw new Error('a bulk writer serves one load');
+  thread.used = true;
+  let failure: unknown = null;
+  let done: Extract<WorkerReport, { kind: 'done' }> | null = null;
+  thread.listener = (r) => {
+    try {
+      if (r.kind === 'progress') opts.onProgress?.(r.applied);
+      else if (r.kind === 'invalid') for (const m of r.messages) opts.onInvalid?.(m);
+      else if (r.kind === 'done') done = r;
+      else failure ??= new Error(r.message);
+    } catch (err) {
+      failure ??= err;
+    }
+  };
+  const failed = () => failure ?? thread.failure;
+  const chunks = new ChunkWriter(thread.inFlight, (chunk, transfer) => {
+    if (failed()) throw failed();
+    thread.worker.postMessage(chunk, transfer);
+  });
+  try {
+    if (failed()) throw failed();
+    thread.worker.postMessage({
+      kind: 'open',
       path: opts.path,
       mode: opts.mode,
       dropIndexes: opts.dropIndexes ?? false,
       batchSize: Math.max(1, opts.batchSize),
-      counter,
-    } satisfies ReplayWorkerData,
-  });
-  let failure: unknown = null;
-  let done: Extract<WorkerReport, { kind: 'done' }> | null = null;
-  const exited = new Promise<void>((resolve) => {
-    worker.on('message', (r: WorkerReport) => {
-      try {
-        if (r.kind === 'progress') opts.onProgress?.(r.applied);
-        else if (r.kind === 'invalid') for (const m of r.messages) opts.onInvalid?.(m);
-        else if (r.kind === 'done') done = r;
-        else failure ??= new Error(r.message);
-      } catch (err) {
-        failure ??= err;
-      }
-    });
-    worker.on('error', (err) => (failure ??= err));
-    worker.on('exit', () => resolve());
-  });
-  const chunks = new ChunkWriter(inFlight, (chunk, transfer) => {
-    if (failure) throw failure;
-    worker.postMessage(chunk, transfer);
-  });
-  try {
+    } satisfies ReplayChunk);
     await streamRawEventLog(bus, (seq, subject, data) => chunks.add(seq, subject, data), {
       fromSequence: opts.fromSequence,
       toSequence: opts.toSequence,
       signal: opts.signal,
     });
     chunks.flush();
-    worker.postMessage({ kind: 'end' } satisfies ReplayChunk);
-    await exited;
-    if (failure) throw failure;
+    thread.worker.postMessage({ kind: 'end' } satisfies ReplayChunk);
+    await thread.exited;
+    if (failed()) throw failed();
     if (!done) throw new Error('the writer thread stopped without a result');
   } catch (err) {
-    await worker.terminate();
+    await thread.close();
     // The writer's own error says more than the reader's "the replay writer failed".
-    throw failure ?? err;
+    throw failed() ?? err;
   }
   const result = done as Extract<WorkerReport, { kind: 'done' }>;
   return { applied: result.applied, messages: result.messages, invalid: result.invalid };

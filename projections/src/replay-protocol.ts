@@ -10,6 +10,15 @@ export const COUNTER_SLOTS = 2;
 
 /** The writer's start-up data. */
 export interface ReplayWorkerData {
+  /** An Int32Array's buffer of COUNTER_SLOTS: chunks in flight and the failure flag. */
+  counter: SharedArrayBuffer;
+}
+
+/**
+ * What to write, the writer's first message: it may be started before the file can be named
+ * (a replay starts it while nats-server restores, before the state directory's lock is held).
+ */
+export interface ReplayTarget {
   /** The file to write. */
   path: string;
   /**
@@ -21,12 +30,11 @@ export interface ReplayWorkerData {
   dropIndexes: boolean;
   /** Events per transaction. */
   batchSize: number;
-  /** An Int32Array's buffer of COUNTER_SLOTS: chunks in flight and the failure flag. */
-  counter: SharedArrayBuffer;
 }
 
 /** Messages in stream order: payload i is `bytes[offsets[i], offsets[i + 1])`. */
 export type ReplayChunk =
+  | ({ kind: 'open' } & ReplayTarget)
   | {
       kind: 'messages';
       bytes: ArrayBuffer;

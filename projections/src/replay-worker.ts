@@ -6,14 +6,16 @@ import {
   FAILED_SLOT,
   IN_FLIGHT_SLOT,
   type ReplayChunk,
+  type ReplayTarget,
   type ReplayWorkerData,
   type WorkerReport,
 } from './replay-protocol.js';
 
 // The writing half of a bulk load (a replay, a projector catching up), on its own thread:
 // decoding and SQLite run here while the main thread takes messages off the socket (two cores,
-// shared with nats-server). Chunks of raw payloads come in; progress (per commit), invalid
-// messages and the result go back.
+// shared with nats-server). What to write comes first (`open`: the writer may be started, its
+// modules loaded, before the file can be named), then chunks of raw payloads; progress (per
+// commit), invalid messages and the result go back.
 
 const data = workerData as ReplayWorkerData;
 const port = parentPort!;
@@ -37,18 +39,16 @@ const fail = (err: unknown) => {
 
 let staging: StagingReadModels | null = null;
 let applier: BulkApplier | null = null;
-try {
+const open = (target: ReplayTarget) => {
   staging =
-    data.mode === 'rebuild'
-      ? openForRebuild(data.path)
-      : openForCatchUp(data.path, { dropIndexes: data.dropIndexes });
+    target.mode === 'rebuild'
+      ? openForRebuild(target.path)
+      : openForCatchUp(target.path, { dropIndexes: target.dropIndexes });
   applier = bulkApplier(staging.readModels.sqlite, {
-    batchSize: data.batchSize,
+    batchSize: target.batchSize,
     onCommit: (applied) => report({ kind: 'progress', applied }),
   });
-} catch (err) {
-  fail(err);
-}
+};
 const decoder = createBatchDecoder();
 
 const write = (chunk: Extract<ReplayChunk, { kind: 'messages' }>) => {
@@ -67,6 +67,14 @@ const write = (chunk: Extract<ReplayChunk, { kind: 'messages' }>) => {
 
 port.on('message', (chunk: ReplayChunk) => {
   if (failed) return;
+  if (chunk.kind === 'open') {
+    try {
+      open(chunk);
+    } catch (err) {
+      fail(err);
+    }
+    return;
+  }
   if (chunk.kind === 'end') {
     try {
       const applied = applier!.commit();

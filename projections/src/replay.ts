@@ -1,6 +1,6 @@
 import { rename, rm } from 'node:fs/promises';
 import { EVENT_LOG_STREAM, type Bus } from '@conform/bus';
-import { bulkLoad, type InvalidMessage } from './bulk-load.js';
+import { bulkLoad, type BulkWriter, type InvalidMessage } from './bulk-load.js';
 import { ReplayError } from './errors.js';
 
 /** What a replay did. */
@@ -20,6 +20,8 @@ export interface RebuildOptions {
   onProgress?: (applied: number, target: number) => void;
   /** Called for each message that is not a valid event (skipped; `error` says why). */
   onInvalid?: (message: InvalidMessage) => void;
+  /** A writer thread started ahead ({@link startBulkWriter}); by default one is started. */
+  writer?: BulkWriter;
 }
 
 /**
@@ -39,15 +41,19 @@ export async function rebuildReadModels(
   try {
     const info = await bus.jsm.streams.info(EVENT_LOG_STREAM).catch(() => null);
     const target = info?.state.last_seq ?? 0;
-    const result = await bulkLoad(bus, {
-      path,
-      mode: 'rebuild',
-      fromSequence: 1,
-      toSequence: target,
-      batchSize: opts.batchSize ?? DEFAULT_REPLAY_BATCH,
-      onProgress: (applied) => opts.onProgress?.(applied, target),
-      onInvalid: opts.onInvalid,
-    });
+    const result = await bulkLoad(
+      bus,
+      {
+        path,
+        mode: 'rebuild',
+        fromSequence: 1,
+        toSequence: target,
+        batchSize: opts.batchSize ?? DEFAULT_REPLAY_BATCH,
+        onProgress: (applied) => opts.onProgress?.(applied, target),
+        onInvalid: opts.onInvalid,
+      },
+      opts.writer,
+    );
     opts.onProgress?.(result.applied, target);
     return {
       appliedSequence: result.applied,

@@ -20,6 +20,7 @@ import {
   readFileHistory,
   replayReadModels,
   ReplayError,
+  startBulkWriter,
   startProjector,
   type InvalidMessage,
 } from '../src/index.js';
@@ -51,6 +52,8 @@ const lifecycle: EventType[] = [
 
 describe('replay and history', () => {
   it('rebuilds every table row for row the same as the live projector built them', async () => {
+    // Its writer thread started ahead, as `conform replay` starts it while nats-server restores.
+    const writer = startBulkWriter();
     const publisher = new EventPublisher(t.bus.js, { producer: 'test@host' });
     let last = 0;
     for (const fileId of ['r1', 'r2', 'r3']) {
@@ -77,7 +80,8 @@ describe('replay and history', () => {
     assert.ok(liveIndexes.length >= 5, liveIndexes.join());
     await live.close();
 
-    const result = await replayReadModels(t.bus, livePath, { batchSize: 7 });
+    const result = await replayReadModels(t.bus, livePath, { batchSize: 7, writer });
+    await writer.close();
     assert.equal(result.appliedSequence, last);
     assert.equal(result.invalid, 1);
     const rebuilt = openReadModels(livePath);
@@ -95,6 +99,23 @@ describe('replay and history', () => {
       await rebuilt.close();
     }
   });
+
+  it(
+    'stops a writer started ahead that no load used, and gives a writer one load',
+    { timeout: 60_000 },
+    async () => {
+      // close resolves once the thread has exited: a thread left running would hang here.
+      await startBulkWriter().close();
+      const writer = startBulkWriter();
+      const once = await replayReadModels(t.bus, join(dir, 'once.sqlite'), { writer });
+      assert.ok(once.appliedSequence > 0);
+      await assert.rejects(
+        replayReadModels(t.bus, join(dir, 'twice.sqlite'), { writer }),
+        /serves one load/,
+      );
+      await writer.close();
+    },
+  );
 
   it('reads one file’s history with its headers through a subject filter', async () => {
     const publisher = new EventPublisher(t.bus.js, { producer: 'planner@nas' });
