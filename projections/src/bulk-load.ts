@@ -55,7 +55,7 @@ export interface BulkWriter {
   close(): Promise<void>;
 }
 
-interface WriterThread extends BulkWriter {
+interface WriterThread {
   worker: Worker;
   inFlight: Int32Array;
   exited: Promise<void>;
@@ -65,6 +65,9 @@ interface WriterThread extends BulkWriter {
   failure: unknown;
   used: boolean;
 }
+
+/** The thread behind each writer startBulkWriter handed out. */
+const threads = new WeakMap<BulkWriter, WriterThread>();
 
 /** Starts a writer thread for a later {@link bulkLoad}. */
 export function startBulkWriter(): BulkWriter {
@@ -85,14 +88,17 @@ export function startBulkWriter(): BulkWriter {
     listener: null,
     failure: null,
     used: false,
+  };
+  worker.on('message', (r: WorkerReport) => thread.listener?.(r));
+  worker.on('error', (err) => (thread.failure ??= err));
+  const writer: BulkWriter = {
     close: async () => {
       if (alive) await worker.terminate();
       await thread.exited;
     },
   };
-  worker.on('message', (r: WorkerReport) => thread.listener?.(r));
-  worker.on('error', (err) => (thread.failure ??= err));
-  return thread;
+  threads.set(writer, thread);
+  return writer;
 }
 
 /**
@@ -110,7 +116,8 @@ export async function bulkLoad(
   opts: BulkLoadOptions,
   writer: BulkWriter = startBulkWriter(),
 ): Promise<BulkLoadResult> {
-  const thread = writer as WriterThread;
+  const thread = threads.get(writer);
+  if (!thread) throw new Error('a bulk writer comes from startBulkWriter');
   if (thread.used) throw new Error('a bulk writer serves one load');
   thread.used = true;
   let failure: unknown = null;
@@ -150,7 +157,7 @@ export async function bulkLoad(
     if (failed()) throw failed();
     if (!done) throw new Error('the writer thread stopped without a result');
   } catch (err) {
-    await thread.close();
+    await writer.close();
     // The writer's own error says more than the reader's "the replay writer failed".
     throw failed() ?? err;
   }
