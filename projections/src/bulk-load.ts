@@ -61,7 +61,7 @@ interface WriterThread {
   exited: Promise<void>;
   /** Where the worker's reports go; set by the load. */
   listener: ((r: WorkerReport) => void) | null;
-  /** An error of the thread itself (it could not start, it crashed). */
+  /** The first error: of the thread itself (it could not start, it crashed), or one it reported. */
   failure: unknown;
   used: boolean;
 }
@@ -75,16 +75,10 @@ export function startBulkWriter(): BulkWriter {
   const worker = new Worker(new URL('./replay-worker.js', import.meta.url), {
     workerData: { counter } satisfies ReplayWorkerData,
   });
-  let alive = true;
   const thread: WriterThread = {
     worker,
     inFlight: new Int32Array(counter),
-    exited: new Promise<void>((resolve) =>
-      worker.on('exit', () => {
-        alive = false;
-        resolve();
-      }),
-    ),
+    exited: new Promise<void>((resolve) => worker.on('exit', () => resolve())),
     listener: null,
     failure: null,
     used: false,
@@ -92,8 +86,9 @@ export function startBulkWriter(): BulkWriter {
   worker.on('message', (r: WorkerReport) => thread.listener?.(r));
   worker.on('error', (err) => (thread.failure ??= err));
   const writer: BulkWriter = {
+    // terminate() of a thread that has exited already just resolves.
     close: async () => {
-      if (alive) await worker.terminate();
+      await worker.terminate();
       await thread.exited;
     },
   };
@@ -120,25 +115,26 @@ export async function bulkLoad(
   if (!thread) throw new Error('a bulk writer comes from startBulkWriter');
   if (thread.used) throw new Error('a bulk writer serves one load');
   thread.used = true;
-  let failure: unknown = null;
   let done: Extract<WorkerReport, { kind: 'done' }> | null = null;
   thread.listener = (r) => {
     try {
       if (r.kind === 'progress') opts.onProgress?.(r.applied);
       else if (r.kind === 'invalid') for (const m of r.messages) opts.onInvalid?.(m);
       else if (r.kind === 'done') done = r;
-      else failure ??= new Error(r.message);
+      else thread.failure ??= new Error(r.message);
     } catch (err) {
-      failure ??= err;
+      thread.failure ??= err;
     }
   };
-  const failed = () => failure ?? thread.failure;
+  const check = () => {
+    if (thread.failure) throw thread.failure;
+  };
   const chunks = new ChunkWriter(thread.inFlight, (chunk, transfer) => {
-    if (failed()) throw failed();
+    check();
     thread.worker.postMessage(chunk, transfer);
   });
   try {
-    if (failed()) throw failed();
+    check();
     thread.worker.postMessage({
       kind: 'open',
       path: opts.path,
@@ -154,12 +150,12 @@ export async function bulkLoad(
     chunks.flush();
     thread.worker.postMessage({ kind: 'end' } satisfies ReplayChunk);
     await thread.exited;
-    if (failed()) throw failed();
+    check();
     if (!done) throw new Error('the writer thread stopped without a result');
   } catch (err) {
     await writer.close();
     // The writer's own error says more than the reader's "the replay writer failed".
-    throw failed() ?? err;
+    throw thread.failure ?? err;
   }
   const result = done as Extract<WorkerReport, { kind: 'done' }>;
   return { applied: result.applied, messages: result.messages, invalid: result.invalid };
